@@ -1,0 +1,42 @@
+# Two commands: `make run` (app on the embedded sandbox unless NOMAD_ADDR is set) and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+
+.PHONY: run test bench deps dev-deps browser oidc-provider clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.deps: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.deps $@
+
+deps: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+
+# Debian's Chromium for the browser tests (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# A certified third-party OpenID provider (npm oidc-provider) for the login tests.
+oidc-provider:
+	@test -d tests/oidc/node_modules/oidc-provider || npm ci --prefix tests/oidc --silent --no-audit --no-fund
+
+run: deps
+	$(PY) launcher.py --port $(PORT)
+
+test: dev-deps browser oidc-provider
+	$(PY) -m pytest
+
+bench: dev-deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .run test-output tests/oidc/node_modules
