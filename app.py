@@ -1,0 +1,31 @@
+"""Entry point: settings -> login gate -> Principal -> the pages this person's roles may open."""
+from __future__ import annotations
+
+import streamlit as st
+
+import auth
+import auth.policy
+import config
+from ui import runtime, sidebar
+
+st.set_page_config(page_title="Client health · Nomad support", page_icon="🩺", layout="wide")
+
+settings = config.load()
+principal = auth.gate(settings, demo=runtime.is_loopback_demo())
+
+# Every page the app has, by the name the policy knows it by. Navigation lists only
+# the ones this person may open, so a deep link to any other page does not render it.
+PAGES = {
+    "health": st.Page("pages/health.py", title="Client health", icon="🩺", url_path="health", default=True),
+    "client": st.Page("pages/client.py", title="Client", icon="🏢", url_path="client"),
+    "allocation": st.Page("pages/allocation.py", title="Allocation", icon="📦", url_path="allocation"),
+    "nodes": st.Page("pages/nodes.py", title="Nodes", icon="🖥️", url_path="nodes"),
+}
+allowed = set(auth.policy.pages_for(principal))
+page = st.navigation([p for name, p in PAGES.items() if name in allowed])
+
+st.session_state["principal"] = principal
+sidebar.render(principal, pages=PAGES, allowed=allowed)
+if runtime.is_sandbox():
+    st.info("**Demo data: sandbox cluster.** Set NOMAD_ADDR to use a real Nomad cluster.", icon="🧪")
+page.run()
