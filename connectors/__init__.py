@@ -1,0 +1,26 @@
+"""The only code that talks to Nomad and Consul (wraps python-nomad and py-consul).
+
+    from connectors import settings, NomadConnector, ConsulConnector, Listing
+    cluster = settings.load()
+    nomad = NomadConnector(cluster.nomad)
+    jobs = nomad.list_jobs()            # Listing(data=[...], index=123)
+
+Every method takes `token=` (wins over the configured token) and raises only
+`connectors.errors.ConnectorError` subclasses.
+"""
+
+from . import errors, settings
+from ._common import Listing
+from .consul import ConsulConnector
+from .errors import BadResponse, ConnectorError, Forbidden, InvalidInput, NotFound, TimedOut, Unavailable
+from .logframes import decode_frames
+from .nomad import NomadConnector
+from .settings import ClusterSettings, ConsulSettings, NomadSettings, load
+
+__all__ = [
+    "errors", "settings", "load", "Listing",
+    "NomadConnector", "ConsulConnector",
+    "ClusterSettings", "NomadSettings", "ConsulSettings",
+    "ConnectorError", "Unavailable", "Forbidden", "NotFound", "InvalidInput", "TimedOut", "BadResponse",
+    "decode_frames",
+]

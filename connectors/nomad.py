@@ -1,0 +1,356 @@
+"""Nomad connector: wraps python-nomad's Requester and fixes its traps in one place.
+
+Traps handled here (see docs/architecture.md and the reference README):
+* `verify=False` is python-nomad's default: we always pass `settings.verify`
+  (True, a CA path, or False only when NOMAD_SKIP_VERIFY says so) and the
+  client cert/key pair.
+* `nomad.Nomad()` reads NOMAD_* from the process environment: we never build
+  it; each endpoint is a bare `Requester` fed only from our settings.
+* The high-level helpers drop X-Nomad-Index: we call `.request(...)` and read
+  the header ourselves, with `index`/`wait` and a timeout above the wait.
+* `TimeoutNomadException` is not a `BaseNomadException`: both are caught.
+* `params` dicts are mutated in place: every call gets a fresh copy.
+* The token is sent per request (`token=` wins over the settings' token),
+  never stored on the Requester (which would overwrite our header).
+* Restart sends a body ({} / {"TaskName": t} / {"AllTasks": true}).
+* Logs: never follow=True; the framed stream is read with a deadline and
+  decoded by `connectors.logframes`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Dict, Optional
+
+import requests
+from nomad.api.base import Requester
+from nomad.api.exceptions import BaseNomadException, TimeoutNomadException
+
+from . import paths
+from ._common import (
+    USER_AGENT,
+    Context,
+    Listing,
+    bad_json,
+    check_blocking,
+    from_exception,
+    from_status,
+    parse_index,
+    request_timeout,
+    wait_string,
+)
+from .errors import BadResponse, Forbidden, InvalidInput
+from .logframes import FrameDecoder
+from .settings import NomadSettings
+
+__all__ = ["NomadConnector", "Listing"]
+
+MAX_TAIL_BYTES = 4 * 1024 * 1024
+LOGS_DEADLINE = 10.0
+
+
+def _new_session(pool: int = 32) -> requests.Session:
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.trust_env = False  # no proxy/netrc surprises: settings decide
+    return session
+
+
+class NomadConnector:
+    """One Nomad cluster.  Thread-safe; share one instance per process."""
+
+    source = "Nomad"
+
+    def __init__(self, settings: NomadSettings, *, session: Optional[requests.Session] = None):
+        self.settings = settings
+        self._session = session or _new_session()
+        self._requesters: Dict[str, Requester] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"NomadConnector({self.settings!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _requester(self, endpoint: str) -> Requester:
+        req = self._requesters.get(endpoint)
+        if req is None:
+            with self._lock:
+                req = self._requesters.get(endpoint)
+                if req is None:
+                    s = self.settings
+                    req = Requester(
+                        address=s.addr,
+                        namespace=None,  # we always send namespace ourselves
+                        token=None,  # sent per request in our headers
+                        timeout=s.timeout,
+                        verify=s.verify,
+                        cert=s.cert or (),
+                        region=s.region,
+                        session=self._session,
+                    )
+                    req.ENDPOINT = endpoint
+                    self._requesters[endpoint] = req
+        return req
+
+    def _ctx(self, doing: str, token: Optional[str], missing: Optional[str] = None, timeout: Optional[float] = None) -> Context:
+        explicit = token is not None
+        effective = token if explicit else self.settings.token
+        return Context(
+            source="Nomad",
+            addr=self.settings.addr,
+            doing=doing,
+            missing=missing,
+            whose="Your" if explicit else "The dashboard's",
+            has_token=bool(effective),
+            timeout=timeout if timeout is not None else self.settings.timeout,
+            secrets=(self.settings.token, token),
+        )
+
+    def _call(
+        self,
+        ctx: Context,
+        method: str,
+        endpoint: str,
+        *segments: str,
+        token: Optional[str] = None,
+        params: Optional[Dict[str, Any]] = None,
+        json_body: Any = None,
+        timeout: Any = None,
+        stream: bool = False,
+    ) -> requests.Response:
+        tok = token if token is not None else self.settings.token
+        headers = {"User-Agent": USER_AGENT}
+        if tok:
+            headers["X-Nomad-Token"] = tok
+        try:
+            return self._requester(endpoint).request(
+                *segments,
+                method=method,
+                params=dict(params or {}),  # python-nomad mutates it
+                json=json_body,
+                headers=headers,
+                timeout=timeout if timeout is not None else request_timeout(self.settings.timeout, None),
+                stream=stream,
+            )
+        except (BaseNomadException, TimeoutNomadException) as err:
+            inner = getattr(err, "nomad_resp", None)
+            if inner is None and err.args:
+                inner = err.args[0]
+            if isinstance(inner, requests.Response):
+                try:
+                    body = inner.text
+                finally:
+                    inner.close()
+                raise from_status(ctx, inner.status_code, body) from None
+            if isinstance(inner, BaseException):
+                raise from_exception(ctx, inner) from None
+            raise from_exception(ctx, err) from None
+
+    def _json(self, ctx: Context, resp: requests.Response) -> Any:
+        try:
+            return resp.json()
+        except ValueError as err:
+            raise bad_json(ctx, err) from None
+
+    def _list(self, doing: str, endpoint: str, params: Dict[str, Any], index, wait, token) -> Listing:
+        index, wait = check_blocking(index, wait)
+        params = dict(params)
+        if index:
+            params["index"] = index
+            params["wait"] = wait_string(wait)
+        ctx = self._ctx(doing, token)
+        resp = self._call(ctx, "get", endpoint, token=token, params=params, timeout=request_timeout(self.settings.timeout, wait))
+        data = self._json(ctx, resp)
+        if data is None:
+            data = []
+        if not isinstance(data, list):
+            raise BadResponse("Nomad", f"Nomad at {self.settings.addr} sent something other than a list while trying to {doing}.")
+        return Listing(data, parse_index(resp.headers.get("X-Nomad-Index")))
+
+    @staticmethod
+    def _ns_words(namespace: str) -> str:
+        return "in all namespaces" if namespace == "*" else f"in namespace {namespace}"
+
+    def _namespace(self, namespace: Optional[str]) -> str:
+        ns = namespace or self.settings.namespace or "default"
+        if ns != "*":
+            paths.check_name(ns, "namespace")
+        return ns
+
+    # ------------------------------------------------------------------ lists
+
+    def list_jobs(self, *, namespace: str = "*", index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
+        ns = self._namespace(namespace)
+        return self._list(f"list jobs {self._ns_words(ns)}", "jobs", {"namespace": ns, "meta": "true"}, index, wait, token)
+
+    def list_allocations(
+        self, *, namespace: str = "*", task_states: bool = True, resources: bool = False,
+        index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None,
+    ) -> Listing:
+        ns = self._namespace(namespace)
+        params = {"namespace": ns, "task_states": "true" if task_states else "false"}
+        if resources:
+            params["resources"] = "true"
+        return self._list(f"list allocations {self._ns_words(ns)}", "allocations", params, index, wait, token)
+
+    def list_deployments(self, *, namespace: str = "*", index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
+        ns = self._namespace(namespace)
+        return self._list(f"list deployments {self._ns_words(ns)}", "deployments", {"namespace": ns}, index, wait, token)
+
+    def list_nodes(self, *, index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
+        return self._list("list client nodes", "nodes", {}, index, wait, token)
+
+    def list_namespaces(self, *, index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
+        return self._list("list namespaces", "namespaces", {}, index, wait, token)
+
+    def list_services(self, *, namespace: str = "*", index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
+        ns = self._namespace(namespace)
+        return self._list(f"list Nomad services {self._ns_words(ns)}", "services", {"namespace": ns}, index, wait, token)
+
+    # ------------------------------------------------------------------ single objects
+
+    def get_allocation(self, alloc_id: str, *, namespace: Optional[str] = None, token: Optional[str] = None) -> Dict[str, Any]:
+        """The full allocation (task states, events, resources)."""
+        aid = paths.alloc_id(alloc_id)
+        params = {}
+        if namespace:
+            params["namespace"] = self._namespace(namespace)
+        ctx = self._ctx(f"read allocation {aid}", token, missing=f"allocation {aid}")
+        data = self._json(ctx, self._call(ctx, "get", "allocation", aid, token=token, params=params))
+        if not isinstance(data, dict):
+            raise BadResponse("Nomad", f"Nomad at {self.settings.addr} sent something other than an allocation for {aid}.")
+        return data
+
+    def get_job(self, job_id: str, *, namespace: Optional[str] = None, token: Optional[str] = None) -> Dict[str, Any]:
+        ns = self._namespace(namespace)
+        seg = paths.segment(job_id, "job ID")
+        ctx = self._ctx(f"read job {job_id} in namespace {ns}", token, missing=f"job {job_id} in namespace {ns}")
+        data = self._json(ctx, self._call(ctx, "get", "job", seg, token=token, params={"namespace": ns}))
+        if not isinstance(data, dict):
+            raise BadResponse("Nomad", f"Nomad at {self.settings.addr} sent something other than a job for {job_id}.")
+        return data
+
+    def job_versions(self, job_id: str, *, namespace: Optional[str] = None, diffs: bool = False, token: Optional[str] = None) -> Dict[str, Any]:
+        """`{"Versions": [job...], "Diffs": [...] | None, ...}` (newest first)."""
+        ns = self._namespace(namespace)
+        seg = paths.segment(job_id, "job ID")
+        params = {"namespace": ns}
+        if diffs:
+            params["diffs"] = "true"
+        ctx = self._ctx(f"read the versions of job {job_id} in namespace {ns}", token, missing=f"job {job_id} in namespace {ns}")
+        data = self._json(ctx, self._call(ctx, "get", "job", seg, "versions", token=token, params=params))
+        if isinstance(data, list):  # very old servers sent a bare list
+            data = {"Versions": data, "Diffs": None}
+        if not isinstance(data, dict):
+            raise BadResponse("Nomad", f"Nomad at {self.settings.addr} sent unreadable versions for job {job_id}.")
+        return data
+
+    def status_leader(self, *, token: Optional[str] = None) -> str:
+        ctx = self._ctx("find the cluster leader", token)
+        return str(self._json(ctx, self._call(ctx, "get", "status", "leader", token=token)))
+
+    # ------------------------------------------------------------------ logs
+
+    def logs(
+        self,
+        alloc_id: str,
+        task: str,
+        kind: str = "stdout",
+        tail_bytes: int = 64 * 1024,
+        *,
+        namespace: Optional[str] = None,
+        token: Optional[str] = None,
+        deadline: float = LOGS_DEADLINE,
+    ) -> str:
+        """The last `tail_bytes` of a task's stdout/stderr, decoded as text (never follows)."""
+        aid = paths.alloc_id(alloc_id)
+        paths.check_name(task, "task name")
+        if kind not in ("stdout", "stderr"):
+            raise InvalidInput("Nomad", f"Log kind must be 'stdout' or 'stderr', not {kind!r}")
+        if not isinstance(tail_bytes, int) or not 0 < tail_bytes <= MAX_TAIL_BYTES:
+            raise InvalidInput("Nomad", f"tail_bytes must be between 1 and {MAX_TAIL_BYTES}")
+        params = {"task": task, "type": kind, "origin": "end", "offset": tail_bytes, "follow": "false", "plain": "false"}
+        if namespace:
+            params["namespace"] = self._namespace(namespace)
+        ctx = self._ctx(
+            f"read the {kind} logs of task {task} in allocation {aid}", token,
+            missing=f"{kind} log for task {task} in allocation {aid}",
+        )
+        resp = self._call(ctx, "get", "client", "fs", "logs", aid, token=token, params=params, stream=True)
+        decoder = FrameDecoder()
+        complete = True
+        stop_at = time.monotonic() + deadline
+        try:
+            for chunk in resp.iter_content(chunk_size=64 * 1024):
+                decoder.feed(chunk)
+                if time.monotonic() > stop_at:  # a server that never closes: keep what we have
+                    complete = False
+                    break
+            return decoder.close(complete=complete).text()
+        except ValueError as err:
+            raise BadResponse("Nomad", f"Nomad sent log data the dashboard cannot read for task {task} in allocation {aid}.", detail=str(err)[:200]) from None
+        except (requests.RequestException, OSError) as err:
+            raise from_exception(ctx, err) from None
+        finally:
+            resp.close()
+
+    # ------------------------------------------------------------------ actions / auth
+
+    def restart_allocation(
+        self,
+        alloc_id: str,
+        task: Optional[str] = None,
+        all_tasks: bool = False,
+        *,
+        namespace: Optional[str] = None,
+        token: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Restart one task, all tasks (incl. finished sidecars), or (neither) the running tasks."""
+        aid = paths.alloc_id(alloc_id)
+        if task is not None and all_tasks:
+            raise InvalidInput("Nomad", "Choose either one task or all tasks to restart, not both")
+        body: Dict[str, Any] = {}
+        if task is not None:
+            body["TaskName"] = paths.check_name(task, "task name")
+        elif all_tasks:
+            body["AllTasks"] = True
+        params = {}
+        where = ""
+        if namespace:
+            params["namespace"] = self._namespace(namespace)
+            where = f" in namespace {namespace}"
+        ctx = self._ctx(f"restart allocations{where}", token, missing=f"allocation {aid} (or its client node is down)")
+        resp = self._call(ctx, "post", "client", "allocation", aid, "restart", token=token, params=params, json_body=body)
+        data = self._json(ctx, resp) if resp.content.strip() else {}
+        return data if isinstance(data, dict) else {}
+
+    def login_jwt(self, method: str, jwt: str) -> Dict[str, Any]:
+        """Exchange a JWT/OIDC ID token for a Nomad ACL token (POST /v1/acl/login).
+
+        Returns Nomad's ACL token object; its `SecretID` is a credential.
+        """
+        paths.check_name(method, "auth method name")
+        if not isinstance(jwt, str) or not jwt or len(jwt) > 64 * 1024:
+            raise InvalidInput("Nomad", "The login token is empty or too long")
+        ctx = self._ctx(f"log in with auth method {method}", "")
+        ctx.secrets = (jwt, self.settings.token)
+        try:
+            resp = self._call(ctx, "post", "acl", "login", token="", json_body={"AuthMethodName": method, "LoginToken": jwt})
+        except (Forbidden, BadResponse) as err:
+            if err.status is None:
+                raise
+            raise type(err)(
+                "Nomad", f"Nomad refused the login with auth method {method} (Nomad said: {err.detail})",
+                status=err.status, detail=err.detail,
+            ) from None
+        data = self._json(ctx, resp)
+        if not isinstance(data, dict) or "SecretID" not in data:
+            raise BadResponse("Nomad", f"Nomad at {self.settings.addr} did not return a token for the login.")
+        return data
