@@ -1,0 +1,196 @@
+"""The login gate and the sidebar identity line: the only part of ``auth`` that imports Streamlit.
+
+``gate(config, demo=...)`` runs first in app.py. It either returns the signed-in
+``Principal`` or renders one of the pages below and calls ``st.stop()``, so no
+data is ever rendered for a person without a role:
+
+- sign-in not configured (and not the loopback demo): the setup page;
+- not signed in: one "Sign in with <provider>" button per configured provider;
+- signed in longer ago than ``max_session_hours``: "your session expired";
+- signed in without a mapped group: "no access, ask to be added to group X".
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any, NoReturn
+
+import streamlit as st
+
+from auth import settings
+from auth.principal import Principal, principal_from_claims, session_expired
+from auth.roles import groups_granting_access
+
+_DEMO_KEY = "_auth_demo_claims"
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
+TITLE = "Nomad support dashboard"
+
+
+def _auth_section() -> dict[str, Any]:
+    try:
+        section = st.secrets.get("auth")
+    except Exception:  # noqa: BLE001 - no secrets file at all, or an unreadable one
+        return {}
+    return settings.to_plain(section) if isinstance(section, Mapping) else {}
+
+
+def _user() -> dict[str, Any]:
+    try:
+        return dict(st.user.to_dict())
+    except Exception:  # noqa: BLE001
+        return {}
+
+
+def _loopback_server() -> bool:
+    address = st.get_option("server.address")
+    return bool(address) and (address in _LOOPBACK or str(address).startswith("127."))
+
+
+def _stop() -> NoReturn:
+    st.stop()
+    raise RuntimeError("unreachable")  # pragma: no cover - st.stop raises
+
+
+def _sign_in_buttons(providers: list[settings.Provider], *, prefix: str) -> None:
+    for provider in providers:
+        if st.button(f"Sign in with {provider.label}", key=f"auth_{prefix}_{provider.name}",
+                     type="primary", width="stretch"):
+            st.login(provider.name)
+
+
+def _setup_page(missing: list[str], *, demo: bool) -> NoReturn:
+    st.title(TITLE)
+    st.warning("Sign-in is not configured, so the dashboard shows no data.")
+    st.markdown("Add these settings to `.streamlit/secrets.toml` (or the file given with "
+                "`--secrets.files`) and restart the dashboard:")
+    st.markdown("\n".join(f"- `{item}`" for item in missing))
+    st.code(
+        '[auth]\n'
+        'redirect_uri = "https://dashboard.example.com/oauth2callback"\n'
+        'cookie_secret = "<a long random string>"\n'
+        'client_id = "<from your identity provider>"\n'
+        'client_secret = "<from your identity provider>"\n'
+        'server_metadata_url = "https://<issuer>/.well-known/openid-configuration"\n'
+        'client_kwargs = { scope = "openid profile email groups" }\n',
+        language="toml",
+    )
+    st.markdown("The ID token must carry the person's groups (see `docs/auth.md` for Okta, "
+                "Microsoft Entra ID and Keycloak); `config/dashboard.toml` maps groups to roles.")
+    if demo:
+        st.info("Demo mode shows a local role picker only when the dashboard listens on "
+                "localhost (`--server.address localhost`).")
+    _stop()
+
+
+def _sign_in_page(providers: list[settings.Provider]) -> NoReturn:
+    st.title(TITLE)
+    st.subheader("Sign in")
+    st.write("Sign in with your company account to see client health.")
+    _sign_in_buttons(providers, prefix="signin")
+    _stop()
+
+
+def _expired_page(providers: list[settings.Provider], max_hours: float) -> NoReturn:
+    st.title(TITLE)
+    st.subheader("Your session expired")
+    st.info(f"Sessions last at most {max_hours:g} hours. Sign in again to continue.")
+    _sign_in_buttons(providers, prefix="expired")
+    if st.button("Sign out", key="auth_expired_signout"):
+        st.logout()
+    _stop()
+
+
+def _no_access_page(principal: Principal, group_roles: Mapping[str, Any], groups_claim: str) -> NoReturn:
+    st.title(TITLE)
+    st.subheader("No access")
+    granting = groups_granting_access(group_roles)
+    listed = ", ".join(f"`{g}`" for g in granting) or "(none configured)"
+    first = f"`{granting[0]}`" if granting else "a dashboard group"
+    st.info(f"You are signed in as **{principal.display_name}**, but your account is in no group "
+            f"that gives access to this dashboard. Ask your administrator to add you to group "
+            f"{first} (one of: {listed}).")
+    if principal.groups:
+        st.caption("Your groups: " + ", ".join(f"`{g}`" for g in principal.groups))
+    else:
+        st.caption(f"Your sign-in carried no groups (claim `{groups_claim}`).")
+    if st.button("Sign out", key="auth_noaccess_signout"):
+        st.logout()
+    _stop()
+
+
+def _demo_picker(config) -> dict[str, Any]:
+    """Loopback demo without an identity provider: pick a demo person. Returns claims once picked."""
+    claims = st.session_state.get(_DEMO_KEY)
+    if isinstance(claims, dict):
+        return claims
+    st.title(TITLE)
+    st.subheader("Demo sign-in")
+    st.info("No identity provider is configured; this dashboard listens on localhost only, "
+            "so you can pick a demo person.")
+    demo_groups = {role: group for group, roles in config.group_roles.items() for role in roles}
+    for role in ("viewer", "support", "manager", "admin"):
+        group = demo_groups.get(role)
+        if group and st.button(f"Continue as demo {role}", key=f"auth_demo_{role}"):
+            now = int(datetime.now(timezone.utc).timestamp())
+            st.session_state[_DEMO_KEY] = {
+                "is_logged_in": True, "sub": f"demo-{role}", "name": f"Demo {role}",
+                "email": f"{role}@demo.invalid", config.groups_claim: [group], "iat": now,
+                "auth_time": now,
+            }
+            st.rerun()
+    _stop()
+
+
+def gate(config, *, demo: bool) -> Principal:
+    """The signed-in person with at least one role; otherwise render why not and ``st.stop()``.
+
+    ``demo`` is True only when the dashboard runs on the embedded sandbox; even
+    then the no-identity-provider role picker appears only when Streamlit
+    listens on a loopback address.
+    """
+    auth = _auth_section()
+    missing = settings.missing_settings(auth)
+    now = datetime.now(timezone.utc)
+    if missing:
+        if demo and _loopback_server():
+            claims = _demo_picker(config)
+        else:
+            _setup_page(missing, demo=demo)
+    else:
+        providers = settings.providers(auth)
+        claims = _user()
+        if claims.get("is_logged_in") is not True:
+            _sign_in_page(providers)
+        if session_expired(claims, config.max_session_hours, now):
+            _expired_page(providers, config.max_session_hours)
+    principal = principal_from_claims(claims, groups_claim=config.groups_claim,
+                                      group_roles=config.group_roles,
+                                      max_session_hours=config.max_session_hours)
+    if not principal.roles:
+        _no_access_page(principal, config.group_roles, config.groups_claim)
+    return principal
+
+
+def _local_time(moment: datetime) -> str:
+    zone = None
+    try:
+        name = st.context.timezone
+        if name:
+            from zoneinfo import ZoneInfo
+            zone = ZoneInfo(name)
+    except Exception:  # noqa: BLE001 - unknown zone: show UTC
+        zone = None
+    shown = moment.astimezone(zone or timezone.utc)
+    return shown.strftime("%b %d, %H:%M ") + (shown.tzname() or "UTC")
+
+
+def render_identity(principal: Principal) -> None:
+    """Sidebar: "Signed in as <name>, until <time>", the roles, and a Sign-out button."""
+    with st.sidebar:
+        st.caption(f"Signed in as **{principal.display_name}**, until "
+                   f"{_local_time(principal.session_expires_at)}")
+        st.caption("Role: " + ", ".join(sorted(principal.roles)))
+        if st.button("Sign out", key="auth_sidebar_signout"):
+            if st.session_state.pop(_DEMO_KEY, None) is not None:
+                st.rerun()
+            st.logout()
