@@ -1,0 +1,944 @@
+"""Raw Nomad/Consul JSON -> DataFrames (see ``views.schema`` for the columns).
+
+Built for speed: one pass of plain Python comprehensions over the raw dicts
+per frame, then each column is turned into a numpy array once; joins are dict
+look-ups or vectorised maps. No DataFrame.apply, no per-row pandas work.
+
+Shapes handled (``null`` anywhere a list/map is expected becomes empty):
+
+* allocation stubs (``/v1/allocations``): ``TaskStates`` map task -> state with
+  ``Events`` (Nomad appends events in time order, so a task's last event is its
+  newest); times are integer nanoseconds, ``LastRestart`` an RFC3339 string.
+* job stubs (``/v1/jobs?meta=true``): ``JobSummary.Summary`` group -> counts.
+* deployments: ``TaskGroups`` group -> counts; CreateTime/ModifyTime when present.
+* Consul: ``/v1/catalog/service/:name`` entries, ``/v1/health/state/any`` checks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import health as _health
+from .identity import ClientIdentity
+from .schema import SCHEMAS, empty
+from .status import ACTIVE_DEPLOYMENT_STATUSES, STATUS_RANK
+
+INAT = np.iinfo(np.int64).min  # NaT as int64
+
+# ---------------------------------------------------------------- column helpers
+
+
+def _utc_now(now: Any) -> pd.Timestamp:
+    ts = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz="UTC")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _times(vals: list) -> pd.DatetimeIndex:
+    """Nomad times -> tz-aware UTC. Ints are nanoseconds (0/None = NaT); strings are RFC3339."""
+    try:
+        arr = np.array(vals, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        return _times_mixed(vals)
+    arr[arr <= 0] = INAT
+    return pd.DatetimeIndex(arr.view("M8[ns]")).tz_localize("UTC")
+
+
+def _times_mixed(vals: list) -> pd.DatetimeIndex:
+    out = np.full(len(vals), INAT, dtype=np.int64)
+    str_pos, strs = [], []
+    for i, v in enumerate(vals):
+        if isinstance(v, bool) or v is None:
+            continue
+        if isinstance(v, (int, float)):
+            if v > 0:
+                out[i] = int(v)
+        elif isinstance(v, str) and v:
+            str_pos.append(i)
+            strs.append(v)
+    if strs:
+        parsed = pd.to_datetime(pd.Series(strs, dtype=object), utc=True, format="ISO8601", errors="coerce")
+        out[np.array(str_pos, dtype=np.int64)] = parsed.to_numpy(dtype="M8[ns]").view(np.int64)
+    return pd.DatetimeIndex(out.view("M8[ns]")).tz_localize("UTC")
+
+
+def _str_times(vals: list) -> pd.DatetimeIndex:
+    """RFC3339 strings (None/'' = NaT; Go's zero time is out of range -> NaT)."""
+    if not any(vals):
+        return pd.DatetimeIndex(np.full(len(vals), INAT, dtype=np.int64).view("M8[ns]")).tz_localize("UTC")
+    return _times_mixed(vals)
+
+
+def _objs(vals: list) -> np.ndarray:
+    """Object array holding the given Python objects as-is (safe for lists)."""
+    a = np.empty(len(vals), dtype=object)
+    for i, v in enumerate(vals):
+        a[i] = v
+    return a
+
+
+def _strs(vals: list) -> np.ndarray:
+    return np.array(vals, dtype=object) if vals else np.empty(0, dtype=object)
+
+
+def _frame(name: str, cols: Mapping[str, Any]) -> pd.DataFrame:
+    """Assemble a frame from ready columns in schema order with the schema dtypes."""
+    schema = SCHEMAS[name]
+    data = {}
+    for col, dtype in schema.items():
+        v = cols[col]
+        if dtype == "object":
+            data[col] = v if isinstance(v, np.ndarray) else _strs(v)
+        elif dtype == "int64":
+            data[col] = np.asarray(v, dtype=np.int64)
+        elif dtype == "bool":
+            data[col] = np.asarray(v, dtype=bool)
+        elif dtype == "boolean":
+            data[col] = pd.array(v, dtype="boolean")
+        else:
+            data[col] = v
+    df = pd.DataFrame(data, copy=False)
+    return df
+
+
+def _s(v: Any) -> str:
+    return v if isinstance(v, str) else ("" if v is None else str(v))
+
+
+def _list(v: Any) -> list:
+    return list(v) if isinstance(v, (list, tuple)) else []
+
+
+def _dict(v: Any) -> dict:
+    return v if isinstance(v, dict) else {}
+
+
+def _as_list(raw: Any) -> list:
+    if isinstance(raw, list):
+        return [x for x in raw if isinstance(x, dict)] if not all(isinstance(x, dict) for x in raw) else raw
+    return []
+
+
+def parse_nomad_service_alloc(service_id: str) -> str:
+    """Alloc ID from Nomad's Consul service ID ``_nomad-task-<alloc-uuid>-...`` ('' otherwise)."""
+    if service_id and service_id.startswith("_nomad-task-") and len(service_id) >= 48:
+        cand = service_id[12:48]
+        if cand[8] == "-" and cand[13] == "-" and cand[18] == "-" and cand[23] == "-":
+            return cand
+    return ""
+
+
+# ------------------------------------------------------------- event severity
+
+ERROR_EVENT_TYPES = frozenset(
+    {
+        "Driver Failure",
+        "Failed Validation",
+        "Setup Failure",
+        "Failed Artifact Download",
+        "Not Restarting",
+        "Task hook failed",
+        "Alloc Unhealthy",
+        "Failed Restoring Task",
+    }
+)
+WARNING_EVENT_TYPES = frozenset(
+    {
+        "Restarting",
+        "Sibling Task Failed",
+        "Restart Signaled",
+        "Signaling",
+        "Plugin became unhealthy",
+        "Leader Task Dead",
+        "Killing",
+        "Template",
+    }
+)
+
+
+def event_severity(types: np.ndarray, exit_codes: np.ndarray, fails_task: np.ndarray) -> np.ndarray:
+    """error | warning | info per event (vectorised).
+
+    error: FailsTask, a failure event type (Driver Failure, Setup Failure, Not
+    Restarting, ...), or Terminated with a non-zero exit code. warning:
+    Restarting, Killing, Sibling Task Failed, Signaling, ... info: the rest.
+    """
+    t = pd.Series(types, dtype=object, copy=False)
+    err = t.isin(ERROR_EVENT_TYPES).to_numpy() | fails_task | ((t == "Terminated").to_numpy() & (exit_codes != 0))
+    warn = t.isin(WARNING_EVENT_TYPES).to_numpy()
+    out = np.full(len(t), "info", dtype=object)
+    out[warn] = "warning"
+    out[err] = "error"
+    return out
+
+
+# ---------------------------------------------------------------------- nodes
+
+
+def build_nodes(nodes: Any, *, cluster: str) -> pd.DataFrame:
+    ns = _as_list(nodes)
+    if not ns:
+        return empty("nodes")
+    ids = [_s(n.get("ID")) for n in ns]
+    n = len(ns)
+    return _frame(
+        "nodes",
+        {
+            "cluster": [cluster] * n,
+            "node_id": ids,
+            "short_id": [i[:8] for i in ids],
+            "name": [_s(x.get("Name")) for x in ns],
+            "datacenter": [_s(x.get("Datacenter")) for x in ns],
+            "node_pool": [_s(x.get("NodePool")) for x in ns],
+            "node_class": [_s(x.get("NodeClass")) for x in ns],
+            "status": [_s(x.get("Status")) for x in ns],
+            "eligibility": [_s(x.get("SchedulingEligibility")) for x in ns],
+            "drain": [bool(x.get("Drain")) for x in ns],
+            "version": [_s(x.get("Version")) for x in ns],
+            "address": [_s(x.get("Address")) for x in ns],
+            "allocs_running": np.zeros(n, dtype=np.int64),
+            "allocs_total": np.zeros(n, dtype=np.int64),
+        },
+    )
+
+
+# ----------------------------------------------------------------------- jobs
+
+
+def _job_ns(j: dict) -> str:
+    """Job namespace; the stub's JobSummary also carries it (older doc samples omit the top-level one)."""
+    ns = j.get("Namespace")
+    if not ns:
+        js = j.get("JobSummary")
+        ns = js.get("Namespace") if isinstance(js, dict) else None
+    return _s(ns)
+
+
+def _job_client_map(jobs: list, identity: ClientIdentity) -> dict[tuple[str, str], str]:
+    of = identity.of_job
+    out = {}
+    for j in jobs:
+        ns, jid = _job_ns(j), _s(j.get("ID"))
+        out[(ns, jid)] = of(ns, jid, j.get("Meta"))
+    return out
+
+
+_SUMMARY_KEYS = ("Running", "Starting", "Queued", "Failed", "Lost", "Complete", "Unknown")
+
+
+def build_jobs(jobs: Any, *, cluster: str, job_client: Mapping[tuple[str, str], str]) -> pd.DataFrame:
+    js = _as_list(jobs)
+    if not js:
+        return empty("jobs")
+    n = len(js)
+    nss = [_job_ns(j) for j in js]
+    ids = [_s(j.get("ID")) for j in js]
+    metas = [_dict(j.get("Meta")) for j in js]
+    sums = {k: [0] * n for k in _SUMMARY_KEYS}
+    groups = []
+    for i, j in enumerate(js):
+        summ = _dict(_dict(j.get("JobSummary")).get("Summary"))
+        groups.append(list(summ))
+        for g in summ.values():
+            if not g:
+                continue
+            for k in _SUMMARY_KEYS:
+                v = g.get(k)
+                if v:
+                    sums[k][i] += v
+    versions = []
+    for j in js:
+        v = j.get("Version")
+        versions.append(v if isinstance(v, int) else -1)
+    return _frame(
+        "jobs",
+        {
+            "cluster": [cluster] * n,
+            "client": [job_client.get(k, "") for k in zip(nss, ids)],
+            "namespace": nss,
+            "job_id": ids,
+            "name": [_s(j.get("Name")) for j in js],
+            "parent_id": [_s(j.get("ParentID")) for j in js],
+            "type": [_s(j.get("Type")) for j in js],
+            "status": [_s(j.get("Status")) for j in js],
+            "status_description": [_s(j.get("StatusDescription")) for j in js],
+            "stop": [bool(j.get("Stop")) for j in js],
+            "priority": [j.get("Priority") or 0 for j in js],
+            "job_version": versions,
+            "app_version": [_s(m.get("version")) for m in metas],
+            "datacenters": _objs([_list(j.get("Datacenters")) for j in js]),
+            "periodic": [bool(j.get("Periodic")) for j in js],
+            "parameterized": [bool(j.get("ParameterizedJob")) for j in js],
+            "desired": np.zeros(n, dtype=np.int64),  # filled by build_frames
+            "running": sums["Running"],
+            "starting": sums["Starting"],
+            "queued": sums["Queued"],
+            "failed": sums["Failed"],
+            "lost": sums["Lost"],
+            "complete": sums["Complete"],
+            "unknown": sums["Unknown"],
+            "task_groups": _objs(groups),
+            "submit_time": _times([j.get("SubmitTime") or 0 for j in js]),
+            "meta": _objs(metas),
+        },
+    )
+
+
+# ---------------------------------------------------------------- allocations
+
+
+def build_allocations(
+    allocs: Any,
+    *,
+    cluster: str,
+    identity: ClientIdentity,
+    job_client: Mapping[tuple[str, str], str],
+    node_dc: Mapping[str, str],
+    now: pd.Timestamp,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(allocations, task_events) in one pass over the allocation stubs."""
+    al = _as_list(allocs)
+    if not al:
+        return empty("allocations"), empty("task_events")
+    n = len(al)
+    ids = [_s(a.get("ID")) for a in al]
+    nss = [_s(a.get("Namespace")) for a in al]
+    jids = [_s(a.get("JobID")) for a in al]
+    tgs = [_s(a.get("TaskGroup")) for a in al]
+    of = identity.of_job
+    clients = [
+        c if (c := job_client.get(k)) is not None else of(k[0], k[1], None) for k in zip(nss, jids)
+    ]
+    cstat = [_s(a.get("ClientStatus")) for a in al]
+    node_ids = [_s(a.get("NodeID")) for a in al]
+
+    # Per-allocation task aggregates + per-task event rows (flat tuples).
+    ntasks = [0] * n
+    nfailed = [0] * n
+    restarts = [0] * n
+    last_restart: list = [None] * n
+    last_type = [""] * n
+    last_msg = [""] * n
+    last_time = [0] * n
+    ev_rows: list[tuple] = []
+    ev_task_alloc: list[int] = []  # alloc index per task block
+    ev_task_name: list[str] = []
+    ev_task_state: list[str] = []
+    ev_task_failed: list[bool] = []
+    ev_counts: list[int] = []
+    extend = ev_rows.extend
+    for i, a in enumerate(al):
+        ts = a.get("TaskStates")
+        if not ts:
+            continue
+        r = f = 0
+        lt = 0
+        ltype = lmsg = ""
+        lr = None
+        for tname, st in ts.items():
+            if not st:
+                continue
+            ntasks[i] += 1
+            r += st.get("Restarts") or 0
+            tf = bool(st.get("Failed"))
+            if tf:
+                f += 1
+            x = st.get("LastRestart")
+            if x and (lr is None or x > lr):
+                lr = x
+            evs = st.get("Events")
+            if not evs:
+                continue
+            extend(
+                [
+                    (
+                        e.get("Time") or 0,
+                        e.get("Type") or "",
+                        e.get("DisplayMessage") or e.get("Message") or "",
+                        e.get("ExitCode") or 0,
+                        e.get("Signal") or 0,
+                        bool(e.get("FailsTask")),
+                    )
+                    for e in evs
+                ]
+            )
+            ev_task_alloc.append(i)
+            ev_task_name.append(tname)
+            ev_task_state.append(st.get("State") or "")
+            ev_task_failed.append(tf)
+            ev_counts.append(len(evs))
+            le = evs[-1]
+            t = le.get("Time") or 0
+            if t >= lt:
+                lt = t
+                ltype = le.get("Type") or ""
+                lmsg = le.get("DisplayMessage") or le.get("Message") or ""
+        restarts[i] = r
+        nfailed[i] = f
+        last_restart[i] = lr
+        last_type[i] = ltype
+        last_msg[i] = lmsg
+        last_time[i] = lt
+
+    create = _times([a.get("CreateTime") or 0 for a in al])
+    now_ns = now.value
+    cr_ns = create.asi8
+    age = np.where(cr_ns == INAT, INAT, now_ns - cr_ns).view("m8[ns]")
+    healthy = []
+    for a in al:
+        ds = a.get("DeploymentStatus")
+        h = ds.get("Healthy") if isinstance(ds, dict) else None
+        healthy.append(h if isinstance(h, bool) else None)
+    jv = [-1 if (v := a.get("JobVersion")) is None else v for a in al]
+    cstat_arr = _strs(cstat)
+    nfailed_arr = np.asarray(nfailed, dtype=np.int64)
+    allocations = _frame(
+        "allocations",
+        {
+            "cluster": [cluster] * n,
+            "alloc_id": ids,
+            "short_id": [x[:8] for x in ids],
+            "name": [_s(a.get("Name")) for a in al],
+            "client": clients,
+            "namespace": nss,
+            "job_id": jids,
+            "job_type": [_s(a.get("JobType")) for a in al],
+            "job_version": jv,
+            "task_group": tgs,
+            "node_id": node_ids,
+            "node_name": [_s(a.get("NodeName")) for a in al],
+            "datacenter": [node_dc.get(x, "") for x in node_ids],
+            "client_status": cstat_arr,
+            "client_description": [_s(a.get("ClientDescription")) for a in al],
+            "desired_status": [_s(a.get("DesiredStatus")) for a in al],
+            "desired_description": [_s(a.get("DesiredDescription")) for a in al],
+            "tasks": ntasks,
+            "tasks_failed": nfailed_arr,
+            "restarts": restarts,
+            "last_restart": _str_times(last_restart),
+            "last_event_type": last_type,
+            "last_event_message": last_msg,
+            "last_event_time": _times(last_time),
+            "create_time": create,
+            "modify_time": _times([a.get("ModifyTime") or 0 for a in al]),
+            "age": age,
+            "failed": (cstat_arr == "failed") | (nfailed_arr > 0),
+            "lost": cstat_arr == "lost",
+            "healthy": healthy,
+            "deployment_id": [_s(a.get("DeploymentID")) for a in al],
+            "eval_id": [_s(a.get("EvalID")) for a in al],
+            "next_allocation": [_s(a.get("NextAllocation")) for a in al],
+        },
+    )
+
+    if not ev_rows:
+        return allocations, empty("task_events")
+    counts = np.asarray(ev_counts, dtype=np.int64)
+    aidx = np.repeat(np.asarray(ev_task_alloc, dtype=np.int64), counts)
+    m = len(ev_rows)
+    etime, etype, emsg, ecode, esig, efails = zip(*ev_rows)
+    etype_arr = _strs(list(etype))
+    ecode_arr = np.array(ecode, dtype=np.int64)
+    efails_arr = np.array(efails, dtype=bool)
+    ids_arr = allocations["alloc_id"].to_numpy()
+    task_events = _frame(
+        "task_events",
+        {
+            "cluster": np.full(m, cluster, dtype=object),
+            "alloc_id": ids_arr[aidx],
+            "short_id": allocations["short_id"].to_numpy()[aidx],
+            "client": allocations["client"].to_numpy()[aidx],
+            "namespace": allocations["namespace"].to_numpy()[aidx],
+            "job_id": allocations["job_id"].to_numpy()[aidx],
+            "task_group": allocations["task_group"].to_numpy()[aidx],
+            "task": np.repeat(_strs(ev_task_name), counts),
+            "time": _times(list(etime)),
+            "type": etype_arr,
+            "message": _strs(list(emsg)),
+            "exit_code": ecode_arr,
+            "signal": np.array(esig, dtype=np.int64),
+            "fails_task": efails_arr,
+            "severity": event_severity(etype_arr, ecode_arr, efails_arr),
+            "task_state": np.repeat(_strs(ev_task_state), counts),
+            "task_failed": np.repeat(np.asarray(ev_task_failed, dtype=bool), counts),
+        },
+    )
+    return allocations, task_events
+
+
+# ---------------------------------------------------------------- deployments
+
+
+def build_deployments(
+    deps: Any, *, cluster: str, identity: ClientIdentity, job_client: Mapping[tuple[str, str], str]
+) -> pd.DataFrame:
+    ds = _as_list(deps)
+    if not ds:
+        return empty("deployments")
+    n = len(ds)
+    nss = [_s(d.get("Namespace")) for d in ds]
+    jids = [_s(d.get("JobID")) for d in ds]
+    ids = [_s(d.get("ID")) for d in ds]
+    of = identity.of_job
+    tot = [0] * n
+    can = [0] * n
+    placed = [0] * n
+    hl = [0] * n
+    uh = [0] * n
+    ngroups = [0] * n
+    promoted = [True] * n
+    for i, d in enumerate(ds):
+        tg = d.get("TaskGroups")
+        if not tg:
+            continue
+        ngroups[i] = len(tg)
+        for g in tg.values():
+            if not g:
+                continue
+            tot[i] += g.get("DesiredTotal") or 0
+            c = g.get("DesiredCanaries") or 0
+            can[i] += c
+            placed[i] += g.get("PlacedAllocs") or 0
+            hl[i] += g.get("HealthyAllocs") or 0
+            uh[i] += g.get("UnhealthyAllocs") or 0
+            if c and not g.get("Promoted"):
+                promoted[i] = False
+    status = [_s(d.get("Status")) for d in ds]
+    jv = [-1 if (v := d.get("JobVersion")) is None else v for d in ds]
+    cidx = [d.get("CreateIndex") or 0 for d in ds]
+    # latest per job: highest (job_version, create_index)
+    best: dict[tuple[str, str], tuple[int, int, int]] = {}
+    for i, k in enumerate(zip(nss, jids)):
+        key = (jv[i], cidx[i], i)
+        b = best.get(k)
+        if b is None or key > b:
+            best[k] = key
+    latest = np.zeros(n, dtype=bool)
+    latest[[b[2] for b in best.values()]] = True
+    return _frame(
+        "deployments",
+        {
+            "cluster": [cluster] * n,
+            "client": [c if (c := job_client.get(k)) is not None else of(k[0], k[1], None) for k in zip(nss, jids)],
+            "namespace": nss,
+            "job_id": jids,
+            "deployment_id": ids,
+            "short_id": [x[:8] for x in ids],
+            "job_version": jv,
+            "status": status,
+            "status_description": [_s(d.get("StatusDescription")) for d in ds],
+            "active": [s in ACTIVE_DEPLOYMENT_STATUSES for s in status],
+            "is_latest": latest,
+            "create_time": _times([d.get("CreateTime") or 0 for d in ds]),
+            "modify_time": _times([d.get("ModifyTime") or 0 for d in ds]),
+            "create_index": cidx,
+            "task_groups": ngroups,
+            "desired_total": tot,
+            "desired_canaries": can,
+            "placed": placed,
+            "healthy": hl,
+            "unhealthy": uh,
+            "promoted": promoted,
+        },
+    )
+
+
+# --------------------------------------------------------------- consul side
+
+_CHECK_RANK = {"critical": 0, "warning": 1, "passing": 2}
+
+
+def build_checks(checks: Any, *, cluster: str) -> pd.DataFrame:
+    cs = _as_list(checks)
+    if not cs:
+        return empty("checks")
+    n = len(cs)
+    sids = [_s(c.get("ServiceID")) for c in cs]
+    return _frame(
+        "checks",
+        {
+            "cluster": [cluster] * n,
+            "node": [_s(c.get("Node")) for c in cs],
+            "check_id": [_s(c.get("CheckID")) for c in cs],
+            "name": [_s(c.get("Name")) for c in cs],
+            "status": [_s(c.get("Status")) for c in cs],
+            "output": [_s(c.get("Output")) for c in cs],
+            "notes": [_s(c.get("Notes")) for c in cs],
+            "service_id": sids,
+            "service": [_s(c.get("ServiceName")) for c in cs],
+            "client": [""] * n,  # filled by build_frames from services
+            "alloc_id": [parse_nomad_service_alloc(s) for s in sids],
+        },
+    )
+
+
+def build_services(
+    consul_services: Any,
+    checks: pd.DataFrame,
+    *,
+    cluster: str,
+    identity: ClientIdentity,
+    alloc_client: Mapping[str, str],
+) -> pd.DataFrame:
+    entries: list[dict] = []
+    if isinstance(consul_services, Mapping):
+        for name, lst in consul_services.items():
+            for e in _as_list(lst):
+                if not e.get("ServiceName"):
+                    e = {**e, "ServiceName": name}
+                entries.append(e)
+    elif isinstance(consul_services, list):  # tolerate a flat list of catalog entries
+        entries = _as_list(consul_services)
+    if not entries:
+        return empty("services")
+    n = len(entries)
+    meta_key = identity.key if identity.kind == "meta" else "client"
+    metas = [_dict(e.get("ServiceMeta")) for e in entries]
+    sids = [_s(e.get("ServiceID")) for e in entries]
+    nodes = [_s(e.get("Node")) for e in entries]
+    alloc_ids = [parse_nomad_service_alloc(s) for s in sids]
+    clients = []
+    for m, aid in zip(metas, alloc_ids):
+        c = m.get(meta_key) or m.get("client")
+        if not c and aid:
+            c = alloc_client.get(aid, "")
+        clients.append(_s(c))
+
+    # checks grouped by (node, service_id); node checks by node
+    by_svc: dict[tuple[str, str], list] = defaultdict(list)
+    by_node: dict[str, list] = defaultdict(list)
+    if len(checks):
+        for node, sid, name, st, out in zip(
+            checks["node"].tolist(), checks["service_id"].tolist(), checks["name"].tolist(),
+            checks["status"].tolist(), checks["output"].tolist(),
+        ):
+            (by_svc[(node, sid)] if sid else by_node[node]).append((_CHECK_RANK.get(st, 1), st, name, out))
+    health, tot, npass, nwarn, ncrit, failing, outputs = [], [], [], [], [], [], []
+    for node, sid in zip(nodes, sids):
+        cs = by_svc.get((node, sid), []) + by_node.get(node, [])
+        if not cs:
+            health.append("passing")
+            tot.append(0), npass.append(0), nwarn.append(0), ncrit.append(0)
+            failing.append("")
+            outputs.append("")
+            continue
+        w = min(cs)
+        health.append(w[1] if w[1] in _CHECK_RANK else "warning")
+        tot.append(len(cs))
+        p = sum(1 for c in cs if c[1] == "passing")
+        cr = sum(1 for c in cs if c[1] == "critical")
+        npass.append(p)
+        ncrit.append(cr)
+        nwarn.append(len(cs) - p - cr)
+        failing.append(", ".join(c[2] for c in cs if c[1] != "passing"))
+        outputs.append(w[3])
+    return _frame(
+        "services",
+        {
+            "cluster": [cluster] * n,
+            "service": [_s(e.get("ServiceName")) for e in entries],
+            "service_id": sids,
+            "client": clients,
+            "version": [_s(m.get("version")) for m in metas],
+            "node": nodes,
+            "datacenter": [_s(e.get("Datacenter")) for e in entries],
+            "address": [_s(e.get("ServiceAddress") or e.get("Address")) for e in entries],
+            "port": [e.get("ServicePort") or 0 for e in entries],
+            "tags": _objs([_list(e.get("ServiceTags")) for e in entries]),
+            "meta": _objs(metas),
+            "alloc_id": alloc_ids,
+            "health": health,
+            "checks_total": tot,
+            "checks_passing": npass,
+            "checks_warning": nwarn,
+            "checks_critical": ncrit,
+            "failing_checks": failing,
+            "check_output": outputs,
+        },
+    )
+
+
+# ------------------------------------------------------------ small nomad ones
+
+
+def build_namespaces(namespaces: Any, *, cluster: str, identity: ClientIdentity, job_counts: Mapping[str, int]) -> pd.DataFrame:
+    ns = _as_list(namespaces)
+    if not ns:
+        return empty("namespaces")
+    names = [_s(x.get("Name")) for x in ns]
+    return _frame(
+        "namespaces",
+        {
+            "cluster": [cluster] * len(ns),
+            "namespace": names,
+            "description": [_s(x.get("Description")) for x in ns],
+            "client": [identity.of_namespace(x) for x in names],
+            "meta": _objs([_dict(x.get("Meta")) for x in ns]),
+            "jobs": [job_counts.get(x, 0) for x in names],
+        },
+    )
+
+
+def build_nomad_services(raw: Any, *, cluster: str, identity: ClientIdentity) -> pd.DataFrame:
+    rows = []
+    for block in _as_list(raw):
+        ns = _s(block.get("Namespace"))
+        for s in block.get("Services") or ():
+            if isinstance(s, dict):
+                rows.append((ns, _s(s.get("ServiceName")), _list(s.get("Tags"))))
+    if not rows:
+        return empty("nomad_services")
+    return _frame(
+        "nomad_services",
+        {
+            "cluster": [cluster] * len(rows),
+            "namespace": [r[0] for r in rows],
+            "client": [identity.of_namespace(r[0]) for r in rows],
+            "service": [r[1] for r in rows],
+            "tags": _objs([r[2] for r in rows]),
+        },
+    )
+
+
+# -------------------------------------------------------------------- clients
+
+
+def _group_sum(keys_a: np.ndarray, keys_b: np.ndarray, values: np.ndarray) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = {}
+    if not len(values):
+        return out
+    s = pd.Series(values).groupby([keys_a, keys_b], sort=False).sum()
+    return {k: int(v) for k, v in zip(s.index.tolist(), s.tolist()) if v}
+
+
+def build_clients(
+    *,
+    cluster: str,
+    identity: ClientIdentity,
+    jobs: pd.DataFrame,
+    allocations: pd.DataFrame,
+    deployments: pd.DataFrame,
+    services: pd.DataFrame,
+    checks: pd.DataFrame,
+    namespaces: pd.DataFrame,
+    now: pd.Timestamp,
+    rules: _health.HealthRules = _health.DEFAULT_RULES,
+) -> pd.DataFrame:
+    now_ns = now.value
+    # ---- per (client, job) counts from allocations, vectorised
+    a_client = allocations["client"].to_numpy()
+    a_job = allocations["job_id"].to_numpy()
+    cs = allocations["client_status"].to_numpy()
+    running_mask = (cs == "running") & (allocations["desired_status"].to_numpy() == "run")
+    mod = allocations["modify_time"].to_numpy(dtype="M8[ns]").view(np.int64) if len(allocations) else np.empty(0, np.int64)
+    recent = mod >= now_ns - int(rules.failed_window.total_seconds() * 1e9)
+    failed_recent = allocations["failed"].to_numpy() & recent & (cs != "lost")
+    lost_recent = (cs == "lost") & recent
+    lr = allocations["last_restart"].to_numpy(dtype="M8[ns]").view(np.int64) if len(allocations) else np.empty(0, np.int64)
+    restart_recent = np.where(lr >= now_ns - int(rules.restart_window.total_seconds() * 1e9),
+                              allocations["restarts"].to_numpy(), 0)
+    run_by = _group_sum(a_client, a_job, running_mask.astype(np.int64))
+    fail_by = _group_sum(a_client, a_job, failed_recent.astype(np.int64))
+    lost_by = _group_sum(a_client, a_job, lost_recent.astype(np.int64))
+    rst_by = _group_sum(a_client, a_job, restart_recent.astype(np.int64))
+    total_by = _group_sum(a_client, a_job, np.ones(len(allocations), dtype=np.int64))
+
+    # ---- latest deployment per job
+    dep_active: dict[tuple[str, str], bool] = {}
+    dep_failed: dict[tuple[str, str], bool] = {}
+    last_dep: dict[str, tuple[int, int, str]] = {}  # client -> (time_ns, create_index, status)
+    if len(deployments):
+        dwin = now_ns - int(rules.deployment_window.total_seconds() * 1e9)
+        mt = deployments["modify_time"].to_numpy(dtype="M8[ns]").view(np.int64)
+        ct = deployments["create_time"].to_numpy(dtype="M8[ns]").view(np.int64)
+        t = np.where(mt == INAT, ct, mt)
+        for c, j, st, lat, tt, ci in zip(
+            deployments["client"].tolist(), deployments["job_id"].tolist(), deployments["status"].tolist(),
+            deployments["is_latest"].tolist(), t.tolist(), deployments["create_index"].tolist(),
+        ):
+            if lat:
+                dep_active[(c, j)] = st in ACTIVE_DEPLOYMENT_STATUSES
+                dep_failed[(c, j)] = st == "failed" and (tt == INAT or tt >= dwin)
+            prev = last_dep.get(c)
+            if prev is None or (tt, ci) > prev[:2]:
+                last_dep[c] = (tt, ci, st)
+
+    # ---- checks per client
+    crit: dict[str, list[str]] = defaultdict(list)
+    warn: dict[str, list[str]] = defaultdict(list)
+    if len(checks):
+        for c, name, svc, st in zip(checks["client"].tolist(), checks["name"].tolist(),
+                                     checks["service"].tolist(), checks["status"].tolist()):
+            if not c or st == "passing":
+                continue
+            label = f"`{name}` on {svc}" if svc else f"`{name}`"
+            (crit if st == "critical" else warn)[c].append(label)
+
+    # ---- per-client sets
+    ns_of: dict[str, set] = defaultdict(set)
+    versions: dict[str, set] = defaultdict(set)
+    dcs: dict[str, set] = defaultdict(set)
+    job_rows: dict[str, list] = defaultdict(list)
+    for c, ns, j, d, av in zip(jobs["client"].tolist(), jobs["namespace"].tolist(), jobs["job_id"].tolist(),
+                               jobs["desired"].tolist(), jobs["app_version"].tolist()):
+        if not c:
+            continue
+        ns_of[c].add(ns)
+        if av:
+            versions[c].add(av)
+        job_rows[c].append((j, d))
+    if len(services):
+        for c, v in zip(services["client"].tolist(), services["version"].tolist()):
+            if c and v:
+                versions[c].add(v)
+    if len(allocations):
+        pairs = pd.DataFrame({"c": a_client, "d": allocations["datacenter"].to_numpy()})
+        pairs = pairs[running_mask & (pairs["d"].to_numpy() != "")].drop_duplicates()
+        for c, d in zip(pairs["c"].tolist(), pairs["d"].tolist()):
+            dcs[c].add(d)
+    # allocation-only jobs (job not in the jobs list) still count
+    for (c, j) in total_by:
+        if c and all(j != x[0] for x in job_rows.get(c, ())):
+            job_rows[c].append((j, 0))
+            ns_of[c]  # touch
+    names = set(job_rows)
+    if identity.by_namespace and len(namespaces):
+        for ns, nj in zip(namespaces["namespace"].tolist(), namespaces["jobs"].tolist()):
+            if ns and (nj or ns != "default"):
+                names.add(ns)
+                ns_of[ns].add(ns)
+    names.update(c for c in crit)
+    names.update(c for c in warn)
+    names.discard("")
+    if not names:
+        return empty("clients")
+
+    order = sorted(names)
+    cols: dict[str, list] = {k: [] for k in SCHEMAS["clients"]}
+    for c in order:
+        jhs = []
+        tot_des = tot_run = tot_fail = tot_lost = tot_rst = 0
+        deploying = False
+        for j, d in job_rows.get(c, ()):
+            k = (c, j)
+            run = run_by.get(k, 0)
+            jh = _health.JobHealth(
+                job_id=j, label=_health.job_label(j, c), desired=int(d), running=run,
+                failed=fail_by.get(k, 0), lost=lost_by.get(k, 0), restarts=rst_by.get(k, 0),
+                deploying=dep_active.get(k, False), deployment_failed=dep_failed.get(k, False),
+            )
+            jhs.append(jh)
+            tot_des += jh.desired
+            tot_run += run
+            tot_fail += jh.failed
+            tot_lost += jh.lost
+            tot_rst += jh.restarts
+            deploying |= jh.deploying
+        status, reason = _health.evaluate(
+            _health.ClientHealth(tuple(jhs), tuple(crit.get(c, ())), tuple(warn.get(c, ()))), rules
+        )
+        ld = last_dep.get(c)
+        cols["cluster"].append(cluster)
+        cols["client"].append(c)
+        cols["status"].append(status)
+        cols["rank"].append(STATUS_RANK.get(status, len(STATUS_RANK)))
+        cols["reason"].append(reason)
+        cols["namespaces"].append(sorted(ns_of.get(c, ())))
+        cols["jobs"].append(len(jhs))
+        cols["desired"].append(tot_des)
+        cols["running"].append(tot_run)
+        cols["failed_allocs"].append(tot_fail)
+        cols["lost_allocs"].append(tot_lost)
+        cols["restarts_24h"].append(tot_rst)
+        cols["checks_critical"].append(len(crit.get(c, ())))
+        cols["checks_warning"].append(len(warn.get(c, ())))
+        cols["deploying"].append(deploying)
+        cols["last_deployment_status"].append(ld[2] if ld else "")
+        cols["last_deployment_time"].append(ld[0] if ld else 0)
+        cols["versions"].append(sorted(versions.get(c, ())))
+        cols["datacenters"].append(sorted(dcs.get(c, ())))
+    cols["namespaces"] = _objs(cols["namespaces"])
+    cols["versions"] = _objs(cols["versions"])
+    cols["datacenters"] = _objs(cols["datacenters"])
+    cols["last_deployment_time"] = _times([0 if v == INAT else v for v in cols["last_deployment_time"]])
+    df = _frame("clients", cols)
+    return df.sort_values(["rank", "client"], kind="stable", ignore_index=True)
+
+
+# ------------------------------------------------------------------- desired
+
+
+def fill_job_desired(jobs: pd.DataFrame, allocations: pd.DataFrame, deployments: pd.DataFrame) -> None:
+    """Set jobs.desired in place (see the schema for the rule)."""
+    if not len(jobs):
+        return
+    key_ns = jobs["namespace"].to_numpy()
+    key_j = jobs["job_id"].to_numpy()
+    keys = list(zip(key_ns.tolist(), key_j.tolist()))
+    summ = (jobs["running"].to_numpy() + jobs["starting"].to_numpy() + jobs["queued"].to_numpy())
+    by_names: dict = {}
+    by_sys: dict = {}
+    if len(allocations):
+        a = allocations
+        live = a["desired_status"].to_numpy() == "run"
+        sub = pd.DataFrame({"ns": a["namespace"].to_numpy()[live], "j": a["job_id"].to_numpy()[live],
+                            "n": a["name"].to_numpy()[live], "cs": a["client_status"].to_numpy()[live]})
+        if len(sub):
+            names = sub.groupby(["ns", "j"], sort=False)["n"].nunique()
+            by_names = dict(zip(names.index.tolist(), names.tolist()))
+            nonterm = sub[sub["cs"] != "complete"].groupby(["ns", "j"], sort=False).size()
+            by_sys = dict(zip(nonterm.index.tolist(), nonterm.tolist()))
+    dep_tot: dict = {}
+    if len(deployments):
+        d = deployments[deployments["is_latest"].to_numpy()]
+        dep_tot = dict(zip(zip(d["namespace"].tolist(), d["job_id"].tolist()), d["desired_total"].tolist()))
+    types = jobs["type"].tolist()
+    stop = jobs["stop"].tolist()
+    per = jobs["periodic"].to_numpy() | jobs["parameterized"].to_numpy()
+    out = np.zeros(len(jobs), dtype=np.int64)
+    for i, k in enumerate(keys):
+        t = types[i]
+        if stop[i] or per[i] or t in ("batch", "sysbatch"):
+            continue
+        if t == "system":
+            out[i] = max(int(summ[i]), by_sys.get(k, 0))
+        else:
+            out[i] = max(int(summ[i]), by_names.get(k, 0), dep_tot.get(k, 0))
+    jobs["desired"] = out
+
+
+def fill_node_counts(nodes: pd.DataFrame, allocations: pd.DataFrame) -> None:
+    if not len(nodes) or not len(allocations):
+        return
+    nid = allocations["node_id"]
+    total = nid.value_counts()
+    running = nid[allocations["client_status"].to_numpy() == "running"].value_counts()
+    nodes["allocs_total"] = nodes["node_id"].map(total).fillna(0).astype("int64")
+    nodes["allocs_running"] = nodes["node_id"].map(running).fillna(0).astype("int64")
+
+
+def fill_check_clients(checks: pd.DataFrame, services: pd.DataFrame, alloc_client: Mapping[str, str]) -> None:
+    if not len(checks):
+        return
+    m: dict[tuple[str, str], str] = {}
+    if len(services):
+        m = dict(zip(zip(services["node"].tolist(), services["service_id"].tolist()), services["client"].tolist()))
+    out = []
+    for node, sid, aid in zip(checks["node"].tolist(), checks["service_id"].tolist(), checks["alloc_id"].tolist()):
+        c = m.get((node, sid)) if sid else ""
+        if not c and aid:
+            c = alloc_client.get(aid, "")
+        out.append(c or "")
+    checks["client"] = np.array(out, dtype=object)
+
+
+def all_empty(cluster: str = "") -> dict[str, pd.DataFrame]:
+    return {name: empty(name) for name in SCHEMAS}
+
+
+def _iter_jobs(raw: Any) -> list:
+    return _as_list(raw)
