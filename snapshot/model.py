@@ -1,0 +1,118 @@
+"""The Snapshot: everything pages read, built by the one Refresher of the process.
+
+A Snapshot is immutable; the refresher swaps in a new one, so readers never
+lock and never see half an update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional
+
+__all__ = ["SourceStatus", "Snapshot", "SOURCE_LABELS", "utcnow"]
+
+SOURCE_LABELS: Dict[str, str] = {
+    "jobs": "Nomad jobs",
+    "allocations": "Nomad allocations",
+    "deployments": "Nomad deployments",
+    "nodes": "Nomad client nodes",
+    "namespaces": "Nomad namespaces",
+    "nomad_services": "Nomad services",
+    "consul_services": "Consul services",
+    "consul_checks": "Consul health checks",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _ago(seconds: float) -> str:
+    s = int(max(seconds, 0))
+    if s < 60:
+        return f"{s} s ago"
+    if s < 3600:
+        return f"{s // 60} min ago"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min ago"
+    return f"{s // 86400} days ago"
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """How one source (e.g. "allocations") is doing.
+
+    ok: the last attempt succeeded.  error: that attempt's message (plain words) or None.
+    last_success / last_attempt: tz-aware UTC datetimes, None if never.
+    """
+
+    name: str
+    ok: bool
+    error: Optional[str]
+    last_success: Optional[datetime]
+    last_attempt: Optional[datetime]
+    system: str = "Nomad"            # "Nomad" | "Consul"
+    error_kind: Optional[str] = None  # ConnectorError.kind, e.g. "unavailable"
+    index: int = 0                    # last X-Nomad-Index / X-Consul-Index seen
+
+    @property
+    def label(self) -> str:
+        return SOURCE_LABELS.get(self.name, self.name)
+
+    @property
+    def has_data(self) -> bool:
+        return self.last_success is not None
+
+    def age_seconds(self, now: Optional[datetime] = None) -> Optional[float]:
+        """Seconds since this source last answered, None if it never did."""
+        if self.last_success is None:
+            return None
+        return ((now or utcnow()) - self.last_success).total_seconds()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    cluster: str
+    frames: Any  # views.Frames
+    sources: Dict[str, SourceStatus]
+    built_at: Optional[datetime]  # when `frames` were built (None: nothing fetched yet)
+    build_error: Optional[str] = None
+    generation: int = 0  # bumps on every publish (frames or statuses)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.sources.values()) and self.build_error is None
+
+    @property
+    def has_data(self) -> bool:
+        return self.built_at is not None and any(s.has_data for s in self.sources.values())
+
+    def age_seconds(self, now: Optional[datetime] = None) -> Optional[float]:
+        """How old the oldest part of the data is (the least recently confirmed source), None if no data."""
+        confirmed = [s.last_success for s in self.sources.values() if s.last_success is not None]
+        if not confirmed:
+            return None
+        return ((now or utcnow()) - min(confirmed)).total_seconds()
+
+    def failing(self) -> List[SourceStatus]:
+        return [s for s in self.sources.values() if not s.ok and s.last_attempt is not None]
+
+    def problems(self, now: Optional[datetime] = None) -> List[str]:
+        """Current problems in plain words, one line each (empty list = all fine)."""
+        now = now or utcnow()
+        out: List[str] = []
+        for s in self.sources.values():
+            if s.ok:
+                continue
+            if s.last_attempt is None:
+                out.append(f"{s.label}: waiting for the first answer from {s.system}.")
+                continue
+            if s.last_success is None:
+                tail = "No data from it yet."
+            else:
+                tail = f"Showing the data from {_ago((now - s.last_success).total_seconds())}."
+            out.append(f"{s.label}: {s.error or 'the last update failed.'} {tail}")
+        if self.build_error:
+            out.append(f"The dashboard could not process the latest data ({self.build_error}); showing the previous view.")
+        return out

@@ -1,0 +1,144 @@
+"""On-demand reads that are not in the snapshot, cached briefly and shared by all sessions.
+
+One allocation (with resources and task events), a task's log tail, a job and
+its versions.  Results (and errors) are cached for `ttl` seconds keyed by the
+arguments (and a hash of the per-person token, when one is given), and
+concurrent identical requests share one HTTP call, so the API load does not
+grow with the number of people looking at the same page.
+
+Every method returns data or raises connectors.ConnectorError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Callable, Dict, Hashable, Optional, Tuple
+
+from connectors import NomadConnector
+from connectors.settings import ClusterSettings, NomadSettings
+
+__all__ = ["Queries", "TTLCache", "get_queries"]
+
+DEFAULT_TTL = 3.0
+
+
+class _Pending:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: Optional[BaseException] = None
+
+
+class TTLCache:
+    """A small thread-safe TTL cache with single-flight loading."""
+
+    def __init__(self, ttl: float = DEFAULT_TTL, max_entries: int = 512, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: "OrderedDict[Hashable, Tuple[float, Any, Optional[BaseException]]]" = OrderedDict()
+        self._pending: Dict[Hashable, _Pending] = {}
+        self.loads = 0  # how many times a loader actually ran
+
+    def get(self, key: Hashable, loader: Callable[[], Any]) -> Any:
+        while True:
+            with self._lock:
+                now = self._clock()
+                hit = self._entries.get(key)
+                if hit is not None and hit[0] > now:
+                    self._entries.move_to_end(key)
+                    if hit[2] is not None:
+                        raise hit[2]
+                    return hit[1]
+                pending = self._pending.get(key)
+                owner = pending is None
+                if owner:
+                    pending = self._pending[key] = _Pending()
+            if not owner:
+                pending.done.wait()
+                if pending.error is not None:
+                    raise pending.error
+                return pending.value
+            try:
+                self.loads += 1
+                value, error = loader(), None
+            except Exception as err:  # cached too: a 404/403 is not retried by every viewer
+                value, error = None, err
+            with self._lock:
+                self._entries[key] = (self._clock() + self.ttl, value, error)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+                del self._pending[key]
+            pending.value, pending.error = value, error
+            pending.done.set()
+            if error is not None:
+                raise error
+            return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _token_key(token: Optional[str]) -> Optional[str]:
+    if token is None:
+        return None
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+class Queries:
+    """On-demand Nomad reads for one cluster, cached `ttl` seconds and shared."""
+
+    def __init__(self, nomad: NomadConnector, *, ttl: float = DEFAULT_TTL, log_ttl: Optional[float] = None):
+        self.nomad = nomad
+        self.cache = TTLCache(ttl)
+        self.log_cache = TTLCache(log_ttl if log_ttl is not None else ttl, max_entries=64)
+
+    def allocation(self, alloc_id: str, *, namespace: Optional[str] = None, token: Optional[str] = None) -> Dict[str, Any]:
+        """The full allocation: resources, task states and events."""
+        key = ("alloc", alloc_id, namespace, _token_key(token))
+        return self.cache.get(key, lambda: self.nomad.get_allocation(alloc_id, namespace=namespace, token=token))
+
+    def logs(
+        self, alloc_id: str, task: str, kind: str = "stdout", tail_bytes: int = 64 * 1024,
+        *, namespace: Optional[str] = None, token: Optional[str] = None,
+    ) -> str:
+        """The last `tail_bytes` of a task's stdout/stderr as text."""
+        key = ("logs", alloc_id, task, kind, tail_bytes, namespace, _token_key(token))
+        return self.log_cache.get(
+            key, lambda: self.nomad.logs(alloc_id, task, kind, tail_bytes, namespace=namespace, token=token)
+        )
+
+    def job(self, job_id: str, *, namespace: Optional[str] = None, token: Optional[str] = None) -> Dict[str, Any]:
+        key = ("job", job_id, namespace, _token_key(token))
+        return self.cache.get(key, lambda: self.nomad.get_job(job_id, namespace=namespace, token=token))
+
+    def job_versions(self, job_id: str, *, namespace: Optional[str] = None, diffs: bool = False, token: Optional[str] = None) -> Dict[str, Any]:
+        key = ("versions", job_id, namespace, diffs, _token_key(token))
+        return self.cache.get(key, lambda: self.nomad.job_versions(job_id, namespace=namespace, diffs=diffs, token=token))
+
+    def clear(self) -> None:
+        self.cache.clear()
+        self.log_cache.clear()
+
+
+_REGISTRY: Dict[NomadSettings, Queries] = {}
+_LOCK = threading.Lock()
+
+
+def get_queries(cluster_settings: Optional[ClusterSettings] = None, *, nomad: Optional[NomadConnector] = None, ttl: float = DEFAULT_TTL) -> Queries:
+    """The process-wide Queries for this cluster (shared by all sessions)."""
+    if cluster_settings is None:
+        from connectors.settings import load
+
+        cluster_settings = load()
+    with _LOCK:
+        q = _REGISTRY.get(cluster_settings.nomad)
+        if q is None:
+            q = _REGISTRY[cluster_settings.nomad] = Queries(nomad or NomadConnector(cluster_settings.nomad), ttl=ttl)
+        return q

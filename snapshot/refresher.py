@@ -1,0 +1,366 @@
+"""The one-per-process Refresher: blocking-query watchers -> last good raw JSON -> frames.
+
+* One watcher thread per source does blocking queries (index + wait), never
+  more often than `min_interval` seconds, backing off on errors.
+* Each source keeps its last good raw JSON; an error marks only that source
+  (message + time) and keeps its data, so one failing source never blanks
+  another.
+* When any source changed, frames are rebuilt (debounced) by one builder
+  thread with `views.build_frames(raw, cluster=, identity=, now=)`.
+* `current()` is one attribute read: lock-free and cheap for any number of
+  readers.  API load depends on the number of sources (and Consul service
+  *names*), never on the number of readers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Callable, Dict, Hashable, List, Optional, Tuple
+
+from connectors import ConnectorError, ConsulConnector, Listing, NomadConnector
+from connectors.settings import ClusterSettings
+from connectors.settings import load as load_settings
+
+from .model import SOURCE_LABELS, Snapshot, SourceStatus, utcnow
+
+__all__ = ["Refresher", "get_refresher", "NOMAD_SOURCES", "CONSUL_SOURCES"]
+
+log = logging.getLogger(__name__)
+
+NOMAD_SOURCES = ("jobs", "allocations", "deployments", "nodes", "namespaces", "nomad_services")
+CONSUL_SOURCES = ("consul_services", "consul_checks")
+
+BuildFn = Callable[..., Any]
+
+
+def _default_build(raw: Dict[str, Any], *, cluster: str, identity: Any, now: datetime) -> Any:
+    import views  # imported lazily: views may import heavy things (pandas)
+
+    return views.build_frames(raw, cluster=cluster, identity=identity, now=now)
+
+
+@dataclass
+class _Source:
+    name: str
+    system: str
+    fetch: Callable[[Optional[int], Optional[float]], Listing]  # (index, wait) -> Listing
+    min_interval: float
+    raw: Any = None
+    index: int = 0
+    status: SourceStatus = None  # type: ignore[assignment]
+
+
+class Refresher:
+    """Keeps a Snapshot of one cluster fresh.  One per process (see get_refresher)."""
+
+    def __init__(
+        self,
+        cluster_settings: ClusterSettings,
+        identity: Any = None,
+        *,
+        wait: float = 30.0,
+        min_interval: float = 2.0,
+        min_intervals: Optional[Dict[str, float]] = None,
+        debounce: float = 0.3,
+        min_build_interval: float = 1.0,
+        max_backoff: float = 30.0,
+        build: Optional[BuildFn] = None,
+        clock: Callable[[], datetime] = utcnow,
+        nomad: Optional[NomadConnector] = None,
+        consul: Optional[ConsulConnector] = None,
+    ):
+        self.settings = cluster_settings
+        self.identity = identity
+        self.wait = float(wait)
+        self.debounce = float(debounce)
+        self.min_build_interval = float(min_build_interval)
+        self.max_backoff = float(max_backoff)
+        self._build_fn: BuildFn = build or _default_build
+        self._clock = clock
+        self.nomad = nomad or NomadConnector(cluster_settings.nomad)
+        self.consul = consul
+        if self.consul is None and cluster_settings.consul is not None:
+            self.consul = ConsulConnector(cluster_settings.consul)
+
+        intervals = dict(min_intervals or {})
+        n = self.nomad
+        fetchers: List[Tuple[str, str, Callable]] = [
+            ("jobs", "Nomad", lambda i, w: n.list_jobs(index=i, wait=w)),
+            ("allocations", "Nomad", lambda i, w: n.list_allocations(index=i, wait=w)),
+            ("deployments", "Nomad", lambda i, w: n.list_deployments(index=i, wait=w)),
+            ("nodes", "Nomad", lambda i, w: n.list_nodes(index=i, wait=w)),
+            ("namespaces", "Nomad", lambda i, w: n.list_namespaces(index=i, wait=w)),
+            ("nomad_services", "Nomad", lambda i, w: n.list_services(index=i, wait=w)),
+        ]
+        if self.consul is not None:
+            c = self.consul
+            fetchers += [
+                ("consul_services", "Consul", self._fetch_consul_services),
+                ("consul_checks", "Consul", lambda i, w: c.health_state("any", index=i, wait=w)),
+            ]
+        self._sources: Dict[str, _Source] = {}
+        for name, system, fetch in fetchers:
+            src = _Source(name, system, fetch, float(intervals.get(name, min_interval)))
+            src.status = SourceStatus(name, False, None, None, None, system=system)
+            self._sources[name] = src
+
+        self._state_lock = threading.Lock()    # raw/status updates
+        self._publish_lock = threading.Lock()  # snapshot swaps
+        self._refresh_lock = threading.Lock()  # one refresh_once at a time
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._threads: List[threading.Thread] = []
+        self._generation = 0
+        self._frames = self._safe_build({}, empty=True)
+        self._built_at: Optional[datetime] = None
+        self._build_error: Optional[str] = None
+        self._builds = 0
+        self._snapshot = self._make_snapshot()
+
+    def __repr__(self) -> str:
+        return f"Refresher(cluster={self.settings.name!r}, sources={list(self._sources)}, running={self.running})"
+
+    # ------------------------------------------------------------------ readers
+
+    def current(self) -> Snapshot:
+        """The latest Snapshot (lock-free: a single attribute read)."""
+        return self._snapshot
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    @property
+    def builds(self) -> int:
+        """How many times frames were built (for tests and the benchmark)."""
+        return self._builds
+
+    def raw(self) -> Dict[str, Any]:
+        """A shallow copy of the last good raw JSON per source (for debugging and tests)."""
+        with self._state_lock:
+            return {n: s.raw for n, s in self._sources.items() if s.raw is not None}
+
+    # ------------------------------------------------------------------ fetching
+
+    def _fetch_consul_services(self, index: Optional[int], wait: Optional[float]) -> Listing:
+        """catalog/services (blocking); on a new index, catalog/service/:name for each NAME."""
+        assert self.consul is not None
+        names = self.consul.catalog_services(index=index, wait=wait)
+        src = self._sources["consul_services"]
+        if index and names.index == index and src.raw is not None:
+            return Listing(src.raw, names.index)  # nothing changed: no per-name requests
+        per_name = {}
+        for name in sorted(names.data):
+            per_name[name] = self.consul.catalog_service(name).data
+        return Listing(per_name, names.index)
+
+    def _fetch_source(self, src: _Source, index: Optional[int], wait: Optional[float]) -> bool:
+        """Fetch one source; update raw/status.  Returns True if its data changed."""
+        attempt = self._clock()
+        try:
+            listing = src.fetch(index, wait)
+        except ConnectorError as err:
+            with self._state_lock:
+                src.status = replace(src.status, ok=False, error=str(err), error_kind=err.kind, last_attempt=attempt)
+            log.warning("%s: %s", SOURCE_LABELS.get(src.name, src.name), err)
+            self._publish_status()
+            return False
+        except Exception as err:  # a bug must not kill the watcher or blank the data
+            log.exception("unexpected error fetching %s", src.name)
+            with self._state_lock:
+                src.status = replace(
+                    src.status, ok=False, error=f"Unexpected error while reading {SOURCE_LABELS.get(src.name, src.name)}: {type(err).__name__}",
+                    error_kind="internal", last_attempt=attempt,
+                )
+            self._publish_status()
+            return False
+        done = self._clock()
+        with self._state_lock:
+            changed = src.raw is None or listing.index != src.index or listing.index == 0
+            if changed:
+                src.raw = listing.data
+            # An index that goes backwards (server restore/restart) resets blocking.
+            src.index = listing.index
+            src.status = replace(src.status, ok=True, error=None, error_kind=None, last_success=done, last_attempt=attempt, index=listing.index)
+        if not changed:  # statuses (last_success) still move on; frames stay
+            self._publish_status()
+        return changed
+
+    # ------------------------------------------------------------------ building
+
+    def _safe_build(self, raw: Dict[str, Any], *, empty: bool = False) -> Any:
+        try:
+            return self._build_fn(raw, cluster=self.settings.name, identity=self.identity, now=self._clock())
+        except Exception as err:
+            if empty:
+                log.exception("could not build empty frames")
+                return None
+            raise err
+
+    def _make_snapshot(self) -> Snapshot:
+        with self._state_lock:
+            statuses = {n: s.status for n, s in self._sources.items()}
+        self._generation += 1
+        return Snapshot(
+            cluster=self.settings.name,
+            frames=self._frames,
+            sources=statuses,
+            built_at=self._built_at,
+            build_error=self._build_error,
+            generation=self._generation,
+        )
+
+    def _publish_status(self) -> None:
+        with self._publish_lock:
+            self._snapshot = self._make_snapshot()
+
+    def _build_and_publish(self) -> Snapshot:
+        with self._state_lock:
+            raw = {n: s.raw for n, s in self._sources.items() if s.raw is not None}
+        built_at = self._clock()
+        try:
+            frames = self._build_fn(raw, cluster=self.settings.name, identity=self.identity, now=built_at)
+            error = None
+        except Exception as err:  # keep the previous frames
+            log.exception("building frames failed")
+            frames, error = None, f"{type(err).__name__}: {err}"[:300]
+        with self._publish_lock:
+            if error is None:
+                self._frames, self._built_at = frames, built_at
+                self._builds += 1
+            self._build_error = error
+            self._snapshot = self._make_snapshot()
+            return self._snapshot
+
+    # ------------------------------------------------------------------ synchronous
+
+    def refresh_once(self) -> Snapshot:
+        """Fetch every source once (no blocking) and build the frames; returns the new Snapshot."""
+        with self._refresh_lock:
+            for src in self._sources.values():
+                self._fetch_source(src, None, None)
+            self._dirty.clear()
+            return self._build_and_publish()
+
+    # ------------------------------------------------------------------ background
+
+    def start(self) -> "Refresher":
+        """Start the watcher threads and the builder (idempotent)."""
+        if self.running:
+            return self
+        self._stop.clear()
+        self._threads = [
+            threading.Thread(target=self._watch, args=(src,), name=f"refresher-{src.name}", daemon=True)
+            for src in self._sources.values()
+        ]
+        self._threads.append(threading.Thread(target=self._builder, name="refresher-build", daemon=True))
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask the threads to stop; waits up to `timeout` (a watcher inside a blocking query ends when it returns)."""
+        self._stop.set()
+        self._dirty.set()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    def __enter__(self) -> "Refresher":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _watch(self, src: _Source) -> None:
+        backoff = src.min_interval
+        while not self._stop.is_set():
+            started = time.monotonic()
+            index = src.index if src.raw is not None and src.status.ok else None
+            changed = self._fetch_source(src, index, self.wait if index else None)
+            if self._stop.is_set():
+                break
+            if changed:
+                self._dirty.set()
+            if src.status.ok:
+                backoff = src.min_interval
+                pause = src.min_interval - (time.monotonic() - started)
+            else:
+                pause = backoff
+                backoff = min(max(backoff * 2, 0.5), self.max_backoff)
+            if pause > 0:
+                self._stop.wait(pause)
+
+    def _builder(self) -> None:
+        last_build = 0.0
+        while not self._stop.is_set():
+            if not self._dirty.wait(timeout=1.0):
+                continue
+            if self._stop.is_set():
+                break
+            # Debounce: let other sources that changed at the same moment land first.
+            self._stop.wait(self.debounce)
+            gap = self.min_build_interval - (time.monotonic() - last_build)
+            if gap > 0:
+                self._stop.wait(gap)
+            if self._stop.is_set():
+                break
+            self._dirty.clear()
+            self._build_and_publish()
+            last_build = time.monotonic()
+
+    def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float = 10.0, poll: float = 0.05) -> Snapshot:
+        """Wait until predicate(current()) is true (tests, the launcher's first paint)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            snap = self._snapshot
+            if predicate(snap):
+                return snap
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"snapshot condition not met within {timeout} s")
+            time.sleep(poll)
+
+
+# ---------------------------------------------------------------------- process-wide accessor
+
+_REGISTRY: Dict[Tuple[Hashable, Hashable], Refresher] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def _key(value: Any) -> Hashable:
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+def get_refresher(cluster_settings: Optional[ClusterSettings] = None, identity: Any = None, *, start: bool = True, **kwargs: Any) -> Refresher:
+    """The process-wide Refresher for these settings (created, and started, on first use).
+
+    The Streamlit app wraps this in st.cache_resource; without Streamlit it is
+    still one per process because of this registry.
+    """
+    settings = cluster_settings if cluster_settings is not None else load_settings()
+    key = (settings, _key(identity))
+    with _REGISTRY_LOCK:
+        ref = _REGISTRY.get(key)
+        if ref is None:
+            ref = Refresher(settings, identity, **kwargs)
+            _REGISTRY[key] = ref
+    if start:
+        ref.start()
+    return ref
+
+
+def _reset_registry() -> None:
+    """Stop and forget every refresher (tests)."""
+    with _REGISTRY_LOCK:
+        refs = list(_REGISTRY.values())
+        _REGISTRY.clear()
+    for r in refs:
+        r.stop(timeout=0.1)
