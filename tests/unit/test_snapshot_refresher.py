@@ -1,0 +1,206 @@
+"""Refresher behaviour with in-memory connectors (the HTTP side is in tests/contract)."""
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from connectors import Listing, Unavailable
+from connectors.settings import ClusterSettings, ConsulSettings, NomadSettings
+from snapshot import Refresher, Snapshot, TTLCache
+
+SETTINGS = ClusterSettings("test", NomadSettings(), ConsulSettings())
+
+
+class FakeNomad:
+    def __init__(self):
+        self.data = {"jobs": [{"ID": "a-web"}], "allocations": [{"ID": "1"}], "deployments": [], "nodes": [{"ID": "n1"}],
+                     "namespaces": [{"Name": "a"}], "nomad_services": []}
+        self.index = {k: 5 for k in self.data}
+        self.fail = {}
+        self.calls = []
+        self.lock = threading.Lock()
+
+    def _get(self, name, index, wait):
+        with self.lock:
+            self.calls.append((name, index))
+        if name in self.fail:
+            raise self.fail[name]
+        if index and index >= self.index[name] and wait:
+            time.sleep(min(wait, 0.05))
+        return Listing(self.data[name], self.index[name])
+
+    def list_jobs(self, index=None, wait=None): return self._get("jobs", index, wait)
+    def list_allocations(self, index=None, wait=None): return self._get("allocations", index, wait)
+    def list_deployments(self, index=None, wait=None): return self._get("deployments", index, wait)
+    def list_nodes(self, index=None, wait=None): return self._get("nodes", index, wait)
+    def list_namespaces(self, index=None, wait=None): return self._get("namespaces", index, wait)
+    def list_services(self, index=None, wait=None): return self._get("nomad_services", index, wait)
+
+
+class FakeConsul:
+    def __init__(self, names=("web", "api")):
+        self.names = list(names)
+        self.calls = []
+        self.fail = None
+        self.index = 9
+
+    def catalog_services(self, index=None, wait=None):
+        self.calls.append(("services", index))
+        if self.fail:
+            raise self.fail
+        return Listing({n: [] for n in self.names}, self.index)
+
+    def catalog_service(self, name, index=None, wait=None):
+        self.calls.append(("service", name))
+        return Listing([{"ServiceName": name}], self.index)
+
+    def health_state(self, state="any", index=None, wait=None):
+        self.calls.append(("checks", index))
+        return Listing([{"CheckID": "c1"}], self.index)
+
+
+def build(raw, *, cluster, identity, now):
+    return {"raw": dict(raw), "cluster": cluster, "now": now}
+
+
+class Clock:
+    def __init__(self):
+        self.t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def __call__(self):
+        return self.t
+
+
+def make(**kw):
+    nomad, consul = FakeNomad(), FakeConsul()
+    r = Refresher(SETTINGS, None, nomad=nomad, consul=consul, build=build, **kw)
+    return r, nomad, consul
+
+
+def test_before_any_fetch_snapshot_is_empty_and_says_so():
+    r, _, _ = make()
+    snap = r.current()
+    assert isinstance(snap, Snapshot) and snap.built_at is None and not snap.has_data
+    assert snap.age_seconds() is None
+    assert any("waiting for the first answer from Nomad" in p for p in snap.problems())
+
+
+def test_refresh_once_fetches_every_source_once_and_builds():
+    r, nomad, consul = make()
+    snap = r.refresh_once()
+    assert snap.ok and snap.problems() == []
+    assert set(snap.frames["raw"]) == {"jobs", "allocations", "deployments", "nodes", "namespaces",
+                                       "nomad_services", "consul_services", "consul_checks"}
+    assert snap.frames["raw"]["consul_services"] == {"api": [{"ServiceName": "api"}], "web": [{"ServiceName": "web"}]}
+    assert len(nomad.calls) == 6
+    # 1 catalog/services + one per distinct NAME + 1 health/state
+    assert len(consul.calls) == 1 + 2 + 1
+    assert r.current() is snap
+
+
+def test_one_failing_source_keeps_the_others_and_its_own_old_data():
+    clock = Clock()
+    r, nomad, consul = make(clock=clock)
+    r.refresh_once()
+    clock.t += timedelta(minutes=2)
+    nomad.fail["allocations"] = Unavailable("Nomad", "Nomad at http://x cannot be reached (connection refused).")
+    nomad.data["jobs"] = [{"ID": "a-web"}, {"ID": "a-api"}]
+    nomad.index["jobs"] = 6
+    snap = r.refresh_once()
+    assert snap.frames["raw"]["allocations"] == [{"ID": "1"}]  # old data kept
+    assert len(snap.frames["raw"]["jobs"]) == 2                  # other source moved on
+    st = snap.sources["allocations"]
+    assert not st.ok and st.error_kind == "unavailable" and "cannot be reached" in st.error
+    assert st.last_attempt == clock.t and st.last_success == clock.t - timedelta(minutes=2)
+    assert st.age_seconds(clock.t) == 120
+    assert snap.age_seconds(clock.t) == 120
+    problems = snap.problems(clock.t)
+    assert problems == ["Nomad allocations: Nomad at http://x cannot be reached (connection refused). Showing the data from 2 min ago."]
+    assert snap.sources["jobs"].ok
+
+
+def test_consul_failure_keeps_nomad_and_consul_data():
+    r, _, consul = make()
+    r.refresh_once()
+    consul.fail = Unavailable("Consul", "Consul at http://c cannot be reached (connection refused).")
+    snap = r.refresh_once()
+    assert snap.frames["raw"]["consul_services"]
+    assert not snap.sources["consul_services"].ok and snap.sources["consul_checks"].ok
+    assert snap.sources["jobs"].ok
+
+
+def test_build_error_keeps_previous_frames():
+    r, _, _ = make()
+    good = r.refresh_once()
+    r._build_fn = lambda *a, **k: 1 / 0
+    snap = r.refresh_once()
+    assert snap.frames is good.frames and "ZeroDivisionError" in snap.build_error
+    assert any("could not process" in p for p in snap.problems())
+
+
+def test_background_watchers_block_on_index_and_rebuild_on_change():
+    r, nomad, consul = make(wait=0.05, min_interval=0.01, debounce=0.01, min_build_interval=0.01)
+    with r:
+        r.wait_for(lambda s: s.built_at is not None and "jobs" in s.frames["raw"], timeout=5)
+        builds = r.builds
+        nomad.data["jobs"] = [{"ID": "new"}]
+        nomad.index["jobs"] = 7
+        snap = r.wait_for(lambda s: s.frames["raw"].get("jobs") == [{"ID": "new"}], timeout=5)
+        assert r.builds > builds
+        assert snap.sources["jobs"].index == 7
+    # after the first fetch, watchers send the last index (blocking queries)
+    assert any(name == "jobs" and idx == 5 for name, idx in nomad.calls)
+    # per-name consul fetches only happen when the catalog index moves
+    per_name = [c for c in consul.calls if c[0] == "service"]
+    assert len(per_name) == 2
+
+
+def test_min_interval_limits_fetch_rate():
+    r, nomad, _ = make(wait=0.001, min_interval=0.2)
+    r.start()
+    time.sleep(0.5)
+    r.stop()
+    jobs_calls = [c for c in nomad.calls if c[0] == "jobs"]
+    assert 1 <= len(jobs_calls) <= 4
+
+
+def test_ttl_cache_single_flight_and_expiry():
+    now = [0.0]
+    cache = TTLCache(ttl=3, clock=lambda: now[0])
+    calls = []
+    gate = threading.Event()
+
+    def loader():
+        calls.append(1)
+        gate.wait(1)
+        return "v"
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get("k", loader))) for _ in range(20)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    gate.set()
+    for t in threads:
+        t.join()
+    assert results == ["v"] * 20 and len(calls) == 1
+    assert cache.get("k", loader) == "v" and len(calls) == 1
+    now[0] = 3.5
+    assert cache.get("k", loader) == "v" and len(calls) == 2
+
+
+def test_ttl_cache_caches_errors_briefly():
+    now = [0.0]
+    cache = TTLCache(ttl=3, clock=lambda: now[0])
+    calls = []
+
+    def loader():
+        calls.append(1)
+        raise Unavailable("Nomad", "down")
+
+    for _ in range(3):
+        with pytest.raises(Unavailable):
+            cache.get("k", loader)
+    assert len(calls) == 1
