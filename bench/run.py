@@ -1,0 +1,282 @@
+"""Benchmark of the data spine against a sandbox running in a separate process.
+
+    python -m bench [--allocs 1000 10000 100000] [--runs 5] [--json] [--profile]
+
+Per size it starts `python -m sandbox serve --allocs N --frozen` in a child
+process, then measures in this process (medians over --runs):
+
+  raw_fetch_parse_s     plain requests.get(url).json() of exactly the list endpoints the snapshot uses
+  snapshot_s            Refresher.refresh_once(): the same fetches through the connectors + all view frames
+  overhead_ratio        snapshot_s / raw_fetch_parse_s         (target <= 1.5, aim 1.2 at 100k allocations)
+  api_requests_per_refresh               sandbox request count around one refresh_once()
+  api_requests_per_refresh_1_reader      the same while 1 thread reads current() and uses the frames
+  api_requests_per_refresh_20_readers    the same with 20 reader threads (must equal the line above)
+  peak_rss_mb           this process's peak resident memory (target < 1,500 MB)
+  allocs, jobs, clients what the sandbox served (clients = customers = rows of the clients frame)
+
+Speed targets live here only, never in timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import re
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, Dict, List, Optional
+
+import requests
+
+from connectors.settings import load as load_settings
+from snapshot import Refresher
+
+TARGETS = {"overhead_ratio": 1.5, "peak_rss_mb": 1500}
+SIZES = (1_000, 10_000, 100_000)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SandboxProcess:
+    """`python -m sandbox serve ...` in a child process."""
+
+    def __init__(self, allocs: int, startup_timeout: float = 900.0):
+        self.allocs = allocs
+        self.nomad_port, self.consul_port = _free_port(), _free_port()
+        self.startup_timeout = startup_timeout
+        self.proc: Optional[subprocess.Popen] = None
+        self.nomad_addr = f"http://127.0.0.1:{self.nomad_port}"
+        self.consul_addr = f"http://127.0.0.1:{self.consul_port}"
+        self.output: List[str] = []
+
+    def __enter__(self) -> "SandboxProcess":
+        cmd = [sys.executable, "-m", "sandbox", "serve", "--allocs", str(self.allocs), "--frozen",
+               "--nomad-port", str(self.nomad_port), "--consul-port", str(self.consul_port)]
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        reader = threading.Thread(target=self._read, daemon=True)
+        reader.start()
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("sandbox exited early:\n" + "\n".join(self.output[-20:]))
+            if self._ready():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"sandbox did not start within {self.startup_timeout} s")
+
+    def _read(self) -> None:
+        assert self.proc and self.proc.stdout
+        for line in self.proc.stdout:
+            line = line.rstrip()
+            self.output.append(line)
+            # Prefer the addresses the sandbox prints (in case it chose other ports).
+            m = re.search(r"nomad\S*\s+.*?(http://127\.0\.0\.1:\d+)", line, re.I)
+            if m:
+                self.nomad_addr = m.group(1)
+            m = re.search(r"consul\S*\s+.*?(http://127\.0\.0\.1:\d+)", line, re.I)
+            if m:
+                self.consul_addr = m.group(1)
+
+    def _ready(self) -> bool:
+        try:
+            return (requests.get(self.nomad_addr + "/_sandbox/stats", timeout=2).ok
+                    and requests.get(self.consul_addr + "/_sandbox/stats", timeout=2).ok)
+        except requests.RequestException:
+            return False
+
+    def stats_total(self) -> int:
+        total = 0
+        for addr in (self.nomad_addr, self.consul_addr):
+            total += int(requests.get(addr + "/_sandbox/stats", timeout=30).json().get("total", 0))
+        return total
+
+    def reset_stats(self) -> None:
+        for addr in (self.nomad_addr, self.consul_addr):
+            requests.post(addr + "/_sandbox/stats/reset", timeout=30).raise_for_status()
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def raw_fetch_parse(nomad: str, consul: str, session: requests.Session) -> Dict[str, Any]:
+    """Exactly the list endpoints the snapshot uses, as plain requests + .json()."""
+    out: Dict[str, Any] = {}
+    for key, path in (
+        ("jobs", "/v1/jobs?namespace=*&meta=true"),
+        ("allocations", "/v1/allocations?namespace=*&task_states=true"),
+        ("deployments", "/v1/deployments?namespace=*"),
+        ("nodes", "/v1/nodes"),
+        ("namespaces", "/v1/namespaces"),
+        ("nomad_services", "/v1/services?namespace=*"),
+    ):
+        out[key] = session.get(nomad + path, timeout=120).json()
+    names = session.get(consul + "/v1/catalog/services", timeout=120).json()
+    out["consul_services"] = {n: session.get(consul + "/v1/catalog/service/" + n, timeout=120).json() for n in sorted(names)}
+    out["consul_checks"] = session.get(consul + "/v1/health/state/any", timeout=120).json()
+    return out
+
+
+def _identity():
+    try:
+        from views import ClientIdentity
+
+        return ClientIdentity()
+    except Exception:  # views not importable: the refresher still works with None
+        return None
+
+
+def _use(snapshot) -> int:
+    """What a page does with the snapshot: read a frame, filter it, count."""
+    frames = snapshot.frames
+    clients = frames.clients
+    n = len(clients)
+    if n:
+        first = clients.iloc[0]["client"]
+        n += int((frames.allocations["client"] == first).sum()) if "client" in frames.allocations else 0
+    return n
+
+
+def _requests_during_refresh(sb: SandboxProcess, refresher: Refresher, readers: int) -> int:
+    stop = threading.Event()
+    reads = [0]
+
+    def reader():
+        while not stop.is_set():
+            _use(refresher.current())
+            reads[0] += 1
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(readers)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    sb.reset_stats()
+    refresher.refresh_once()
+    count = sb.stats_total()
+    stop.set()
+    for t in threads:
+        t.join()
+    # the stats calls themselves are on /_sandbox and not counted by the sandbox
+    return count
+
+
+def bench_size(allocs: int, runs: int, profile: bool = False, log=print) -> Dict[str, Any]:
+    log(f"[bench] starting sandbox with {allocs:,} allocations ...")
+    t0 = time.monotonic()
+    with SandboxProcess(allocs) as sb:
+        log(f"[bench] sandbox ready in {time.monotonic() - t0:.1f} s ({sb.nomad_addr}, {sb.consul_addr})")
+        settings = load_settings({"NOMAD_ADDR": sb.nomad_addr, "CONSUL_HTTP_ADDR": sb.consul_addr,
+                                  "DASHBOARD_CLUSTER_NAME": "bench", "DASHBOARD_HTTP_TIMEOUT": "120"})
+        refresher = Refresher(settings, _identity())
+        session = requests.Session()
+        # warm-up: the sandbox caches rendered bodies; both paths get the same warm server
+        raw_fetch_parse(sb.nomad_addr, sb.consul_addr, session)
+        refresher.refresh_once()
+
+        raw_times, snap_times = [], []
+        for i in range(runs):
+            t = time.perf_counter()
+            raw = raw_fetch_parse(sb.nomad_addr, sb.consul_addr, session)
+            raw_times.append(time.perf_counter() - t)
+            del raw
+            t = time.perf_counter()
+            snap = refresher.refresh_once()
+            snap_times.append(time.perf_counter() - t)
+            log(f"[bench]   run {i + 1}/{runs}: raw {raw_times[-1]:.3f} s, snapshot {snap_times[-1]:.3f} s")
+
+        if profile:
+            prof = cProfile.Profile()
+            prof.enable()
+            refresher.refresh_once()
+            prof.disable()
+            buf = io.StringIO()
+            pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(35)
+            log(buf.getvalue())
+
+        sb.reset_stats()
+        refresher.refresh_once()
+        per_refresh = sb.stats_total()
+        one = _requests_during_refresh(sb, refresher, 1)
+        twenty = _requests_during_refresh(sb, refresher, 20)
+
+        frames = snap.frames
+        result = {
+            "allocs": len(frames.allocations),
+            "jobs": len(frames.jobs),
+            "clients": len(frames.clients),
+            "nodes": len(frames.nodes),
+            "raw_fetch_parse_s": round(statistics.median(raw_times), 4),
+            "snapshot_s": round(statistics.median(snap_times), 4),
+            "overhead_ratio": round(statistics.median(snap_times) / statistics.median(raw_times), 3),
+            "api_requests_per_refresh": per_refresh,
+            "api_requests_per_refresh_1_reader": one,
+            "api_requests_per_refresh_20_readers": twenty,
+            "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "runs": runs,
+        }
+        session.close()
+        return result
+
+
+def _peak_rss_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 1024.0 if sys.platform != "darwin" else rss / (1024.0 * 1024.0)
+
+
+COLUMNS = ["allocs", "jobs", "clients", "raw_fetch_parse_s", "snapshot_s", "overhead_ratio",
+           "api_requests_per_refresh", "api_requests_per_refresh_1_reader", "api_requests_per_refresh_20_readers", "peak_rss_mb"]
+
+
+def _table(results: List[Dict[str, Any]]) -> str:
+    widths = {c: max(len(c), *(len(str(r[c])) for r in results)) for c in COLUMNS}
+    lines = ["  ".join(c.rjust(widths[c]) for c in COLUMNS)]
+    for r in results:
+        lines.append("  ".join(str(r[c]).rjust(widths[c]) for c in COLUMNS))
+    lines.append(f"targets at 100,000 allocations: overhead_ratio <= {TARGETS['overhead_ratio']} (aim 1.2), "
+                 f"requests per refresh constant across sizes and readers, peak_rss_mb < {TARGETS['peak_rss_mb']}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--allocs", type=int, nargs="+", default=[10_000], help="sandbox sizes (allocations); default 10000")
+    p.add_argument("--runs", type=int, default=5, help="measured runs per size (median); default 5")
+    p.add_argument("--json", action="store_true", help="print one JSON object (a list of results if several sizes)")
+    p.add_argument("--profile", action="store_true", help="cProfile one refresh_once per size (to stderr)")
+    args = p.parse_args(argv)
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    results = []
+    for n in args.allocs:
+        # each size in its own process so peak RSS is per size, not cumulative
+        if len(args.allocs) > 1:
+            cmd = [sys.executable, "-m", "bench", "--allocs", str(n), "--runs", str(args.runs), "--json"]
+            if args.profile:
+                cmd.append("--profile")
+            out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+            results.append(json.loads(out))
+        else:
+            results.append(bench_size(n, args.runs, args.profile, log=log))
+    if args.json:
+        print(json.dumps(results[0] if len(results) == 1 else results))
+    else:
+        print(_table(results))
+    return 0
