@@ -42,7 +42,9 @@ def _user() -> dict[str, Any]:
 
 
 def _loopback_server() -> bool:
-    address = st.get_option("server.address")
+    from streamlit import config as st_config
+
+    address = st_config.get_option("server.address")
     return bool(address) and (address in _LOOPBACK or str(address).startswith("127."))
 
 
@@ -194,3 +196,4 @@ def render_identity(principal: Principal) -> None:
             if st.session_state.pop(_DEMO_KEY, None) is not None:
                 st.rerun()
             st.logout()
+            st.stop()  # render nothing more while the browser leaves for /auth/logout

@@ -1,0 +1,118 @@
+"""Shared AppTest helpers: a signed-in person per role, the [auth] secrets, and readers for what shows.
+
+Fixtures (use them from any tests/app/ module):
+
+- ``auth_secrets``: an ``[auth]`` table (a fake provider; nothing is contacted in AppTest).
+- ``user_claims(role=None, *, groups=None, age_hours=0, **claims)``: the ``at.user`` dict of a
+  signed-in person (``is_logged_in: True``) whose ID token was issued ``age_hours`` ago.
+- ``run_app(role=None, *, user=None, secrets=..., script=APP, page=None, config=None)``: an
+  ``AppTest`` of ``script`` (app.py by default) that has run once as that person.
+- ``nav_pages(at)``: url_paths of the pages ``st.navigation`` registered in the last run.
+- ``page_text(at)``: all text the run rendered (titles, markdown, captions, alerts), one string.
+- ``button_labels(at)``: labels of the buttons the run rendered.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.util import patch_config_options
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "app.py"
+ROLE_GROUPS = {"viewer": "dash-viewers", "support": "dash-support", "manager": "dash-managers",
+               "admin": "dash-admins"}
+AUTH_SECRETS = {"auth": {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "apptest-cookie-secret-not-used-for-anything",
+    "client_id": "nomad-dashboard",
+    "client_secret": "apptest-client-secret",
+    "server_metadata_url": "https://idp.example.test/.well-known/openid-configuration",
+}}
+
+
+def make_user_claims(role: str | None = None, *, groups=None, age_hours: float = 0.0, **claims) -> dict:
+    """``at.user`` for a signed-in person. ``role=None`` and no ``groups``: a person in no mapped group."""
+    issued = int(time.time() - age_hours * 3600)
+    if groups is None:
+        groups = [ROLE_GROUPS[role]] if role else ["finance"]
+    name = role or "nobody"
+    user = {"is_logged_in": True, "sub": f"test-{name}", "name": f"Test {name.title()}",
+            "email": f"{name}@example.test", "groups": list(groups), "iat": issued, "auth_time": issued,
+            "provider": "default"}
+    user.update(claims)
+    return user
+
+
+def nav_pages_of(at: AppTest) -> list[str]:
+    """The url_paths st.navigation registered in the last run ([] when the run stopped before it).
+
+    The default page registers an empty url_pathname; its url_path is recovered from its hash
+    (st.Page hashes its url_path), so the list reads like the policy's page names.
+    """
+    from streamlit.util import calc_hash
+
+    from auth.policy import PAGES
+
+    by_hash = {calc_hash(name): name for name in PAGES}
+    names = []
+    for page_hash, info in at._registered_pages.items():
+        if "url_pathname" not in info:
+            continue
+        names.append(str(info["url_pathname"]) or by_hash.get(page_hash, str(info.get("page_name", "")).lower()))
+    return names
+
+
+def page_text_of(at: AppTest) -> str:
+    parts: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error",
+                 "success", "code", "text"):
+        parts += [str(getattr(el, "value", "")) for el in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def button_labels_of(at: AppTest) -> list[str]:
+    return [b.label for b in at.button]
+
+
+@pytest.fixture
+def auth_secrets() -> dict:
+    return {"auth": dict(AUTH_SECRETS["auth"])}
+
+
+@pytest.fixture
+def user_claims():
+    return make_user_claims
+
+
+@pytest.fixture
+def nav_pages():
+    return nav_pages_of
+
+
+@pytest.fixture
+def page_text():
+    return page_text_of
+
+
+@pytest.fixture
+def button_labels():
+    return button_labels_of
+
+
+@pytest.fixture
+def run_app():
+    def run(role: str | None = None, *, user: dict | None = None, secrets: dict | None = AUTH_SECRETS,
+            script: Path | str | None = None, function=None, timeout: float = 30,
+            options: dict | None = None) -> AppTest:
+        at = AppTest.from_function(function, default_timeout=timeout) if function else \
+            AppTest.from_file(str(script or APP), default_timeout=timeout)
+        at.user = user if user is not None else make_user_claims(role)
+        if secrets:
+            at.secrets = {k: dict(v) if isinstance(v, dict) else v for k, v in secrets.items()}
+        with patch_config_options(options or {}):
+            at.run()
+        return at
+    return run
