@@ -1,0 +1,4 @@
+"""Embedded Nomad + Consul HTTP API emulator (see docs/architecture.md, `sandbox`)."""
+from .core import Sandbox
+
+__all__ = ["Sandbox"]

@@ -1,0 +1,51 @@
+"""`python -m sandbox serve ...`: run the emulators until interrupted."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+
+from .core import Sandbox
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description="Nomad + Consul API sandbox")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the Nomad and Consul APIs on 127.0.0.1")
+    serve.add_argument("--nomad-port", type=int, default=4646)
+    serve.add_argument("--consul-port", type=int, default=8500)
+    serve.add_argument("--clients", type=int, default=40)
+    serve.add_argument("--allocs", type=int, default=None, help="size the platform to about N allocations")
+    serve.add_argument("--seed", type=int, default=7)
+    serve.add_argument("--acl", action="store_true", help="require ACL tokens (printed below)")
+    serve.add_argument("--frozen", action="store_true", help="simulated time only moves when told")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    common = dict(seed=args.seed, acl=args.acl, frozen=args.frozen,
+                  nomad_port=args.nomad_port, consul_port=args.consul_port)
+    sb = Sandbox.sized(args.allocs, **common) if args.allocs else Sandbox(clients=args.clients, **common)
+    sb.start()
+    info = sb.describe()
+    print(f"NOMAD_ADDR={sb.nomad_addr}")
+    print(f"CONSUL_HTTP_ADDR={sb.consul_addr}")
+    if args.acl:
+        for role, secret in sb.tokens.items():
+            print(f"NOMAD_TOKEN={secret}  # {role}")
+        for role, secret in sb.consul_tokens.items():
+            print(f"CONSUL_HTTP_TOKEN={secret}  # {role}")
+    print(f"# {info['clients']} clients, {info['jobs']} jobs, {info['allocations']} allocations, "
+          f"{len(info['unhealthy'])} unhealthy clients; ready in {time.monotonic() - started:.1f}s", flush=True)
+
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    sb.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""ACL tokens for both emulators, and the JWT auth method behind /v1/acl/login."""
+from __future__ import annotations
+
+import random
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from .http import HTTPError
+
+READ_CAPS = frozenset({"list-jobs", "read-job", "read-logs", "node:read", "namespace:read"})
+SUPPORT_CAPS = READ_CAPS | {"alloc-lifecycle"}
+
+# Nomad policy name -> capabilities granted on every namespace (plus node:read).
+POLICIES = {"dash-read": READ_CAPS, "dash-support": SUPPORT_CAPS}
+
+# IdP group -> policy, for tokens minted by /v1/acl/login.
+GROUP_POLICIES = {"dash-viewers": "dash-read", "dash-managers": "dash-read",
+                  "dash-support": "dash-support", "dash-admins": "dash-support"}
+
+AUTH_METHOD = "dashboard-sso"
+LOGIN_TTL = 3600
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Token:
+    accessor: str
+    secret: str
+    name: str
+    type: str  # management | client
+    policies: list[str]
+    create_time: float
+    index: int
+    expires: float | None = None
+    roles: list[dict] = field(default_factory=list)
+
+    @property
+    def caps(self) -> frozenset | None:
+        """None means everything (management)."""
+        if self.type == "management":
+            return None
+        caps: set[str] = set()
+        for p in self.policies:
+            caps |= POLICIES.get(p, set())
+        return frozenset(caps)
+
+    def allows(self, capability: str) -> bool:
+        caps = self.caps
+        return caps is None or capability in caps
+
+    def as_json(self) -> dict:
+        d = {"AccessorID": self.accessor, "SecretID": self.secret, "Name": self.name, "Type": self.type,
+             "Policies": list(self.policies), "Roles": list(self.roles), "Global": self.expires is None,
+             "CreateTime": _iso(self.create_time), "CreateIndex": self.index, "ModifyIndex": self.index}
+        if self.expires is not None:
+            d["ExpirationTime"] = _iso(self.expires)
+            d["ExpirationTTL"] = int((self.expires - self.create_time) * 1e9)
+        return d
+
+
+class Acl:
+    def __init__(self, enabled: bool, seed: int, jwks: Callable[[], dict] | dict | None = None):
+        self.enabled = enabled
+        self.jwks = jwks
+        self._rng = random.Random(f"acl-{seed}")
+        self._lock = threading.Lock()
+        now = time.time()
+        self.nomad: dict[str, Token] = {}
+        self.tokens: dict[str, str] = {}
+        for role, typ, policies in (("management", "management", []), ("support", "client", ["dash-support"]),
+                                    ("read", "client", ["dash-read"])):
+            tok = Token(self._uuid(), self._uuid(), f"dashboard-{role}", typ, policies, now, 20)
+            self.nomad[tok.secret] = tok
+            self.tokens[role] = tok.secret
+        self.consul_tokens = {"management": self._uuid(), "read": self._uuid()}
+        self.consul_roles = {v: k for k, v in self.consul_tokens.items()}
+
+    def _uuid(self) -> str:
+        h = "%032x" % self._rng.getrandbits(128)
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    # -------------------------------------------------------------- nomad
+    @staticmethod
+    def _secret(headers: dict) -> str | None:
+        secret = headers.get("x-nomad-token")
+        auth = headers.get("authorization", "")
+        if not secret and auth.lower().startswith("bearer "):
+            secret = auth[7:].strip()
+        return secret or None
+
+    def nomad_token(self, headers: dict) -> Token | None:
+        """The caller's token; raises 403 like Nomad for unknown or expired secrets."""
+        secret = self._secret(headers)
+        if secret is None:
+            return None
+        tok = self.nomad.get(secret)
+        if tok is None:
+            raise HTTPError(403, "ACL token not found")
+        if tok.expires is not None and tok.expires < time.time():
+            raise HTTPError(403, "ACL token expired")
+        return tok
+
+    def nomad_check(self, headers: dict, capability: str | None) -> Token | None:
+        if not self.enabled:
+            return None
+        tok = self.nomad_token(headers)
+        if capability is None:
+            return tok
+        if tok is None or not tok.allows(capability):
+            raise HTTPError(403, "Permission denied")
+        return tok
+
+    # ------------------------------------------------------------- consul
+    def consul_role(self, headers: dict, query_token: str | None) -> str | None:
+        """'management', 'read', or None for anonymous; unknown tokens are refused."""
+        secret = headers.get("x-consul-token") or query_token
+        auth = headers.get("authorization", "")
+        if not secret and auth.lower().startswith("bearer "):
+            secret = auth[7:].strip()
+        if not secret:
+            return None
+        role = self.consul_roles.get(secret)
+        if role is None:
+            raise HTTPError(403, "ACL not found")
+        return role
+
+    # -------------------------------------------------------------- login
+    def auth_methods(self) -> list[dict]:
+        if self.jwks is None:
+            return []
+        return [{"Name": AUTH_METHOD, "Type": "JWT", "Default": True, "DisplayName": "Dashboard SSO",
+                 "TokenLocality": "local", "MaxTokenTTL": LOGIN_TTL * 10**9, "TokenNameFormat": "${auth_method_type}-${auth_method_name}",
+                 "CreateIndex": 15, "ModifyIndex": 15}]
+
+    def login(self, body: dict | None, index: int) -> dict:
+        if self.jwks is None:
+            raise HTTPError(400, "auth method not found")
+        body = body or {}
+        if body.get("AuthMethodName") != AUTH_METHOD:
+            raise HTTPError(400, f"auth method {body.get('AuthMethodName')!r} not found")
+        claims = self._verify(body.get("LoginToken") or "")
+        groups = claims.get("groups") or []
+        if isinstance(groups, str):
+            groups = [groups]
+        policies = sorted({GROUP_POLICIES[g] for g in groups if g in GROUP_POLICIES})
+        if not policies:
+            raise HTTPError(403, "Permission denied: no binding rule matched the token's groups")
+        if "dash-support" in policies:
+            policies = ["dash-support"]
+        now = time.time()
+        tok = Token(self._uuid(), self._uuid(), f"JWT-{AUTH_METHOD}", "client", policies, now, index,
+                    expires=now + LOGIN_TTL)
+        with self._lock:
+            self.nomad[tok.secret] = tok
+        return tok.as_json()
+
+    def _verify(self, login_token: str) -> dict:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # authlib.jose announces its own deprecation on import
+            from authlib.jose import JsonWebKey, JsonWebToken
+            from authlib.jose.errors import JoseError
+        keys = self.jwks() if callable(self.jwks) else self.jwks
+        try:
+            claims = JsonWebToken(["RS256"]).decode(login_token, JsonWebKey.import_key_set(keys))
+            claims.validate(now=int(time.time()), leeway=30)
+        except (JoseError, ValueError, TypeError) as exc:
+            raise HTTPError(403, f"Permission denied: invalid login token: {exc}") from exc
+        if "exp" not in claims:
+            raise HTTPError(403, "Permission denied: login token has no expiry")
+        return dict(claims)

@@ -1,0 +1,235 @@
+"""Consul HTTP API emulation (catalog, health, agent, status, KV) over the shared World."""
+from __future__ import annotations
+
+import base64
+
+from .acl import Acl
+from .filters import compile_filter
+from .http import HTTPError, Reply, Request, Route, json_reply
+from .world import ConsulService, Node, World
+
+# Consul query endpoints that a token without rights answers with an empty,
+# filtered result rather than a 403 (default-deny ACLs).
+_FILTERED = "filtered"
+
+
+class ConsulApi:
+    def __init__(self, world: World, acl: Acl):
+        self.w, self.acl = world, acl
+
+    # ------------------------------------------------------------ plumbing
+    def authenticate(self, req: Request, route: Route) -> None:
+        if not self.acl.enabled:
+            req.auth = "management"
+            return
+        role = self.acl.consul_role(req.headers, req.params.get("token"))
+        if route.capability == "agent" and role != "management":
+            raise HTTPError(403, "Permission denied: token lacks permission 'agent:read'")
+        req.auth = role or _FILTERED
+
+    def decorate(self, reply: Reply, index: int | None) -> None:
+        reply.headers["X-Consul-Default-ACL-Policy"] = "deny" if self.acl.enabled else "allow"
+        if index is not None:
+            reply.headers["X-Consul-Index"] = index
+            reply.headers["X-Consul-KnownLeader"] = "true"
+            reply.headers["X-Consul-LastContact"] = "0"
+
+    @staticmethod
+    def _filtered(req: Request, empty):
+        reply = json_reply(empty)
+        reply.headers["X-Consul-Results-Filtered-By-ACLs"] = "true"
+        return reply
+
+    def _dc_ok(self, req: Request):
+        # Simplification: one agent sees every datacenter's catalog; ?dc= narrows to one.
+        dc = req.params.get("dc")
+        if dc and dc not in self.datacenters(req):
+            raise HTTPError(500, "No path to datacenter")
+        return (lambda d: True) if not dc else (lambda d: d == dc)
+
+    def _services(self, req: Request, name: str | None = None) -> list[ConsulService]:
+        dc_ok = self._dc_ok(req)
+        tags = [v for k, v in req.multi if k == "tag"]
+        out = [s for s in self.w.consul_services if (name is None or s.name == name) and dc_ok(s.node.dc)]
+        if tags:
+            out = [s for s in out if all(t in s.tags for t in tags)]
+        return out
+
+    # --------------------------------------------------------------- shapes
+    @staticmethod
+    def _node(n: Node) -> dict:
+        return {"ID": n.id, "Node": n.name, "Address": n.address, "Datacenter": n.dc,
+                "TaggedAddresses": {"lan": n.address, "lan_ipv4": n.address, "wan": n.address, "wan_ipv4": n.address},
+                "Meta": {"consul-network-segment": "", "nomad-dc": n.dc},
+                "CreateIndex": n.create_index, "ModifyIndex": n.modify_index}
+
+    @staticmethod
+    def _check(s: ConsulService) -> dict:
+        return {"Node": s.node.name, "CheckID": s.check_id, "Name": f'service: "{s.name}" check',
+                "Status": s.check_status, "Notes": "", "Output": s.check_output, "ServiceID": s.id,
+                "ServiceName": s.name, "ServiceTags": list(s.tags), "Type": "http", "Interval": "10s",
+                "Timeout": "2s", "ExposedPort": 0, "Definition": {}, "Namespace": "default",
+                "CreateIndex": s.create_index, "ModifyIndex": s.check_modify_index}
+
+    def _serf(self, n: Node) -> dict:
+        down = n.status == "down"
+        return {"Node": n.name, "CheckID": "serfHealth", "Name": "Serf Health Status",
+                "Status": "critical" if down else "passing", "Notes": "",
+                "Output": "Agent not live or unreachable" if down else "Agent alive and reachable",
+                "ServiceID": "", "ServiceName": "", "ServiceTags": [], "Type": "", "Interval": "", "Timeout": "",
+                "ExposedPort": 0, "Definition": {}, "Namespace": "default",
+                "CreateIndex": n.create_index, "ModifyIndex": n.modify_index}
+
+    @staticmethod
+    def _service(s: ConsulService) -> dict:
+        return {"ID": s.id, "Service": s.name, "Tags": list(s.tags), "Address": s.address,
+                "TaggedAddresses": {"lan_ipv4": {"Address": s.address, "Port": s.port},
+                                    "wan_ipv4": {"Address": s.address, "Port": s.port}},
+                "Meta": dict(s.meta), "Port": s.port, "Weights": {"Passing": 1, "Warning": 1},
+                "EnableTagOverride": False, "Datacenter": s.node.dc, "Namespace": "default",
+                "CreateIndex": s.create_index, "ModifyIndex": s.modify_index}
+
+    def _catalog_entry(self, s: ConsulService) -> dict:
+        n = s.node
+        return {"ID": n.id, "Node": n.name, "Address": n.address, "Datacenter": n.dc,
+                "TaggedAddresses": {"lan": n.address, "lan_ipv4": n.address, "wan": n.address, "wan_ipv4": n.address},
+                "NodeMeta": {"consul-network-segment": "", "nomad-dc": n.dc},
+                "ServiceKind": "", "ServiceID": s.id, "ServiceName": s.name, "ServiceTags": list(s.tags),
+                "ServiceAddress": s.address, "ServicePort": s.port, "ServiceMeta": dict(s.meta),
+                "ServiceTaggedAddresses": {"lan_ipv4": {"address": s.address, "port": s.port},
+                                           "wan_ipv4": {"address": s.address, "port": s.port}},
+                "ServiceWeights": {"Passing": 1, "Warning": 1}, "ServiceEnableTagOverride": False,
+                "ServiceProxy": {"DestinationServiceName": "", "DestinationServiceID": "", "LocalServiceAddress": "",
+                                 "LocalServicePort": 0, "Config": None, "Upstreams": None,
+                                 "MeshGateway": {}, "Expose": {}},
+                "ServiceConnect": {"Native": False, "Proxy": None},
+                "Namespace": "default", "CreateIndex": s.create_index, "ModifyIndex": s.modify_index}
+
+    def _apply_filter(self, req: Request, items: list[dict]) -> list[dict]:
+        flt = compile_filter(req.params.get("filter"))
+        return items if flt is None else [i for i in items if flt(i)]
+
+    # -------------------------------------------------------------- catalog
+    def catalog_services(self, req: Request):
+        if req.auth == _FILTERED:
+            return self._filtered(req, {})
+        out: dict[str, set] = {"consul": set()}
+        for s in self._services(req):
+            out.setdefault(s.name, set()).update(s.tags)
+        return {k: sorted(v) for k, v in sorted(out.items())}
+
+    def catalog_service(self, req: Request):
+        if req.auth == _FILTERED:
+            return self._filtered(req, [])
+        return self._apply_filter(req, [self._catalog_entry(s) for s in self._services(req, req.args["name"])])
+
+    def catalog_nodes(self, req: Request):
+        if req.auth == _FILTERED:
+            return self._filtered(req, [])
+        dc_ok = self._dc_ok(req)
+        return self._apply_filter(req, [self._node(n) for n in self.w.nodes if dc_ok(n.dc)])
+
+    def datacenters(self, req: Request):
+        return sorted({n.dc for n in self.w.nodes})
+
+    # --------------------------------------------------------------- health
+    def health_service(self, req: Request):
+        if req.auth == _FILTERED:
+            return self._filtered(req, [])
+        out = []
+        passing_only = req.flag("passing")
+        for s in self._services(req, req.args["name"]):
+            checks = [self._check(s), self._serf(s.node)]
+            if passing_only and any(c["Status"] != "passing" for c in checks):
+                continue
+            out.append({"Node": self._node(s.node), "Service": self._service(s), "Checks": checks})
+        return self._apply_filter(req, out)
+
+    def health_checks(self, req: Request):
+        if req.auth == _FILTERED:
+            return self._filtered(req, [])
+        return self._apply_filter(req, [self._check(s) for s in self._services(req, req.args["name"])])
+
+    def health_state(self, req: Request):
+        state = req.args["state"]
+        if state not in ("any", "passing", "warning", "critical"):
+            raise HTTPError(400, f"Bad state: {state!r}")
+        if req.auth == _FILTERED:
+            return self._filtered(req, [])
+        dc_ok = self._dc_ok(req)
+        checks = [self._serf(n) for n in self.w.nodes if dc_ok(n.dc)]
+        checks += [self._check(s) for s in self._services(req)]
+        if state != "any":
+            checks = [c for c in checks if c["Status"] == state]
+        return self._apply_filter(req, checks)
+
+    # ---------------------------------------------------------------- agent
+    def agent_self(self, req: Request):
+        return {"Config": {"Datacenter": "ca-tor-1", "NodeName": "consul-server-1", "Server": True,
+                           "Version": "1.22.1", "Revision": "sandbox", "PrimaryDatacenter": "ca-tor-1"},
+                "Member": {"Name": "consul-server-1", "Addr": "10.10.0.3", "Port": 8301, "Status": 1,
+                           "Tags": {"dc": "ca-tor-1", "role": "consul", "build": "1.22.1"}},
+                "Meta": {"consul-network-segment": ""}, "Stats": {"consul": {"leader": "true", "server": "true"}}}
+
+    def agent_services(self, req: Request):
+        # The agent answering is a server with no local services; Nomad clients'
+        # agents hold the registrations. Show the first node's, like asking that agent.
+        if req.auth == _FILTERED:
+            return {}
+        node = self.w.nodes[0]
+        return {s.id: self._service(s) for s in self.w.consul_services if s.node is node}
+
+    def leader(self, req: Request):
+        return "10.10.0.3:8300"
+
+    # ------------------------------------------------------------------- kv
+    def kv(self, req: Request):
+        key = req.args["key"]
+        if req.auth == _FILTERED:
+            raise HTTPError(403, "Permission denied")
+        items = sorted(self.w.kv.items())
+        if req.flag("keys"):
+            sep = req.params.get("separator")
+            keys: list[str] = []
+            for k, _ in items:
+                if not k.startswith(key):
+                    continue
+                if sep:
+                    cut = k.find(sep, len(key))
+                    k = k[:cut + len(sep)] if cut >= 0 else k
+                if not keys or keys[-1] != k:
+                    keys.append(k)
+            if not keys:
+                return Reply(b"", 404, "text/plain")
+            return keys
+        if req.flag("recurse"):
+            hits = [(k, v) for k, v in items if k.startswith(key)]
+        else:
+            hits = [(key, self.w.kv[key])] if key in self.w.kv else []
+        if not hits:
+            return Reply(b"", 404, "text/plain")
+        if req.flag("raw") and not req.flag("recurse"):
+            return Reply(hits[0][1][0], 200, "text/plain; charset=utf-8")
+        return [{"LockIndex": 0, "Key": k, "Flags": 0, "Value": base64.b64encode(v).decode() if v else None,
+                 "Session": "", "CreateIndex": ci, "ModifyIndex": ci} for k, (v, ci, _) in hits]
+
+    # --------------------------------------------------------------- routes
+    def routes(self) -> list[Route]:
+        def route(template, handler, tables=(), cap="read", cache=False):
+            return Route(("GET",), template, handler, tables, bool(tables), cache, cap)
+
+        svc = ("consul_services",)
+        both = ("consul_services", "consul_checks", "consul_nodes")
+        return [
+            route("/v1/catalog/services", self.catalog_services, svc),
+            route("/v1/catalog/service/:name", self.catalog_service, svc),
+            route("/v1/catalog/nodes", self.catalog_nodes, ("consul_nodes",)),
+            route("/v1/catalog/datacenters", self.datacenters, cap=None),
+            route("/v1/health/service/:name", self.health_service, both),
+            route("/v1/health/checks/:name", self.health_checks, ("consul_checks",)),
+            route("/v1/health/state/:state", self.health_state, ("consul_checks", "consul_nodes"), cache=True),
+            route("/v1/agent/self", self.agent_self, cap="agent"),
+            route("/v1/agent/services", self.agent_services, cap=None),
+            route("/v1/status/leader", self.leader, cap=None),
+            route("/v1/kv/*key", self.kv, ("kv",)),
+        ]
