@@ -1,0 +1,89 @@
+"""Signing in through a real third-party OpenID provider in Chromium, and what each person then sees."""
+import json
+import re
+import time
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+
+from conftest import nav_paths, sign_in_button, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+SUPPORT_PAGES = ["health", "client", "allocation", "nodes"]
+MANAGER_PAGES = ["health", "client"]  # the manager's other page (deployments) does not exist yet
+
+
+def test_support_signs_in_and_sees_the_support_pages(page, login, dashboard):
+    login(page, "support")
+    assert nav_paths(page, dashboard.url) == SUPPORT_PAGES
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert re.search(r"Signed in as Sol Support, until", sidebar.inner_text())
+    assert sidebar.get_by_role("button", name="Sign out").is_visible()
+
+
+def test_manager_sees_only_the_manager_pages_and_no_action_controls(page, login, dashboard):
+    login(page, "manager")
+    assert nav_paths(page, dashboard.url) == MANAGER_PAGES
+    for path in MANAGER_PAGES:
+        page.goto(f"{dashboard.url}/{'' if path == 'health' else path}")
+        wait_for_app(page)
+        assert page.get_by_role("button", name=re.compile("restart", re.I)).count() == 0
+    # A deep link to a page the manager may not open does not add it.
+    page.goto(f"{dashboard.url}/nodes")
+    wait_for_app(page)
+    assert nav_paths(page, dashboard.url) == MANAGER_PAGES
+
+
+def test_a_person_without_a_dashboard_group_sees_no_access(page, login):
+    login(page, "nobody")
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    assert "No access" in main and "dash-viewers" in main
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+
+
+def test_sign_out_ends_the_session(page, login, dashboard, oidc):
+    login(page, "support")
+    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Sign out").click()
+    # Streamlit clears its identity cookie and sends the browser to the provider's end-session page.
+    page.wait_for_url(re.compile(re.escape(oidc.issuer) + r"/session/end"))
+    page.goto(dashboard.url + "/")
+    wait_for_app(page)
+    assert sign_in_button(page).count() == 1
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+    assert not [c for c in page.context.cookies(dashboard.url) if c["name"].startswith("_streamlit_user")]
+
+
+def test_signed_out_deep_link_shows_sign_in_and_no_page(page, dashboard):
+    page.goto(f"{dashboard.url}/nodes")
+    wait_for_app(page)
+    assert sign_in_button(page).count() == 1
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+
+
+def identity_cookie(secret: str, origin: str, *, groups, age_hours: float = 0) -> str:
+    issued = int(time.time() - age_hours * 3600)
+    claims = {"sub": "forged", "name": "Forged Admin", "email": "forged@example.test", "groups": groups,
+              "iat": issued, "auth_time": issued, "origin": origin, "is_logged_in": True, "provider": "default"}
+    return URLSafeTimedSerializer(secret, salt="_streamlit_user").dumps(json.dumps(claims))
+
+
+def open_with_cookie(page, dashboard, value: str) -> None:
+    page.context.add_cookies([{"name": "_streamlit_user", "value": value, "url": dashboard.url}])
+    page.goto(dashboard.url + "/")
+    wait_for_app(page)
+
+
+def test_identity_cookie_signed_with_a_wrong_secret_is_rejected(page, dashboard):
+    forged = identity_cookie("not-the-cookie-secret-" + "x" * 20, dashboard.url, groups=["dash-admins"])
+    open_with_cookie(page, dashboard, forged)
+    assert sign_in_button(page).count() == 1
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+
+
+def test_identity_cookie_older_than_the_maximum_session_age_must_sign_in_again(page, dashboard):
+    # Signed with the right secret (so it is accepted as authentic) but issued 9 hours ago.
+    old = identity_cookie(dashboard.cookie_secret, dashboard.url, groups=["dash-admins"], age_hours=9)
+    open_with_cookie(page, dashboard, old)
+    assert "Your session expired" in page.locator('[data-testid="stMain"]').inner_text()
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
