@@ -1,0 +1,106 @@
+"""One allocation (?alloc=<id or 8-char short ID>): header, task states and events, resources, logs."""
+from __future__ import annotations
+
+import streamlit as st
+
+import auth.policy
+from ui import freshness, logs, runtime, tables, widgets
+
+P = "allocation"
+RESTART_HELP = "Restarts arrive with the audited actions feature"
+cfg = runtime.dashboard_config()
+principal = st.session_state.get("principal")
+
+
+def render_header(a: dict) -> None:
+    c1, c2 = st.columns([5, 1], vertical_alignment="center")
+    c1.title(f"📦 Allocation {a['short_id']}")
+    c2.button("Restart allocation", key=f"{P}_restart", disabled=True, help=RESTART_HELP,
+              icon=":material/restart_alt:", width="stretch")
+    st.markdown(
+        f"**Client** [{a['client']}]({tables.client_link(a['client'])}) · **Job** `{a['job_id']}` · "
+        f"**Group** `{a['task_group']}` · **Job version** {a['job_version']} · "
+        f"**Node** [{a['node_name']}]({tables.node_link(a['node_id'])}) · **Datacenter** {a['datacenter']}")
+    icon = {"running": "🟢", "pending": "🔵", "failed": "🔴", "lost": "🔴", "complete": "⚪"}.get(a["client_status"], "🟠")
+    st.markdown(f"{icon} **{a['client_status']}** (desired: {a['desired_status']})"
+                + (f" — {a['client_description']}" if a["client_description"] else "")
+                + f" · ID `{a['alloc_id']}`")
+    if a["next_allocation"]:
+        st.page_link("pages/allocation.py", label=f"Replaced by allocation {a['next_allocation'][:8]}",
+                     query_params={"alloc": a["next_allocation"]}, icon=":material/arrow_forward:")
+
+
+EVENT_COLS = {"time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"),
+              "message": st.column_config.TextColumn("Message", width="large")}
+
+
+def render_tasks(events) -> None:
+    st.subheader("Tasks and events")
+    if not len(events):
+        st.caption("No task states reported yet.")
+        return
+    for task, ev in events.groupby("task", sort=True):
+        state, failed = ev["task_state"].iloc[-1], bool(ev["task_failed"].iloc[-1])
+        icon = "🔴" if failed else {"running": "🟢", "pending": "🔵", "dead": "⚪"}.get(state, "🟠")
+        st.markdown(f"{icon} **{task}** — {state}{' (failed)' if failed else ''}")
+        show = ev.sort_values("time", ascending=False)[["time", "type", "message", "severity"]]
+        st.dataframe(show, hide_index=True, width="stretch", column_config=EVENT_COLS)
+
+
+@st.fragment(run_every=cfg.page_refresh_seconds)
+def render_data(value: str) -> None:
+    snap = runtime.snapshot()
+    freshness.render(snap)
+    a, problem = tables.resolve_alloc(snap.frames.allocations, value)
+    if a is None:
+        st.title("📦 Allocation")
+        st.error(problem)
+        st.page_link("pages/health.py", label="Back to client health", icon=":material/arrow_back:")
+        return
+    render_header(a)
+    ev = snap.frames.task_events
+    render_tasks(ev[ev["alloc_id"] == a["alloc_id"]])
+    full, err = runtime.fetch_allocation(a["alloc_id"], a["namespace"])
+    st.subheader("Resources")
+    if full is None:
+        st.warning(f"Could not read the allocation's details: {err}")
+    else:
+        res = logs.resources(full)
+        st.dataframe(res, hide_index=True, column_config={
+            "cpu_mhz": st.column_config.NumberColumn("CPU (MHz)"), "memory_mb": st.column_config.NumberColumn("Memory (MB)"),
+            "memory_max_mb": st.column_config.NumberColumn("Memory max (MB)")})
+        st.caption(f"Shared disk {res.attrs.get('disk_mb', 0)} MB" + "".join(f" · port {p}" for p in logs.ports(full)))
+    render_logs(a, sorted(ev[ev["alloc_id"] == a["alloc_id"]]["task"].unique().tolist()))
+    if full is not None:
+        with st.expander("Advanced: raw allocation JSON"):
+            st.json(full, expanded=False)
+
+
+@st.fragment
+def render_logs(a: dict, tasks: list[str]) -> None:
+    st.subheader("Logs")
+    if principal is None or not auth.policy.can(principal, auth.policy.LOGS_READ):
+        st.info("Your role cannot read allocation logs (support and admin roles can).", icon="🔒")
+        return
+    if not tasks:
+        st.caption("No tasks have started, so there are no logs yet.")
+        return
+    c1, c2, c3 = st.columns([2, 1, 3])
+    task = c1.selectbox("Task", tasks, key=f"{P}_log_task")
+    kind = c2.segmented_control("Stream", ["stdout", "stderr"], default="stderr", key=f"{P}_log_kind") or "stderr"
+    pattern = c3.text_input("Filter lines (regular expression)", key=f"{P}_log_filter",
+                            placeholder=r"e.g. error|timed out")
+    text, err = runtime.fetch_logs(a["alloc_id"], task, kind, a["namespace"])
+    if text is None:
+        st.warning(f"Could not read the {kind} log: {err}")
+        return
+    out = logs.filter_lines(text, pattern)
+    if out.error:
+        st.error(out.error)
+    st.caption(f"Showing {out.shown} of {out.total} lines of the last 64 KiB of {task} {kind}.")
+    st.code(out.text or "(no lines)", language=None, height=420, line_numbers=False)
+    st.download_button("Download these lines", out.text, file_name=f"{a['short_id']}-{task}-{kind}.log",
+                       mime="text/plain", key=f"{P}_log_download", icon=":material/download:")
+
+
+render_data(widgets.param("alloc"))

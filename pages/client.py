@@ -1,0 +1,115 @@
+"""One client (?client=<name>): status and why, jobs, allocations, activity, Consul checks, deployments, links."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui import freshness, runtime, tables, timeline, widgets
+from views import status as vstatus
+
+P = "client"
+ALLOC_STATUSES = ["failed", "lost", "pending", "running", "complete", "unknown"]
+cfg = runtime.dashboard_config()
+
+
+def pick_client(clients: pd.DataFrame) -> None:
+    st.title("🏢 Client")
+    names = clients["client"].tolist()
+    choice = st.selectbox("Choose a client", names, index=None, key=f"{P}_pick",
+                          format_func=lambda c: f"{vstatus.icon(clients.set_index('client').at[c, 'status'])} {c}",
+                          placeholder="Type to search clients…")
+    if choice:
+        st.query_params["client"] = choice
+        st.rerun()
+
+
+def render_header(row: dict) -> None:
+    st.title(f"🏢 {row['client']}")
+    c1, c2 = st.columns([1, 5], vertical_alignment="center")
+    with c1:
+        widgets.status_badge(row["status"])
+    c2.markdown(f"**{row['reason']}**")
+    links = cfg.links_for(row["client"])
+    if links:
+        cols = st.columns(len(links) + 3)
+        for col, (name, url) in zip(cols, links.items()):
+            col.link_button(name.capitalize(), url, icon=":material/open_in_new:", width="stretch")
+
+
+JOB_COLS = {
+    "job": st.column_config.TextColumn("Job"), "type": "Type", "status": "Status",
+    "version": st.column_config.NumberColumn("Job version", format="%d"), "app_version": "App version",
+    "running": "Running", "running_ratio": st.column_config.ProgressColumn(
+        "Running / desired", min_value=0.0, max_value=1.0, format="percent"),
+}
+ALLOC_COLS = {
+    "allocation": widgets.LINK_ALLOC, "status": "Status", "job": "Job", "group": "Group", "node": "Node",
+    "datacenter": "Datacenter", "version": st.column_config.NumberColumn("Version", format="%d"),
+    "restarts": "Restarts", "created": widgets.when("Age"),
+    "last_event": st.column_config.TextColumn("Last event", width="large"), "last_event_time": widgets.when("When"),
+}
+SERVICE_COLS = {"allocation": widgets.LINK_ALLOC, "output": st.column_config.TextColumn("Check output", width="large")}
+DEPLOY_COLS = {"time": widgets.when("When"), "version": st.column_config.NumberColumn("Version", format="%d")}
+
+
+@st.fragment(run_every=cfg.page_refresh_seconds)
+def render_data(client: str, job: str) -> None:
+    snap = runtime.snapshot()
+    freshness.render(snap)
+    f = snap.frames
+    row = tables.client_row(f.clients, client)
+    if row is None:
+        st.error(f"No client named “{client[:80]}”.")
+        st.page_link("pages/health.py", label="Back to client health", icon=":material/arrow_back:")
+        return
+    render_header(row)
+    c = st.columns(5)
+    c[0].metric("Running / desired", f"{row['running']} / {row['desired']}")
+    c[1].metric("Failed (6 h)", row["failed_allocs"])
+    c[2].metric("Restarts (24 h)", row["restarts_24h"])
+    c[3].metric("Checks critical", row["checks_critical"])
+    c[4].metric("Versions", tables.join_list(row["versions"]) or "–")
+
+    st.subheader("Jobs")
+    st.dataframe(tables.client_jobs(f.jobs, client), hide_index=True, width="stretch", column_config=JOB_COLS)
+
+    st.subheader("Allocations")
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    statuses = c1.multiselect("Allocation status", ALLOC_STATUSES, key=f"{P}_alloc_status", placeholder="All statuses")
+    widgets.sync_param("status", list(statuses))
+    if job and c2.button(f"Show every job, not only {job}", key=f"{P}_all_jobs", icon=":material/filter_alt_off:"):
+        del st.query_params["job"]
+        st.rerun()
+    allocs = tables.client_allocations(f.allocations, client, statuses=statuses, job=job)
+    st.caption(f"{len(allocs)} allocations" + (f" of job `{job}`" if job else "") + ", troubled first.")
+    st.dataframe(allocs, hide_index=True, width="stretch", column_config=ALLOC_COLS,
+                 height=min(38 + 35 * max(len(allocs), 1), 460))
+
+    st.subheader("Recent activity (24 h)")
+    since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=24)
+    ev, dep = timeline.recent(f.task_events, f.deployments, client, since=since)
+    if len(ev) or len(dep):
+        st.plotly_chart(timeline.activity_figure(ev, dep), key=f"{P}_activity", width="stretch")
+    else:
+        st.caption("No task events or deployments in the last 24 hours.")
+
+    st.subheader("Consul services and checks")
+    svc = tables.client_services(f.services, client)
+    if len(svc):
+        st.dataframe(svc, hide_index=True, width="stretch", column_config=SERVICE_COLS)
+    else:
+        st.caption("No Consul service instances for this client.")
+
+    st.subheader("Deployment history")
+    st.dataframe(tables.client_deployments(f.deployments, client), hide_index=True, width="stretch",
+                 column_config=DEPLOY_COLS)
+
+
+snap0 = runtime.snapshot()
+client = widgets.param("client")
+if not client:
+    freshness.render(snap0)
+    pick_client(snap0.frames.clients)
+else:
+    widgets.init_state(f"{P}_alloc_status", [s for s in widgets.params("status") if s in ALLOC_STATUSES])
+    render_data(client, widgets.param("job"))

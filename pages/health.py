@@ -1,0 +1,72 @@
+"""Client health (support home): every client, worst first, with why; filters live in the URL."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import freshness, runtime, tables, widgets
+from views import status as vstatus
+
+P = "health"  # widget key prefix
+cfg = runtime.dashboard_config()
+
+
+def read_filters() -> tuple[list[str], str, str]:
+    widgets.init_state(f"{P}_status", [s for s in widgets.params("status") if s in vstatus.STATUS_ORDER])
+    widgets.init_state(f"{P}_dc", widgets.param("dc"))
+    widgets.init_state(f"{P}_q", widgets.param("q"))
+    return st.session_state[f"{P}_status"], st.session_state[f"{P}_dc"], st.session_state[f"{P}_q"]
+
+
+def render_filters(datacenters: list[str]) -> tuple[list[str], str, str]:
+    read_filters()
+    if st.session_state[f"{P}_dc"] and st.session_state[f"{P}_dc"] not in datacenters:
+        datacenters = datacenters + [st.session_state[f"{P}_dc"]]
+    c1, c2, c3 = st.columns([2, 1, 2])
+    statuses = c1.multiselect("Status", vstatus.STATUS_ORDER, key=f"{P}_status",
+                              format_func=vstatus.badge, placeholder="All statuses")
+    dc = c2.selectbox("Datacenter", [""] + datacenters, key=f"{P}_dc",
+                      format_func=lambda d: d or "All datacenters")
+    text = c3.text_input("Search clients", key=f"{P}_q", placeholder="name, reason, version…")
+    widgets.sync_param("status", list(statuses))
+    widgets.sync_param("dc", dc)
+    widgets.sync_param("q", text.strip())
+    return list(statuses), dc, text
+
+
+COLUMNS = {
+    "client": widgets.LINK_CLIENT,
+    "status": st.column_config.TextColumn("Status", width="small"),
+    "reason": st.column_config.TextColumn("Reason", width="large"),
+    "running": st.column_config.TextColumn("Running", width="small", help="running / desired allocations"),
+    "running_ratio": st.column_config.ProgressColumn("Running / desired", min_value=0.0, max_value=1.0,
+                                                     format="percent", width="small"),
+    "restarts_24h": st.column_config.NumberColumn("Restarts 24h", width="small"),
+    "versions": st.column_config.TextColumn("Versions"),
+    "datacenters": st.column_config.TextColumn("Datacenters"),
+    "last_deployment": widgets.when("Last deployment"),
+    "deployment_result": st.column_config.TextColumn("Result", width="small"),
+}
+
+
+@st.fragment(run_every=cfg.page_refresh_seconds)
+def render_data(statuses: list[str], dc: str, text: str) -> None:
+    snap = runtime.snapshot()
+    if not freshness.render(snap):
+        return
+    clients = snap.frames.clients
+    widgets.status_tiles(tables.status_counts(clients), len(clients))
+    shown = tables.filter_clients(clients, statuses=statuses, datacenter=dc, text=text)
+    st.caption(f"{len(shown)} of {len(clients)} clients, worst first. Select a row (or click the name) to open the client.")
+    table = tables.health_table(shown)
+    event = st.dataframe(table, key=f"{P}_table", hide_index=True, width="stretch", column_config=COLUMNS,
+                         on_select="rerun", selection_mode="single-row",
+                         height=min(38 + 35 * max(len(table), 1), 720))
+    rows = event.selection.rows if event is not None else []
+    if rows and rows[0] < len(shown):
+        st.switch_page("pages/client.py", query_params={"client": shown.iloc[rows[0]]["client"]})
+
+
+st.title("🩺 Client health")
+snap0 = runtime.snapshot()
+statuses, dc, text = render_filters(tables.datacenters_of(snap0.frames.clients))
+render_data(statuses, dc, text)

@@ -1,0 +1,71 @@
+"""Nodes (read-only): status, eligibility, drain, datacenter, pool, allocations; ?node=<id or name> for one node."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import freshness, runtime, tables, widgets
+
+P = "nodes"
+cfg = runtime.dashboard_config()
+
+NODE_COLS = {
+    "node": widgets.LINK_NODE, "status": "Status", "eligibility": "Eligibility",
+    "drain": st.column_config.CheckboxColumn("Draining"), "datacenter": "Datacenter", "node_pool": "Node pool",
+    "allocs_running": st.column_config.NumberColumn("Allocs running"),
+    "allocs_total": st.column_config.NumberColumn("Allocs total"), "version": "Nomad version", "node_id": "ID",
+}
+ALLOC_COLS = {
+    "allocation": widgets.LINK_ALLOC, "client": widgets.LINK_CLIENT, "created": widgets.when("Age"),
+    "last_event": st.column_config.TextColumn("Last event", width="large"), "last_event_time": widgets.when("When"),
+}
+
+
+def render_node(node: dict, allocs) -> None:
+    st.title(f"🖥️ {node['name']}")
+    st.markdown(f"{tables.node_badge(node['status'])} · **{node['eligibility']}**"
+                + (" · **draining**" if node["drain"] else "")
+                + f" · {node['datacenter']} · pool `{node['node_pool']}` · Nomad {node['version']}"
+                + f" · {node['address']} · ID `{node['node_id']}`")
+    st.page_link("pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
+    table = tables.node_allocations(allocs, node["node_id"])
+    st.subheader(f"Allocations on this node ({len(table)})")
+    st.dataframe(table, hide_index=True, width="stretch", column_config=ALLOC_COLS)
+
+
+@st.fragment(run_every=cfg.page_refresh_seconds)
+def render_data(value: str, datacenter: str) -> None:
+    snap = runtime.snapshot()
+    if not freshness.render(snap):
+        return
+    nodes = snap.frames.nodes
+    if value:
+        node, problem = tables.resolve_node(nodes, value)
+        if node is None:
+            st.title("🖥️ Nodes")
+            st.error(problem)
+            st.page_link("pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
+            return
+        render_node(node, snap.frames.allocations)
+        return
+    shown = nodes[nodes["datacenter"] == datacenter] if datacenter else nodes
+    c = st.columns(4)
+    c[0].metric("Nodes", len(shown), border=True)
+    c[1].metric("🟢 Ready", int((shown["status"] == "ready").sum()), border=True)
+    c[2].metric("🔴 Not ready", int((shown["status"] != "ready").sum()), border=True)
+    c[3].metric("Draining or ineligible", int((shown["drain"] | (shown["eligibility"] != "eligible")).sum()),
+                border=True)
+    st.dataframe(tables.node_table(shown), hide_index=True, width="stretch", column_config=NODE_COLS,
+                 height=min(38 + 35 * max(len(shown), 1), 720))
+
+
+node_value = widgets.param("node")
+if not node_value:
+    st.title("🖥️ Nodes")
+    snap0 = runtime.snapshot()
+    dcs = sorted(set(snap0.frames.nodes["datacenter"].tolist()))
+    widgets.init_state(f"{P}_dc", widgets.param("dc") if widgets.param("dc") in dcs else "")
+    dc = st.selectbox("Datacenter", [""] + dcs, key=f"{P}_dc", format_func=lambda d: d or "All datacenters")
+    widgets.sync_param("dc", dc)
+    render_data("", dc)
+else:
+    render_data(node_value, "")

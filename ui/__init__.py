@@ -1,0 +1,5 @@
+"""Shared Streamlit glue for the pages: runtime (snapshot, queries), freshness line, sidebar search.
+
+Modules that import Streamlit: ``runtime``, ``freshness``, ``sidebar``, ``widgets``.
+Pure helpers (no Streamlit, table-tested): ``search``, ``tables``, ``logs``, ``timeline``.
+"""

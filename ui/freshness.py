@@ -1,0 +1,42 @@
+"""The freshness line ("as of 14:03:12, 4 s ago") and the warning banner when a source fails."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from ui import tables
+
+
+def _zone():
+    try:
+        name = st.context.timezone
+        if name:
+            from zoneinfo import ZoneInfo
+
+            return ZoneInfo(name)
+    except Exception:  # noqa: BLE001 - unknown zone: UTC
+        pass
+    return timezone.utc
+
+
+def local(moment) -> datetime:
+    return moment.astimezone(_zone())
+
+
+def render(snap, *, now: datetime | None = None) -> bool:
+    """Render the freshness caption and any problem banner. Returns False when there is no data at all."""
+    now = now or datetime.now(timezone.utc)
+    problems = snap.problems(now)
+    if not snap.has_data:
+        st.warning("No data yet from the cluster.\n\n" + "\n\n".join(f"- {p}" for p in problems)
+                   if problems else "Waiting for the first answer from the cluster…", icon="⏳")
+        return False
+    age = snap.age_seconds(now)
+    confirmed = [s.last_success for s in snap.sources.values() if s.last_success is not None]
+    as_of = local(min(confirmed)).strftime("%H:%M:%S")
+    st.caption(f":material/schedule: Data as of **{as_of}**, {tables.ago_words(age)} · cluster `{snap.cluster}`")
+    if problems:
+        st.warning("**Some data could not be refreshed; showing the last good data.**\n\n"
+                   + "\n".join(f"- {p}" for p in problems), icon="⚠️")
+    return True

@@ -1,0 +1,109 @@
+"""Process-wide data for every session: the one Refresher (st.cache_resource), its snapshot, the queries.
+
+Pages call ``snapshot()`` and ``queries()``; they never build connectors themselves.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import streamlit as st
+
+import config
+import snapshot as snapshot_pkg
+from connectors import settings as cluster_settings
+from views import ClientIdentity
+
+FIRST_DATA_WAIT_SECONDS = 4.0
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def is_sandbox() -> bool:
+    """The dashboard runs on the embedded sandbox (launcher.py sets DASHBOARD_DEMO=sandbox)."""
+    return os.environ.get("DASHBOARD_DEMO", "") == "sandbox"
+
+
+def is_loopback_demo() -> bool:
+    """Sandbox demo served on a loopback address only (the demo sign-in picker is allowed then)."""
+    if not is_sandbox():
+        return False
+    from streamlit import config as st_config
+
+    address = str(st_config.get_option("server.address") or "")
+    return address in _LOOPBACK or address.startswith("127.")
+
+
+def dashboard_config() -> config.DashboardConfig:
+    return _dashboard_config(os.environ.get("DASHBOARD_CONFIG", ""))
+
+
+@st.cache_resource(show_spinner=False)
+def _dashboard_config(_path_key: str) -> config.DashboardConfig:
+    return config.load()
+
+
+def _settings():
+    return cluster_settings.load()
+
+
+@st.cache_resource(show_spinner=False)
+def _refresher(key: str, _settings, _identity):
+    # One per process and cluster: `key` names the settings (hashable), the objects ride along unhashed.
+    return snapshot_pkg.get_refresher(_settings, _identity)
+
+
+def refresher():
+    settings = _settings()
+    identity = ClientIdentity.parse(dashboard_config().identify_by)
+    return _refresher(repr((settings, identity.spec)), settings, identity)
+
+
+def _first_answer(snap) -> bool:
+    return snap.has_data or all(s.last_attempt is not None for s in snap.sources.values())
+
+
+def snapshot():
+    """The current Snapshot. On a fresh process, wait briefly for the first build instead of an empty page."""
+    ref = refresher()
+    snap = ref.current()
+    if not snap.has_data:
+        deadline = time.monotonic() + FIRST_DATA_WAIT_SECONDS
+        while not snap.has_data and time.monotonic() < deadline:
+            time.sleep(0.05)
+            snap = ref.current()
+            # Every source answered and at least one failed: waiting longer will not help.
+            if not snap.has_data and _first_answer(snap) and snap.failing():
+                break
+    return snap
+
+
+def queries():
+    """The process-wide on-demand queries (one allocation, logs, job versions), cached and shared."""
+    return snapshot_pkg.get_queries(_settings())
+
+
+def now() -> float:
+    return time.time()
+
+
+# ---------------------------------------------------------------- on-demand reads with plain-words errors
+
+
+def fetch_allocation(alloc_id: str, namespace: str) -> tuple[dict | None, str]:
+    """(allocation JSON, "") or (None, what went wrong in plain words)."""
+    from connectors.errors import ConnectorError
+
+    try:
+        return queries().allocation(alloc_id, namespace=namespace or None), ""
+    except ConnectorError as err:
+        return None, str(err)
+
+
+def fetch_logs(alloc_id: str, task: str, kind: str, namespace: str, tail_bytes: int = 64 * 1024) -> tuple[str | None, str]:
+    """(log tail text, "") or (None, what went wrong in plain words)."""
+    from connectors.errors import ConnectorError
+
+    try:
+        return queries().logs(alloc_id, task, kind, tail_bytes, namespace=namespace or None), ""
+    except ConnectorError as err:
+        return None, str(err)

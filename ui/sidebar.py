@@ -1,0 +1,44 @@
+"""The sidebar on every page: global search (straight to the page, or a list of matches) and who is signed in."""
+from __future__ import annotations
+
+import streamlit as st
+
+import auth
+from ui import runtime
+from ui.search import destination, search
+
+KEY = "sidebar_search"
+_GO = "_sidebar_search_go"
+
+
+def _submitted() -> None:
+    st.session_state[_GO] = True
+
+
+def render(principal, *, pages: dict, allowed) -> None:
+    """Search box + results, then the identity line. ``pages`` maps page name -> st.Page."""
+    with st.sidebar:
+        query = st.text_input(
+            "Search", key=KEY, on_change=_submitted, placeholder="alloc ID, job, client, node",
+            help="An allocation ID or its first 8 characters, a job ID, a client name, or a node name or ID.",
+        )
+        go = st.session_state.pop(_GO, False)
+        if query and query.strip():
+            snap = runtime.snapshot()
+            matches = [m for m in search(snap.frames, query) if m.page in allowed and m.page in pages]
+            target = destination(matches) if go else None
+            if target is not None:
+                st.switch_page(pages[target.page], query_params=target.params)
+            if not matches:
+                st.caption(f"Nothing matches “{query.strip()[:60]}”.")
+            else:
+                st.caption(f"{len(matches)} match{'es' if len(matches) != 1 else ''}:")
+                for i, m in enumerate(matches):
+                    st.page_link(pages[m.page], label=m.label, query_params=m.params,
+                                 icon=_ICONS.get(m.kind))
+        st.divider()
+    auth.render_identity(principal)
+
+
+_ICONS = {"allocation": ":material/deployed_code:", "client": ":material/apartment:",
+          "job": ":material/work:", "node": ":material/dns:"}

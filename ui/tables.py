@@ -1,0 +1,281 @@
+"""Pure page helpers: snapshot frames -> the tables the support pages show (no Streamlit import).
+
+Every function takes DataFrames from ``views.Frames`` and returns a new DataFrame
+(or plain values); nothing here mutates its input. Links are relative
+(``client?client=x``) so they keep working behind a base URL path.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import pandas as pd
+
+from views import status as vstatus
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SHORT_RE = re.compile(r"^[0-9a-f]{8}$")
+MAX_PARAM = 200
+
+
+# ------------------------------------------------------------------ small words
+
+
+def ago_words(seconds: float | None) -> str:
+    """4 -> '4 s ago', 300 -> '5 min ago', 7300 -> '2 h 1 min ago', None -> 'never'."""
+    if seconds is None or seconds != seconds:  # None or NaN
+        return "never"
+    s = int(max(seconds, 0))
+    if s < 60:
+        return f"{s} s ago"
+    if s < 3600:
+        return f"{s // 60} min ago"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min ago"
+    return f"{s // 86400} d {s % 86400 // 3600} h ago"
+
+
+def join_list(v) -> str:
+    return ", ".join(str(x) for x in v) if isinstance(v, (list, tuple)) else ("" if v is None else str(v))
+
+
+def clean_param(value, *, limit: int = MAX_PARAM) -> str:
+    """A query-parameter value made safe to show and compare: str, stripped, printable, bounded."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else ""
+    s = "".join(ch for ch in str(value) if ch.isprintable()).strip()
+    return s[:limit]
+
+
+def client_link(client: str) -> str:
+    return f"client?client={quote(client, safe='')}"
+
+
+def alloc_link(alloc_id: str) -> str:
+    return f"allocation?alloc={quote(alloc_id, safe='')}"
+
+
+def node_link(node: str) -> str:
+    return f"nodes?node={quote(node, safe='')}"
+
+
+# ------------------------------------------------------------------ client health
+
+
+def status_counts(clients: pd.DataFrame) -> dict[str, int]:
+    """Clients per status, in the views' order (worst first), zeros included."""
+    counts = clients["status"].value_counts().to_dict() if len(clients) else {}
+    out = {s: int(counts.get(s, 0)) for s in vstatus.STATUS_ORDER}
+    for s, n in counts.items():  # a status the palette does not know still shows
+        out.setdefault(s, int(n))
+    return out
+
+
+def datacenters_of(clients: pd.DataFrame) -> list[str]:
+    seen: set[str] = set()
+    for dcs in clients["datacenters"].tolist() if len(clients) else []:
+        seen.update(dcs or [])
+    return sorted(seen)
+
+
+def filter_clients(clients: pd.DataFrame, *, statuses=(), datacenter: str = "", text: str = "") -> pd.DataFrame:
+    """Clients worst first (views' rank, stable), filtered by status, datacenter and free text.
+
+    Free text matches (case-insensitively) the client name, the reason, a version or a datacenter.
+    """
+    df = clients
+    if statuses:
+        df = df[df["status"].isin(list(statuses))]
+    if datacenter:
+        df = df[[datacenter in (d or []) for d in df["datacenters"].tolist()]]
+    text = (text or "").strip().lower()
+    if text:
+        hay = (df["client"].str.lower() + " " + df["reason"].str.lower() + " "
+               + df["versions"].map(join_list).str.lower() + " " + df["datacenters"].map(join_list).str.lower())
+        df = df[hay.str.contains(text, regex=False)]
+    return df.sort_values("rank", kind="stable")
+
+
+def health_table(clients: pd.DataFrame) -> pd.DataFrame:
+    """The rows the client-health page shows, in the given order."""
+    desired = clients["desired"].astype("int64")
+    running = clients["running"].astype("int64")
+    ratio = (running / desired.where(desired > 0)).fillna(1.0).clip(upper=1.0)
+    return pd.DataFrame({
+        "client": clients["client"].map(client_link),
+        "status": clients["status"].map(vstatus.badge),
+        "reason": clients["reason"],
+        "running": running.astype(str) + " / " + desired.astype(str),
+        "running_ratio": ratio,
+        "restarts_24h": clients["restarts_24h"],
+        "versions": clients["versions"].map(join_list),
+        "datacenters": clients["datacenters"].map(join_list),
+        "last_deployment": clients["last_deployment_time"],
+        "deployment_result": clients["last_deployment_status"],
+    }).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ one client
+
+
+def client_row(clients: pd.DataFrame, client: str) -> dict | None:
+    hit = clients[clients["client"] == client]
+    return hit.iloc[0].to_dict() if len(hit) else None
+
+
+def client_jobs(jobs: pd.DataFrame, client: str) -> pd.DataFrame:
+    df = jobs[jobs["client"] == client]
+    return pd.DataFrame({
+        "job": df["job_id"],
+        "type": df["type"],
+        "status": df["status"],
+        "version": df["job_version"].where(df["job_version"] >= 0, pd.NA).astype("Int64"),
+        "app_version": df["app_version"],
+        "running": df["running"].astype(str) + " / " + df["desired"].astype(str),
+        "running_ratio": (df["running"] / df["desired"].where(df["desired"] > 0)).fillna(1.0).clip(upper=1.0),
+    }).sort_values("job").reset_index(drop=True)
+
+
+ALLOC_ORDER = {"failed": 0, "lost": 1, "pending": 2, "running": 3, "unknown": 4, "complete": 5}
+
+
+def client_allocations(allocs: pd.DataFrame, client: str, *, statuses=(), job: str = "") -> pd.DataFrame:
+    """A client's allocations, troubled first, then newest first."""
+    df = allocs[allocs["client"] == client]
+    if statuses:
+        df = df[df["client_status"].isin(list(statuses))]
+    if job:
+        df = df[df["job_id"] == job]
+    return alloc_table(df)
+
+
+def alloc_table(df: pd.DataFrame) -> pd.DataFrame:
+    order = df["client_status"].map(ALLOC_ORDER).fillna(9)
+    df = df.assign(_o=order).sort_values(["_o", "create_time"], ascending=[True, False], kind="stable")
+    return pd.DataFrame({
+        "allocation": df["alloc_id"].map(alloc_link),
+        "status": df["client_status"],
+        "job": df["job_id"],
+        "group": df["task_group"],
+        "node": df["node_name"],
+        "datacenter": df["datacenter"],
+        "version": df["job_version"],
+        "restarts": df["restarts"],
+        "created": df["create_time"],
+        "last_event": (df["last_event_type"] + ": " + df["last_event_message"]).str.strip(": "),
+        "last_event_time": df["last_event_time"],
+    }).reset_index(drop=True)
+
+
+def client_services(services: pd.DataFrame, client: str) -> pd.DataFrame:
+    df = services[services["client"] == client]
+    rank = df["health"].map({"critical": 0, "warning": 1, "passing": 2}).fillna(1)
+    df = df.assign(_r=rank).sort_values(["_r", "service", "node"], kind="stable")
+    return pd.DataFrame({
+        "service": df["service"],
+        "health": df["health"].map(check_badge),
+        "checks": df["checks_passing"].astype(str) + " / " + df["checks_total"].astype(str) + " passing",
+        "failing": df["failing_checks"],
+        "output": df["check_output"],
+        "version": df["version"],
+        "node": df["node"],
+        "address": df["address"] + ":" + df["port"].astype(str),
+        "allocation": df["alloc_id"].map(lambda a: alloc_link(a) if a else None),
+    }).reset_index(drop=True)
+
+
+CHECK_ICONS = {"passing": "🟢", "warning": "🟠", "critical": "🔴"}
+
+
+def check_badge(status: str) -> str:
+    return f"{CHECK_ICONS.get(status, '⚪')} {status}"
+
+
+def client_deployments(deployments: pd.DataFrame, client: str, limit: int = 50) -> pd.DataFrame:
+    df = deployments[deployments["client"] == client]
+    t = df["modify_time"].fillna(df["create_time"])
+    df = df.assign(_t=t).sort_values(["_t", "create_index"], ascending=False, kind="stable").head(limit)
+    return pd.DataFrame({
+        "time": df["_t"],
+        "job": df["job_id"],
+        "version": df["job_version"],
+        "status": df["status"],
+        "description": df["status_description"],
+        "healthy": df["healthy"].astype(str) + " / " + df["desired_total"].astype(str),
+        "deployment": df["short_id"],
+    }).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ allocation lookup
+
+
+def resolve_alloc(allocs: pd.DataFrame, value) -> tuple[dict | None, str]:
+    """Find an allocation by full UUID or unique 8-character short ID.
+
+    Returns (row, "") or (None, a message for people). Never raises on odd input.
+    """
+    raw = clean_param(value)
+    v = raw.lower()
+    if not v:
+        return None, "No allocation given. Open one from a client page or search for its ID in the sidebar."
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    if not (UUID_RE.match(v) or SHORT_RE.match(v)):
+        return None, (f"“{shown}” is not an allocation ID. Use the full ID (36 characters, like "
+                      "`5b1f2c3d-...`) or its first 8 characters.")
+    hits = allocs[allocs["alloc_id"] == v] if len(v) == 36 else allocs[allocs["short_id"] == v]
+    if len(hits) == 1:
+        return hits.iloc[0].to_dict(), ""
+    if len(hits) > 1:
+        return None, f"{len(hits)} allocations start with `{v}`. Use the full allocation ID."
+    return None, f"No allocation `{v}` in the cluster (it may have been garbage-collected)."
+
+
+def resolve_node(nodes: pd.DataFrame, value) -> tuple[dict | None, str]:
+    raw = clean_param(value)
+    if not raw:
+        return None, ""
+    v = raw.lower()
+    hits = nodes[(nodes["name"] == raw) | (nodes["node_id"] == v) | (nodes["short_id"] == v)]
+    if len(hits) == 1:
+        return hits.iloc[0].to_dict(), ""
+    if len(hits) > 1:
+        return None, f"{len(hits)} nodes match `{raw[:40]}`. Use the full node ID."
+    return None, f"No node named or with ID `{raw[:40]}`."
+
+
+# ------------------------------------------------------------------ nodes
+
+
+def node_table(nodes: pd.DataFrame) -> pd.DataFrame:
+    order = nodes["status"].map({"down": 0, "disconnected": 1, "initializing": 2, "ready": 3}).fillna(4)
+    df = nodes.assign(_o=order).sort_values(["_o", "datacenter", "name"], kind="stable")
+    return pd.DataFrame({
+        "node": df["name"].map(node_link),
+        "status": df["status"].map(node_badge),
+        "eligibility": df["eligibility"],
+        "drain": df["drain"],
+        "datacenter": df["datacenter"],
+        "node_pool": df["node_pool"],
+        "allocs_running": df["allocs_running"],
+        "allocs_total": df["allocs_total"],
+        "version": df["version"],
+        "node_id": df["short_id"],
+    }).reset_index(drop=True)
+
+
+NODE_ICONS = {"ready": "🟢", "initializing": "🔵", "disconnected": "🟠", "down": "🔴"}
+
+
+def node_badge(status: str) -> str:
+    return f"{NODE_ICONS.get(status, '⚪')} {status}"
+
+
+def node_allocations(allocs: pd.DataFrame, node_id: str) -> pd.DataFrame:
+    df = allocs[allocs["node_id"] == node_id]
+    t = alloc_table(df)
+    t.insert(2, "client", df.assign(_o=df["client_status"].map(ALLOC_ORDER).fillna(9))
+             .sort_values(["_o", "create_time"], ascending=[True, False], kind="stable")["client"]
+             .map(client_link).to_numpy())
+    return t
