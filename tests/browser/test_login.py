@@ -14,6 +14,16 @@ SUPPORT_PAGES = ["health", "client", "allocation", "nodes"]
 MANAGER_PAGES = ["health", "client"]  # the manager's other page (deployments) does not exist yet
 
 
+def test_signed_out_deep_link_shows_sign_in_and_no_page(page, dashboard):
+    # First in this file on purpose: while no run has called st.navigation yet, Streamlit treats a
+    # pages/ folder beside the entry script as old-style pages and would run pages/nodes.py directly,
+    # without the gate. This catches that on a freshly started server.
+    page.goto(f"{dashboard.url}/nodes")
+    wait_for_app(page)
+    assert sign_in_button(page).count() == 1
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+
+
 def test_support_signs_in_and_sees_the_support_pages(page, login, dashboard):
     login(page, "support")
     assert nav_paths(page, dashboard.url) == SUPPORT_PAGES
@@ -52,13 +62,6 @@ def test_sign_out_ends_the_session(page, login, dashboard, oidc):
     assert sign_in_button(page).count() == 1
     assert page.locator('[data-testid="stSidebarNav"]').count() == 0
     assert not [c for c in page.context.cookies(dashboard.url) if c["name"].startswith("_streamlit_user")]
-
-
-def test_signed_out_deep_link_shows_sign_in_and_no_page(page, dashboard):
-    page.goto(f"{dashboard.url}/nodes")
-    wait_for_app(page)
-    assert sign_in_button(page).count() == 1
-    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
 
 
 def identity_cookie(secret: str, origin: str, *, groups, age_hours: float = 0) -> str:
