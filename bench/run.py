@@ -164,6 +164,7 @@ def _requests_during_refresh(sb: SandboxProcess, refresher: Refresher, readers: 
         while not stop.is_set():
             _use(refresher.current())
             reads[0] += 1
+            stop.wait(0.01)  # page renders, not a busy loop starving the refresh of the GIL
 
     threads = [threading.Thread(target=reader, daemon=True) for _ in range(readers)]
     for t in threads:

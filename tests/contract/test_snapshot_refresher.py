@@ -26,6 +26,7 @@ def requests_for_one_refresh(sb, refresher, readers=0):
         while not stop.is_set():
             snap = refresher.current()
             seen.append(len(snap.frames.clients) + len(snap.frames.allocations))
+            stop.wait(0.002)  # a viewer, not a busy loop starving the refresh of the GIL
 
     threads = [threading.Thread(target=read, daemon=True) for _ in range(readers)]
     for t in threads:
@@ -119,3 +120,24 @@ def test_requests_per_refresh_do_not_grow_with_cluster_size(sandbox, small_sandb
     (a, allocs_a), (b, allocs_b) = counts
     assert allocs_a > allocs_b
     assert a == b
+
+
+def test_background_watchers_pick_up_a_change_through_blocking_queries(small_sandbox):
+    from connectors import NomadConnector
+
+    settings = settings_for(small_sandbox)
+    r = Refresher(settings, ClientIdentity(), wait=2.0, min_interval=0.05, debounce=0.05, min_build_interval=0.05)
+    with r:
+        first = r.wait_for(lambda s: s.built_at is not None and s.sources["allocations"].ok
+                           and all(st.ok for st in s.sources.values()), timeout=20)
+        old_index, builds = first.sources["allocations"].index, r.builds
+        # quiet cluster: watchers sit in blocking queries, so few requests are made
+        small_sandbox.reset_stats()
+        import time
+        time.sleep(0.5)
+        quiet = small_sandbox.stats("nomad").get("total", 0)
+        assert quiet <= 6  # at most one pending blocking query per Nomad source
+        alloc = next(a for a in r.raw()["allocations"] if a.get("ClientStatus") == "running")
+        NomadConnector(settings.nomad).restart_allocation(alloc["ID"])
+        snap = r.wait_for(lambda s: s.sources["allocations"].index > old_index and r.builds > builds, timeout=10)
+        assert snap.sources["allocations"].ok
