@@ -83,8 +83,8 @@ class ConsulApi:
     @staticmethod
     def _service(s: ConsulService) -> dict:
         return {"ID": s.id, "Service": s.name, "Tags": list(s.tags), "Address": s.address,
-                "TaggedAddresses": {"lan_ipv4": {"Address": s.address, "Port": s.port},
-                                    "wan_ipv4": {"Address": s.address, "Port": s.port}},
+                "TaggedAddresses": {k: {"address": s.address, "port": s.port}
+                                    for k in ("lan", "lan_ipv4", "wan", "wan_ipv4")},
                 "Meta": dict(s.meta), "Port": s.port, "Weights": {"Passing": 1, "Warning": 1},
                 "EnableTagOverride": False, "Datacenter": s.node.dc, "Namespace": "default",
                 "CreateIndex": s.create_index, "ModifyIndex": s.modify_index}
@@ -96,8 +96,8 @@ class ConsulApi:
                 "NodeMeta": {"consul-network-segment": "", "nomad-dc": n.dc},
                 "ServiceKind": "", "ServiceID": s.id, "ServiceName": s.name, "ServiceTags": list(s.tags),
                 "ServiceAddress": s.address, "ServicePort": s.port, "ServiceMeta": dict(s.meta),
-                "ServiceTaggedAddresses": {"lan_ipv4": {"address": s.address, "port": s.port},
-                                           "wan_ipv4": {"address": s.address, "port": s.port}},
+                "ServiceTaggedAddresses": {k: {"address": s.address, "port": s.port}
+                                           for k in ("lan", "lan_ipv4", "wan", "wan_ipv4")},
                 "ServiceWeights": {"Passing": 1, "Warning": 1}, "ServiceEnableTagOverride": False,
                 "ServiceProxy": {"DestinationServiceName": "", "DestinationServiceID": "", "LocalServiceAddress": "",
                                  "LocalServicePort": 0, "Config": None, "Upstreams": None,

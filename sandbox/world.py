@@ -281,7 +281,7 @@ class World:
         self.nodes_by_dc: dict[str, list[Node]] = {dc: [] for dc in DATACENTERS}
         per_dc = {"ca-tor-1": 0.45, "ca-mtl-1": 0.4, "us-east-1": 0.15}
         for dci, dc in enumerate(DATACENTERS):
-            n = max(2, int(count * per_dc[dc]))
+            n = max(4, int(count * per_dc[dc]))  # room for the drained and the down node
             short = dc.replace("-", "")[2:]  # tor1, mtl1, east1
             for i in range(n):
                 node = Node(self.uuid(), f"nomad-{short}-{i + 1:03d}", dc,
