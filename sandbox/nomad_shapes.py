@@ -80,6 +80,9 @@ def _image(job: Job, version: int) -> str:
     return f"registry.example.ca/{job.client.slug}/{job.role.name}:{job.versions[version].app_version}"
 
 
+_RESTART = {"Attempts": 2, "Interval": 1800 * NS, "Delay": 15 * NS, "Mode": "fail", "RenderTemplates": False}
+
+
 def _task(job: Job, name: str, version: int, first: bool) -> dict:
     role = job.role
     app_version = job.versions[version].app_version
@@ -103,10 +106,11 @@ def _task(job: Job, name: str, version: int, first: bool) -> dict:
                        "ChangeMode": "restart", "ChangeSignal": "", "Splay": 5 * NS, "Perms": "0644"}] if first else None,
         "Constraints": None, "Affinities": None,
         "Resources": {"CPU": role.cpu if first else 100, "MemoryMB": role.memory if first else 128,
-                      "DiskMB": 0, "Networks": None},
+                      "DiskMB": 0, "IOPS": 0, "Devices": None, "Networks": None},
         "DispatchPayload": None, "Meta": None, "KillTimeout": 5 * NS,
         "LogConfig": {"Disabled": False, "MaxFiles": 10, "MaxFileSizeMB": 10},
-        "Artifacts": None, "Leader": False,
+        "Artifacts": None, "Leader": False, "Kind": "", "KillSignal": "", "ShutdownDelay": 0,
+        "CSIPluginConfig": None, "ScalingPolicies": None, "VolumeMounts": None, "RestartPolicy": dict(_RESTART),
         "Lifecycle": {"Hook": "poststart", "Sidecar": True} if sidecar else None,
     }
 
@@ -117,10 +121,11 @@ def job_full(w: World, job: Job, version: int | None = None) -> dict:
     ver = job.versions[v]
     latest = v == job.version.number
     count = len({a.index for a in job.allocs}) or role.count
-    restart = {"Attempts": 2, "Interval": 1800 * NS, "Delay": 15 * NS, "Mode": "fail"}
     group = {
         "Name": role.name, "Count": count, "Constraints": None, "Affinities": None, "Spreads": None,
-        "RestartPolicy": restart,
+        "RestartPolicy": dict(_RESTART), "Disconnect": None, "MaxClientDisconnect": 300 * NS,
+        "StopAfterClientDisconnect": None, "ShutdownDelay": None, "Scaling": None,
+        "Migrate": {"HealthCheck": "checks", "HealthyDeadline": 300 * NS, "MaxParallel": 1, "MinHealthyTime": 10 * NS},
         "ReschedulePolicy": {"Attempts": 0, "Interval": 0, "Delay": 30 * NS, "DelayFunction": "exponential",
                              "MaxDelay": 3600 * NS, "Unlimited": True},
         "Networks": [{"Mode": "bridge", "DynamicPorts": [{"Label": role.port, "Value": 0, "To": 8080, "HostNetwork": "default"}],
