@@ -4,7 +4,7 @@
 ``Principal`` or renders one of the pages below and calls ``st.stop()``, so no
 data is ever rendered for a person without a role:
 
-- sign-in not configured (and not the loopback demo): the setup page;
+- sign-in not configured: the setup page (no data, ever);
 - not signed in: one "Sign in with <provider>" button per configured provider;
 - signed in longer ago than ``max_session_hours``: "your session expired";
 - signed in without a mapped group: "no access, ask to be added to group X".
@@ -21,8 +21,6 @@ from auth import settings
 from auth.principal import Principal, principal_from_claims, session_expired
 from auth.roles import groups_granting_access
 
-_DEMO_KEY = "_auth_demo_claims"
-_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 TITLE = "Nomad support dashboard"
 
 
@@ -39,13 +37,6 @@ def _user() -> dict[str, Any]:
         return dict(st.user.to_dict())
     except Exception:  # noqa: BLE001
         return {}
-
-
-def _loopback_server() -> bool:
-    from streamlit import config as st_config
-
-    address = st_config.get_option("server.address")
-    return bool(address) and (address in _LOOPBACK or str(address).startswith("127."))
 
 
 def _stop() -> NoReturn:
@@ -79,8 +70,8 @@ def _setup_page(missing: list[str], *, demo: bool) -> NoReturn:
     st.markdown("The ID token must carry the person's groups (see `docs/auth.md` for Okta, "
                 "Microsoft Entra ID and Keycloak); `config/dashboard.toml` maps groups to roles.")
     if demo:
-        st.info("Demo mode shows a local role picker only when the dashboard listens on "
-                "localhost (`--server.address localhost`).")
+        st.info("For the demo, start the dashboard with `make run`: it starts a demo sign-in "
+                "provider beside the sandbox and wires it in.")
     _stop()
 
 
@@ -120,51 +111,24 @@ def _no_access_page(principal: Principal, group_roles: Mapping[str, Any], groups
     _stop()
 
 
-def _demo_picker(config) -> dict[str, Any]:
-    """Loopback demo without an identity provider: pick a demo person. Returns claims once picked."""
-    claims = st.session_state.get(_DEMO_KEY)
-    if isinstance(claims, dict):
-        return claims
-    st.title(TITLE)
-    st.subheader("Demo sign-in")
-    st.info("No identity provider is configured; this dashboard listens on localhost only, "
-            "so you can pick a demo person.")
-    demo_groups = {role: group for group, roles in config.group_roles.items() for role in roles}
-    for role in ("viewer", "support", "manager", "admin"):
-        group = demo_groups.get(role)
-        if group and st.button(f"Continue as demo {role}", key=f"auth_demo_{role}"):
-            now = int(datetime.now(timezone.utc).timestamp())
-            st.session_state[_DEMO_KEY] = {
-                "is_logged_in": True, "sub": f"demo-{role}", "name": f"Demo {role}",
-                "email": f"{role}@demo.invalid", config.groups_claim: [group], "iat": now,
-                "auth_time": now,
-            }
-            st.rerun()
-    _stop()
-
-
 def gate(config, *, demo: bool) -> Principal:
     """The signed-in person with at least one role; otherwise render why not and ``st.stop()``.
 
-    ``demo`` is True only when the dashboard runs on the embedded sandbox; even
-    then the no-identity-provider role picker appears only when Streamlit
-    listens on a loopback address.
+    ``demo`` is True when the dashboard runs on the embedded sandbox; it only
+    changes the setup page's advice. There is no way in without signing in:
+    the demo signs in through the demo OpenID provider, like production.
     """
     auth = _auth_section()
     missing = settings.missing_settings(auth)
     now = datetime.now(timezone.utc)
     if missing:
-        if demo and _loopback_server():
-            claims = _demo_picker(config)
-        else:
-            _setup_page(missing, demo=demo)
-    else:
-        providers = settings.providers(auth)
-        claims = _user()
-        if claims.get("is_logged_in") is not True:
-            _sign_in_page(providers)
-        if session_expired(claims, config.max_session_hours, now):
-            _expired_page(providers, config.max_session_hours)
+        _setup_page(missing, demo=demo)
+    providers = settings.providers(auth)
+    claims = _user()
+    if claims.get("is_logged_in") is not True:
+        _sign_in_page(providers)
+    if session_expired(claims, config.max_session_hours, now):
+        _expired_page(providers, config.max_session_hours)
     principal = principal_from_claims(claims, groups_claim=config.groups_claim,
                                       group_roles=config.group_roles,
                                       max_session_hours=config.max_session_hours)
@@ -193,7 +157,5 @@ def render_identity(principal: Principal) -> None:
                    f"{_local_time(principal.session_expires_at)}")
         st.caption("Role: " + ", ".join(sorted(principal.roles)))
         if st.button("Sign out", key="auth_sidebar_signout"):
-            if st.session_state.pop(_DEMO_KEY, None) is not None:
-                st.rerun()
             st.logout()
             st.stop()  # render nothing more while the browser leaves for /auth/logout

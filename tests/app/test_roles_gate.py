@@ -148,15 +148,12 @@ def demo_app():
 
 
 @patch_config_options({"server.address": "localhost"})
-def test_demo_without_a_provider_on_loopback_offers_demo_people(run_app, page_text):
+def test_demo_on_loopback_without_a_provider_still_shows_setup_and_no_way_in(run_app, page_text):
     at = run_app(user={}, secrets=None, function=demo_app)
-    labels = [b.label for b in at.button]
-    assert labels == ["Continue as demo viewer", "Continue as demo support", "Continue as demo manager",
-                      "Continue as demo admin"]
-    at.button(key="auth_demo_manager").click().run()
-    assert "PAGES health,client,deployments" in page_text(at)
-    at.sidebar.button(key="auth_sidebar_signout").click().run()
-    assert "Continue as demo admin" in [b.label for b in at.button]
+    assert "Sign-in is not configured" in page_text(at)
+    assert "make run" in page_text(at)
+    assert "PAGES" not in page_text(at)
+    assert [b.label for b in at.button] == []  # no role picker, no bypass
 
 
 def test_demo_flag_without_loopback_still_shows_setup(run_app, page_text):
