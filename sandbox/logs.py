@@ -68,6 +68,11 @@ def task_log(a: Alloc, task: TaskState, kind: str) -> bytes:
     elif len(starts) > 1:
         lines.append(f"{_stamp(starts[-1])} INFO  starting {a.job.role.name} {version} (restart #{len(starts) - 1})")
     lines.sort()
+    if kind == "stderr" and task.failed and failures:
+        # The fatal error closes the file even if the timestamps of earlier noise overlap it.
+        last = failures[-1]
+        msg = (last[2] or {}).get("Message") or "exit status 1"
+        lines.append(f"{_stamp(last[1])} ERROR task exited: {msg}")
     return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
