@@ -50,10 +50,14 @@ def start_demo(address: str, port: int) -> Path:
     redirect_uri = f"http://{'localhost' if address in LOOPBACK else address}:{port}/oauth2callback"
     idp = DemoIdentityProvider(host="127.0.0.1", port=0, redirect_uris=[redirect_uri])
     idp.start()
-    sandbox = Sandbox(clients=int(os.environ.get("SANDBOX_CLIENTS", "40")), jwt_jwks=idp.jwks)
+    # ACLs on, as in production: the dashboard holds the support token (read + alloc-lifecycle),
+    # and Nomad's JWT auth method trusts the demo provider for per-person tokens.
+    sandbox = Sandbox(clients=int(os.environ.get("SANDBOX_CLIENTS", "40")), acl=True, jwt_jwks=idp.jwks)
     sandbox.start()
     os.environ["NOMAD_ADDR"] = sandbox.nomad_addr
+    os.environ["NOMAD_TOKEN"] = sandbox.tokens["support"]
     os.environ["CONSUL_HTTP_ADDR"] = sandbox.consul_addr
+    os.environ["CONSUL_HTTP_TOKEN"] = sandbox.consul_tokens["read"]
     os.environ["DASHBOARD_DEMO"] = "sandbox"
 
     RUN_DIR.mkdir(exist_ok=True)
