@@ -85,6 +85,11 @@ def build_frames(
     raw = raw or {}
     if not isinstance(identity, ClientIdentity):
         identity = ClientIdentity.parse(identity)
+    with _f.gc_paused():
+        return _build(raw, cluster=cluster, identity=identity, now=now, rules=rules)
+
+
+def _build(raw: Mapping[str, Any], *, cluster: str, identity: ClientIdentity, now: Any, rules: HealthRules) -> Frames:
     now_ts = _f._utc_now(now)
     cluster = cluster or ""
 

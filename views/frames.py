@@ -16,7 +16,9 @@ Shapes handled (``null`` anywhere a list/map is expected becomes empty):
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import gc
+import operator
+from collections import defaultdict
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
@@ -291,6 +293,38 @@ def build_jobs(jobs: Any, *, cluster: str, job_client: Mapping[tuple[str, str], 
 # ---------------------------------------------------------------- allocations
 
 
+_EV_GET = operator.itemgetter("Time", "Type", "DisplayMessage", "Message", "ExitCode", "Signal", "FailsTask")
+
+
+def _ev_tuple_safe(e: dict) -> tuple:
+    g = e.get
+    return (g("Time"), g("Type"), g("DisplayMessage"), g("Message"), g("ExitCode"), g("Signal"), g("FailsTask"))
+
+
+_ALLOC_FIELDS = (
+    "ID", "Namespace", "JobID", "TaskGroup", "ClientStatus", "NodeID", "Name", "JobType", "JobVersion",
+    "NodeName", "ClientDescription", "DesiredStatus", "DesiredDescription", "CreateTime", "ModifyTime",
+    "DeploymentStatus", "DeploymentID", "EvalID", "NextAllocation", "TaskStates",
+)
+
+
+def _strcol(vals: tuple | list) -> np.ndarray:
+    """Object array of str; None (and other non-str) -> ''."""
+    a = np.array(vals, dtype=object)
+    if a.ndim != 1:  # pathological values (lists) -> coerce one by one
+        return _strs([v if isinstance(v, str) else "" for v in vals])
+    if None in vals:
+        a[np.equal(a, None)] = ""
+    return a
+
+
+def _ints(vals: tuple | list) -> np.ndarray:
+    try:
+        return np.array(vals, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        return np.array([v if isinstance(v, int) else 0 for v in vals], dtype=np.int64)
+
+
 def build_allocations(
     allocs: Any,
     *,
@@ -305,16 +339,15 @@ def build_allocations(
     if not al:
         return empty("allocations"), empty("task_events")
     n = len(al)
-    ids = [_s(a.get("ID")) for a in al]
-    nss = [_s(a.get("Namespace")) for a in al]
-    jids = [_s(a.get("JobID")) for a in al]
-    tgs = [_s(a.get("TaskGroup")) for a in al]
+    cols = dict(zip(_ALLOC_FIELDS, zip(*[tuple(map(a.get, _ALLOC_FIELDS)) for a in al])))
+    ids = _strcol(cols["ID"])
+    nss = _strcol(cols["Namespace"])
+    jids = _strcol(cols["JobID"])
     of = identity.of_job
     clients = [
-        c if (c := job_client.get(k)) is not None else of(k[0], k[1], None) for k in zip(nss, jids)
+        c if (c := job_client.get(k)) is not None else of(k[0], k[1], None) for k in zip(nss.tolist(), jids.tolist())
     ]
-    cstat = [_s(a.get("ClientStatus")) for a in al]
-    node_ids = [_s(a.get("NodeID")) for a in al]
+    node_ids = _strcol(cols["NodeID"])
 
     # Per-allocation task aggregates + per-task event rows (flat tuples).
     ntasks = [0] * n
@@ -331,18 +364,18 @@ def build_allocations(
     ev_task_failed: list[bool] = []
     ev_counts: list[int] = []
     extend = ev_rows.extend
-    for i, a in enumerate(al):
-        ts = a.get("TaskStates")
+    getter = _EV_GET
+    for i, ts in enumerate(cols["TaskStates"]):
         if not ts:
             continue
-        r = f = 0
+        r = f = k = 0
         lt = 0
         ltype = lmsg = ""
         lr = None
         for tname, st in ts.items():
             if not st:
                 continue
-            ntasks[i] += 1
+            k += 1
             r += st.get("Restarts") or 0
             tf = bool(st.get("Failed"))
             if tf:
@@ -353,19 +386,13 @@ def build_allocations(
             evs = st.get("Events")
             if not evs:
                 continue
-            extend(
-                [
-                    (
-                        e.get("Time") or 0,
-                        e.get("Type") or "",
-                        e.get("DisplayMessage") or e.get("Message") or "",
-                        e.get("ExitCode") or 0,
-                        e.get("Signal") or 0,
-                        bool(e.get("FailsTask")),
-                    )
-                    for e in evs
-                ]
-            )
+            try:
+                extend(list(map(getter, evs)))
+            except (KeyError, TypeError, AttributeError):
+                extend([_ev_tuple_safe(e) for e in evs if isinstance(e, dict)])
+                evs = [e for e in evs if isinstance(e, dict)]
+                if not evs:
+                    continue
             ev_task_alloc.append(i)
             ev_task_name.append(tname)
             ev_task_state.append(st.get("State") or "")
@@ -377,6 +404,7 @@ def build_allocations(
                 lt = t
                 ltype = le.get("Type") or ""
                 lmsg = le.get("DisplayMessage") or le.get("Message") or ""
+        ntasks[i] = k
         restarts[i] = r
         nfailed[i] = f
         last_restart[i] = lr
@@ -384,54 +412,55 @@ def build_allocations(
         last_msg[i] = lmsg
         last_time[i] = lt
 
-    create = _times([a.get("CreateTime") or 0 for a in al])
+    create = _times(cols["CreateTime"])
     now_ns = now.value
     cr_ns = create.asi8
     age = np.where(cr_ns == INAT, INAT, now_ns - cr_ns).view("m8[ns]")
     healthy = []
-    for a in al:
-        ds = a.get("DeploymentStatus")
-        h = ds.get("Healthy") if isinstance(ds, dict) else None
-        healthy.append(h if isinstance(h, bool) else None)
-    jv = [-1 if (v := a.get("JobVersion")) is None else v for a in al]
-    cstat_arr = _strs(cstat)
+    for ds in cols["DeploymentStatus"]:
+        h = ds.get("Healthy") if ds.__class__ is dict else None
+        healthy.append(h if h is True or h is False else None)
+    jv = cols["JobVersion"]
+    if None in jv:
+        jv = [-1 if v is None else v for v in jv]
+    cstat_arr = _strcol(cols["ClientStatus"])
     nfailed_arr = np.asarray(nfailed, dtype=np.int64)
     allocations = _frame(
         "allocations",
         {
-            "cluster": [cluster] * n,
+            "cluster": np.full(n, cluster, dtype=object),
             "alloc_id": ids,
-            "short_id": [x[:8] for x in ids],
-            "name": [_s(a.get("Name")) for a in al],
+            "short_id": [x[:8] for x in ids.tolist()],
+            "name": _strcol(cols["Name"]),
             "client": clients,
             "namespace": nss,
             "job_id": jids,
-            "job_type": [_s(a.get("JobType")) for a in al],
-            "job_version": jv,
-            "task_group": tgs,
+            "job_type": _strcol(cols["JobType"]),
+            "job_version": _ints(jv),
+            "task_group": _strcol(cols["TaskGroup"]),
             "node_id": node_ids,
-            "node_name": [_s(a.get("NodeName")) for a in al],
-            "datacenter": [node_dc.get(x, "") for x in node_ids],
+            "node_name": _strcol(cols["NodeName"]),
+            "datacenter": [node_dc.get(x, "") for x in node_ids.tolist()],
             "client_status": cstat_arr,
-            "client_description": [_s(a.get("ClientDescription")) for a in al],
-            "desired_status": [_s(a.get("DesiredStatus")) for a in al],
-            "desired_description": [_s(a.get("DesiredDescription")) for a in al],
+            "client_description": _strcol(cols["ClientDescription"]),
+            "desired_status": _strcol(cols["DesiredStatus"]),
+            "desired_description": _strcol(cols["DesiredDescription"]),
             "tasks": ntasks,
             "tasks_failed": nfailed_arr,
-            "restarts": restarts,
+            "restarts": _ints(restarts),
             "last_restart": _str_times(last_restart),
             "last_event_type": last_type,
             "last_event_message": last_msg,
             "last_event_time": _times(last_time),
             "create_time": create,
-            "modify_time": _times([a.get("ModifyTime") or 0 for a in al]),
+            "modify_time": _times(cols["ModifyTime"]),
             "age": age,
             "failed": (cstat_arr == "failed") | (nfailed_arr > 0),
             "lost": cstat_arr == "lost",
             "healthy": healthy,
-            "deployment_id": [_s(a.get("DeploymentID")) for a in al],
-            "eval_id": [_s(a.get("EvalID")) for a in al],
-            "next_allocation": [_s(a.get("NextAllocation")) for a in al],
+            "deployment_id": _strcol(cols["DeploymentID"]),
+            "eval_id": _strcol(cols["EvalID"]),
+            "next_allocation": _strcol(cols["NextAllocation"]),
         },
     )
 
@@ -440,27 +469,32 @@ def build_allocations(
     counts = np.asarray(ev_counts, dtype=np.int64)
     aidx = np.repeat(np.asarray(ev_task_alloc, dtype=np.int64), counts)
     m = len(ev_rows)
-    etime, etype, emsg, ecode, esig, efails = zip(*ev_rows)
-    etype_arr = _strs(list(etype))
-    ecode_arr = np.array(ecode, dtype=np.int64)
-    efails_arr = np.array(efails, dtype=bool)
-    ids_arr = allocations["alloc_id"].to_numpy()
+    etime, etype, edisp, emsg, ecode, esig, efails = zip(*ev_rows)
+    del ev_rows
+    etype_arr = np.array(etype, dtype=object)
+    if None in etype:
+        etype_arr[etype_arr == None] = ""  # noqa: E711 (elementwise)
+    ecode_arr = _ints(ecode)
+    try:
+        efails_arr = np.array(efails, dtype=bool)
+    except (TypeError, ValueError):
+        efails_arr = np.array([bool(x) for x in efails], dtype=bool)
     task_events = _frame(
         "task_events",
         {
             "cluster": np.full(m, cluster, dtype=object),
-            "alloc_id": ids_arr[aidx],
+            "alloc_id": allocations["alloc_id"].to_numpy()[aidx],
             "short_id": allocations["short_id"].to_numpy()[aidx],
             "client": allocations["client"].to_numpy()[aidx],
             "namespace": allocations["namespace"].to_numpy()[aidx],
             "job_id": allocations["job_id"].to_numpy()[aidx],
             "task_group": allocations["task_group"].to_numpy()[aidx],
             "task": np.repeat(_strs(ev_task_name), counts),
-            "time": _times(list(etime)),
+            "time": _times(etime),
             "type": etype_arr,
-            "message": _strs(list(emsg)),
+            "message": [d or x or "" for d, x in zip(edisp, emsg)],
             "exit_code": ecode_arr,
-            "signal": np.array(esig, dtype=np.int64),
+            "signal": _ints(esig),
             "fails_task": efails_arr,
             "severity": event_severity(etype_arr, ecode_arr, efails_arr),
             "task_state": np.repeat(_strs(ev_task_state), counts),
@@ -557,19 +591,19 @@ def build_checks(checks: Any, *, cluster: str) -> pd.DataFrame:
     if not cs:
         return empty("checks")
     n = len(cs)
-    sids = [_s(c.get("ServiceID")) for c in cs]
+    sids = [c.get("ServiceID") or "" for c in cs]
     return _frame(
         "checks",
         {
-            "cluster": [cluster] * n,
-            "node": [_s(c.get("Node")) for c in cs],
-            "check_id": [_s(c.get("CheckID")) for c in cs],
-            "name": [_s(c.get("Name")) for c in cs],
-            "status": [_s(c.get("Status")) for c in cs],
-            "output": [_s(c.get("Output")) for c in cs],
-            "notes": [_s(c.get("Notes")) for c in cs],
+            "cluster": np.full(n, cluster, dtype=object),
+            "node": [c.get("Node") or "" for c in cs],
+            "check_id": [c.get("CheckID") or "" for c in cs],
+            "name": [c.get("Name") or "" for c in cs],
+            "status": [c.get("Status") or "" for c in cs],
+            "output": [c.get("Output") or "" for c in cs],
+            "notes": [c.get("Notes") or "" for c in cs],
             "service_id": sids,
-            "service": [_s(c.get("ServiceName")) for c in cs],
+            "service": [c.get("ServiceName") or "" for c in cs],
             "client": [""] * n,  # filled by build_frames from services
             "alloc_id": [parse_nomad_service_alloc(s) for s in sids],
         },
@@ -597,9 +631,9 @@ def build_services(
         return empty("services")
     n = len(entries)
     meta_key = identity.key if identity.kind == "meta" else "client"
-    metas = [_dict(e.get("ServiceMeta")) for e in entries]
-    sids = [_s(e.get("ServiceID")) for e in entries]
-    nodes = [_s(e.get("Node")) for e in entries]
+    metas = [m if (m := e.get("ServiceMeta")).__class__ is dict else {} for e in entries]
+    sids = [e.get("ServiceID") or "" for e in entries]
+    nodes = [e.get("Node") or "" for e in entries]
     alloc_ids = [parse_nomad_service_alloc(s) for s in sids]
     clients = []
     for m, aid in zip(metas, alloc_ids):
@@ -619,34 +653,48 @@ def build_services(
             (by_svc[(node, sid)] if sid else by_node[node]).append((_CHECK_RANK.get(st, 1), st, name, out))
     health, tot, npass, nwarn, ncrit, failing, outputs = [], [], [], [], [], [], []
     for node, sid in zip(nodes, sids):
-        cs = by_svc.get((node, sid), []) + by_node.get(node, [])
+        cs = by_svc.get((node, sid))
+        if by_node:
+            nc = by_node.get(node)
+            if nc:
+                cs = (cs or []) + nc
         if not cs:
             health.append("passing")
-            tot.append(0), npass.append(0), nwarn.append(0), ncrit.append(0)
+            tot.append(0)
+            npass.append(0)
+            nwarn.append(0)
+            ncrit.append(0)
             failing.append("")
             outputs.append("")
             continue
-        w = min(cs)
+        if len(cs) == 1:
+            w = cs[0]
+            p = 1 if w[1] == "passing" else 0
+            cr = 1 if w[1] == "critical" else 0
+            fl = "" if p else w[2]
+        else:
+            w = min(cs)
+            p = sum(1 for c in cs if c[1] == "passing")
+            cr = sum(1 for c in cs if c[1] == "critical")
+            fl = ", ".join(c[2] for c in cs if c[1] != "passing")
         health.append(w[1] if w[1] in _CHECK_RANK else "warning")
         tot.append(len(cs))
-        p = sum(1 for c in cs if c[1] == "passing")
-        cr = sum(1 for c in cs if c[1] == "critical")
         npass.append(p)
         ncrit.append(cr)
         nwarn.append(len(cs) - p - cr)
-        failing.append(", ".join(c[2] for c in cs if c[1] != "passing"))
+        failing.append(fl)
         outputs.append(w[3])
     return _frame(
         "services",
         {
             "cluster": [cluster] * n,
-            "service": [_s(e.get("ServiceName")) for e in entries],
+            "service": [e.get("ServiceName") or "" for e in entries],
             "service_id": sids,
             "client": clients,
             "version": [_s(m.get("version")) for m in metas],
             "node": nodes,
-            "datacenter": [_s(e.get("Datacenter")) for e in entries],
-            "address": [_s(e.get("ServiceAddress") or e.get("Address")) for e in entries],
+            "datacenter": [e.get("Datacenter") or "" for e in entries],
+            "address": [e.get("ServiceAddress") or e.get("Address") or "" for e in entries],
             "port": [e.get("ServicePort") or 0 for e in entries],
             "tags": _objs([_list(e.get("ServiceTags")) for e in entries]),
             "meta": _objs(metas),
@@ -936,9 +984,19 @@ def fill_check_clients(checks: pd.DataFrame, services: pd.DataFrame, alloc_clien
     checks["client"] = np.array(out, dtype=object)
 
 
-def all_empty(cluster: str = "") -> dict[str, pd.DataFrame]:
-    return {name: empty(name) for name in SCHEMAS}
+class gc_paused:
+    """Pause the cyclic garbage collector while building (restored on exit).
 
+    Building creates millions of small objects; each automatic collection would
+    then walk the whole raw JSON graph too. Nothing built here forms cycles.
+    """
 
-def _iter_jobs(raw: Any) -> list:
-    return _as_list(raw)
+    def __enter__(self):
+        self._was = gc.isenabled()
+        gc.disable()
+        return self
+
+    def __exit__(self, *exc):
+        if self._was:
+            gc.enable()
+        return False

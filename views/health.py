@@ -8,6 +8,7 @@ status     fires when (defaults in ``HealthRules``)
 =========  ====================================================================
 down       the client wants allocations running (desired > 0) and none runs
 degraded   a job runs fewer allocations than desired and is not deploying
+           (not repeated when its failed/lost allocations already explain it)
 degraded   allocations failed within ``failed_window`` (6 h)
 degraded   allocations were lost within ``failed_window`` (6 h)
 degraded   a job's tasks restarted >= ``restart_threshold`` (5) times in 24 h
@@ -109,7 +110,7 @@ def findings(h: ClientHealth, rules: HealthRules = DEFAULT_RULES) -> list[Findin
             out.append(Finding(DEGRADED, f"{text} in the last {fw}"))
         if j.lost:
             out.append(Finding(DEGRADED, f"{_plural(j.lost, j.name + ' allocation')} lost in the last {fw}"))
-        if 0 < j.desired and j.running < j.desired and not j.deploying and running > 0:
+        if 0 < j.desired and j.running < j.desired and not j.deploying and running > 0 and not (j.failed or j.lost):
             out.append(Finding(DEGRADED, f"{j.name}: {j.running} of {j.desired} running"))
         if j.restarts >= rules.restart_threshold:
             out.append(Finding(DEGRADED, f"{j.name} restarted {_plural(j.restarts, 'time')} in {rw}"))
