@@ -507,6 +507,20 @@ def build_allocations(
 # ---------------------------------------------------------------- deployments
 
 
+def _deployment_modify_times(ds: list, progress: list) -> pd.DatetimeIndex:
+    """ModifyTime when Nomad sends it; else the last progress time (RequireProgressBy - ProgressDeadline)."""
+    mt = _times([d.get("ModifyTime") or 0 for d in ds])
+    missing = np.flatnonzero(mt.isna() & np.array([p is not None for p in progress], dtype=bool))
+    if len(missing):
+        rp = _str_times([progress[i][0] for i in missing]).asi8
+        dl = np.array([int(progress[i][1] or 0) for i in missing], dtype=np.int64)
+        vals = mt.asi8.copy()
+        vals[missing] = np.where(rp == INAT, INAT, rp - dl)
+        mt = pd.DatetimeIndex(vals.view("M8[ns]")).tz_localize("UTC")
+    return mt
+
+
+
 def build_deployments(
     deps: Any, *, cluster: str, identity: ClientIdentity, job_client: Mapping[tuple[str, str], str]
 ) -> pd.DataFrame:
@@ -525,6 +539,7 @@ def build_deployments(
     uh = [0] * n
     ngroups = [0] * n
     promoted = [True] * n
+    progress: list = [None] * n  # latest RequireProgressBy - ProgressDeadline (last progress), as ns
     for i, d in enumerate(ds):
         tg = d.get("TaskGroups")
         if not tg:
@@ -533,6 +548,9 @@ def build_deployments(
         for g in tg.values():
             if not g:
                 continue
+            rp = g.get("RequireProgressBy")
+            if rp:
+                progress[i] = (rp, g.get("ProgressDeadline") or 0) if progress[i] is None or rp > progress[i][0] else progress[i]
             tot[i] += g.get("DesiredTotal") or 0
             c = g.get("DesiredCanaries") or 0
             can[i] += c
@@ -568,7 +586,7 @@ def build_deployments(
             "active": [s in ACTIVE_DEPLOYMENT_STATUSES for s in status],
             "is_latest": latest,
             "create_time": _times([d.get("CreateTime") or 0 for d in ds]),
-            "modify_time": _times([d.get("ModifyTime") or 0 for d in ds]),
+            "modify_time": _deployment_modify_times(ds, progress),
             "create_index": cidx,
             "task_groups": ngroups,
             "desired_total": tot,
@@ -634,7 +652,7 @@ def build_services(
     metas = [m if (m := e.get("ServiceMeta")).__class__ is dict else {} for e in entries]
     sids = [e.get("ServiceID") or "" for e in entries]
     nodes = [e.get("Node") or "" for e in entries]
-    alloc_ids = [parse_nomad_service_alloc(s) for s in sids]
+    alloc_ids = [parse_nomad_service_alloc(s) or _s(m.get("alloc_id")) for s, m in zip(sids, metas)]
     clients = []
     for m, aid in zip(metas, alloc_ids):
         c = m.get(meta_key) or m.get("client")

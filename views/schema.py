@@ -154,7 +154,8 @@ _DEFS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("active", BOOL, None, "status is one of the in-progress statuses"),
         ("is_latest", BOOL, None, "newest deployment of its job (by job version, then create index)"),
         ("create_time", TS, None, "CreateTime if present (Nomad >= 1.6)"),
-        ("modify_time", TS, None, "ModifyTime if present"),
+        ("modify_time", TS, None, "ModifyTime if present, else the last progress time "
+         "(latest RequireProgressBy - ProgressDeadline); NaT if neither"),
         ("create_index", INT, None, "CreateIndex (orders deployments when times are absent)"),
         ("task_groups", INT, None, "number of task groups"),
         ("desired_total", INT, None, "sum of DesiredTotal"),
