@@ -1,0 +1,128 @@
+"""Health rules: table tests of (input -> status, reason)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+import views
+from views.health import ClientHealth, HealthRules, JobHealth, evaluate, job_label
+from views.status import STATUS_ORDER, badge, color, icon, rank, worst
+
+J = JobHealth
+
+
+@pytest.mark.parametrize(
+    "health, status, reason_parts",
+    [
+        (ClientHealth(), "healthy", ["nothing scheduled"]),
+        (ClientHealth((J("acme-report", "report"),)), "healthy", ["no allocations desired"]),
+        (ClientHealth((J("w", "web", desired=3, running=3), J("a", "api", desired=2, running=2))), "healthy",
+         ["all 5 allocations running"]),
+        (ClientHealth((J("w", "web", desired=3, running=0), J("a", "api", desired=2, running=0))), "down",
+         ["nothing running: 0 of 5 allocations desired"]),
+        (ClientHealth((J("w", "web", desired=3, running=0, failed=2),)), "down",
+         ["nothing running", "2 of 3 web allocations failed in the last 6h"]),
+        (ClientHealth((J("w", "web", desired=3, running=1, failed=2),), critical_checks=("`http` on web",)), "degraded",
+         ["2 of 3 web allocations failed in the last 6h", "check `http` on web critical"]),
+        (ClientHealth((J("w", "web", desired=1, running=0, failed=1), J("a", "api", desired=1, running=1))), "degraded",
+         ["1 of 1 web allocation failed"]),
+        (ClientHealth((J("w", "web", desired=2, running=2, lost=1),)), "degraded", ["1 web allocation lost in the last 6h"]),
+        (ClientHealth((J("w", "web", desired=3, running=2), J("a", "api", desired=1, running=1))), "degraded",
+         ["web: 2 of 3 running"]),
+        (ClientHealth((J("w", "web", desired=2, running=2, restarts=5),)), "degraded", ["web restarted 5 times in 24h"]),
+        (ClientHealth((J("w", "web", desired=2, running=2, restarts=4),)), "healthy", ["all 2 allocations running"]),
+        (ClientHealth((J("w", "web", desired=2, running=2),), warning_checks=("`tcp` on api",)), "degraded",
+         ["check `tcp` on api warning"]),
+        (ClientHealth((J("w", "web", desired=2, running=2, deployment_failed=True),)), "degraded",
+         ["web deployment failed"]),
+        (ClientHealth((J("w", "web", desired=3, running=1, deploying=True),)), "deploying", ["deploying web"]),
+        (ClientHealth((J("w", "web", desired=3, running=3, deploying=True),), critical_checks=("`http` on web",)),
+         "degraded", ["check `http` on web critical", "deploying web"]),
+        (ClientHealth((J("w", "web", desired=2, running=2),), critical_checks=tuple(f"`c{i}`" for i in range(5))),
+         "degraded", ["checks `c0`, `c1`, `c2` (+2 more) critical"]),
+    ],
+)
+def test_rules_table(health, status, reason_parts):
+    got_status, reason = evaluate(health)
+    assert got_status == status
+    for part in reason_parts:
+        assert part in reason
+    # worst finding first
+    if status == "down":
+        assert reason.startswith("nothing running")
+
+
+def test_rules_are_configurable():
+    h = ClientHealth((J("w", "web", desired=2, running=2, restarts=2),))
+    assert evaluate(h)[0] == "healthy"
+    assert evaluate(h, HealthRules(restart_threshold=2))[0] == "degraded"
+    assert "in the last 1h" in evaluate(ClientHealth((J("w", "web", desired=2, running=1, failed=1),)),
+                                        HealthRules(failed_window=timedelta(hours=1)))[1]
+
+
+@pytest.mark.parametrize("job_id, client, label", [
+    ("northern-leaf-web", "northern-leaf", "web"), ("other-web", "northern-leaf", "other-web"),
+    ("northern-leaf-", "northern-leaf", "northern-leaf-"), ("x", "", "x"),
+])
+def test_job_label(job_id, client, label):
+    assert job_label(job_id, client) == label
+
+
+def test_status_palette_order_colours_icons():
+    assert STATUS_ORDER == ("down", "degraded", "deploying", "healthy")
+    assert [rank(s) for s in STATUS_ORDER] == [0, 1, 2, 3] and rank("???") == 4
+    assert color("healthy") == "#2ca02c" and color("down") == "#d62728" and color("nope") == "#7f7f7f"
+    assert icon("deploying") == "🔵" and badge("degraded") == "🟠 degraded"
+    assert worst(["healthy", "deploying", "degraded"]) == "degraded" and worst([]) == "healthy"
+
+
+# --- end to end through build_frames: windows and sort order --------------------------------
+
+NOW = pd.Timestamp("2026-01-01T12:00:00Z")
+H = 3600 * 10**9
+
+
+def _job(jid, ns):
+    return {"ID": jid, "Namespace": ns, "Type": "service", "Status": "running",
+            "JobSummary": {"Summary": {"g": {"Running": 0}}}}
+
+
+def _alloc(i, jid, ns, status, modify_h_ago=1, restarts=0, last_restart=None):
+    return {"ID": f"{i:08d}-0000-0000-0000-000000000000", "Namespace": ns, "JobID": jid, "Name": f"{jid}.g[{i % 10}]",
+            "ClientStatus": status, "DesiredStatus": "run", "CreateTime": NOW.value - 48 * H,
+            "ModifyTime": NOW.value - modify_h_ago * H,
+            "TaskStates": {"t": {"Restarts": restarts, "LastRestart": last_restart, "Events": []}}}
+
+
+def test_clients_sorted_worst_first_with_windows_applied():
+    raw = {
+        "jobs": [_job("a-web", "a"), _job("b-web", "b"), _job("c-web", "c"), _job("d-web", "d"), _job("e-web", "e")],
+        "allocations": [
+            _alloc(10, "a-web", "a", "running"),
+            _alloc(11, "a-web", "a", "running"),
+            _alloc(20, "b-web", "b", "failed"),  # nothing running -> down
+            _alloc(30, "c-web", "c", "running"),
+            _alloc(31, "c-web", "c", "failed", modify_h_ago=30),  # old failure: outside 6h, but 1 of 2 running
+            _alloc(40, "d-web", "d", "running", restarts=9, last_restart="2025-12-30T00:00:00Z"),  # old restarts
+            _alloc(50, "e-web", "e", "running", restarts=9, last_restart="2026-01-01T10:00:00Z"),
+        ],
+        "deployments": [{"ID": "dep", "Namespace": "a", "JobID": "a-web", "Status": "running", "JobVersion": 1}],
+    }
+    f = views.build_frames(raw, cluster="c", now=NOW)
+    cl = f.clients
+    assert cl.client.tolist() == ["b", "c", "e", "a", "d"]
+    st = dict(zip(cl.client, cl.status))
+    assert st == {"a": "deploying", "b": "down", "c": "degraded", "d": "healthy", "e": "degraded"}
+    r = dict(zip(cl.client, cl.reason))
+    assert r["b"].startswith("nothing running: 0 of 1 allocation desired")
+    assert "1 of 1 web allocation failed in the last 6h" in r["b"]
+    assert r["c"] == "web: 1 of 2 running"
+    assert r["e"] == "web restarted 9 times in 24h"
+    assert r["a"] == "deploying web"
+    row = cl.set_index("client").loc["e"]
+    assert row.restarts_24h == 9 and row.running == 1 and row.desired == 1
+    assert cl.set_index("client").loc["d"].restarts_24h == 0
+    assert cl["rank"].is_monotonic_increasing
