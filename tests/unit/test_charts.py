@@ -1,0 +1,105 @@
+"""Charts: assert on the figure data a person would see (traces, counts, colours)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import charts
+import views
+from views import schema
+from views.status import DEPLOYMENT_STATUS_COLORS, SEVERITY_COLORS, STATUS_COLORS
+
+NOW = pd.Timestamp("2026-01-14T12:00:00Z")
+H = 3600 * 10**9
+
+
+def _clients(statuses):
+    return schema.conform(pd.DataFrame({"client": [f"c{i}" for i in range(len(statuses))], "status": statuses}), "clients")
+
+
+def test_status_bar_keeps_order_zeros_and_colours():
+    fig = charts.client_status_counts(_clients(["healthy", "down", "healthy", "degraded"]))
+    assert len(fig.data) == 1
+    bar = fig.data[0]
+    assert list(bar.x) == ["down", "degraded", "deploying", "healthy"]
+    assert list(bar.y) == [1, 1, 0, 2]
+    assert list(bar.marker.color) == [STATUS_COLORS[s] for s in ["down", "degraded", "deploying", "healthy"]]
+
+
+def test_status_donut_drops_empty_slices_and_keeps_colours():
+    fig = charts.client_status_counts(_clients(["healthy", "deploying", "healthy"]), kind="donut")
+    pie = fig.data[0]
+    assert pie.type == "pie" and pie.hole > 0
+    assert list(pie.labels) == ["deploying", "healthy"] and list(pie.values) == [1, 2]
+    assert list(pie.marker.colors) == [STATUS_COLORS["deploying"], STATUS_COLORS["healthy"]]
+
+
+def test_status_chart_without_clients_says_so():
+    fig = charts.client_status_counts(views.Frames.empty().clients)
+    assert len(fig.data) == 0 and fig.layout.annotations[0].text == "No clients"
+    with pytest.raises(ValueError):
+        charts.client_status_counts(_clients(["healthy"]), kind="radar")
+
+
+@pytest.fixture(scope="module")
+def frames():
+    ev = [{"Time": NOW.value - 3 * H, "Type": "Started", "DisplayMessage": "started"},
+          {"Time": NOW.value - 2 * H, "Type": "Restarting", "DisplayMessage": "restarting"},
+          {"Time": NOW.value - 1 * H, "Type": "Terminated", "DisplayMessage": "Exit Code: 2", "ExitCode": 2}]
+    allocs = [
+        {"ID": "11111111-0000-0000-0000-000000000000", "Namespace": "acme", "JobID": "acme-web", "ClientStatus": "failed",
+         "TaskStates": {"web": {"Events": ev}}},
+        {"ID": "22222222-0000-0000-0000-000000000000", "Namespace": "beta", "JobID": "beta-web", "ClientStatus": "running",
+         "TaskStates": {"web": {"Events": ev[:1]}}},
+    ]
+    deps = [
+        {"ID": f"d{i}", "Namespace": "acme", "JobID": "acme-web", "JobVersion": i, "Status": st, "CreateIndex": i,
+         "ModifyTime": NOW.value - days * 24 * H}
+        for i, (st, days) in enumerate([("successful", 9), ("failed", 8), ("successful", 1), ("successful", 0),
+                                        ("cancelled", 0), ("running", 0)])
+    ]
+    return views.build_frames({"allocations": allocs, "deployments": deps}, cluster="c", now=NOW)
+
+
+def test_activity_timeline_traces_by_kind_and_severity(frames):
+    fig = charts.activity_timeline(frames.task_events, frames.deployments, client="acme")
+    by_name = {t.name: t for t in fig.data}
+    assert set(by_name) == {"task event · error", "task event · warning", "task event · info",
+                            "deployment · error", "deployment · warning", "deployment · info"}
+    assert len(by_name["task event · error"].x) == 1  # Terminated with exit code 2
+    assert len(by_name["task event · info"].x) == 1  # only acme's Started, not beta's
+    assert len(by_name["deployment · info"].x) == 4 and len(by_name["deployment · error"].x) == 1
+    for name, t in by_name.items():
+        kind, sev = name.split(" · ")
+        assert t.marker.color == SEVERITY_COLORS[sev]
+        assert t.marker.symbol == ("circle" if kind == "task event" else "diamond")
+        assert set(t.y) == {"acme-web"}
+
+
+def test_activity_timeline_since_and_empty(frames):
+    fig = charts.activity_timeline(frames.task_events, frames.deployments, client="acme", since=NOW - pd.Timedelta(hours=90))
+    names = {t.name for t in fig.data}
+    assert "deployment · error" not in names  # 8 days ago
+    assert sum(len(t.x) for t in fig.data) == 3 + 4
+    empty = charts.activity_timeline(frames.task_events, frames.deployments, client="nobody")
+    assert len(empty.data) == 0 and empty.layout.annotations[0].text == "No activity"
+
+
+def test_deployments_over_time_stacks_by_status_per_week(frames):
+    fig = charts.deployments_over_time(frames.deployments, freq="W")
+    assert fig.layout.barmode == "stack"
+    by = {t.name: t for t in fig.data}
+    assert list(by) == ["successful", "failed", "cancelled", "running"]
+    for name, t in by.items():
+        assert t.marker.color == DEPLOYMENT_STATUS_COLORS[name]
+    assert len(by["successful"].x) == 2  # two weeks
+    assert list(by["successful"].y) == [1, 2] and list(by["failed"].y) == [1, 0] and list(by["running"].y) == [0, 1]
+    assert all(pd.Timestamp(x).weekday() == 0 for x in by["successful"].x)  # periods start on Monday
+
+
+def test_deployment_success_rate(frames):
+    fig = charts.deployment_success_rate(frames.deployments, freq="W")
+    line = fig.data[0]
+    assert list(line.y) == [50.0, 100.0]
+    assert charts.deployment_success_rate(views.Frames.empty().deployments).layout.annotations[0].text == "No finished deployments"
