@@ -9,7 +9,7 @@ from ui import freshness, logs, runtime, tables, widgets
 P = "allocation"
 RESTART_HELP = "Restarts arrive with the audited actions feature"
 cfg = runtime.dashboard_config()
-principal = st.session_state.get("principal")
+principal = widgets.require_principal()
 
 
 def render_header(a: dict) -> None:
@@ -30,8 +30,10 @@ def render_header(a: dict) -> None:
                      query_params={"alloc": a["next_allocation"]}, icon=":material/arrow_forward:")
 
 
-EVENT_COLS = {"time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"),
-              "message": st.column_config.TextColumn("Message", width="large")}
+EVENT_COLS = {"time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss", width=170),
+              "type": st.column_config.TextColumn("Event", width=150),
+              "message": st.column_config.TextColumn("Message", width="large"),
+              "severity": st.column_config.TextColumn("Severity", width=90)}
 
 
 def render_tasks(events) -> None:
@@ -44,6 +46,7 @@ def render_tasks(events) -> None:
         icon = "🔴" if failed else {"running": "🟢", "pending": "🔵", "dead": "⚪"}.get(state, "🟠")
         st.markdown(f"{icon} **{task}** — {state}{' (failed)' if failed else ''}")
         show = ev.sort_values("time", ascending=False)[["time", "type", "message", "severity"]]
+        show = show.assign(severity=show["severity"].map(tables.severity_badge))
         st.dataframe(show, hide_index=True, width="stretch", column_config=EVENT_COLS)
 
 
@@ -66,7 +69,7 @@ def render_data(value: str) -> None:
         st.warning(f"Could not read the allocation's details: {err}")
     else:
         res = logs.resources(full)
-        st.dataframe(res, hide_index=True, column_config={
+        st.dataframe(res, hide_index=True, column_config={"task": "Task",
             "cpu_mhz": st.column_config.NumberColumn("CPU (MHz)"), "memory_mb": st.column_config.NumberColumn("Memory (MB)"),
             "memory_max_mb": st.column_config.NumberColumn("Memory max (MB)")})
         st.caption(f"Shared disk {res.attrs.get('disk_mb', 0)} MB" + "".join(f" · port {p}" for p in logs.ports(full)))

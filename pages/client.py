@@ -10,6 +10,7 @@ from views import status as vstatus
 P = "client"
 ALLOC_STATUSES = ["failed", "lost", "pending", "running", "complete", "unknown"]
 cfg = runtime.dashboard_config()
+widgets.require_principal()
 
 
 def pick_client(clients: pd.DataFrame) -> None:
@@ -25,10 +26,7 @@ def pick_client(clients: pd.DataFrame) -> None:
 
 def render_header(row: dict) -> None:
     st.title(f"🏢 {row['client']}")
-    c1, c2 = st.columns([1, 5], vertical_alignment="center")
-    with c1:
-        widgets.status_badge(row["status"])
-    c2.markdown(f"**{row['reason']}**")
+    st.markdown(f"{widgets.badge_md(row['status'])} **{row['reason']}**")
     links = cfg.links_for(row["client"])
     if links:
         cols = st.columns(len(links) + 3)
@@ -39,17 +37,15 @@ def render_header(row: dict) -> None:
 JOB_COLS = {
     "job": st.column_config.TextColumn("Job"), "type": "Type", "status": "Status",
     "version": st.column_config.NumberColumn("Job version", format="%d"), "app_version": "App version",
-    "running": "Running", "running_ratio": st.column_config.ProgressColumn(
-        "Running / desired", min_value=0.0, max_value=1.0, format="percent"),
+    "running": "Running", "running_ratio": widgets.progress("Running / desired", width=None),
 }
-ALLOC_COLS = {
-    "allocation": widgets.LINK_ALLOC, "status": "Status", "job": "Job", "group": "Group", "node": "Node",
-    "datacenter": "Datacenter", "version": st.column_config.NumberColumn("Version", format="%d"),
-    "restarts": "Restarts", "created": widgets.when("Age"),
-    "last_event": st.column_config.TextColumn("Last event", width="large"), "last_event_time": widgets.when("When"),
-}
-SERVICE_COLS = {"allocation": widgets.LINK_ALLOC, "output": st.column_config.TextColumn("Check output", width="large")}
-DEPLOY_COLS = {"time": widgets.when("When"), "version": st.column_config.NumberColumn("Version", format="%d")}
+ALLOC_COLS = widgets.ALLOC_COLS
+SERVICE_COLS = {"service": "Service", "health": "Health", "checks": "Checks", "failing": "Failing checks",
+                "output": st.column_config.TextColumn("Check output", width="large"), "version": "Version",
+                "node": "Node", "address": "Address", "allocation": widgets.LINK_ALLOC}
+DEPLOY_COLS = {"time": widgets.when("When"), "job": "Job", "version": st.column_config.NumberColumn("Job version", format="%d"),
+               "status": "Result", "description": st.column_config.TextColumn("Description", width="large"),
+               "healthy": "Healthy / desired", "deployment": "Deployment"}
 
 
 @st.fragment(run_every=cfg.page_refresh_seconds)
@@ -59,16 +55,19 @@ def render_data(client: str, job: str) -> None:
     f = snap.frames
     row = tables.client_row(f.clients, client)
     if row is None:
+        st.title("🏢 Client")
         st.error(f"No client named “{client[:80]}”.")
         st.page_link("pages/health.py", label="Back to client health", icon=":material/arrow_back:")
         return
     render_header(row)
-    c = st.columns(5)
-    c[0].metric("Running / desired", f"{row['running']} / {row['desired']}")
-    c[1].metric("Failed (6 h)", row["failed_allocs"])
-    c[2].metric("Restarts (24 h)", row["restarts_24h"])
-    c[3].metric("Checks critical", row["checks_critical"])
-    c[4].metric("Versions", tables.join_list(row["versions"]) or "–")
+    c = st.columns(4)
+    c[0].metric("Running / desired", f"{row['running']} / {row['desired']}", border=True)
+    c[1].metric("Failed allocations (6 h)", row["failed_allocs"], border=True)
+    c[2].metric("Restarts (24 h)", row["restarts_24h"], border=True)
+    c[3].metric("Checks critical / warning", f"{row['checks_critical']} / {row['checks_warning']}", border=True)
+    st.markdown(f"**Versions** {tables.join_list(row['versions']) or '–'} · "
+                f"**Datacenters** {tables.join_list(row['datacenters']) or '–'} · "
+                f"**Namespaces** {tables.join_list(row['namespaces']) or '–'}")
 
     st.subheader("Jobs")
     st.dataframe(tables.client_jobs(f.jobs, client), hide_index=True, width="stretch", column_config=JOB_COLS)

@@ -8,6 +8,7 @@ from views import status as vstatus
 
 P = "health"  # widget key prefix
 cfg = runtime.dashboard_config()
+widgets.require_principal()
 
 
 def read_filters() -> tuple[list[str], str, str]:
@@ -34,17 +35,17 @@ def render_filters(datacenters: list[str]) -> tuple[list[str], str, str]:
 
 
 COLUMNS = {
-    "client": widgets.LINK_CLIENT,
-    "status": st.column_config.TextColumn("Status", width="small"),
-    "reason": st.column_config.TextColumn("Reason", width="large"),
-    "running": st.column_config.TextColumn("Running", width="small", help="running / desired allocations"),
-    "running_ratio": st.column_config.ProgressColumn("Running / desired", min_value=0.0, max_value=1.0,
-                                                     format="percent", width="small"),
-    "restarts_24h": st.column_config.NumberColumn("Restarts 24h", width="small"),
-    "versions": st.column_config.TextColumn("Versions"),
-    "datacenters": st.column_config.TextColumn("Datacenters"),
+    "client": st.column_config.LinkColumn("Client", display_text=r"client=(.*)$", width=170, pinned=True,
+                                          help="Open the client's page"),
+    "status": st.column_config.TextColumn("Status", width=115),
+    "reason": st.column_config.TextColumn("Reason", width=380),
+    "running": st.column_config.TextColumn("Running", width=70, help="running / desired allocations"),
+    "running_ratio": widgets.progress("Running / desired"),
+    "restarts_24h": st.column_config.NumberColumn("Restarts 24h", width=95),
+    "versions": st.column_config.TextColumn("Versions", width=130),
+    "datacenters": st.column_config.TextColumn("Datacenters", width=150),
     "last_deployment": widgets.when("Last deployment"),
-    "deployment_result": st.column_config.TextColumn("Result", width="small"),
+    "deployment_result": st.column_config.TextColumn("Result", width=95),
 }
 
 

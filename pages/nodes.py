@@ -7,6 +7,7 @@ from ui import freshness, runtime, tables, widgets
 
 P = "nodes"
 cfg = runtime.dashboard_config()
+widgets.require_principal()
 
 NODE_COLS = {
     "node": widgets.LINK_NODE, "status": "Status", "eligibility": "Eligibility",
@@ -14,10 +15,7 @@ NODE_COLS = {
     "allocs_running": st.column_config.NumberColumn("Allocs running"),
     "allocs_total": st.column_config.NumberColumn("Allocs total"), "version": "Nomad version", "node_id": "ID",
 }
-ALLOC_COLS = {
-    "allocation": widgets.LINK_ALLOC, "client": widgets.LINK_CLIENT, "created": widgets.when("Age"),
-    "last_event": st.column_config.TextColumn("Last event", width="large"), "last_event_time": widgets.when("When"),
-}
+ALLOC_COLS = widgets.ALLOC_COLS
 
 
 def render_node(node: dict, allocs) -> None:

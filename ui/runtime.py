@@ -54,26 +54,33 @@ def _refresher(key: str, _settings, _identity):
 
 def refresher():
     settings = _settings()
-    identity = ClientIdentity.parse(dashboard_config().identify_by)
-    return _refresher(repr((settings, identity.spec)), settings, identity)
+    # The identity travels as its config string: views.build_frames parses it. (A ClientIdentity object
+    # made here could belong to an older copy of the views module after Streamlit reloads changed files.)
+    identity = ClientIdentity.parse(dashboard_config().identify_by).spec
+    return _refresher(repr((settings, identity)), settings, identity)
 
 
-def _first_answer(snap) -> bool:
-    return snap.has_data or all(s.last_attempt is not None for s in snap.sources.values())
+def _settled(snap) -> bool:
+    """Every source answered once and the frames include every answer that succeeded."""
+    if any(s.last_attempt is None for s in snap.sources.values()):
+        return False
+    if not snap.has_data:
+        return bool(snap.failing())  # nothing came back: waiting longer will not help
+    latest = max((s.last_success for s in snap.sources.values() if s.last_success is not None), default=None)
+    return latest is None or snap.built_at >= latest
 
 
 def snapshot():
-    """The current Snapshot. On a fresh process, wait briefly for the first build instead of an empty page."""
+    """The current Snapshot. On a fresh process, wait briefly (a few s) for the first full build
+    instead of showing an empty or half-filled page."""
     ref = refresher()
     snap = ref.current()
-    if not snap.has_data:
-        deadline = time.monotonic() + FIRST_DATA_WAIT_SECONDS
-        while not snap.has_data and time.monotonic() < deadline:
-            time.sleep(0.05)
-            snap = ref.current()
-            # Every source answered and at least one failed: waiting longer will not help.
-            if not snap.has_data and _first_answer(snap) and snap.failing():
-                break
+    if snap.has_data and snap.sources and all(s.last_attempt is not None for s in snap.sources.values()):
+        return snap
+    deadline = time.monotonic() + FIRST_DATA_WAIT_SECONDS
+    while not _settled(snap) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        snap = ref.current()
     return snap
 
 

@@ -102,7 +102,7 @@ def health_table(clients: pd.DataFrame) -> pd.DataFrame:
     """The rows the client-health page shows, in the given order."""
     desired = clients["desired"].astype("int64")
     running = clients["running"].astype("int64")
-    ratio = (running / desired.where(desired > 0)).fillna(1.0).clip(upper=1.0)
+    ratio = (100.0 * running / desired.where(desired > 0)).clip(upper=100.0)  # empty bar when nothing is desired
     return pd.DataFrame({
         "client": clients["client"].map(client_link),
         "status": clients["status"].map(vstatus.badge),
@@ -134,7 +134,7 @@ def client_jobs(jobs: pd.DataFrame, client: str) -> pd.DataFrame:
         "version": df["job_version"].where(df["job_version"] >= 0, pd.NA).astype("Int64"),
         "app_version": df["app_version"],
         "running": df["running"].astype(str) + " / " + df["desired"].astype(str),
-        "running_ratio": (df["running"] / df["desired"].where(df["desired"] > 0)).fillna(1.0).clip(upper=1.0),
+        "running_ratio": (100.0 * df["running"] / df["desired"].where(df["desired"] > 0)).clip(upper=100.0),
     }).sort_values("job").reset_index(drop=True)
 
 
@@ -279,3 +279,10 @@ def node_allocations(allocs: pd.DataFrame, node_id: str) -> pd.DataFrame:
              .sort_values(["_o", "create_time"], ascending=[True, False], kind="stable")["client"]
              .map(client_link).to_numpy())
     return t
+
+
+SEVERITY_ICONS = {"error": "🔴", "warning": "🟠", "info": "⚪"}
+
+
+def severity_badge(severity: str) -> str:
+    return f"{SEVERITY_ICONS.get(severity, '⚪')} {severity}"

@@ -41,8 +41,11 @@ def status_tiles(counts: dict[str, int], total: int) -> None:
         col.metric(f"{vstatus.icon(status)} {status.capitalize()}", n, border=True)
 
 
-def status_badge(status: str) -> None:
-    st.badge(status, icon=vstatus.STATUS_MATERIAL_ICONS.get(status), color=vstatus.STATUS_ST_COLORS.get(status, "gray"))
+def badge_md(status: str) -> str:
+    """Markdown for a coloured status badge, e.g. ':red-badge[:material/error: down]'."""
+    color = vstatus.STATUS_ST_COLORS.get(status, "gray")
+    icon = vstatus.STATUS_MATERIAL_ICONS.get(status, ":material/help:")
+    return f":{color}-badge[{icon} {status}]"
 
 
 LINK_CLIENT = st.column_config.LinkColumn("Client", display_text=r"client=(.*)$", width="medium",
@@ -52,5 +55,28 @@ LINK_ALLOC = st.column_config.LinkColumn("Allocation", display_text=r"alloc=(.{8
 LINK_NODE = st.column_config.LinkColumn("Node", display_text=r"node=(.*)$", help="Show this node's allocations")
 
 
+def progress(label: str, width=110, help: str = "running / desired allocations"):
+    """A 0-100 bar (tables give ratios x 100; empty when nothing is desired)."""
+    return st.column_config.ProgressColumn(label, min_value=0, max_value=100, format="%.0f%%", width=width, help=help)
+
+
 def when(label: str) -> st.column_config.DatetimeColumn:
     return st.column_config.DatetimeColumn(label, format="distance")
+
+
+ALLOC_COLS = {
+    "allocation": LINK_ALLOC, "status": st.column_config.TextColumn("Status", width=80),
+    "client": LINK_CLIENT, "job": "Job", "group": "Group", "node": "Node", "datacenter": "Datacenter",
+    "version": st.column_config.NumberColumn("Job version", format="%d", width=90),
+    "restarts": st.column_config.NumberColumn("Restarts", width=80), "created": when("Age"),
+    "last_event": st.column_config.TextColumn("Last event", width="large"), "last_event_time": when("Last event at"),
+}
+
+
+def require_principal():
+    """The signed-in person app.py put in the session; stop the page if it was reached another way."""
+    principal = st.session_state.get("principal")
+    if principal is None:
+        st.warning("Sign in first: open the dashboard's home page.")
+        st.stop()
+    return principal
