@@ -47,17 +47,18 @@ def _settings():
 
 
 @st.cache_resource(show_spinner=False)
-def _refresher(key: str, _settings, _identity):
+def _refresher(key: str, _settings, _identity, wait: float):
     # One per process and cluster: `key` names the settings (hashable), the objects ride along unhashed.
-    return snapshot_pkg.get_refresher(_settings, _identity)
+    return snapshot_pkg.get_refresher(_settings, _identity, wait=wait)
 
 
 def refresher():
     settings = _settings()
     # The identity travels as its config string: views.build_frames parses it. (A ClientIdentity object
     # made here could belong to an older copy of the views module after Streamlit reloads changed files.)
-    identity = ClientIdentity.parse(dashboard_config().identify_by).spec
-    return _refresher(repr((settings, identity)), settings, identity)
+    cfg = dashboard_config()
+    identity = ClientIdentity.parse(cfg.identify_by).spec
+    return _refresher(repr((settings, identity)), settings, identity, float(cfg.blocking_wait_seconds))
 
 
 def _settled(snap) -> bool:

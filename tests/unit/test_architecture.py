@@ -1,0 +1,74 @@
+"""Data flows one way: pages read the snapshot through ui/ glue; views and charts stay pure.
+
+- pages/, views/, charts/ never import connectors (or requests): only connectors talk HTTP.
+- views/ and charts/ never import streamlit (pure functions, table-tested).
+- ui/ modules documented as pure (search, tables, logs, timeline) never import streamlit.
+"""
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative import: stays inside its own package
+                continue
+            found.add(node.module or "")
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
+                "import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant):
+            found.add(str(node.args[0].value))
+    return found
+
+
+def top(name: str) -> str:
+    return name.split(".")[0]
+
+
+def files(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py")) if (ROOT / package).is_dir() else []
+
+
+RULES = [
+    ("pages", {"connectors", "requests", "nomad", "consul"}),
+    ("views", {"connectors", "requests", "nomad", "consul", "streamlit"}),
+    ("charts", {"connectors", "requests", "nomad", "consul", "streamlit"}),
+]
+PURE_UI = ["search.py", "tables.py", "logs.py", "timeline.py"]
+
+
+@pytest.mark.parametrize("package,forbidden", RULES, ids=[r[0] for r in RULES])
+def test_package_never_imports_forbidden_modules(package, forbidden):
+    offenders = {}
+    for path in files(package):
+        bad = sorted(m for m in imported_modules(path) if top(m) in forbidden)
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = bad
+    assert offenders == {}, f"{package}/ must not import {sorted(forbidden)}"
+
+
+def test_the_support_pages_exist_and_are_checked():
+    names = {p.name for p in files("pages")}
+    assert {"health.py", "client.py", "allocation.py", "nodes.py"} <= names
+
+
+@pytest.mark.parametrize("name", PURE_UI)
+def test_pure_ui_helpers_import_no_streamlit(name):
+    path = ROOT / "ui" / name
+    assert path.exists()
+    assert not {m for m in imported_modules(path) if top(m) in {"streamlit", "connectors", "requests"}}
+
+
+def test_the_checker_sees_imports_in_every_form(tmp_path):
+    src = tmp_path / "x.py"
+    src.write_text("import connectors.nomad\nfrom requests import get\nimport importlib\n"
+                   "importlib.import_module('streamlit')\ndef f():\n    from connectors import errors\n")
+    assert {top(m) for m in imported_modules(src)} >= {"connectors", "requests", "streamlit"}

@@ -1,0 +1,130 @@
+"""Pure page helpers (ui.tables, ui.logs): client-health rows, lookups, log filtering."""
+import pandas as pd
+import pytest
+
+from ui import logs, tables
+from views import conform
+
+NOW = pd.Timestamp("2026-01-01T12:00:00Z")
+
+
+@pytest.fixture(scope="module")
+def clients():
+    # deliberately not in rank order: the helpers must put the worst first
+    return conform(pd.DataFrame({
+        "client": ["calm", "broken", "shaky", "rolling", "quiet"],
+        "status": ["healthy", "down", "degraded", "deploying", "healthy"],
+        "rank": [3, 0, 1, 2, 3],
+        "reason": ["all 4 allocations running", "nothing running: 0 of 3 allocations desired",
+                   "api restarted 7 times in 24h", "deploying web", "nothing scheduled"],
+        "desired": [4, 3, 4, 2, 0], "running": [4, 0, 3, 2, 0], "restarts_24h": [0, 0, 7, 0, 0],
+        "versions": [["1.2.0"], ["2.0.1"], ["1.9.0", "1.9.1"], ["3.0.0"], []],
+        "datacenters": [["ca-tor-1"], ["ca-mtl-1"], ["ca-tor-1", "us-east-1"], ["us-east-1"], []],
+        "last_deployment_status": ["successful", "failed", "successful", "running", ""],
+    }), "clients")
+
+
+def test_worst_first_with_stable_ties(clients):
+    assert tables.filter_clients(clients)["client"].tolist() == ["broken", "shaky", "rolling", "calm", "quiet"]
+
+
+@pytest.mark.parametrize("kwargs,expected", [
+    ({"statuses": ["healthy"]}, ["calm", "quiet"]),
+    ({"statuses": ["down", "degraded"]}, ["broken", "shaky"]),
+    ({"datacenter": "ca-tor-1"}, ["shaky", "calm"]),
+    ({"text": "RESTARTED"}, ["shaky"]),           # reason, any case
+    ({"text": "1.9.1"}, ["shaky"]),               # a version
+    ({"text": "us-east"}, ["shaky", "rolling"]),  # a datacenter
+    ({"statuses": ["healthy"], "datacenter": "ca-tor-1", "text": "calm"}, ["calm"]),
+    ({"text": "nobody"}, []),
+])
+def test_filters(clients, kwargs, expected):
+    assert tables.filter_clients(clients, **kwargs)["client"].tolist() == expected
+
+
+def test_health_table_rows(clients):
+    t = tables.health_table(tables.filter_clients(clients))
+    first = t.iloc[0]
+    assert first["client"] == "client?client=broken"
+    assert first["status"] == "🔴 down" and first["running"] == "0 / 3" and first["running_ratio"] == 0
+    shaky = t.iloc[1]
+    assert shaky["running_ratio"] == pytest.approx(75.0) and shaky["versions"] == "1.9.0, 1.9.1"
+    assert pd.isna(t.iloc[4]["running_ratio"])  # nothing desired: no bar rather than a full one
+
+
+def test_status_counts_in_palette_order(clients):
+    assert tables.status_counts(clients) == {"down": 1, "degraded": 1, "deploying": 1, "healthy": 2}
+    assert tables.datacenters_of(clients) == ["ca-mtl-1", "ca-tor-1", "us-east-1"]
+
+
+A = "3f9a1c2e-1111-2222-3333-444455556666"
+B = "3f9a1c2e-9999-2222-3333-444455556666"
+C = "b07c0ffe-aaaa-bbbb-cccc-ddddeeeeffff"
+
+
+@pytest.fixture(scope="module")
+def allocs():
+    return conform(pd.DataFrame({"alloc_id": [A, B, C], "short_id": [A[:8], B[:8], C[:8]],
+                                 "age": pd.to_timedelta([0, 0, 0], unit="s")}), "allocations")
+
+
+@pytest.mark.parametrize("value,found,message", [
+    (C, C, ""),
+    (C[:8], C, ""),
+    (C.upper(), C, ""),
+    ([C], C, ""),                                        # a repeated query parameter
+    (A[:8], None, "2 allocations start with `3f9a1c2e`"),
+    ("deadbeef", None, "No allocation `deadbeef`"),
+    ("", None, "No allocation given"),
+    (None, None, "No allocation given"),
+    ("<script>alert(1)</script>", None, "is not an allocation ID"),
+    ("../../v1/acl/tokens", None, "is not an allocation ID"),
+    ("b07c0ffe-aaaa", None, "is not an allocation ID"),
+    ("x" * 10_000, None, "is not an allocation ID"),
+    ("b07c0ffe\x00\n", C, ""),                           # control characters are dropped
+])
+def test_resolve_alloc(allocs, value, found, message):
+    row, msg = tables.resolve_alloc(allocs, value)
+    assert (row["alloc_id"] if row else None) == found
+    assert message in msg
+    assert len(msg) < 300
+
+
+@pytest.mark.parametrize("seconds,words", [(None, "never"), (0, "0 s ago"), (4.7, "4 s ago"), (59, "59 s ago"),
+                                           (60, "1 min ago"), (7260, "2 h 1 min ago"), (90000, "1 d 1 h ago")])
+def test_ago_words(seconds, words):
+    assert tables.ago_words(seconds) == words
+
+
+LOG = "GET /healthz 200 3ms\nERROR upstream timed out\nPOST /api 201 9ms\nwarn slow query\n"
+
+
+@pytest.mark.parametrize("pattern,lines,error", [
+    ("", 4, ""),
+    ("error", 1, ""),                 # case-insensitive
+    ("^(GET|POST) ", 2, ""),
+    (r"\d+ms$", 2, ""),
+    ("(unclosed", 4, "not a valid regular expression"),
+    ("*", 4, "not a valid regular expression"),
+    ("a" * 400, 4, "longer than"),
+])
+def test_filter_lines(pattern, lines, error):
+    out = logs.filter_lines(LOG, pattern)
+    assert out.shown == lines and out.total == 4
+    assert len(out.text.splitlines()) == lines
+    assert error in out.error and bool(error) == bool(out.error)
+
+
+def test_resources_from_allocated_resources():
+    alloc = {"AllocatedResources": {"Tasks": {"web": {"Cpu": {"CpuShares": 500}, "Memory": {"MemoryMB": 256}},
+                                              "sidecar": {"Cpu": {"CpuShares": 100}, "Memory": {"MemoryMB": 64,
+                                                                                                 "MemoryMaxMB": 128}}},
+                                    "Shared": {"DiskMB": 300, "Ports": [{"Label": "http", "Value": 24000, "To": 8080,
+                                                                         "HostIP": "10.0.0.5"}]}}}
+    df = logs.resources(alloc)
+    assert df.to_dict("records") == [
+        {"task": "web", "cpu_mhz": 500, "memory_mb": 256, "memory_max_mb": 0},
+        {"task": "sidecar", "cpu_mhz": 100, "memory_mb": 64, "memory_max_mb": 128}]
+    assert df.attrs["disk_mb"] == 300
+    assert logs.ports(alloc) == ["http: 10.0.0.5:24000 → 8080"]
+    assert logs.resources({}).empty and logs.ports({}) == []
