@@ -19,11 +19,13 @@ Traps handled here (see docs/architecture.md and the reference README):
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any, Dict, Optional
 
 import requests
+import urllib3.exceptions
 from nomad.api.base import Requester
 from nomad.api.exceptions import BaseNomadException, TimeoutNomadException
 
@@ -159,6 +161,25 @@ class NomadConnector:
         except ValueError as err:
             raise bad_json(ctx, err) from None
 
+    def _big_json(self, ctx: Context, resp: requests.Response) -> Any:
+        """Parse a large body holding only one copy of it: the bytes are dropped before parsing.
+
+        (resp.json() keeps the bytes alive while the text copy is parsed: at 100,000
+        allocations that is ~300 MB more peak memory.)
+        """
+        try:
+            try:
+                body = resp.raw.read(decode_content=True)
+            finally:
+                resp.close()
+            text = body.decode(resp.encoding if resp.encoding and resp.encoding.lower() != "iso-8859-1" else "utf-8")
+            del body
+            return json.loads(text)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise bad_json(ctx, err) from None
+        except (requests.RequestException, OSError, urllib3.exceptions.HTTPError) as err:
+            raise from_exception(ctx, err) from None
+
     def _list(self, doing: str, endpoint: str, params: Dict[str, Any], index, wait, token) -> Listing:
         index, wait = check_blocking(index, wait)
         params = dict(params)
@@ -166,8 +187,9 @@ class NomadConnector:
             params["index"] = index
             params["wait"] = wait_string(wait)
         ctx = self._ctx(doing, token)
-        resp = self._call(ctx, "get", endpoint, token=token, params=params, timeout=request_timeout(self.settings.timeout, wait))
-        data = self._json(ctx, resp)
+        resp = self._call(ctx, "get", endpoint, token=token, params=params,
+                          timeout=request_timeout(self.settings.timeout, wait), stream=True)
+        data = self._big_json(ctx, resp)
         if data is None:
             data = []
         if not isinstance(data, list):

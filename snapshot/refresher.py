@@ -26,6 +26,7 @@ from connectors.settings import ClusterSettings
 from connectors.settings import load as load_settings
 
 from .model import SOURCE_LABELS, Snapshot, SourceStatus, utcnow
+from .slim import SLIMMERS
 
 __all__ = ["Refresher", "get_refresher", "NOMAD_SOURCES", "CONSUL_SOURCES"]
 
@@ -68,6 +69,7 @@ class Refresher:
         debounce: float = 0.3,
         min_build_interval: float = 1.0,
         max_backoff: float = 30.0,
+        slim_raw: bool = True,
         build: Optional[BuildFn] = None,
         clock: Callable[[], datetime] = utcnow,
         nomad: Optional[NomadConnector] = None,
@@ -79,6 +81,7 @@ class Refresher:
         self.debounce = float(debounce)
         self.min_build_interval = float(min_build_interval)
         self.max_backoff = float(max_backoff)
+        self.slim_raw = bool(slim_raw)
         self._build_fn: BuildFn = build or _default_build
         self._clock = clock
         self.nomad = nomad or NomadConnector(cluster_settings.nomad)
@@ -179,6 +182,12 @@ class Refresher:
             self._publish_status()
             return False
         done = self._clock()
+        slim = SLIMMERS.get(src.name) if self.slim_raw else None
+        if slim is not None and (src.raw is None or listing.index != src.index or listing.index == 0):
+            try:
+                listing = Listing(slim(listing.data), listing.index)
+            except Exception:  # never lose data over an optimisation
+                log.exception("slimming %s failed; keeping it as is", src.name)
         with self._state_lock:
             changed = src.raw is None or listing.index != src.index or listing.index == 0
             if changed:
