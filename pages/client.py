@@ -75,7 +75,7 @@ def render_data(client: str, job: str) -> None:
     st.subheader("Allocations")
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
     statuses = c1.multiselect("Allocation status", ALLOC_STATUSES, key=f"{P}_alloc_status", placeholder="All statuses")
-    widgets.sync_param("status", list(statuses))
+    widgets.sync_param("status", list(statuses), key=f"{P}_alloc_status")
     if job and c2.button(f"Show every job, not only {job}", key=f"{P}_all_jobs", icon=":material/filter_alt_off:"):
         del st.query_params["job"]
         st.rerun()
@@ -110,5 +110,5 @@ if not client:
     freshness.render(snap0)
     pick_client(snap0.frames.clients)
 else:
-    widgets.init_state(f"{P}_alloc_status", [s for s in widgets.params("status") if s in ALLOC_STATUSES])
+    widgets.seed(f"{P}_alloc_status", "status", multi=True, allowed=ALLOC_STATUSES)
     render_data(client, widgets.param("job"))

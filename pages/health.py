@@ -11,15 +11,10 @@ cfg = runtime.dashboard_config()
 widgets.require_principal()
 
 
-def read_filters() -> tuple[list[str], str, str]:
-    widgets.init_state(f"{P}_status", [s for s in widgets.params("status") if s in vstatus.STATUS_ORDER])
-    widgets.init_state(f"{P}_dc", widgets.param("dc"))
-    widgets.init_state(f"{P}_q", widgets.param("q"))
-    return st.session_state[f"{P}_status"], st.session_state[f"{P}_dc"], st.session_state[f"{P}_q"]
-
-
 def render_filters(datacenters: list[str]) -> tuple[list[str], str, str]:
-    read_filters()
+    widgets.seed(f"{P}_status", "status", multi=True, allowed=vstatus.STATUS_ORDER)
+    widgets.seed(f"{P}_dc", "dc")
+    widgets.seed(f"{P}_q", "q")
     if st.session_state[f"{P}_dc"] and st.session_state[f"{P}_dc"] not in datacenters:
         datacenters = datacenters + [st.session_state[f"{P}_dc"]]
     c1, c2, c3 = st.columns([2, 1, 2])
@@ -28,9 +23,9 @@ def render_filters(datacenters: list[str]) -> tuple[list[str], str, str]:
     dc = c2.selectbox("Datacenter", [""] + datacenters, key=f"{P}_dc",
                       format_func=lambda d: d or "All datacenters")
     text = c3.text_input("Search clients", key=f"{P}_q", placeholder="name, reason, version…")
-    widgets.sync_param("status", list(statuses))
-    widgets.sync_param("dc", dc)
-    widgets.sync_param("q", text.strip())
+    widgets.sync_param("status", list(statuses), key=f"{P}_status")
+    widgets.sync_param("dc", dc, key=f"{P}_dc")
+    widgets.sync_param("q", text.strip(), key=f"{P}_q")
     return list(statuses), dc, text
 
 

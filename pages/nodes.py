@@ -61,9 +61,9 @@ if not node_value:
     st.title("🖥️ Nodes")
     snap0 = runtime.snapshot()
     dcs = sorted(set(snap0.frames.nodes["datacenter"].tolist()))
-    widgets.init_state(f"{P}_dc", widgets.param("dc") if widgets.param("dc") in dcs else "")
+    widgets.seed(f"{P}_dc", "dc", allowed=[""] + dcs)
     dc = st.selectbox("Datacenter", [""] + dcs, key=f"{P}_dc", format_func=lambda d: d or "All datacenters")
-    widgets.sync_param("dc", dc)
+    widgets.sync_param("dc", dc, key=f"{P}_dc")
     render_data("", dc)
 else:
     render_data(node_value, "")

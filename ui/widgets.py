@@ -17,12 +17,24 @@ def params(name: str) -> list[str]:
 
 
 def init_state(key: str, value) -> None:
-    """Seed a widget's state from the URL once (the widget then owns it while the page is open)."""
+    """Seed a widget's state once (the widget then owns it while the page is open)."""
     if key not in st.session_state:
         st.session_state[key] = value
 
 
-def sync_param(name: str, value) -> None:
+def seed(key: str, name: str, *, multi: bool = False, allowed=None) -> None:
+    """Seed widget ``key`` from query parameter ``name`` on first use, and again whenever the URL
+    changed under it (a shared link or a search result opened in the same session)."""
+    url = params(name) if multi else param(name)
+    if allowed is not None:
+        url = [v for v in url if v in allowed] if multi else (url if url in allowed else "")
+    marker = f"_url_{key}"
+    if key not in st.session_state or st.session_state.get(marker) != url:
+        st.session_state[key] = url
+    st.session_state[marker] = url
+
+
+def sync_param(name: str, value, key: str | None = None) -> None:
     """Write a filter back to the URL so the link can be shared; remove it when empty."""
     if isinstance(value, (list, tuple)):
         value = [str(v) for v in value]
@@ -32,6 +44,8 @@ def sync_param(name: str, value) -> None:
             del st.query_params[name]
     elif current != value:
         st.query_params[name] = value
+    if key is not None:
+        st.session_state[f"_url_{key}"] = value if value else ([] if isinstance(value, list) else "")
 
 
 def status_tiles(counts: dict[str, int], total: int) -> None:
