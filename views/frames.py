@@ -609,23 +609,27 @@ def build_checks(checks: Any, *, cluster: str) -> pd.DataFrame:
     if not cs:
         return empty("checks")
     n = len(cs)
-    sids = [c.get("ServiceID") or "" for c in cs]
+    cols = dict(zip(_CHECK_FIELDS, zip(*[tuple(map(c.get, _CHECK_FIELDS)) for c in cs])))
+    sids = _strcol(cols["ServiceID"])
     return _frame(
         "checks",
         {
             "cluster": np.full(n, cluster, dtype=object),
-            "node": [c.get("Node") or "" for c in cs],
-            "check_id": [c.get("CheckID") or "" for c in cs],
-            "name": [c.get("Name") or "" for c in cs],
-            "status": [c.get("Status") or "" for c in cs],
-            "output": [c.get("Output") or "" for c in cs],
-            "notes": [c.get("Notes") or "" for c in cs],
+            "node": _strcol(cols["Node"]),
+            "check_id": _strcol(cols["CheckID"]),
+            "name": _strcol(cols["Name"]),
+            "status": _strcol(cols["Status"]),
+            "output": _strcol(cols["Output"]),
+            "notes": _strcol(cols["Notes"]),
             "service_id": sids,
-            "service": [c.get("ServiceName") or "" for c in cs],
-            "client": [""] * n,  # filled by build_frames from services
-            "alloc_id": [parse_nomad_service_alloc(s) for s in sids],
+            "service": _strcol(cols["ServiceName"]),
+            "client": np.full(n, "", dtype=object),  # filled by build_frames from services
+            "alloc_id": [parse_nomad_service_alloc(x) if x else "" for x in sids.tolist()],
         },
     )
+
+
+_CHECK_FIELDS = ("Node", "CheckID", "Name", "Status", "Output", "Notes", "ServiceID", "ServiceName")
 
 
 def build_services(
