@@ -291,6 +291,8 @@ def conform(df: pd.DataFrame | None, name: str) -> pd.DataFrame:
                 s = pd.Series([[] for _ in range(n)], index=df.index, dtype=object)
             elif kind == _DICT_KIND:
                 s = pd.Series([{} for _ in range(n)], index=df.index, dtype=object)
+            elif dtype in (TS, TD, NBOOL):
+                s = pd.Series([_default(kind, dtype)] * n, index=df.index, dtype=dtype)
             else:
                 s = pd.Series([_default(kind, dtype)] * n, index=df.index)
         if kind == _STR_KIND:
@@ -301,9 +303,9 @@ def conform(df: pd.DataFrame | None, name: str) -> pd.DataFrame:
         elif kind == _DICT_KIND:
             s = s.map(lambda v: dict(v) if isinstance(v, dict) else {})
         elif dtype == TS:
-            s = pd.to_datetime(s, utc=True, errors="coerce")
+            s = pd.to_datetime(s, utc=True, errors="coerce").astype(TS)
         elif dtype == TD:
-            s = pd.to_timedelta(s, errors="coerce")
+            s = pd.to_timedelta(s, errors="coerce").astype(TD)
         elif dtype == INT:
             s = pd.to_numeric(s, errors="coerce").fillna(0).astype("int64")
         elif dtype == BOOL:

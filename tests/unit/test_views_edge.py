@@ -268,3 +268,14 @@ def test_now_may_be_naive_or_aware_or_datetime():
         for now in (NOW, NOW.tz_localize(None), NOW.to_pydatetime(), dt.datetime(2026, 1, 1, 7, tzinfo=dt.timezone(dt.timedelta(hours=-5))))
     }
     assert set(ages.values()) == {pd.Timedelta(hours=2)}
+
+
+def test_conform_is_idempotent_on_built_frames_and_fixes_time_units():
+    raw = {"allocations": [_alloc(A1, "j", "ns", task_states={"t": {"Events": [{"Time": NOW_NS, "Type": "Started"}]}})],
+           "jobs": [_job("j", "ns")]}
+    f = views.build_frames(raw, cluster="c", now=NOW)
+    for name, df in f.as_dict().items():
+        out = schema.conform(df, name)
+        pd.testing.assert_frame_equal(out, df.reset_index(drop=True), check_dtype=True)
+    us = pd.DataFrame({"create_time": pd.Series([NOW.to_pydatetime()]).astype("datetime64[us, UTC]")})
+    assert str(schema.conform(us, "allocations")["create_time"].dtype) == "datetime64[ns, UTC]"
