@@ -19,8 +19,7 @@ from __future__ import annotations
 import gc
 import operator
 from collections import defaultdict
-from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd

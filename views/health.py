@@ -25,7 +25,7 @@ Sort worst first with ``views.status.rank``: down, degraded, deploying, healthy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from .status import DEGRADED, DEPLOYING, DOWN, HEALTHY, STATUS_RANK
