@@ -279,3 +279,11 @@ def test_conform_is_idempotent_on_built_frames_and_fixes_time_units():
         pd.testing.assert_frame_equal(out, df.reset_index(drop=True), check_dtype=True)
     us = pd.DataFrame({"create_time": pd.Series([NOW.to_pydatetime()]).astype("datetime64[us, UTC]")})
     assert str(schema.conform(us, "allocations")["create_time"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_go_zero_time_and_garbage_times_become_nat():
+    ts = {"t": {"Restarts": 1, "LastRestart": "0001-01-01T00:00:00Z", "Events": []}}
+    deps = [{"ID": "d", "Namespace": "ns", "JobID": "j", "Status": "failed", "ModifyTime": "not a time"}]
+    f = views.build_frames({"allocations": [_alloc(A1, "j", "ns", task_states=ts)], "deployments": deps},
+                           cluster="c", now=NOW)
+    assert pd.isna(f.allocations.last_restart.iloc[0]) and pd.isna(f.deployments.modify_time.iloc[0])
