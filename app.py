@@ -13,13 +13,15 @@ st.set_page_config(page_title="Client health · Nomad support", page_icon="🩺"
 settings = config.load()
 principal = auth.gate(settings, demo=runtime.is_loopback_demo())
 
-# Every page the app has, by the name the policy knows it by. Navigation lists only
+# Every page the app has, by the name the policy knows it by. They live in app_pages/, not pages/:
+# Streamlit runs scripts in a pages/ folder directly (old-style multipage) until a run calls
+# st.navigation, which would skip the login gate above. Navigation lists only
 # the ones this person may open, so a deep link to any other page does not render it.
 PAGES = {
-    "health": st.Page("pages/health.py", title="Client health", icon="🩺", url_path="health", default=True),
-    "client": st.Page("pages/client.py", title="Client", icon="🏢", url_path="client"),
-    "allocation": st.Page("pages/allocation.py", title="Allocation", icon="📦", url_path="allocation"),
-    "nodes": st.Page("pages/nodes.py", title="Nodes", icon="🖥️", url_path="nodes"),
+    "health": st.Page("app_pages/health.py", title="Client health", icon="🩺", url_path="health", default=True),
+    "client": st.Page("app_pages/client.py", title="Client", icon="🏢", url_path="client"),
+    "allocation": st.Page("app_pages/allocation.py", title="Allocation", icon="📦", url_path="allocation"),
+    "nodes": st.Page("app_pages/nodes.py", title="Nodes", icon="🖥️", url_path="nodes"),
 }
 allowed = set(auth.policy.pages_for(principal))
 page = st.navigation([p for name, p in PAGES.items() if name in allowed])

@@ -125,7 +125,7 @@ def test_rows_link_to_the_client_page(open_page):
 
 def test_deep_link_opens_that_client(open_page, snap):
     worst = snap.frames.clients.iloc[0]
-    at = open_page("pages/client.py", client=worst["client"])
+    at = open_page("app_pages/client.py", client=worst["client"])
     assert at.title[0].value.endswith(worst["client"])
     assert worst["reason"] in text(at)
     allocs = snap.frames.allocations
@@ -140,7 +140,7 @@ def test_deep_link_opens_that_client(open_page, snap):
 def test_client_allocation_status_filter(open_page, snap):
     allocs = snap.frames.allocations
     client = allocs[allocs["client_status"] == "running"]["client"].iloc[0]
-    at = open_page("pages/client.py", client=client)
+    at = open_page("app_pages/client.py", client=client)
     at.multiselect(key="client_alloc_status").select("running").run()
     table = next(d.value for d in at.dataframe if "allocation" in d.value.columns)
     assert set(table["status"]) == {"running"}
@@ -148,13 +148,13 @@ def test_client_allocation_status_filter(open_page, snap):
 
 
 def test_unknown_client_says_so_with_a_way_back(open_page):
-    at = open_page("pages/client.py", client="no-such-client")
+    at = open_page("app_pages/client.py", client="no-such-client")
     assert "No client named “no-such-client”" in at.error[0].value
     assert not at.dataframe
 
 
 def test_client_page_without_a_name_offers_a_picker(open_page, snap):
-    at = open_page("pages/client.py")
+    at = open_page("app_pages/client.py")
     assert at.selectbox(key="client_pick").options[:1] == [
         f"{'🔴🟠🔵🟢'[['down', 'degraded', 'deploying', 'healthy'].index(snap.frames.clients.iloc[0]['status'])]} "
         f"{snap.frames.clients.iloc[0]['client']}"]
@@ -172,7 +172,7 @@ def running_alloc(snap):
 
 def test_short_id_deep_link_shows_the_allocation_and_its_logs(open_page, snap):
     a = running_alloc(snap)
-    at = open_page("pages/allocation.py", alloc=a["short_id"])
+    at = open_page("app_pages/allocation.py", alloc=a["short_id"])
     assert at.title[0].value.endswith(f"Allocation {a['short_id']}")
     body = text(at)
     for part in (a["client"], a["job_id"], a["task_group"], a["node_name"]):
@@ -186,7 +186,7 @@ def test_short_id_deep_link_shows_the_allocation_and_its_logs(open_page, snap):
 
 def test_regex_filter_keeps_only_matching_lines(open_page, snap):
     a = running_alloc(snap)
-    at = open_page("pages/allocation.py", alloc=a["alloc_id"])
+    at = open_page("app_pages/allocation.py", alloc=a["alloc_id"])
     lines = at.code[0].value.splitlines()
     word = next(w for w in re.findall(r"[A-Za-z]{4,}", "\n".join(lines))
                 if 0 < sum(w.lower() in ln.lower() for ln in lines) < len(lines))
@@ -201,7 +201,7 @@ def test_regex_filter_keeps_only_matching_lines(open_page, snap):
 
 def test_viewer_cannot_read_logs(open_page, snap):
     a = running_alloc(snap)
-    at = open_page("pages/allocation.py", role="viewer", alloc=a["short_id"])
+    at = open_page("app_pages/allocation.py", role="viewer", alloc=a["short_id"])
     assert "cannot read allocation logs" in text(at)
     assert not at.code
 
@@ -214,7 +214,7 @@ def test_viewer_cannot_read_logs(open_page, snap):
     ("", "No allocation given"),
 ])
 def test_odd_allocation_links_get_a_clear_message(open_page, value, message):
-    at = open_page("pages/allocation.py", alloc=value)
+    at = open_page("app_pages/allocation.py", alloc=value)
     assert message in at.error[0].value
     assert not at.exception
 
@@ -224,10 +224,10 @@ def test_odd_allocation_links_get_a_clear_message(open_page, value, message):
 
 def test_nodes_page_and_one_node(open_page, snap):
     nodes = snap.frames.nodes
-    at = open_page("pages/nodes.py")
+    at = open_page("app_pages/nodes.py")
     assert len(at.dataframe[0].value) == len(nodes)
     node = nodes.sort_values("allocs_total").iloc[-1]
-    at = open_page("pages/nodes.py", node=node["name"])
+    at = open_page("app_pages/nodes.py", node=node["name"])
     assert at.title[0].value.endswith(node["name"])
     table = at.dataframe[0].value
     assert len(table) == node["allocs_total"]

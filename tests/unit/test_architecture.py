@@ -1,6 +1,8 @@
 """Data flows one way: pages read the snapshot through ui/ glue; views and charts stay pure.
 
-- pages/, views/, charts/ never import connectors (or requests): only connectors talk HTTP.
+- app_pages/ (the pages), views/, charts/ never import connectors (or requests): only connectors talk HTTP.
+- There is no pages/ folder beside app.py: Streamlit would run its scripts directly (old-style
+  multipage apps) until a run calls st.navigation, skipping the login gate.
 - views/ and charts/ never import streamlit (pure functions, table-tested).
 - ui/ modules documented as pure (search, tables, logs, timeline) never import streamlit.
 """
@@ -38,7 +40,7 @@ def files(package: str) -> list[Path]:
 
 
 RULES = [
-    ("pages", {"connectors", "requests", "nomad", "consul"}),
+    ("app_pages", {"connectors", "requests", "nomad", "consul"}),
     ("views", {"connectors", "requests", "nomad", "consul", "streamlit"}),
     ("charts", {"connectors", "requests", "nomad", "consul", "streamlit"}),
 ]
@@ -55,8 +57,12 @@ def test_package_never_imports_forbidden_modules(package, forbidden):
     assert offenders == {}, f"{package}/ must not import {sorted(forbidden)}"
 
 
+def test_no_old_style_pages_folder_beside_the_entry_script():
+    assert not (ROOT / "pages").exists()
+
+
 def test_the_support_pages_exist_and_are_checked():
-    names = {p.name for p in files("pages")}
+    names = {p.name for p in files("app_pages")}
     assert {"health.py", "client.py", "allocation.py", "nodes.py"} <= names
 
 

@@ -24,7 +24,7 @@ def render_node(node: dict, allocs) -> None:
                 + (" · **draining**" if node["drain"] else "")
                 + f" · {node['datacenter']} · pool `{node['node_pool']}` · Nomad {node['version']}"
                 + f" · {node['address']} · ID `{node['node_id']}`")
-    st.page_link("pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
+    st.page_link("app_pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
     table = tables.node_allocations(allocs, node["node_id"])
     st.subheader(f"Allocations on this node ({len(table)})")
     st.dataframe(table, hide_index=True, width="stretch", column_config=ALLOC_COLS)
@@ -41,7 +41,7 @@ def render_data(value: str, datacenter: str) -> None:
         if node is None:
             st.title("🖥️ Nodes")
             st.error(problem)
-            st.page_link("pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
+            st.page_link("app_pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
             return
         render_node(node, snap.frames.allocations)
         return

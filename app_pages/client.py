@@ -57,7 +57,7 @@ def render_data(client: str, job: str) -> None:
     if row is None:
         st.title("🏢 Client")
         st.error(f"No client named “{client[:80]}”.")
-        st.page_link("pages/health.py", label="Back to client health", icon=":material/arrow_back:")
+        st.page_link("app_pages/health.py", label="Back to client health", icon=":material/arrow_back:")
         return
     render_header(row)
     c = st.columns(4)

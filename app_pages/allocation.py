@@ -26,7 +26,7 @@ def render_header(a: dict) -> None:
                 + (f" — {a['client_description']}" if a["client_description"] else "")
                 + f" · ID `{a['alloc_id']}`")
     if a["next_allocation"]:
-        st.page_link("pages/allocation.py", label=f"Replaced by allocation {a['next_allocation'][:8]}",
+        st.page_link("app_pages/allocation.py", label=f"Replaced by allocation {a['next_allocation'][:8]}",
                      query_params={"alloc": a["next_allocation"]}, icon=":material/arrow_forward:")
 
 
@@ -58,7 +58,7 @@ def render_data(value: str) -> None:
     if a is None:
         st.title("📦 Allocation")
         st.error(problem)
-        st.page_link("pages/health.py", label="Back to client health", icon=":material/arrow_back:")
+        st.page_link("app_pages/health.py", label="Back to client health", icon=":material/arrow_back:")
         return
     render_header(a)
     ev = snap.frames.task_events

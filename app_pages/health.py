@@ -59,7 +59,7 @@ def render_data(statuses: list[str], dc: str, text: str) -> None:
                          height=min(38 + 35 * max(len(table), 1), 720))
     rows = event.selection.rows if event is not None else []
     if rows and rows[0] < len(shown):
-        st.switch_page("pages/client.py", query_params={"client": shown.iloc[rows[0]]["client"]})
+        st.switch_page("app_pages/client.py", query_params={"client": shown.iloc[rows[0]]["client"]})
 
 
 st.title("🩺 Client health")
