@@ -56,7 +56,7 @@ def render_data(client: str, job: str) -> None:
     row = tables.client_row(f.clients, client)
     if row is None:
         st.title("🏢 Client")
-        st.error(f"No client named “{client[:80]}”.")
+        st.error(f"No client named {tables.md_code(client, 80)}.")
         st.page_link("app_pages/health.py", label="Back to client health", icon=":material/arrow_back:")
         return
     render_header(row)
@@ -76,11 +76,11 @@ def render_data(client: str, job: str) -> None:
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
     statuses = c1.multiselect("Allocation status", ALLOC_STATUSES, key=f"{P}_alloc_status", placeholder="All statuses")
     widgets.sync_param("status", list(statuses), key=f"{P}_alloc_status")
-    if job and c2.button(f"Show every job, not only {job}", key=f"{P}_all_jobs", icon=":material/filter_alt_off:"):
+    if job and c2.button(f"Show every job, not only {job[:60]}", key=f"{P}_all_jobs", icon=":material/filter_alt_off:"):
         del st.query_params["job"]
         st.rerun()
     allocs = tables.client_allocations(f.allocations, client, statuses=statuses, job=job)
-    st.caption(f"{len(allocs)} allocations" + (f" of job `{job}`" if job else "") + ", troubled first.")
+    st.caption(f"{len(allocs)} allocations" + (f" of job {tables.md_code(job, 80)}" if job else "") + ", troubled first.")
     st.dataframe(allocs, hide_index=True, width="stretch", column_config=ALLOC_COLS,
                  height=min(38 + 35 * max(len(allocs), 1), 460))
 

@@ -27,6 +27,7 @@ class Match:
     page: str            # page name in app.PAGES
     params: dict = field(default_factory=dict, hash=False, compare=False)
     exact: bool = False
+    detail: str = field(default="", compare=False)  # shown as a tooltip
 
     @property
     def key(self) -> tuple:
@@ -59,8 +60,8 @@ def search(frames, query, limit: int = MAX_RESULTS) -> list[Match]:
         hit = allocs[ids.str.startswith(ql)]
         for row in hit.head(limit).itertuples(index=False):
             is_exact = row.alloc_id == ql or (len(ql) == 8 and row.short_id == ql)
-            m = Match("allocation", f"Allocation {row.short_id} · {row.job_id} · {row.client_status}",
-                      "allocation", {"alloc": row.alloc_id}, is_exact)
+            m = Match("allocation", f"{row.short_id} {row.job_id}", "allocation", {"alloc": row.alloc_id}, is_exact,
+                      f"Allocation {row.alloc_id} of job {row.job_id} ({row.client_status})")
             (exact if is_exact else partial).append(m)
 
     # clients
@@ -68,9 +69,9 @@ def search(frames, query, limit: int = MAX_RESULTS) -> list[Match]:
     if len(names):
         low = names.str.lower()
         for name in names[low == ql].tolist():
-            exact.append(Match("client", f"Client {name}", "client", {"client": name}, True))
+            exact.append(Match("client", name, "client", {"client": name}, True, f"Client {name}"))
         for name in names[(low != ql) & low.str.contains(ql, regex=False)].head(limit).tolist():
-            partial.append(Match("client", f"Client {name}", "client", {"client": name}))
+            partial.append(Match("client", name, "client", {"client": name}, False, f"Client {name}"))
 
     # jobs -> the client's page, allocations filtered to the job
     if len(jobs):
@@ -81,8 +82,8 @@ def search(frames, query, limit: int = MAX_RESULTS) -> list[Match]:
             for row in rows.itertuples(index=False):
                 if not row.client:
                     continue
-                bucket.append(Match("job", f"Job {row.job_id} · client {row.client}", "client",
-                                    {"client": row.client, "job": row.job_id}, is_exact))
+                bucket.append(Match("job", row.job_id, "client", {"client": row.client, "job": row.job_id}, is_exact,
+                                    f"Job {row.job_id} of client {row.client}"))
 
     # nodes: name, full ID, short ID
     if len(nodes):
@@ -92,8 +93,8 @@ def search(frames, query, limit: int = MAX_RESULTS) -> list[Match]:
                        & (low.str.contains(ql, regex=False) | nodes["node_id"].str.startswith(ql))].head(limit)
         for rows, bucket, is_exact in ((n_exact, exact, True), (n_part, partial, False)):
             for row in rows.itertuples(index=False):
-                bucket.append(Match("node", f"Node {row.name} · {row.datacenter} · {row.status}", "nodes",
-                                    {"node": row.node_id}, is_exact))
+                bucket.append(Match("node", row.name, "nodes", {"node": row.node_id}, is_exact,
+                                    f"Node {row.name} in {row.datacenter} ({row.status})"))
 
     out: list[Match] = []
     seen: set = set()

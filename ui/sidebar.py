@@ -33,9 +33,9 @@ def render(principal, *, pages: dict, allowed) -> None:
                 st.caption(f"Nothing matches “{query.strip()[:60]}”.")
             else:
                 st.caption(f"{len(matches)} match{'es' if len(matches) != 1 else ''}:")
-                for i, m in enumerate(matches):
+                for m in matches:
                     st.page_link(pages[m.page], label=m.label, query_params=m.params,
-                                 icon=_ICONS.get(m.kind))
+                                 icon=_ICONS.get(m.kind), help=m.detail)
         st.divider()
     auth.render_identity(principal)
 

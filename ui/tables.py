@@ -49,6 +49,25 @@ def clean_param(value, *, limit: int = MAX_PARAM) -> str:
     return s[:limit]
 
 
+def md_code(value, limit: int = 60) -> str:
+    """Someone's input shown safely inside Markdown: an inline code span (no links, no formatting)."""
+    s = clean_param(value, limit=limit).replace("`", "'")
+    return f"`{s}`" if s else "`(empty)`"
+
+
+ALLOC_ICONS = {"running": "🟢", "pending": "🔵", "failed": "🔴", "lost": "🔴", "complete": "⚪", "unknown": "🟠"}
+DEPLOY_ICONS = {"successful": "✅", "failed": "❌", "cancelled": "⚪", "running": "🔄", "pending": "🔄",
+                "initializing": "🔄", "unblocking": "🔄", "paused": "⏸️", "blocked": "⏸️"}
+
+
+def alloc_badge(status: str) -> str:
+    return f"{ALLOC_ICONS.get(status, '🟠')} {status}"
+
+
+def deploy_badge(status: str) -> str:
+    return f"{DEPLOY_ICONS.get(status, '•')} {status}" if status else ""
+
+
 def client_link(client: str) -> str:
     return f"client?client={quote(client, safe='')}"
 
@@ -113,7 +132,7 @@ def health_table(clients: pd.DataFrame) -> pd.DataFrame:
         "versions": clients["versions"].map(join_list),
         "datacenters": clients["datacenters"].map(join_list),
         "last_deployment": clients["last_deployment_time"],
-        "deployment_result": clients["last_deployment_status"],
+        "deployment_result": clients["last_deployment_status"].map(deploy_badge),
     }).reset_index(drop=True)
 
 
@@ -156,7 +175,7 @@ def alloc_table(df: pd.DataFrame) -> pd.DataFrame:
     df = df.assign(_o=order).sort_values(["_o", "create_time"], ascending=[True, False], kind="stable")
     return pd.DataFrame({
         "allocation": df["alloc_id"].map(alloc_link),
-        "status": df["client_status"],
+        "status": df["client_status"].map(alloc_badge),
         "job": df["job_id"],
         "group": df["task_group"],
         "node": df["node_name"],
@@ -201,7 +220,7 @@ def client_deployments(deployments: pd.DataFrame, client: str, limit: int = 50) 
         "time": df["_t"],
         "job": df["job_id"],
         "version": df["job_version"],
-        "status": df["status"],
+        "status": df["status"].map(deploy_badge),
         "description": df["status_description"],
         "healthy": df["healthy"].astype(str) + " / " + df["desired_total"].astype(str),
         "deployment": df["short_id"],
@@ -220,9 +239,9 @@ def resolve_alloc(allocs: pd.DataFrame, value) -> tuple[dict | None, str]:
     v = raw.lower()
     if not v:
         return None, "No allocation given. Open one from a client page or search for its ID in the sidebar."
-    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    shown = raw if len(raw) <= 40 else raw[:40] + "..."
     if not (UUID_RE.match(v) or SHORT_RE.match(v)):
-        return None, (f"“{shown}” is not an allocation ID. Use the full ID (36 characters, like "
+        return None, (f"{md_code(shown)} is not an allocation ID. Use the full ID (36 characters, like "
                       "`5b1f2c3d-...`) or its first 8 characters.")
     hits = allocs[allocs["alloc_id"] == v] if len(v) == 36 else allocs[allocs["short_id"] == v]
     if len(hits) == 1:
@@ -241,8 +260,8 @@ def resolve_node(nodes: pd.DataFrame, value) -> tuple[dict | None, str]:
     if len(hits) == 1:
         return hits.iloc[0].to_dict(), ""
     if len(hits) > 1:
-        return None, f"{len(hits)} nodes match `{raw[:40]}`. Use the full node ID."
-    return None, f"No node named or with ID `{raw[:40]}`."
+        return None, f"{len(hits)} nodes match {md_code(raw, 40)}. Use the full node ID."
+    return None, f"No node named or with ID {md_code(raw, 40)}."
 
 
 # ------------------------------------------------------------------ nodes

@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from views import status as vstatus
+from views.health import job_label
 
 SEVERITY_SYMBOLS = {"error": "x", "warning": "diamond", "info": "circle"}
 
@@ -20,6 +21,11 @@ def recent(task_events: pd.DataFrame, deployments: pd.DataFrame, client: str, *,
     return ev, dep
 
 
+def _row(job_id: str, task: str, client: str) -> str:
+    """'northern-leaf-reports/periodic-17956' + task 'run' -> 'reports/periodic-17956 · run'."""
+    return f"{job_label(job_id, client)} · {task}"
+
+
 def activity_figure(events: pd.DataFrame, deployments: pd.DataFrame) -> go.Figure:
     """Task events as points (row = job/task, colour = severity) and deployments as markers on a 'deployments' row."""
     fig = go.Figure()
@@ -28,7 +34,8 @@ def activity_figure(events: pd.DataFrame, deployments: pd.DataFrame) -> go.Figur
         if not len(part):
             continue
         fig.add_trace(go.Scatter(
-            x=part["time"], y=part["job_id"] + " / " + part["task"], mode="markers", name=sev,
+            x=part["time"], y=[_row(j, t, c) for j, t, c in zip(part["job_id"], part["task"], part["client"])],
+            mode="markers", name=sev,
             marker=dict(color=vstatus.SEVERITY_COLORS[sev], symbol=SEVERITY_SYMBOLS[sev], size=9,
                         line=dict(width=0)),
             customdata=list(zip(part["short_id"], part["type"], part["message"])),

@@ -143,13 +143,13 @@ def test_client_allocation_status_filter(open_page, snap):
     at = open_page("app_pages/client.py", client=client)
     at.multiselect(key="client_alloc_status").select("running").run()
     table = next(d.value for d in at.dataframe if "allocation" in d.value.columns)
-    assert set(table["status"]) == {"running"}
+    assert set(table["status"]) == {"🟢 running"}
     assert len(table) == int(((allocs["client"] == client) & (allocs["client_status"] == "running")).sum())
 
 
 def test_unknown_client_says_so_with_a_way_back(open_page):
     at = open_page("app_pages/client.py", client="no-such-client")
-    assert "No client named “no-such-client”" in at.error[0].value
+    assert "No client named `no-such-client`" in at.error[0].value
     assert not at.dataframe
 
 

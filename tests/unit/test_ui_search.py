@@ -60,10 +60,10 @@ def test_short_id_shared_by_two_allocations_lists_both(frames):
 
 def test_partial_matches_are_listed_exact_first(frames):
     hits = search(frames, "northern-leaf")
-    assert hits[0].label == "Client northern-leaf" and hits[0].exact
-    labels = [m.label for m in hits]
-    assert "Client northern-leaf-2" in labels
-    assert any(label.startswith("Job northern-leaf-web") for label in labels)
+    assert (hits[0].kind, hits[0].label, hits[0].exact) == ("client", "northern-leaf", True)
+    kinds = [(m.kind, m.label) for m in hits]
+    assert ("client", "northern-leaf-2") in kinds and ("job", "northern-leaf-web") in kinds
+    assert all(m.detail for m in hits)
 
 
 def test_jobs_without_a_client_are_not_offered(frames):
