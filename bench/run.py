@@ -274,10 +274,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                 cmd.append("--profile")
             out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
             results.append(json.loads(out))
+            log(_table(results[-1:]).splitlines()[1])
         else:
             results.append(bench_size(n, args.runs, args.profile, log=log))
     if args.json:
-        print(json.dumps(results[0] if len(results) == 1 else results))
+        # one JSON object: the result itself for one size, {"results": [...]} for several
+        print(json.dumps(results[0] if len(results) == 1 else {"results": results}))
     else:
         print(_table(results))
     return 0
