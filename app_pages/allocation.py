@@ -63,6 +63,7 @@ def render_data(value: str) -> None:
     render_header(a)
     ev = snap.frames.task_events
     render_tasks(ev[ev["alloc_id"] == a["alloc_id"]])
+    render_logs(a, sorted(ev[ev["alloc_id"] == a["alloc_id"]]["task"].unique().tolist()))
     full, err = runtime.fetch_allocation(a["alloc_id"], a["namespace"])
     st.subheader("Resources")
     if full is None:
@@ -73,7 +74,6 @@ def render_data(value: str) -> None:
             "cpu_mhz": st.column_config.NumberColumn("CPU (MHz)"), "memory_mb": st.column_config.NumberColumn("Memory (MB)"),
             "memory_max_mb": st.column_config.NumberColumn("Memory max (MB)")})
         st.caption(f"Shared disk {res.attrs.get('disk_mb', 0)} MB" + "".join(f" · port {p}" for p in logs.ports(full)))
-    render_logs(a, sorted(ev[ev["alloc_id"] == a["alloc_id"]]["task"].unique().tolist()))
     if full is not None:
         with st.expander("Advanced: raw allocation JSON"):
             st.json(full, expanded=False)

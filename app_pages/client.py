@@ -80,9 +80,10 @@ def render_data(client: str, job: str) -> None:
         del st.query_params["job"]
         st.rerun()
     allocs = tables.client_allocations(f.allocations, client, statuses=statuses, job=job)
-    st.caption(f"{len(allocs)} allocations" + (f" of job {tables.md_code(job, 80)}" if job else "") + ", troubled first.")
-    st.dataframe(allocs, hide_index=True, width="stretch", column_config=ALLOC_COLS,
-                 height=min(38 + 35 * max(len(allocs), 1), 460))
+    st.caption(f"{len(allocs)} allocations" + (f" of job {tables.md_code(job, 80)}" if job else "")
+               + ", troubled first. Select a row (or click the ID) to open the allocation.")
+    widgets.linked_table(allocs, key=f"{P}_allocs", link_col="allocation", page="app_pages/allocation.py",
+                         param="alloc", column_config=ALLOC_COLS)
 
     st.subheader("Recent activity (24 h)")
     since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=24)

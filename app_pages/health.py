@@ -53,13 +53,8 @@ def render_data(statuses: list[str], dc: str, text: str) -> None:
     widgets.status_tiles(tables.status_counts(clients), len(clients))
     shown = tables.filter_clients(clients, statuses=statuses, datacenter=dc, text=text)
     st.caption(f"{len(shown)} of {len(clients)} clients, worst first. Select a row (or click the name) to open the client.")
-    table = tables.health_table(shown)
-    event = st.dataframe(table, key=f"{P}_table", hide_index=True, width="stretch", column_config=COLUMNS,
-                         on_select="rerun", selection_mode="single-row",
-                         height=min(38 + 35 * max(len(table), 1), 720))
-    rows = event.selection.rows if event is not None else []
-    if rows and rows[0] < len(shown):
-        st.switch_page("app_pages/client.py", query_params={"client": shown.iloc[rows[0]]["client"]})
+    widgets.linked_table(tables.health_table(shown), key=f"{P}_table", link_col="client",
+                         page="app_pages/client.py", param="client", column_config=COLUMNS, max_height=720)
 
 
 st.title("🩺 Client health")

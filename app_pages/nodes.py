@@ -27,7 +27,8 @@ def render_node(node: dict, allocs) -> None:
     st.page_link("app_pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
     table = tables.node_allocations(allocs, node["node_id"])
     st.subheader(f"Allocations on this node ({len(table)})")
-    st.dataframe(table, hide_index=True, width="stretch", column_config=ALLOC_COLS)
+    widgets.linked_table(table, key=f"{P}_allocs", link_col="allocation", page="app_pages/allocation.py",
+                         param="alloc", column_config=ALLOC_COLS, max_height=720)
 
 
 @st.fragment(run_every=cfg.page_refresh_seconds)
@@ -52,8 +53,8 @@ def render_data(value: str, datacenter: str) -> None:
     c[2].metric("🔴 Not ready", int((shown["status"] != "ready").sum()), border=True)
     c[3].metric("Draining or ineligible", int((shown["drain"] | (shown["eligibility"] != "eligible")).sum()),
                 border=True)
-    st.dataframe(tables.node_table(shown), hide_index=True, width="stretch", column_config=NODE_COLS,
-                 height=min(38 + 35 * max(len(shown), 1), 720))
+    widgets.linked_table(tables.node_table(shown), key=f"{P}_table", link_col="node", page="app_pages/nodes.py",
+                         param="node", column_config=NODE_COLS, max_height=720)
 
 
 node_value = widgets.param("node")

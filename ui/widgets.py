@@ -94,3 +94,16 @@ def require_principal():
         st.warning("Sign in first: open the dashboard's home page.")
         st.stop()
     return principal
+
+
+def linked_table(df, *, key: str, link_col: str, page: str, param: str, column_config: dict, max_height: int = 460):
+    """A table whose rows open a page: a link per row (new tab, shareable) and row selection (same tab)."""
+    event = st.dataframe(df, key=key, hide_index=True, width="stretch", column_config=column_config,
+                         on_select="rerun", selection_mode="single-row",
+                         height=min(38 + 35 * max(len(df), 1), max_height))
+    rows = event.selection.rows if event is not None else []
+    if rows and rows[0] < len(df):
+        value = str(df.iloc[rows[0]][link_col]).split(f"{param}=", 1)[-1]
+        from urllib.parse import unquote
+
+        st.switch_page(page, query_params={param: unquote(value)})
