@@ -79,7 +79,7 @@ def when(label: str) -> st.column_config.DatetimeColumn:
 
 
 ALLOC_COLS = {
-    "allocation": LINK_ALLOC, "status": st.column_config.TextColumn("Status", width=80),
+    "allocation": LINK_ALLOC, "status": st.column_config.TextColumn("Status", width=105),
     "client": LINK_CLIENT, "job": "Job", "group": "Group", "node": "Node", "datacenter": "Datacenter",
     "version": st.column_config.NumberColumn("Job version", format="%d", width=90),
     "restarts": st.column_config.NumberColumn("Restarts", width=80), "created": when("Age"),
