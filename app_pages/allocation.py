@@ -30,7 +30,7 @@ def render_header(a: dict) -> None:
                      query_params={"alloc": a["next_allocation"]}, icon=":material/arrow_forward:")
 
 
-EVENT_COLS = {"time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss", width=170),
+EVENT_COLS = {"time": widgets.at_time("Time"),
               "type": st.column_config.TextColumn("Event", width=150),
               "message": st.column_config.TextColumn("Message", width="large"),
               "severity": st.column_config.TextColumn("Severity", width=90)}
@@ -53,7 +53,8 @@ def render_tasks(events) -> None:
 @st.fragment(run_every=cfg.page_refresh_seconds)
 def render_data(value: str) -> None:
     snap = runtime.snapshot()
-    freshness.render(snap)
+    if not freshness.render(snap):
+        return
     a, problem = tables.resolve_alloc(snap.frames.allocations, value)
     if a is None:
         st.title("📦 Allocation")

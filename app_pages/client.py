@@ -51,7 +51,8 @@ DEPLOY_COLS = {"time": widgets.when("When"), "job": "Job", "version": st.column_
 @st.fragment(run_every=cfg.page_refresh_seconds)
 def render_data(client: str, job: str) -> None:
     snap = runtime.snapshot()
-    freshness.render(snap)
+    if not freshness.render(snap):
+        return
     f = snap.frames
     row = tables.client_row(f.clients, client)
     if row is None:
@@ -108,8 +109,8 @@ def render_data(client: str, job: str) -> None:
 snap0 = runtime.snapshot()
 client = widgets.param("client")
 if not client:
-    freshness.render(snap0)
-    pick_client(snap0.frames.clients)
+    if freshness.render(snap0):
+        pick_client(snap0.frames.clients)
 else:
     widgets.seed(f"{P}_alloc_status", "status", multi=True, allowed=ALLOC_STATUSES)
     render_data(client, widgets.param("job"))

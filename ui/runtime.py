@@ -90,9 +90,6 @@ def queries():
     return snapshot_pkg.get_queries(_settings())
 
 
-def now() -> float:
-    return time.time()
-
 
 # ---------------------------------------------------------------- on-demand reads with plain-words errors
 

@@ -16,12 +16,6 @@ def params(name: str) -> list[str]:
     return [tables.clean_param(v) for v in st.query_params.get_all(name)][:20]
 
 
-def init_state(key: str, value) -> None:
-    """Seed a widget's state once (the widget then owns it while the page is open)."""
-    if key not in st.session_state:
-        st.session_state[key] = value
-
-
 def seed(key: str, name: str, *, multi: bool = False, allowed=None) -> None:
     """Seed widget ``key`` from query parameter ``name`` on first use, and again whenever the URL
     changed under it (a shared link or a search result opened in the same session)."""
@@ -74,8 +68,20 @@ def progress(label: str, width=110, help: str = "running / desired allocations")
     return st.column_config.ProgressColumn(label, min_value=0, max_value=100, format="%.0f%%", width=width, help=help)
 
 
+def zone() -> str | None:
+    """The browser's time zone (IANA name), for absolute times in tables; None = UTC."""
+    try:
+        return st.context.timezone or None
+    except Exception:  # noqa: BLE001 - no browser context (bare runs)
+        return None
+
+
 def when(label: str) -> st.column_config.DatetimeColumn:
     return st.column_config.DatetimeColumn(label, format="distance")
+
+
+def at_time(label: str, width=170) -> st.column_config.DatetimeColumn:
+    return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm:ss", width=width, timezone=zone())
 
 
 ALLOC_COLS = {

@@ -85,3 +85,27 @@ def test_slow_consul_shows_a_banner_and_the_nomad_data(cluster, user_claims, aut
     text = banner(at)
     assert "Consul" in text and "showing the last good data" in text
     assert len(at.dataframe[0].value) == 8
+
+
+def test_no_data_at_all_says_why_instead_of_an_empty_page(user_claims, auth_secrets, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    saved = {k: os.environ.get(k) for k in ENV}
+    os.environ.update({"NOMAD_ADDR": f"http://127.0.0.1:{port}", "CONSUL_HTTP_ADDR": f"http://127.0.0.1:{port}",
+                       "DASHBOARD_HTTP_TIMEOUT": "1"})
+    for k in ("DASHBOARD_CONFIG", "NOMAD_TOKEN"):
+        os.environ.pop(k, None)
+    try:
+        for page, params in ((None, {}), ("app_pages/client.py", {"client": "northern-leaf"}),
+                             ("app_pages/allocation.py", {"alloc": "3f9a1c2e"})):
+            at = open_app(user_claims, auth_secrets, page, **params)
+            text = banner(at)
+            assert "No data yet from the cluster" in text and "cannot be reached" in text
+            assert not at.dataframe and not at.error  # no "No client named ...": we simply have no data
+    finally:
+        snapshot.get_refresher(cluster_settings.load(), "namespace", start=False).stop(timeout=0.5)
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
