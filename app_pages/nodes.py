@@ -63,7 +63,8 @@ if not node_value:
     snap0 = runtime.snapshot()
     dcs = sorted(set(snap0.frames.nodes["datacenter"].tolist()))
     widgets.seed(f"{P}_dc", "dc", allowed=[""] + dcs)
-    dc = st.selectbox("Datacenter", [""] + dcs, key=f"{P}_dc", format_func=lambda d: d or "All datacenters")
+    dc = st.columns([1, 2])[0].selectbox("Datacenter", [""] + dcs, key=f"{P}_dc",
+                                         format_func=lambda d: d or "All datacenters")
     widgets.sync_param("dc", dc, key=f"{P}_dc")
     render_data("", dc)
 else:
