@@ -232,3 +232,16 @@ def test_nodes_page_and_one_node(open_page, snap):
     table = at.dataframe[0].value
     assert len(table) == node["allocs_total"]
     assert all(link.startswith("allocation?alloc=") for link in table["allocation"])
+
+
+def test_nodes_datacenter_filter_from_a_link(open_page, snap):
+    dc = sorted(set(snap.frames.nodes["datacenter"]))[-1]
+    at = open_page("app_pages/nodes.py", dc=dc)
+    table = at.dataframe[0].value
+    assert set(table["datacenter"]) == {dc}
+    assert len(table) == int((snap.frames.nodes["datacenter"] == dc).sum())
+
+
+def test_unknown_node_says_so(open_page):
+    at = open_page("app_pages/nodes.py", node="[x](https://evil.example)")
+    assert at.error[0].value == "No node named or with ID `[x](https://evil.example)`."
