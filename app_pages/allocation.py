@@ -104,7 +104,7 @@ def render_logs(a: dict, tasks: list[str]) -> None:
     st.caption(f"Showing {out.shown} of {out.total} lines of the last 64 KiB of {task} {kind}.")
     st.code(out.text or "(no lines)", language=None, height=420, line_numbers=False)
     st.download_button("Download these lines", out.text, file_name=f"{a['short_id']}-{task}-{kind}.log",
-                       mime="text/plain", key=f"{P}_log_download", icon=":material/download:")
+                       mime="text/plain", key=f"{P}_log_download", icon=":material/download:", on_click="ignore")
 
 
 render_data(widgets.param("alloc"))
