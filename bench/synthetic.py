@@ -4,7 +4,11 @@
 takes: ~2,000 clients (namespaces), 5 jobs each, allocations with 1-2 tasks and
 3-6 events per task (full event objects, as Nomad sends them), deployments,
 nodes, Consul services with Meta client/version and their checks. Deterministic
-for a given seed. Nothing here is used by the app at runtime.
+for a given seed. Nothing here is used by the app at runtime (it lives in bench/,
+not views/, for that reason):
+
+    from bench.synthetic import synthetic_raw
+    frames = views.build_frames(synthetic_raw(10_000), cluster="bench", now=...)
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional
 
 import consul.std
 import requests
+import urllib3.exceptions
 from consul.callback import CB
 from consul.exceptions import ConsulException
 
@@ -42,6 +43,7 @@ from ._common import (
 )
 from .errors import BadResponse, ConnectorError, InvalidInput
 from .settings import ConsulSettings
+from .slim import parse_list, slim_catalog_entry, slim_check
 
 __all__ = ["ConsulConnector", "Listing"]
 
@@ -83,13 +85,13 @@ class _HTTPClient(consul.std.HTTPClient):
     def timeout(self, params):  # py-consul's own hook, in case a base method uses it
         return self._timeout(params)
 
-    def _send(self, method: str, path: str, params, headers, data=None) -> requests.Response:
+    def _send(self, method: str, path: str, params, headers, data=None, stream: bool = False) -> requests.Response:
         uri = self.uri(path, params)
         hdrs = {"User-Agent": USER_AGENT}
         hdrs.update(headers or {})
         resp = self.session.request(
             method, uri, headers=hdrs, data=data, verify=self.verify, cert=self.cert,
-            timeout=self._timeout(params), allow_redirects=False,
+            timeout=self._timeout(params), allow_redirects=False, stream=stream,
         )
         if not 200 <= resp.status_code < 300:
             body = resp.text
@@ -186,6 +188,29 @@ class ConsulConnector:
             raise BadResponse("Consul", f"Consul at {self.settings.addr} sent an unexpected shape while trying to {ctx.doing}.")
         return Listing(data, parse_index(index))
 
+    def _slim_list(self, ctx: Context, path: str, index: Optional[int], wait: Optional[float],
+                   token: Optional[str], element) -> Listing:
+        """GET a list read by the dashboard and parse it element by element, keeping only
+        the fields its views read (connectors.slim).  Same requests and errors as the
+        py-consul path; used for the big catalog/health reads of the snapshot."""
+        params = []
+        if index:
+            params = [("index", index), ("wait", wait_string(wait))]
+        headers = self._c.prepare_headers(self._token(token))
+        http = self._c.http
+
+        def fetch():
+            resp = http._send("GET", path, params, headers, stream=True)
+            try:
+                data = parse_list(lambda n: resp.raw.read(n, decode_content=True), element)
+            except (urllib3.exceptions.HTTPError, OSError) as err:
+                raise requests.exceptions.ConnectionError(err) from None
+            finally:
+                resp.close()
+            return resp.headers.get("X-Consul-Index"), data
+
+        return self._listing(ctx, self._run(ctx, fetch), list)
+
     # ------------------------------------------------------------------ reads
 
     def catalog_services(self, *, index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
@@ -195,22 +220,28 @@ class ConsulConnector:
         result = self._run(ctx, self._c.catalog.services, index=index, wait=wait_string(wait) if wait else None, token=self._token(token))
         return self._listing(ctx, result, dict)
 
-    def catalog_service(self, name: str, *, index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
-        """The catalog entries (nodes) of one service name."""
+    def catalog_service(self, name: str, *, index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None,
+                        slim: bool = False) -> Listing:
+        """The catalog entries (nodes) of one service name (`slim=True`: only the fields the views read)."""
         paths.check_name(name, "service name", "Consul")
         if "/" in name or "\\" in name:
             raise InvalidInput("Consul", f"{name!r} is not a valid Consul service name (it contains a slash)")
         index, wait = check_blocking(index, wait)
         ctx = self._ctx(f"read the catalog entries of service {name}", token, missing=f"service {name}")
+        if slim:
+            return self._slim_list(ctx, f"/v1/catalog/service/{name}", index, wait, token, slim_catalog_entry)
         result = self._run(ctx, self._c.catalog.service, name, index=index, wait=wait_string(wait) if wait else None, token=self._token(token))
         return self._listing(ctx, result, list)
 
-    def health_state(self, state: str = "any", *, index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
-        """All health checks in a state ("any" = every check)."""
+    def health_state(self, state: str = "any", *, index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None,
+                     slim: bool = False) -> Listing:
+        """All health checks in a state ("any" = every check; `slim=True`: only the fields the views read)."""
         if state not in _STATES:
             raise InvalidInput("Consul", f"Health state must be one of {', '.join(_STATES)}, not {state!r}")
         index, wait = check_blocking(index, wait)
         ctx = self._ctx(f"read the health checks in state {state}", token)
+        if slim:
+            return self._slim_list(ctx, f"/v1/health/state/{state}", index, wait, token, slim_check)
         result = self._run(ctx, self._c.health.state, state, index=index, wait=wait_string(wait) if wait else None, token=self._token(token))
         return self._listing(ctx, result, list)
 

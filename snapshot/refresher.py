@@ -4,7 +4,11 @@
   more often than `min_interval` seconds, backing off on errors.
 * Each source keeps its last good raw JSON; an error marks only that source
   (message + time) and keeps its data, so one failing source never blanks
-  another.
+  another.  With `slim_raw` (the default) the big lists (allocations, Consul
+  catalog entries and checks) are parsed element by element keeping only the
+  fields the views read (`connectors.slim`); a source's old raw is dropped as
+  soon as its new one has arrived (the last good frames stay until new ones
+  are built).
 * When any source changed, frames are rebuilt (debounced) by one builder
   thread with `views.build_frames(raw, cluster=, identity=, now=)`.
 * `current()` is one attribute read: lock-free and cheap for any number of
@@ -26,7 +30,6 @@ from connectors.settings import ClusterSettings
 from connectors.settings import load as load_settings
 
 from .model import SOURCE_LABELS, Snapshot, SourceStatus, utcnow
-from .slim import SLIMMERS
 
 __all__ = ["Refresher", "get_refresher", "NOMAD_SOURCES", "CONSUL_SOURCES"]
 
@@ -91,9 +94,12 @@ class Refresher:
 
         intervals = dict(min_intervals or {})
         n = self.nomad
+        # slim: the big lists are parsed element by element keeping only what the views read
+        # (connectors.slim); the kept raw stays valid input for views.build_frames.
+        slim = {"slim": True} if self.slim_raw else {}
         fetchers: List[Tuple[str, str, Callable]] = [
             ("jobs", "Nomad", lambda i, w: n.list_jobs(index=i, wait=w)),
-            ("allocations", "Nomad", lambda i, w: n.list_allocations(index=i, wait=w)),
+            ("allocations", "Nomad", lambda i, w: n.list_allocations(index=i, wait=w, **slim)),
             ("deployments", "Nomad", lambda i, w: n.list_deployments(index=i, wait=w)),
             ("nodes", "Nomad", lambda i, w: n.list_nodes(index=i, wait=w)),
             ("namespaces", "Nomad", lambda i, w: n.list_namespaces(index=i, wait=w)),
@@ -103,7 +109,7 @@ class Refresher:
             c = self.consul
             fetchers += [
                 ("consul_services", "Consul", self._fetch_consul_services),
-                ("consul_checks", "Consul", lambda i, w: c.health_state("any", index=i, wait=w)),
+                ("consul_checks", "Consul", lambda i, w: c.health_state("any", index=i, wait=w, **slim)),
             ]
         self._sources: Dict[str, _Source] = {}
         for name, system, fetch in fetchers:
@@ -156,9 +162,10 @@ class Refresher:
         src = self._sources["consul_services"]
         if index and names.index == index and src.raw is not None:
             return Listing(src.raw, names.index)  # nothing changed: no per-name requests
+        slim = {"slim": True} if self.slim_raw else {}
         per_name = {}
         for name in sorted(names.data):
-            per_name[name] = self.consul.catalog_service(name).data
+            per_name[name] = self.consul.catalog_service(name, **slim).data
         return Listing(per_name, names.index)
 
     def _fetch_source(self, src: _Source, index: Optional[int], wait: Optional[float]) -> bool:
@@ -182,15 +189,11 @@ class Refresher:
             self._publish_status()
             return False
         done = self._clock()
-        slim = SLIMMERS.get(src.name) if self.slim_raw else None
-        if slim is not None and (src.raw is None or listing.index != src.index or listing.index == 0):
-            try:
-                listing = Listing(slim(listing.data), listing.index)
-            except Exception:  # never lose data over an optimisation
-                log.exception("slimming %s failed; keeping it as is", src.name)
         with self._state_lock:
             changed = src.raw is None or listing.index != src.index or listing.index == 0
             if changed:
+                # The old raw goes now (only the new one is needed from here on); it was kept
+                # during the fetch so that a failed fetch still leaves the last good data.
                 src.raw = listing.data
             # An index that goes backwards (server restore/restart) resets blocking.
             src.index = listing.index

@@ -32,7 +32,7 @@ class FakeNomad:
         return Listing(self.data[name], self.index[name])
 
     def list_jobs(self, index=None, wait=None): return self._get("jobs", index, wait)
-    def list_allocations(self, index=None, wait=None): return self._get("allocations", index, wait)
+    def list_allocations(self, index=None, wait=None, slim=False): return self._get("allocations", index, wait)
     def list_deployments(self, index=None, wait=None): return self._get("deployments", index, wait)
     def list_nodes(self, index=None, wait=None): return self._get("nodes", index, wait)
     def list_namespaces(self, index=None, wait=None): return self._get("namespaces", index, wait)
@@ -52,11 +52,11 @@ class FakeConsul:
             raise self.fail
         return Listing({n: [] for n in self.names}, self.index)
 
-    def catalog_service(self, name, index=None, wait=None):
+    def catalog_service(self, name, index=None, wait=None, slim=False):
         self.calls.append(("service", name))
         return Listing([{"ServiceName": name}], self.index)
 
-    def health_state(self, state="any", index=None, wait=None):
+    def health_state(self, state="any", index=None, wait=None, slim=False):
         self.calls.append(("checks", index))
         return Listing([{"CheckID": "c1"}], self.index)
 

@@ -1,0 +1,259 @@
+"""Parse big list bodies element by element, keeping only what the dashboard reads.
+
+At 100,000 allocations the /v1/allocations?task_states=true body is ~340 MB of
+JSON; parsed whole it becomes ~1 GB of Python objects (mostly ~500,000 task
+events as 25-key dicts), and the text itself is another 340 MB.  The list
+calls of the connectors can instead (``slim=True``):
+
+* read the body in chunks and decode one list element at a time
+  (``parse_list``), so neither the whole text nor the whole full-size object
+  tree ever exists at once;
+* rebuild each element with only the fields the views read (``slim_allocation``,
+  ``slim_catalog_entry``, ``slim_check``): the same keys and values as the real
+  API JSON, just fewer of them, so the result stays valid input for
+  ``views.build_frames`` (a subset of the real shape, never a new shape);
+* share repeated strings (statuses, event types and messages, namespaces, node
+  IDs, task names, ...) through one memo per response.
+
+The field lists below are the ones ``views/frames.py`` reads; the contract test
+``tests/contract/test_snapshot_slim.py`` checks that the views build exactly the
+same frames from slimmed and from full JSON.  An element that does not have the
+expected shape is kept as it came (never lose data over an optimisation).
+"""
+
+from __future__ import annotations
+
+import codecs
+import gc
+import json
+from typing import Any, Callable, Dict, List, Optional
+
+__all__ = [
+    "ALLOC_FIELDS", "TASK_STATE_FIELDS", "EVENT_FIELDS", "CATALOG_FIELDS", "CHECK_FIELDS",
+    "slim_allocation", "slim_catalog_entry", "slim_check", "parse_list", "Memo",
+]
+
+Memo = Dict[Any, Any]
+
+# Allocation stub fields read by the views (besides TaskStates and DeploymentStatus.Healthy).
+# (key, share the value through the memo?)  IDs unique to one allocation are not memoised.
+_ALLOC_KEYS = (
+    ("ID", False), ("Namespace", True), ("JobID", True), ("TaskGroup", True), ("ClientStatus", True),
+    ("NodeID", True), ("Name", False), ("JobType", True), ("JobVersion", False), ("NodeName", True),
+    ("ClientDescription", True), ("DesiredStatus", True), ("DesiredDescription", True),
+    ("CreateTime", False), ("ModifyTime", False), ("DeploymentID", True), ("EvalID", False),
+    ("NextAllocation", False),
+)
+ALLOC_FIELDS = tuple(k for k, _ in _ALLOC_KEYS) + ("DeploymentStatus", "TaskStates")
+TASK_STATE_FIELDS = ("State", "Failed", "Restarts", "LastRestart", "Events")
+EVENT_FIELDS = ("Time", "Type", "DisplayMessage", "Message", "ExitCode", "Signal", "FailsTask")
+# Consul /v1/catalog/service/:name entries (ServiceMeta is kept whole: the client key is configurable).
+CATALOG_FIELDS = ("ServiceName", "ServiceID", "Node", "Datacenter", "ServiceAddress", "Address",
+                  "ServicePort", "ServiceTags", "ServiceMeta")
+# Consul /v1/health/state/:state checks.
+CHECK_FIELDS = ("Node", "CheckID", "Name", "Status", "Output", "Notes", "ServiceID", "ServiceName")
+
+
+def _shared(memo: Memo, v: Any) -> Any:
+    return memo.setdefault(v, v) if v.__class__ is str else v
+
+
+def _slim_event(e: Any, m: Callable[[Any, Any], Any]) -> Any:
+    if e.__class__ is not dict:
+        return e
+    try:
+        t, d, msg = e["Type"], e["DisplayMessage"], e["Message"]
+        return {
+            "Time": e["Time"],
+            "Type": m(t, t) if t.__class__ is str else t,
+            "DisplayMessage": m(d, d) if d.__class__ is str else d,
+            "Message": m(msg, msg) if msg.__class__ is str else msg,
+            "ExitCode": e["ExitCode"],
+            "Signal": e["Signal"],
+            "FailsTask": e["FailsTask"],
+        }
+    except KeyError:  # an older/partial event: keep the fields it has
+        return {k: e[k] for k in EVENT_FIELDS if k in e}
+
+
+def _slim_state(st: Any, memo: Memo) -> Any:
+    if st.__class__ is not dict:
+        return st
+    out = {}
+    for k in ("State", "Failed", "Restarts", "LastRestart"):
+        if k in st:
+            out[k] = _shared(memo, st[k])
+    if "Events" in st:
+        evs = st["Events"]
+        if evs.__class__ is list:
+            m = memo.setdefault
+            evs = [_slim_event(e, m) for e in evs]
+        out["Events"] = evs
+    return out
+
+
+def slim_allocation(a: Any, memo: Optional[Memo] = None) -> Any:
+    """An allocation stub with only the fields the views read (task events: 7 fields)."""
+    if a.__class__ is not dict:
+        return a
+    if memo is None:
+        memo = {}
+    try:
+        out = {}
+        for k, share in _ALLOC_KEYS:
+            if k in a:
+                v = a[k]
+                out[k] = memo.setdefault(v, v) if share and v.__class__ is str else v
+        if "DeploymentStatus" in a:
+            ds = a["DeploymentStatus"]
+            out["DeploymentStatus"] = ({"Healthy": ds["Healthy"]} if "Healthy" in ds else {}) if ds.__class__ is dict else ds
+        if "TaskStates" in a:
+            ts = a["TaskStates"]
+            if ts.__class__ is dict:
+                ts = {_shared(memo, name): _slim_state(st, memo) for name, st in ts.items()}
+            out["TaskStates"] = ts
+        return out
+    except Exception:  # an unexpected shape: keep it whole
+        return a
+
+
+def _shared_json(memo: Memo, v: Any) -> Any:
+    """Share the strings of a small JSON value (keys and values), e.g. ServiceMeta or ServiceTags."""
+    c = v.__class__
+    if c is str:
+        return memo.setdefault(v, v)
+    if c is dict:
+        return {memo.setdefault(k, k): _shared_json(memo, x) for k, x in v.items()}
+    if c is list:
+        return [_shared_json(memo, x) for x in v]
+    return v
+
+
+def _slim_fields(e: Any, fields: tuple, memo: Memo) -> Any:
+    if e.__class__ is not dict:
+        return e
+    try:
+        return {k: _shared_json(memo, e[k]) for k in fields if k in e}
+    except Exception:
+        return e
+
+
+def slim_catalog_entry(e: Any, memo: Optional[Memo] = None) -> Any:
+    """A Consul catalog entry with only the fields the views read."""
+    return _slim_fields(e, CATALOG_FIELDS, {} if memo is None else memo)
+
+
+def slim_check(c: Any, memo: Optional[Memo] = None) -> Any:
+    """A Consul health check with only the fields the views read."""
+    return _slim_fields(c, CHECK_FIELDS, {} if memo is None else memo)
+
+
+# ---------------------------------------------------------------------- streaming list parser
+
+_WS = " \t\n\r"
+CHUNK = 1 << 20
+
+
+class _Buffer:
+    """Decoded text read from `read(n)` in chunks; `pos` is where parsing is."""
+
+    def __init__(self, read: Callable[[int], bytes], chunk: int):
+        self._read = read
+        self._dec = codecs.getincrementaldecoder("utf-8")()
+        self.chunk = chunk
+        self.text = ""
+        self.pos = 0
+        self.eof = False
+
+    def more(self, n: int) -> None:
+        """Append at least one more chunk (drops what was already parsed; `pos` becomes 0)."""
+        if self.eof:
+            return
+        data = self._read(n)
+        head = self.text[self.pos:]
+        if data:
+            self.text = head + self._dec.decode(data)
+        else:
+            self.eof = True
+            self.text = head + self._dec.decode(b"", final=True)
+        self.pos = 0
+
+    def skip_ws(self) -> int:
+        """Skip whitespace (reading more as needed); returns the new pos (== len(text) only at EOF)."""
+        while True:
+            text, i, n = self.text, self.pos, len(self.text)
+            while i < n and text[i] in _WS:
+                i += 1
+            self.pos = i
+            if i < n or self.eof:
+                return i
+            self.more(self.chunk)
+
+    def rest(self) -> str:
+        while not self.eof:
+            self.more(max(self.chunk, 8 * CHUNK))
+        return self.text[self.pos:]
+
+
+def parse_list(read: Callable[[int], bytes], element: Optional[Callable[[Any, Memo], Any]] = None,
+               *, chunk: int = CHUNK) -> Any:
+    """Decode a JSON body from `read(n) -> bytes` (b"" at the end), one list element at a time.
+
+    Each element goes through `element(value, memo)` (one memo per body) as soon as it is
+    decoded, so only one full-size element exists at a time.  A body that is not a list
+    (null, an object) is decoded whole and returned as is.  Invalid JSON raises ValueError.
+    """
+    buf = _Buffer(read, chunk)
+    while not buf.text and not buf.eof:
+        buf.more(chunk)
+    if buf.text.startswith("\ufeff"):
+        buf.pos = 1
+    i = buf.skip_ws()
+    if i >= len(buf.text) or buf.text[i] != "[":
+        return json.loads(buf.rest())  # not a list: small, decode it whole
+    buf.pos = i + 1
+    decode = json.JSONDecoder().raw_decode
+    memo: Memo = {}
+    out: List[Any] = []
+    append = out.append
+    was_enabled = gc.isenabled()
+    gc.disable()  # millions of new containers, no cycles: the cyclic GC would walk them over and over
+    try:
+        i = buf.skip_ws()
+        if i < len(buf.text) and buf.text[i] == "]":
+            buf.pos = i + 1
+        else:
+            need = chunk
+            while True:
+                start = buf.skip_ws()
+                try:
+                    value, end = decode(buf.text, start)
+                except json.JSONDecodeError:
+                    if buf.eof:
+                        raise
+                    buf.more(need)  # the element continues in the next chunk
+                    need *= 2       # (a huge element: read more each time, not quadratically)
+                    continue
+                text = buf.text
+                n = len(text)
+                j = end
+                while j < n and text[j] in _WS:
+                    j += 1
+                sep = text[j] if j < n else ""
+                if sep != "," and sep != "]":
+                    if buf.eof:
+                        raise json.JSONDecodeError("Expecting ',' delimiter", text, j)
+                    buf.more(need)  # not sure the element ended (a number cut by the chunk): decode it again
+                    need *= 2
+                    continue
+                need = chunk
+                append(element(value, memo) if element is not None else value)
+                buf.pos = j + 1
+                if sep == "]":
+                    break
+    finally:
+        if was_enabled:
+            gc.enable()
+    if buf.rest().strip(_WS):
+        raise json.JSONDecodeError("Extra data", buf.text, buf.pos)
+    return out
