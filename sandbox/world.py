@@ -50,7 +50,8 @@ ROLES = (
 )
 
 # Ways a client can be unhealthy; each unhealthy client gets one.
-SCENARIOS = ("crashloop", "failed-alloc", "failed-deployment", "critical-check", "lost-alloc", "pending-alloc")
+SCENARIOS = ("crashloop", "failed-alloc", "failed-deployment", "critical-check", "lost-alloc", "pending-alloc",
+             "outage")
 
 FAILED_DEPLOYMENT_REASONS = (
     "Failed due to progress deadline",
@@ -328,7 +329,8 @@ class World:
             self._generate_periodic_children(job, now, role.count)
             return
 
-        scenario = c.scenario if role.name == self._scenario_role(c.scenario) else None
+        hit = role.name == self._scenario_role(c.scenario) or (c.scenario == "outage" and role.type == "service")
+        scenario = c.scenario if hit else None
         running_deploy = scenario is None and c.scenario is None and rng.random() < 0.04
         # Deployment history, one per version, like service jobs with an update block.
         for ver in job.versions:
@@ -576,6 +578,18 @@ class World:
             repl.previous, a.next = a.id, repl.id
             repl.deployment = a.deployment
             self._pending(repl, t + 2 * NS, "Downloading image")
+        elif scenario == "outage":
+            # Every allocation of the job failed at once: the client is down.
+            t = now - 25 * 60 * NS
+            for a in [a for a in job.allocs if a.client_status == "running"]:
+                ts = a.tasks[0]
+                self._crash_restart(a, ts, t - 10 * 60 * NS, 1, 'FATAL: password authentication failed for user "app"')
+                self._terminate(ts, t, 1, 'FATAL: password authentication failed for user "app"')
+                self._not_restarting(a, t, 'Exceeded allowed attempts 1 in interval 30m0s and mode is "fail"')
+                a.client_status, a.client_description = "failed", "Failed tasks"
+                a.healthy = False
+                a.modify_ns = t
+                self._deregister_services(a)
         elif scenario == "pending-alloc":
             a2 = job.allocs[-1]
             for ts in a2.tasks:

@@ -68,6 +68,15 @@ def test_forty_clients_worst_first_and_some_unhealthy(frames):
     assert (cl.desired > 0).all() and (cl.jobs >= 4).all()
 
 
+def test_the_demo_shows_every_kind_of_trouble(frames):
+    """The demo must give support something to find: a client down, degraded ones, a deployment."""
+    cl = frames.clients
+    assert {"down", "degraded", "healthy"} <= set(cl.status)
+    down = cl[cl.status == "down"].iloc[0]
+    assert cl.iloc[0].client == down.client  # worst first
+    assert down.running == 0 and "nothing running" in down.reason
+
+
 def test_every_allocation_has_a_client_job_and_datacenter(frames):
     a = frames.allocations
     assert len(a) > 0 and (a.client != "").all() and (a.datacenter != "").all()
