@@ -4,7 +4,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
@@ -162,16 +161,14 @@ class Acl:
         return tok.as_json()
 
     def _verify(self, login_token: str) -> dict:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # authlib.jose announces its own deprecation on import
-            from authlib.jose import JsonWebKey, JsonWebToken
-            from authlib.jose.errors import JoseError
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+
         keys = self.jwks() if callable(self.jwks) else self.jwks
         try:
-            claims = JsonWebToken(["RS256"]).decode(login_token, JsonWebKey.import_key_set(keys))
-            claims.validate(now=int(time.time()), leeway=30)
+            token = jwt.decode(login_token, KeySet.import_key_set(keys), algorithms=["RS256"])
+            jwt.JWTClaimsRegistry(leeway=30, exp={"essential": True}).validate(token.claims)
         except (JoseError, ValueError, TypeError) as exc:
             raise HTTPError(403, f"Permission denied: invalid login token: {exc}") from exc
-        if "exp" not in claims:
-            raise HTTPError(403, "Permission denied: login token has no expiry")
-        return dict(claims)
+        return dict(token.claims)
