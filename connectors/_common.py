@@ -28,6 +28,16 @@ class Listing:
         return f"Listing(index={self.index}, items={size})"
 
 
+def new_session(pool: int = 32) -> requests.Session:
+    """A pooled session that ignores proxy/netrc variables: the settings alone decide where requests go."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.trust_env = False
+    return session
+
+
 def parse_index(value: Optional[str]) -> int:
     try:
         return max(int(value), 0) if value is not None else 0

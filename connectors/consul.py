@@ -37,6 +37,7 @@ from ._common import (
     check_blocking,
     from_exception,
     from_status,
+    new_session,
     parse_index,
     request_timeout,
     wait_string,
@@ -138,11 +139,7 @@ class ConsulConnector:
     def __init__(self, settings: ConsulSettings, *, session: Optional[requests.Session] = None):
         self.settings = settings
         if session is None:
-            session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            session.trust_env = False
+            session = new_session()
         self._session = session
         self._c = _Consul(settings, session)
 

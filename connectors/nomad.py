@@ -38,6 +38,7 @@ from ._common import (
     check_blocking,
     from_exception,
     from_status,
+    new_session,
     parse_index,
     request_timeout,
     wait_string,
@@ -53,15 +54,6 @@ MAX_TAIL_BYTES = 4 * 1024 * 1024
 LOGS_DEADLINE = 10.0
 
 
-def _new_session(pool: int = 32) -> requests.Session:
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.trust_env = False  # no proxy/netrc surprises: settings decide
-    return session
-
-
 class NomadConnector:
     """One Nomad cluster.  Thread-safe; share one instance per process."""
 
@@ -69,7 +61,7 @@ class NomadConnector:
 
     def __init__(self, settings: NomadSettings, *, session: Optional[requests.Session] = None):
         self.settings = settings
-        self._session = session or _new_session()
+        self._session = session or new_session()
         self._requesters: Dict[str, Requester] = {}
         self._lock = threading.Lock()
 

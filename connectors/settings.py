@@ -71,8 +71,33 @@ def _normalise_addr(raw: str, name: str, *, https: bool = False) -> str:
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
+class _TLS:
+    """`verify=` and `cert=` for requests, shared by both settings classes (which hold the fields)."""
+
+    ca_cert: Optional[str]
+    client_cert: Optional[str]
+    client_key: Optional[str]
+
+    @property
+    def _verify_off(self) -> bool:  # each product names its "do not verify" variable differently
+        raise NotImplementedError
+
+    @property
+    def verify(self) -> Union[bool, str]:
+        """What to give requests' `verify=`: False only when the user said so."""
+        if self._verify_off:
+            return False
+        return self.ca_cert or True
+
+    @property
+    def cert(self) -> Optional[Tuple[str, str]]:
+        if self.client_cert and self.client_key:
+            return (self.client_cert, self.client_key)
+        return None
+
+
 @dataclass(frozen=True, repr=False)
-class NomadSettings:
+class NomadSettings(_TLS):
     addr: str = DEFAULT_NOMAD_ADDR
     token: Optional[str] = None
     region: Optional[str] = None
@@ -84,17 +109,8 @@ class NomadSettings:
     timeout: float = DEFAULT_TIMEOUT
 
     @property
-    def verify(self) -> Union[bool, str]:
-        """What to give requests' `verify=`: False only when the user said so."""
-        if self.skip_verify:
-            return False
-        return self.ca_cert or True
-
-    @property
-    def cert(self) -> Optional[Tuple[str, str]]:
-        if self.client_cert and self.client_key:
-            return (self.client_cert, self.client_key)
-        return None
+    def _verify_off(self) -> bool:
+        return self.skip_verify
 
     def __repr__(self) -> str:
         return (
@@ -107,7 +123,7 @@ class NomadSettings:
 
 
 @dataclass(frozen=True, repr=False)
-class ConsulSettings:
+class ConsulSettings(_TLS):
     addr: str = "http://127.0.0.1:8500"
     token: Optional[str] = None
     ca_cert: Optional[str] = None
@@ -117,16 +133,8 @@ class ConsulSettings:
     timeout: float = DEFAULT_TIMEOUT
 
     @property
-    def verify(self) -> Union[bool, str]:
-        if not self.ssl_verify:
-            return False
-        return self.ca_cert or True
-
-    @property
-    def cert(self) -> Optional[Tuple[str, str]]:
-        if self.client_cert and self.client_key:
-            return (self.client_cert, self.client_key)
-        return None
+    def _verify_off(self) -> bool:
+        return not self.ssl_verify
 
     def __repr__(self) -> str:
         return (
