@@ -4,7 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 import auth.policy
-from ui import freshness, logs, runtime, tables, widgets
+from ui import freshness, runtime, tables, widgets
+from views.logs import filter_lines
+from views.resources import ports, resources
 
 P = "allocation"
 RESTART_HELP = "Restarts arrive with the audited actions feature"
@@ -70,11 +72,11 @@ def render_data(value: str) -> None:
     if full is None:
         st.warning(f"Could not read the allocation's details: {err}")
     else:
-        res = logs.resources(full)
+        res = resources(full)
         st.dataframe(res, hide_index=True, column_config={"task": "Task",
             "cpu_mhz": st.column_config.NumberColumn("CPU (MHz)"), "memory_mb": st.column_config.NumberColumn("Memory (MB)"),
             "memory_max_mb": st.column_config.NumberColumn("Memory max (MB)")})
-        st.caption(f"Shared disk {res.attrs.get('disk_mb', 0)} MB" + "".join(f" · port {p}" for p in logs.ports(full)))
+        st.caption(f"Shared disk {res.attrs.get('disk_mb', 0)} MB" + "".join(f" · port {p}" for p in ports(full)))
     if full is not None:
         with st.expander("Advanced: raw allocation JSON"):
             st.json(full, expanded=False)
@@ -98,10 +100,10 @@ def render_logs(a: dict, tasks: list[str]) -> None:
     if text is None:
         st.warning(f"Could not read the {kind} log: {err}")
         return
-    out = logs.filter_lines(text, pattern)
+    out = filter_lines(text, pattern)
     if out.error:
         st.error(out.error)
-    st.caption(f"Showing {out.shown} of {out.total} lines of the last 64 KiB of {task} {kind}.")
+    st.caption(f"Showing {out.matched} of {out.total} lines of the last 64 KiB of {task} {kind}.")
     st.code(out.text or "(no lines)", language=None, height=420, line_numbers=False)
     st.download_button("Download these lines", out.text, file_name=f"{a['short_id']}-{task}-{kind}.log",
                        mime="text/plain", key=f"{P}_log_download", icon=":material/download:", on_click="ignore")

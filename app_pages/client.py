@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import freshness, runtime, tables, timeline, widgets
+import charts
+from ui import freshness, runtime, tables, widgets
 from views import status as vstatus
 
 P = "client"
@@ -88,9 +89,9 @@ def render_data(client: str, job: str) -> None:
 
     st.subheader("Recent activity (24 h)")
     since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=24)
-    ev, dep = timeline.recent(f.task_events, f.deployments, client, since=since)
-    if len(ev) or len(dep):
-        st.plotly_chart(timeline.activity_figure(ev, dep), key=f"{P}_activity", width="stretch")
+    fig = charts.activity_timeline(f.task_events, f.deployments, client=client, since=since, title=None)
+    if fig.data:
+        st.plotly_chart(fig, key=f"{P}_activity", width="stretch")
     else:
         st.caption("No task events or deployments in the last 24 hours.")
 

@@ -2,7 +2,8 @@
 
 One scatter trace per (kind, severity): symbol by kind (task event = circle,
 deployment = diamond), colour by severity (error red, warning amber, info grey).
-y = job ID, so each job is a lane.
+y = job ID, so each job is a lane (labelled without the client prefix when
+``client`` is given).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from views.health import job_label
 
 from .palette import SEVERITY_COLORS, SEVERITY_ORDER, UNKNOWN_COLOR, no_data
 
@@ -36,9 +39,13 @@ def activity_timeline(
     client: str | None = None,
     since: Any = None,
     max_points: int = 5000,
-    title: str = "Activity",
+    title: str | None = "Activity",
 ) -> go.Figure:
-    """Scatter of task events and deployments (newest ``max_points`` task events)."""
+    """Scatter of task events and deployments (newest ``max_points`` task events).
+
+    ``title=None`` for a chart under a page heading. With nothing to show, a figure
+    with no traces and a "No activity" note (``not fig.data``).
+    """
     ev = task_events if task_events is not None else pd.DataFrame(columns=["client", "time"])
     dp = deployments if deployments is not None else pd.DataFrame(columns=["client", "modify_time"])
     if client is not None:
@@ -59,48 +66,45 @@ def activity_timeline(
 
     fig = go.Figure()
     for sev in SEVERITY_ORDER:
+        color = SEVERITY_COLORS.get(sev, UNKNOWN_COLOR)
         if len(ev):
             part = ev[ev["severity"] == sev]
             if len(part):
-                hover = (part["task"] + " · " + part["type"] + ": " + part["message"] + " (" + part["short_id"] + ")").to_numpy()
-                fig.add_trace(
-                    go.Scatter(
-                        x=part["time"],
-                        y=part["job_id"],
-                        mode="markers",
-                        name=f"task event · {sev}",
-                        legendgroup="task event",
-                        marker={"symbol": KIND_SYMBOLS["task event"], "color": SEVERITY_COLORS.get(sev, UNKNOWN_COLOR), "size": 8},
-                        hovertext=hover,
-                        hovertemplate="%{x}<br>%{y}<br>%{hovertext}<extra></extra>",
-                        customdata=np.stack([part["alloc_id"].to_numpy()], axis=-1),
-                    )
-                )
+                hover = part["task"] + " · " + part["type"] + ": " + part["message"] + " (" + part["short_id"] + ")"
+                fig.add_trace(_trace(part["time"], part, "task event", sev, hover, part["alloc_id"],
+                                     {"color": color, "size": 8}))
         if len(dp):
-            dsev = dp["status"].map(DEPLOYMENT_SEVERITY).fillna("info")
-            part = dp[dsev == sev]
+            part = dp[dp["status"].map(DEPLOYMENT_SEVERITY).fillna("info") == sev]
             if len(part):
                 hover = ("deployment v" + part["job_version"].astype(str) + " " + part["status"] + ": "
-                         + part["status_description"]).to_numpy()
-                fig.add_trace(
-                    go.Scatter(
-                        x=part["_t"],
-                        y=part["job_id"],
-                        mode="markers",
-                        name=f"deployment · {sev}",
-                        legendgroup="deployment",
-                        marker={"symbol": KIND_SYMBOLS["deployment"], "color": SEVERITY_COLORS.get(sev, UNKNOWN_COLOR),
-                                "size": 12, "line": {"width": 1, "color": "#333"}},
-                        hovertext=hover,
-                        hovertemplate="%{x}<br>%{y}<br>%{hovertext}<extra></extra>",
-                        customdata=np.stack([part["deployment_id"].to_numpy()], axis=-1),
-                    )
-                )
+                         + part["status_description"])
+                fig.add_trace(_trace(part["_t"], part, "deployment", sev, hover, part["deployment_id"],
+                                     {"color": color, "size": 12, "line": {"width": 1, "color": "#333"}}))
+    lanes = sorted(set(ev["job_id"] if len(ev) else []) | set(dp["job_id"] if len(dp) else []))
     fig.update_layout(
         title=title,
+        height=max(180, 60 + 28 * len(lanes)) + (30 if title else 0),
         xaxis={"title": "time (UTC)"},
-        yaxis={"title": "job", "type": "category"},
-        legend={"orientation": "h"},
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        # lanes are job IDs; on a client's chart they read without the client prefix ("web", not "acme-web")
+        yaxis={"title": None, "type": "category", "tickmode": "array", "tickvals": lanes,
+               "ticktext": [job_label(j, client) if client else j for j in lanes]},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
     )
     return fig
+
+
+def _trace(x: pd.Series, part: pd.DataFrame, kind: str, sev: str, hover: pd.Series, ids: pd.Series,
+           marker: dict) -> go.Scatter:
+    """One (kind, severity) trace: y = job lane, symbol by kind, hover text, the row IDs as customdata."""
+    return go.Scatter(
+        x=x,
+        y=part["job_id"],
+        mode="markers",
+        name=f"{kind} · {sev}",
+        legendgroup=kind,
+        marker={"symbol": KIND_SYMBOLS[kind], **marker},
+        hovertext=hover.to_numpy(),
+        hovertemplate="%{x|%Y-%m-%d %H:%M:%S}<br>%{y}<br>%{hovertext}<extra></extra>",
+        customdata=np.stack([ids.to_numpy()], axis=-1),
+    )

@@ -5,7 +5,7 @@ import streamlit as st
 
 import auth
 from ui import runtime
-from ui.search import destination, search
+from views.search import destination, search
 
 KEY = "sidebar_search"
 _GO = "_sidebar_search_go"

@@ -4,7 +4,8 @@
     frames.clients            # one row per client, worst first, with status and reason
 
 Columns and dtypes: ``views.schema``. Health rules: ``views.health``. Status
-colours and icons: ``views.status``. Search: ``views.search``. Logs: ``views.logs``.
+colours and icons: ``views.status``. Search: ``views.search``. Logs: ``views.logs``;
+an allocation's resources and ports: ``views.resources``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Pure log helpers: split, filter by regular expression, tail.
 
-Nothing here raises on user input: an invalid pattern comes back as
-``LogFilter.error`` (a sentence for the page) with no lines.
+Nothing here raises on user input. An invalid or over-long pattern keeps every
+line (the page goes on showing the log) and says why in ``LogFilter.error``, a
+sentence for the page that starts with "The filter is".
 """
 
 from __future__ import annotations
@@ -9,19 +10,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-MAX_PATTERN = 500
+MAX_PATTERN = 300
 
 
 @dataclass(frozen=True)
 class LogFilter:
     lines: list[str] = field(default_factory=list)
-    matched: int = 0
-    total: int = 0
+    matched: int = 0  # lines kept (len(lines))
+    total: int = 0  # lines before filtering
     error: str = ""  # "" when the pattern was fine
 
     @property
     def ok(self) -> bool:
         return not self.error
+
+    @property
+    def text(self) -> str:
+        """The kept lines as one text (for display and download)."""
+        return "\n".join(self.lines)
 
 
 def split_lines(text: str | bytes | None) -> list[str]:
@@ -51,19 +57,24 @@ def filter_lines(
 ) -> LogFilter:
     """Lines matching ``pattern`` (a regular expression, searched anywhere in the line).
 
-    Empty pattern keeps every line. ``invert`` keeps the lines that do not match.
+    Surrounding blanks of the pattern are ignored; an empty pattern keeps every line.
+    ``invert`` keeps the lines that do not match. An invalid or too long pattern keeps
+    every line and sets ``error``.
     """
     if not isinstance(lines, list):
         lines = split_lines(lines)
+    lines = list(lines)
     total = len(lines)
+    pattern = pattern.strip() if isinstance(pattern, str) else ""
     if not pattern:
-        return LogFilter(list(lines), total, total)
+        return LogFilter(lines, total, total)
     if len(pattern) > MAX_PATTERN:
-        return LogFilter([], 0, total, f"The filter is too long (over {MAX_PATTERN} characters).")
+        return LogFilter(lines, total, total, f"The filter is longer than {MAX_PATTERN} characters.")
     try:
         rx = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
-    except re.error as exc:
-        return LogFilter([], 0, total, f"The filter is not a valid regular expression: {exc}.")
+    except re.error as err:
+        where = f" (at position {err.pos})" if err.pos is not None else ""
+        return LogFilter(lines, total, total, f"The filter is not a valid regular expression: {err.msg}{where}.")
     search = rx.search
     kept = [ln for ln in lines if (search(ln) is None) == invert]
     return LogFilter(kept, len(kept), total)

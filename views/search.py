@@ -1,21 +1,30 @@
 """Global search over the frames: one box finds allocations, jobs, clients and nodes.
 
-``search(frames, text, limit=20) -> list[Match]``. Pure and forgiving: the text
-is taken literally (regex metacharacters are just characters), case does not
-matter, and empty or absurd input returns ``[]`` instead of raising.
+``search(frames, text, limit=20) -> list[Match]`` and ``destination(matches)``.
+Pure and forgiving: the text is taken literally (regex metacharacters are just
+characters), case and surrounding blanks do not matter, and empty, absurd or
+non-string input returns ``[]`` instead of raising.
 
-What matches, best first:
+What matches, best first (exact, then prefix, then contains):
 
-=====  ==============================================================
-alloc  full UUID; 8-char short ID; any ID prefix of >= 4 characters
-job    job ID exactly, then job IDs starting with / containing the text
-client client name exactly, then names starting with / containing it
-node   node name or node ID (exactly, or prefix of >= 4 characters)
-=====  ==============================================================
+==========  ==============================================================
+allocation  full UUID; 8-char short ID (exact); any ID prefix of >= 4 characters
+client      client name exactly, then names starting with / containing the text
+job         job ID exactly, then job IDs starting with / containing it
+            (only jobs that belong to a client: their page is the client's)
+node        node name (exactly / prefix / contains); node ID exactly, its
+            8-char short ID (exact), or an ID prefix of >= 4 characters
+==========  ==============================================================
 
-Each ``Match`` carries ``params``: the query parameters a page link needs,
-e.g. ``{"alloc": "<uuid>"}``, ``{"client": "northern-leaf"}``,
-``{"client": "...", "job": "..."}``, ``{"node": "<node id>"}``.
+Each ``Match`` names the page to open and the query parameters it needs:
+``allocation`` ``{"alloc": "<uuid>"}``; ``client`` ``{"client": "northern-leaf"}``;
+``client`` ``{"client": ..., "job": ..., "namespace": ...}`` for a job;
+``nodes`` ``{"node": "<node id>"}``. ``label`` is short (a link text), ``detail``
+says more (a tooltip).
+
+``destination`` decides whether the sidebar goes straight to a page: the only
+exact match, or the only match at all; otherwise (e.g. a short ID shared by two
+allocations) it returns None and the matches are listed.
 """
 
 from __future__ import annotations
@@ -25,21 +34,29 @@ from typing import Any
 
 import numpy as np
 
+MAX_RESULTS = 20
 MAX_QUERY = 200
-MIN_PREFIX = 4
+MIN_PREFIX = 4  # IDs: at least this many characters before a prefix counts
+SHORT_ID = 8
 
-# rank of how well a match fits (lower is better)
+# how well a match fits (lower is better)
 _EXACT, _PREFIX, _CONTAINS = 0, 1, 2
-_KIND_ORDER = {"alloc": 0, "client": 1, "job": 2, "node": 3}
+_KIND_ORDER = {"allocation": 0, "client": 1, "job": 2, "node": 3}
 
 
 @dataclass(frozen=True)
 class Match:
-    kind: str  # alloc | job | client | node
-    id: str
-    label: str
-    params: dict = field(default_factory=dict)
-    score: int = 0  # 0 exact, 1 prefix, 2 contains
+    kind: str  # allocation | client | job | node
+    id: str  # allocation ID, client name, job ID, node ID
+    label: str  # short: the link text
+    page: str  # page name (app.PAGES key): allocation | client | nodes
+    params: dict = field(default_factory=dict, hash=False)
+    score: int = _EXACT  # 0 exact, 1 prefix, 2 contains
+    detail: str = field(default="", compare=False)  # a sentence for the tooltip
+
+    @property
+    def exact(self) -> bool:
+        return self.score == _EXACT
 
 
 def _col(df: Any, name: str) -> np.ndarray:
@@ -52,25 +69,29 @@ def _lower(arr: np.ndarray) -> np.ndarray:
     return np.array([v.lower() if isinstance(v, str) else "" for v in arr], dtype=object)
 
 
-def _find(values: np.ndarray, q: str, *, contains: bool, min_prefix: int = 1) -> list[tuple[int, int]]:
-    """(row, score) for exact / prefix / contains matches of lower-cased q."""
+def _find(values: np.ndarray, q: str, *, contains: bool, min_prefix: int = 1) -> dict[int, int]:
+    """{row: score} for exact / prefix / (contains) matches of the lower-cased ``q``."""
     if not len(values):
-        return []
+        return {}
     low = _lower(values)
-    out = [(int(i), _EXACT) for i in np.flatnonzero(low == q)]
-    seen = {i for i, _ in out}
+    out = {int(i): _EXACT for i in np.flatnonzero(low == q)}
     if len(q) >= min_prefix:
         for i, v in enumerate(low):
-            if i in seen or not v:
+            if i in out or not v:
                 continue
             if v.startswith(q):
-                out.append((i, _PREFIX))
+                out[i] = _PREFIX
             elif contains and q in v:
-                out.append((i, _CONTAINS))
+                out[i] = _CONTAINS
     return out
 
 
-def search(frames: Any, text: Any, *, limit: int = 20) -> list[Match]:
+def _short_is_exact(q: str, full: str, score: int) -> int:
+    """The 8-character short form of an ID is as good as the full ID."""
+    return _EXACT if score == _PREFIX and len(q) == SHORT_ID and full[:SHORT_ID] == q else score
+
+
+def search(frames: Any, text: Any, *, limit: int = MAX_RESULTS) -> list[Match]:
     """Matches for ``text`` in ``frames`` (a ``views.Frames`` or anything with those attributes)."""
     if not isinstance(text, str):
         return []
@@ -82,60 +103,74 @@ def search(frames: Any, text: Any, *, limit: int = 20) -> list[Match]:
     allocs = getattr(frames, "allocations", None)
     ids = _col(allocs, "alloc_id")
     if len(ids) and len(q) >= MIN_PREFIX:
-        names = _col(allocs, "name")
-        clients = _col(allocs, "client")
+        jobs_of = _col(allocs, "job_id")
+        clients_of = _col(allocs, "client")
         statuses = _col(allocs, "client_status")
-        for i, score in _find(ids, q, contains=False, min_prefix=MIN_PREFIX):
+        for i, score in _find(ids, q, contains=False, min_prefix=MIN_PREFIX).items():
             aid = ids[i]
-            if score == _PREFIX and len(q) == 8:
-                score = _EXACT if q == aid[:8] else score  # the short ID is as good as the full one
-            matches.append(
-                Match("alloc", aid, f"{aid[:8]} {names[i]} ({clients[i]}, {statuses[i]})", {"alloc": aid}, score)
-            )
+            matches.append(Match(
+                "allocation", aid, f"{aid[:SHORT_ID]} {jobs_of[i]}".strip(), "allocation", {"alloc": aid},
+                _short_is_exact(q, aid, score),
+                f"Allocation {aid} of job {jobs_of[i]}, client {clients_of[i]} ({statuses[i]})"))
+
+    clients = getattr(frames, "clients", None)
+    names = _col(clients, "client")
+    if len(names):
+        cstatus = _col(clients, "status")
+        for i, score in _find(names, q, contains=True).items():
+            status = cstatus[i] if len(cstatus) else ""
+            matches.append(Match("client", names[i], names[i], "client", {"client": names[i]}, score,
+                                 f"Client {names[i]}" + (f" ({status})" if status else "")))
 
     jobs = getattr(frames, "jobs", None)
     jids = _col(jobs, "job_id")
     if len(jids):
         jclients = _col(jobs, "client")
         jns = _col(jobs, "namespace")
-        for i, score in _find(jids, q, contains=True, min_prefix=2):
-            params = {"job": jids[i], "namespace": jns[i]}
-            if jclients[i]:
-                params["client"] = jclients[i]
-            matches.append(Match("job", jids[i], f"{jids[i]} ({jclients[i] or jns[i]})", params, score))
-
-    clients_df = getattr(frames, "clients", None)
-    cn = _col(clients_df, "client")
-    if len(cn):
-        cst = _col(clients_df, "status")
-        for i, score in _find(cn, q, contains=True, min_prefix=2):
-            label = f"{cn[i]} ({cst[i]})" if len(cst) else cn[i]
-            matches.append(Match("client", cn[i], label, {"client": cn[i]}, score))
+        for i, score in _find(jids, q, contains=True).items():
+            if not jclients[i]:  # no client, no page to open it on
+                continue
+            params = {"client": jclients[i], "job": jids[i]}
+            if len(jns) and jns[i]:
+                params["namespace"] = jns[i]
+            matches.append(Match("job", jids[i], jids[i], "client", params, score,
+                                 f"Job {jids[i]} of client {jclients[i]}"))
 
     nodes = getattr(frames, "nodes", None)
-    nid = _col(nodes, "node_id")
-    if len(nid):
+    nids = _col(nodes, "node_id")
+    if len(nids):
         nname = _col(nodes, "name")
         ndc = _col(nodes, "datacenter")
-        hits: dict[int, int] = {}
-        for i, score in _find(nname, q, contains=True, min_prefix=2):
-            hits[i] = score
+        nstatus = _col(nodes, "status")
+        hits = _find(nname, q, contains=True)
         if len(q) >= MIN_PREFIX:
-            for i, score in _find(nid, q, contains=False, min_prefix=MIN_PREFIX):
-                hits[i] = min(score, hits.get(i, score))
+            for i, score in _find(nids, q, contains=False, min_prefix=MIN_PREFIX).items():
+                hits[i] = min(_short_is_exact(q, nids[i], score), hits.get(i, _CONTAINS))
         for i, score in hits.items():
-            matches.append(Match("node", nid[i], f"{nname[i]} ({ndc[i]}, {nid[i][:8]})", {"node": nid[i]}, score))
+            where = f" in {ndc[i]}" if len(ndc) and ndc[i] else ""
+            state = f", {nstatus[i]}" if len(nstatus) and nstatus[i] else ""
+            matches.append(Match("node", nids[i], nname[i] or nids[i][:SHORT_ID], "nodes", {"node": nids[i]}, score,
+                                 f"Node {nname[i]}{where} ({nids[i][:SHORT_ID]}{state})"))
 
     matches.sort(key=lambda m: (m.score, _KIND_ORDER.get(m.kind, 9), m.id))
-    # one entry per (kind, id)
-    seen: set[tuple[str, str]] = set()
-    out = []
+    seen: set = set()
+    out: list[Match] = []
     for m in matches:
-        k = (m.kind, m.id)
-        if k in seen:
+        key = (m.kind, m.page, tuple(sorted(m.params.items())))
+        if key in seen:
             continue
-        seen.add(k)
+        seen.add(key)
         out.append(m)
         if len(out) >= limit:
             break
     return out
+
+
+def destination(matches: list[Match]) -> Match | None:
+    """Where to go straight away: the only exact match, or the only match at all; else None (list them)."""
+    exact = [m for m in matches if m.exact]
+    if len(exact) == 1:
+        return exact[0]
+    if not exact and len(matches) == 1:
+        return matches[0]
+    return None

@@ -4,7 +4,8 @@
 - There is no pages/ folder beside app.py: Streamlit would run its scripts directly (old-style
   multipage apps) until a run calls st.navigation, skipping the login gate.
 - views/ and charts/ never import streamlit (pure functions, table-tested).
-- ui/ modules documented as pure (search, tables, logs, timeline) never import streamlit.
+- ui/ modules documented as pure (tables) never import streamlit.
+- Search, log filtering and the activity chart live once, in views/ and charts/ (no ui/ copies).
 """
 import ast
 from pathlib import Path
@@ -44,7 +45,8 @@ RULES = [
     ("views", {"connectors", "requests", "nomad", "consul", "streamlit"}),
     ("charts", {"connectors", "requests", "nomad", "consul", "streamlit"}),
 ]
-PURE_UI = ["search.py", "tables.py", "logs.py", "timeline.py"]
+PURE_UI = ["tables.py"]
+MOVED_OUT_OF_UI = ["search.py", "logs.py", "timeline.py"]  # now views.search, views.logs, charts.activity
 
 
 @pytest.mark.parametrize("package,forbidden", RULES, ids=[r[0] for r in RULES])
@@ -71,6 +73,11 @@ def test_pure_ui_helpers_import_no_streamlit(name):
     path = ROOT / "ui" / name
     assert path.exists()
     assert not {m for m in imported_modules(path) if top(m) in {"streamlit", "connectors", "requests"}}
+
+
+@pytest.mark.parametrize("name", MOVED_OUT_OF_UI)
+def test_no_second_copy_in_ui(name):
+    assert not (ROOT / "ui" / name).exists()
 
 
 def test_the_checker_sees_imports_in_every_form(tmp_path):

@@ -86,6 +86,17 @@ def test_activity_timeline_since_and_empty(frames):
     assert len(empty.data) == 0 and empty.layout.annotations[0].text == "No activity"
 
 
+def test_activity_timeline_on_a_client_page(frames):
+    fig = charts.activity_timeline(frames.task_events, frames.deployments, client="acme", title=None)
+    assert not fig.layout.title.text and fig.layout.margin.t == 10
+    assert list(fig.layout.yaxis.tickvals) == ["acme-web"] and list(fig.layout.yaxis.ticktext) == ["web"]
+    assert fig.layout.height >= 180 and fig.layout.legend.orientation == "h"
+    hover = {t.name: list(t.hovertext) for t in fig.data}
+    assert any("Terminated" in h for h in hover["task event · error"])
+    assert all(h.startswith("deployment v") for h in hover["deployment · info"])
+    assert not charts.activity_timeline(frames.task_events, frames.deployments, client="nobody", title=None).data
+
+
 def test_deployments_over_time_stacks_by_status_per_week(frames):
     fig = charts.deployments_over_time(frames.deployments, freq="W")
     assert fig.layout.barmode == "stack"

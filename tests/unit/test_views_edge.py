@@ -249,6 +249,22 @@ def test_conform_adds_missing_columns_and_casts():
     assert out["last_deployment_time"].isna().all() and str(out["last_deployment_time"].dtype) == "datetime64[ns, UTC]"
 
 
+@pytest.mark.parametrize("name", schema.FRAME_NAMES)
+def test_conform_fills_every_missing_column_with_its_dtype(name):
+    """A frame with one column gets every other one, typed; missing time and timedelta
+    columns (e.g. allocations.age) used to raise TypeError when the frame had rows."""
+    cols = schema.columns(name)
+    have = cols[1] if len(cols) > 1 else cols[0]
+    out = schema.conform(pd.DataFrame({have: ["x", "y"]}), name)
+    assert list(out.columns) == cols and len(out) == 2
+    assert {c: str(out[c].dtype) for c in cols} == {c: str(schema.empty(name)[c].dtype) for c in cols}
+
+
+def test_conform_fills_a_missing_timedelta_with_nat():
+    out = schema.conform(pd.DataFrame({"alloc_id": ["a", "b"], "short_id": ["a", "b"]}), "allocations")
+    assert str(out["age"].dtype) == "timedelta64[ns]" and out["age"].isna().all()
+
+
 def test_build_does_not_modify_raw():
     import copy
 
