@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
+from views.words import ago_words
+
 __all__ = ["SourceStatus", "Snapshot", "SOURCE_LABELS", "utcnow"]
 
 SOURCE_LABELS: Dict[str, str] = {
@@ -26,17 +28,6 @@ SOURCE_LABELS: Dict[str, str] = {
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _ago(seconds: float) -> str:
-    s = int(max(seconds, 0))
-    if s < 60:
-        return f"{s} s ago"
-    if s < 3600:
-        return f"{s // 60} min ago"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60} min ago"
-    return f"{s // 86400} days ago"
 
 
 @dataclass(frozen=True)
@@ -111,7 +102,7 @@ class Snapshot:
             if s.last_success is None:
                 tail = "No data from it yet."
             else:
-                tail = f"Showing the data from {_ago((now - s.last_success).total_seconds())}."
+                tail = f"Showing the data from {ago_words((now - s.last_success).total_seconds())}."
             out.append(f"{s.label}: {s.error or 'the last update failed.'} {tail}")
         if self.build_error:
             out.append(f"The dashboard could not process the latest data ({self.build_error}); showing the previous view.")

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from ui import tables
+from views.words import ago_words
 
 
 def _zone():
@@ -35,7 +35,7 @@ def render(snap, *, now: datetime | None = None) -> bool:
     age = snap.age_seconds(now)
     confirmed = [s.last_success for s in snap.sources.values() if s.last_success is not None]
     as_of = local(min(confirmed)).strftime("%H:%M:%S")
-    st.caption(f":material/schedule: Data as of **{as_of}**, {tables.ago_words(age)} · cluster `{snap.cluster}`")
+    st.caption(f":material/schedule: Data as of **{as_of}**, {ago_words(age)} · cluster `{snap.cluster}`")
     if problems:
         st.warning("**Some data could not be refreshed; showing the last good data.**\n\n"
                    + "\n".join(f"- {p}" for p in problems), icon="⚠️")

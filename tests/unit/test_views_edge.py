@@ -9,6 +9,7 @@ import views
 from views import schema
 from views.frames import parse_nomad_service_alloc
 from views.identity import ClientIdentity
+from views.words import ago_words
 
 NOW = pd.Timestamp("2026-01-01T12:00:00Z")
 HOUR = 3600 * 10**9
@@ -303,3 +304,10 @@ def test_go_zero_time_and_garbage_times_become_nat():
     f = views.build_frames({"allocations": [_alloc(A1, "j", "ns", task_states=ts)], "deployments": deps},
                            cluster="c", now=NOW)
     assert pd.isna(f.allocations.last_restart.iloc[0]) and pd.isna(f.deployments.modify_time.iloc[0])
+
+
+@pytest.mark.parametrize("seconds,words", [(None, "never"), (float("nan"), "never"), (-5, "0 s ago"), (0, "0 s ago"),
+                                           (4.7, "4 s ago"), (59, "59 s ago"), (60, "1 min ago"),
+                                           (7260, "2 h 1 min ago"), (90000, "1 d 1 h ago")])
+def test_ago_words(seconds, words):
+    assert ago_words(seconds) == words
