@@ -60,7 +60,7 @@ def test_support_goes_from_client_health_to_filtered_logs(page, login, dashboard
     assert h1(page).endswith("Client health")
     health = grid_with(page, "client?client=")
     rows = grid_rows(health)
-    assert rows and "degraded" in rows[0][1] or "down" in rows[0][1]  # the worst client comes first
+    assert rows and ("down" in rows[0][1] or "degraded" in rows[0][1])  # the worst client comes first
     client = rows[0][0].split("client=", 1)[1]
     shot(page, "1-health")
 
@@ -70,7 +70,9 @@ def test_support_goes_from_client_health_to_filtered_logs(page, login, dashboard
     assert h1(page).endswith(client)
     allocs = grid_with(page, "allocation?alloc=")
     rows = grid_rows(allocs)
-    running = next(i for i, r in enumerate(rows) if "running" in r[1])
+    # Troubled allocations come first: support reads what the failing task logged.
+    running = next(i for i, r in enumerate(rows) if "failed" in r[1] or "running" in r[1])
+    failed = "failed" in rows[running][1]
     alloc_id = rows[running][0].split("alloc=", 1)[1]
     shot(page, "2-client")
 
@@ -83,6 +85,8 @@ def test_support_goes_from_client_health_to_filtered_logs(page, login, dashboard
     page.get_by_text("Showing", exact=False).first.wait_for()
     lines = log_lines(page)
     assert len(lines) > 3
+    if failed:
+        assert any("ERROR" in ln for ln in lines), "a failed task's log shows its error"
     shot(page, "3-allocation")
 
     words = [w for w in re.findall(r"[A-Za-z]{4,}", "\n".join(lines))
