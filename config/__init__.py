@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -22,6 +22,7 @@ class DashboardConfig:
     link_overrides: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     groups_claim: str = "groups"
     max_session_hours: float = 8.0
+    nomad_auth_method: str = ""
     group_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     page_refresh_seconds: int = 10
     blocking_wait_seconds: int = 30
@@ -39,7 +40,10 @@ def load(path: str | os.PathLike | None = None, env: Mapping[str, str] = os.envi
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"Cannot read the dashboard configuration {path.name}: {exc}") from exc
-    return parse(data)
+    config = parse(data)
+    if env.get("DASHBOARD_NOMAD_AUTH_METHOD") is not None:
+        config = replace(config, nomad_auth_method=env["DASHBOARD_NOMAD_AUTH_METHOD"].strip())
+    return config
 
 
 def parse(data: Mapping) -> DashboardConfig:
@@ -60,6 +64,7 @@ def parse(data: Mapping) -> DashboardConfig:
         link_overrides={str(c): dict(v) for c, v in overrides.items()},
         groups_claim=str(auth.get("groups_claim", "groups")),
         max_session_hours=float(auth.get("max_session_hours", 8)),
+        nomad_auth_method=str(auth.get("nomad_auth_method", "")).strip(),
         group_roles=group_roles,
         page_refresh_seconds=int(refresh.get("page_seconds", 10)),
         blocking_wait_seconds=int(refresh.get("blocking_wait_seconds", 30)),

@@ -80,6 +80,10 @@ class TTLCache:
                 raise error
             return value
 
+    def login(self, method: str, jwt: str) -> Dict[str, Any]:
+        """Exchange a person's ID token for their own Nomad ACL token (never cached here)."""
+        return self.nomad.login_jwt(method, jwt)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -121,6 +125,10 @@ class Queries:
     def job_versions(self, job_id: str, *, namespace: Optional[str] = None, diffs: bool = False, token: Optional[str] = None) -> Dict[str, Any]:
         key = ("versions", job_id, namespace, diffs, _token_key(token))
         return self.cache.get(key, lambda: self.nomad.job_versions(job_id, namespace=namespace, diffs=diffs, token=token))
+
+    def login(self, method: str, jwt: str) -> Dict[str, Any]:
+        """Exchange a person's ID token for their own Nomad ACL token (never cached here)."""
+        return self.nomad.login_jwt(method, jwt)
 
     def clear(self) -> None:
         self.cache.clear()

@@ -24,7 +24,7 @@ def is_sandbox() -> bool:
 
 
 def is_loopback_demo() -> bool:
-    """Sandbox demo served on a loopback address only (the demo sign-in picker is allowed then)."""
+    """Sandbox demo served on a loopback address only (only changes the setup page's advice)."""
     if not is_sandbox():
         return False
     from streamlit import config as st_config
@@ -94,21 +94,34 @@ def queries():
 # ---------------------------------------------------------------- on-demand reads with plain-words errors
 
 
-def fetch_allocation(alloc_id: str, namespace: str) -> tuple[dict | None, str]:
-    """(allocation JSON, "") or (None, what went wrong in plain words)."""
+def person_token() -> str | None:
+    """The signed-in person's own Nomad token when per-person identity is on, else None
+    (the dashboard's own token is used). Raises IdentityUnavailable or ConnectorError."""
+    method = dashboard_config().nomad_auth_method
+    if not method:
+        return None
+    from auth import nomad_identity
+
+    return nomad_identity.session_identity(lambda jwt: queries().login(method, jwt)).secret_id
+
+
+def _on_demand(read):
+    """Run an on-demand read as the right person; (result, "") or (None, what went wrong in plain words)."""
+    from auth.nomad_identity import IdentityUnavailable
     from connectors.errors import ConnectorError
 
     try:
-        return queries().allocation(alloc_id, namespace=namespace or None), ""
-    except ConnectorError as err:
+        return read(person_token()), ""
+    except (ConnectorError, IdentityUnavailable) as err:
         return None, str(err)
+
+
+def fetch_allocation(alloc_id: str, namespace: str) -> tuple[dict | None, str]:
+    """(allocation JSON, "") or (None, what went wrong in plain words)."""
+    return _on_demand(lambda token: queries().allocation(alloc_id, namespace=namespace or None, token=token))
 
 
 def fetch_logs(alloc_id: str, task: str, kind: str, namespace: str, tail_bytes: int = 64 * 1024) -> tuple[str | None, str]:
     """(log tail text, "") or (None, what went wrong in plain words)."""
-    from connectors.errors import ConnectorError
-
-    try:
-        return queries().logs(alloc_id, task, kind, tail_bytes, namespace=namespace or None), ""
-    except ConnectorError as err:
-        return None, str(err)
+    return _on_demand(lambda token: queries().logs(alloc_id, task, kind, tail_bytes, namespace=namespace or None,
+                                                   token=token))
