@@ -312,7 +312,10 @@ class World:
         self._add_job(job)
         job_seed = rng.getrandbits(16)
         n_versions = rng.randint(2, 5) if role.type == "service" else rng.randint(1, 2)
-        t = now - rng.randint(1, 72) * HOUR
+        hit = role.name == self._scenario_role(c.scenario) or (c.scenario == "outage" and role.type == "service")
+        scenario = c.scenario if hit and not role.periodic else None
+        # The latest version was submitted hours or days ago; a failed deployment is today's news.
+        t = now - (rng.randint(2, 5) if scenario == "failed-deployment" else rng.randint(1, 72)) * HOUR
         times = [t]
         for _ in range(n_versions - 1):
             t -= rng.randint(2 * DAY, 12 * DAY)
@@ -329,8 +332,6 @@ class World:
             self._generate_periodic_children(job, now, role.count)
             return
 
-        hit = role.name == self._scenario_role(c.scenario) or (c.scenario == "outage" and role.type == "service")
-        scenario = c.scenario if hit else None
         running_deploy = scenario is None and c.scenario is None and rng.random() < 0.04
         # Deployment history, one per version, like service jobs with an update block.
         for ver in job.versions:

@@ -180,6 +180,16 @@ def event_severity(types: np.ndarray, exit_codes: np.ndarray, fails_task: np.nda
 # ---------------------------------------------------------------------- nodes
 
 
+def check_label(name: str, service: str) -> str:
+    """How a reason names a check: Nomad's default name ('service: "api" check') says no more
+    than the service, so it becomes `api`; a named check keeps its name and service."""
+    if not service:
+        return f"`{name}`"
+    if name == f'service: "{service}" check':
+        return f"`{service}`"
+    return f"`{name}` on {service}"
+
+
 def build_nodes(nodes: Any, *, cluster: str) -> pd.DataFrame:
     ns = _as_list(nodes)
     if not ns:
@@ -844,7 +854,7 @@ def build_clients(
                                      checks["service"].tolist(), checks["status"].tolist()):
             if not c or st == "passing":
                 continue
-            label = f"`{name}` on {svc}" if svc else f"`{name}`"
+            label = check_label(name, svc)
             (crit if st == "critical" else warn)[c].append(label)
 
     # ---- per-client sets

@@ -311,3 +311,15 @@ def test_go_zero_time_and_garbage_times_become_nat():
                                            (7260, "2 h 1 min ago"), (90000, "1 d 1 h ago")])
 def test_ago_words(seconds, words):
     assert ago_words(seconds) == words
+
+
+@pytest.mark.parametrize("name, service, label", [
+    ('service: "api" check', "api", "`api`"),  # Nomad's default check name says only the service
+    ("http", "web", "`http` on web"),
+    ("disk", "", "`disk`"),
+])
+def test_check_labels_read_well_in_reasons(name, service, label):
+    from views.frames import check_label
+
+    assert check_label(name, service) == label
+
