@@ -15,7 +15,7 @@ principal = widgets.require_principal()
 
 
 def render_header(a: dict) -> None:
-    c1, c2 = st.columns([5, 1], vertical_alignment="center")
+    c1, c2 = st.columns([4, 1.4], vertical_alignment="center")
     c1.title(f"📦 Allocation {a['short_id']}")
     c2.button("Restart allocation", key=f"{P}_restart", disabled=True, help=RESTART_HELP,
               icon=":material/restart_alt:", width="stretch")
