@@ -80,10 +80,6 @@ class TTLCache:
                 raise error
             return value
 
-    def login(self, method: str, jwt: str) -> Dict[str, Any]:
-        """Exchange a person's ID token for their own Nomad ACL token (never cached here)."""
-        return self.nomad.login_jwt(method, jwt)
-
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
