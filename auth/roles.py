@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-KNOWN_ROLES = ("viewer", "support", "manager", "admin")
+from config import ROLES  # the one list of dashboard roles
 
 _SEPARATORS = re.compile(r"[\s,]+")
 
@@ -48,9 +48,9 @@ def roles_for(groups: Iterable[str], group_roles: Mapping[str, Iterable[str]]) -
     roles: set[str] = set()
     for group in groups:
         roles.update(group_roles.get(group, ()))
-    return frozenset(role for role in roles if role in KNOWN_ROLES)
+    return frozenset(role for role in roles if role in ROLES)
 
 
 def groups_granting_access(group_roles: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
     """The configured groups that give at least one role, for the no-access page."""
-    return tuple(group for group, roles in group_roles.items() if any(r in KNOWN_ROLES for r in roles))
+    return tuple(group for group, roles in group_roles.items() if any(r in ROLES for r in roles))

@@ -49,3 +49,12 @@ def test_one_group_may_carry_several_roles_and_unknown_roles_are_dropped():
 
 def test_groups_granting_access_lists_the_configured_groups():
     assert groups_granting_access(GROUP_ROLES) == ("dash-viewers", "dash-support", "dash-managers", "dash-admins")
+
+
+def test_the_role_list_is_defined_once_in_config():
+    import auth.roles
+
+    assert auth.roles.ROLES is config.ROLES
+    assert not hasattr(auth.roles, "KNOWN_ROLES")
+    # a role outside config.ROLES is never granted, even if a mapping names it
+    assert roles_for(["g"], {"g": ["viewer", "superuser"]}) == {"viewer"}
