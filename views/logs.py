@@ -2,15 +2,21 @@
 
 Nothing here raises on user input. An invalid or over-long pattern keeps every
 line (the page goes on showing the log) and says why in ``LogFilter.error``, a
-sentence for the page that starts with "The filter is".
+sentence for the page that starts with "The filter". Patterns run on the ``regex``
+package with a time limit for the whole filter, so a catastrophic pattern such as
+``(a+)+$`` over a long line cannot hold a server thread.
 """
 
 from __future__ import annotations
 
-import re
+import time
 from dataclasses import dataclass, field
 
+import regex
+
 MAX_PATTERN = 300
+TIMEOUT_SECONDS = 1.0  # for all lines together
+TOO_SLOW = "The filter took too long; simplify it."
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,13 @@ def filter_lines(
     *,
     ignore_case: bool = True,
     invert: bool = False,
+    timeout: float = TIMEOUT_SECONDS,
 ) -> LogFilter:
     """Lines matching ``pattern`` (a regular expression, searched anywhere in the line).
 
     Surrounding blanks of the pattern are ignored; an empty pattern keeps every line.
     ``invert`` keeps the lines that do not match. An invalid or too long pattern keeps
-    every line and sets ``error``.
+    every line and sets ``error``; so does a filter that runs longer than ``timeout`` seconds.
     """
     if not isinstance(lines, list):
         lines = split_lines(lines)
@@ -71,10 +78,22 @@ def filter_lines(
     if len(pattern) > MAX_PATTERN:
         return LogFilter(lines, total, total, f"The filter is longer than {MAX_PATTERN} characters.")
     try:
-        rx = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
-    except re.error as err:
-        where = f" (at position {err.pos})" if err.pos is not None else ""
-        return LogFilter(lines, total, total, f"The filter is not a valid regular expression: {err.msg}{where}.")
+        rx = regex.compile(pattern, regex.IGNORECASE if ignore_case else 0)
+    except (regex.error, ValueError, OverflowError) as err:
+        msg = getattr(err, "msg", str(err))
+        pos = getattr(err, "pos", None)
+        where = f" (at position {pos})" if pos is not None else ""
+        return LogFilter(lines, total, total, f"The filter is not a valid regular expression: {msg}{where}.")
     search = rx.search
-    kept = [ln for ln in lines if (search(ln) is None) == invert]
+    deadline = time.monotonic() + timeout
+    kept = []
+    try:
+        for ln in lines:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            if (search(ln, timeout=left) is None) == invert:
+                kept.append(ln)
+    except TimeoutError:
+        return LogFilter(lines, total, total, TOO_SLOW)
     return LogFilter(kept, len(kept), total)

@@ -82,3 +82,25 @@ def test_resources_from_the_older_shape_and_odd_input():
     assert df.to_dict("records") == [{"task": "web", "cpu_mhz": 250, "memory_mb": 128, "memory_max_mb": 0}]
     assert df.attrs["disk_mb"] == 150
     assert resources(None).empty and ports(None) == []
+
+
+def test_catastrophic_pattern_stops_at_the_time_limit_and_keeps_every_line():
+    import time
+
+    from views.logs import TOO_SLOW
+
+    log = "a" * (64 * 1024) + "!\nERROR db timeout\n"
+    started = time.monotonic()
+    res = filter_lines(log, "(a+)+$", timeout=0.3)
+    assert time.monotonic() - started < 3
+    assert res.error == TOO_SLOW == "The filter took too long; simplify it."
+    assert res.lines == split_lines(log) and res.matched == res.total == 2
+
+
+def test_time_limit_covers_all_lines_together():
+    import time
+
+    log = "\n".join(["a" * 200 + "!"] * 400)  # each line fast alone (~10 ms), slow together
+    started = time.monotonic()
+    res = filter_lines(log, "(a+)+$", timeout=0.3)
+    assert time.monotonic() - started < 3 and not res.ok
