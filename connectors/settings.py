@@ -60,6 +60,14 @@ def _normalise_addr(raw: str, name: str, *, https: bool = False) -> str:
     if "://" not in addr:
         addr = ("https://" if https else "http://") + addr
     parts = urllib.parse.urlsplit(addr)
+    if "@" in parts.netloc:
+        # Never echo the value: it holds a password.  Nomad and Consul take credentials from
+        # their own variables (NOMAD_TOKEN / CONSUL_HTTP_TOKEN, NOMAD_HTTP_AUTH / CONSUL_HTTP_AUTH).
+        token_var = "CONSUL_HTTP_TOKEN" if name.startswith("CONSUL") else "NOMAD_TOKEN"
+        raise SettingsError(
+            f"{name} contains a user name or password (user:pass@host); remove it from the address "
+            f"and give credentials with {token_var} instead"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(f"{name}={raw!r} is not an address like http://host:port")
     try:

@@ -87,3 +87,18 @@ def test_bad_values_are_clear_errors():
 def test_settings_are_hashable_keys():
     assert load({"NOMAD_TOKEN": "a"}) == load({"NOMAD_TOKEN": "a"})
     assert len({load({"NOMAD_TOKEN": "a"}), load({"NOMAD_TOKEN": "a"}), load({"NOMAD_TOKEN": "b"})}) == 2
+
+
+@pytest.mark.parametrize("var, value", [
+    ("NOMAD_ADDR", "https://admin:s3cret-pw@nomad.example:4646"),
+    ("NOMAD_ADDR", "http://admin@nomad.example:4646"),
+    ("CONSUL_HTTP_ADDR", "https://admin:s3cret-pw@consul.example:8501"),
+    ("CONSUL_HTTP_ADDR", "admin:s3cret-pw@consul.example:8500"),
+])
+def test_credentials_in_an_address_are_rejected_without_echoing_them(var, value):
+    with pytest.raises(SettingsError, match=var) as info:
+        load({var: value})
+    message = str(info.value)
+    assert "user name or password" in message
+    assert "s3cret-pw" not in message and "admin" not in message
+    assert ("CONSUL_HTTP_TOKEN" if var.startswith("CONSUL") else "NOMAD_TOKEN") in message
