@@ -11,7 +11,7 @@ from views.resources import ports, resources
 P = "allocation"
 RESTART_HELP = "Restarts arrive with the audited actions feature"
 cfg = runtime.dashboard_config()
-principal = widgets.require_principal()
+principal = widgets.require_page("allocation")
 
 
 def render_header(a: dict) -> None:

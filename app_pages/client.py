@@ -11,7 +11,7 @@ from views import status as vstatus
 P = "client"
 ALLOC_STATUSES = ["failed", "lost", "pending", "running", "complete", "unknown"]
 cfg = runtime.dashboard_config()
-widgets.require_principal()
+principal = widgets.require_page("client")
 
 
 def pick_client(clients: pd.DataFrame) -> None:

@@ -8,7 +8,7 @@ from views import status as vstatus
 
 P = "health"  # widget key prefix
 cfg = runtime.dashboard_config()
-widgets.require_principal()
+principal = widgets.require_page("health")
 
 
 def render_filters(datacenters: list[str]) -> tuple[list[str], str, str]:

@@ -7,7 +7,7 @@ from ui import freshness, runtime, tables, widgets
 
 P = "nodes"
 cfg = runtime.dashboard_config()
-widgets.require_principal()
+principal = widgets.require_page("nodes")
 
 NODE_COLS = {
     "node": widgets.LINK_NODE, "status": "Status", "eligibility": "Eligibility",

@@ -93,11 +93,22 @@ ALLOC_COLS = {
 }
 
 
-def require_principal():
-    """The signed-in person app.py put in the session; stop the page if it was reached another way."""
+def require_page(name: str):
+    """The signed-in person app.py put in the session, if the policy lets them open page ``name``.
+
+    Navigation already lists only allowed pages; this is the page's own check (a hidden page is
+    not a guard). Stops the page with a plain message when there is no person or no permission.
+    """
+    import auth.policy
+
     principal = st.session_state.get("principal")
     if principal is None:
         st.warning("Sign in first: open the dashboard's home page.")
+        st.stop()
+    try:
+        auth.policy.ensure(principal, f"page:{name}")
+    except auth.policy.Forbidden:
+        st.error("Your role cannot open this page.", icon="🔒")
         st.stop()
     return principal
 

@@ -10,9 +10,15 @@ Fixtures (use them from any tests/app/ module):
 - ``nav_pages(at)``: url_paths of the pages ``st.navigation`` registered in the last run.
 - ``page_text(at)``: all text the run rendered (titles, markdown, captions, alerts), one string.
 - ``button_labels(at)``: labels of the buttons the run rendered.
+- ``cluster_env`` / ``snap``: the environment pointing at the shared ``sandbox`` and its first full snapshot.
+- ``open_page(page=None, role="support", **params)``: app.py run as ``role``, switched to ``page``
+  (a path under app_pages/) with those query parameters.
+- ``open_script(page, principal, *, user=None, **params)``: one page script run on its own with
+  ``principal`` already in the session (what a fragment rerun or a hand-crafted request sees).
 """
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -116,3 +122,73 @@ def run_app():
             at.run()
         return at
     return run
+
+
+@pytest.fixture(scope="module")
+def cluster_env(sandbox):
+    saved = {k: os.environ.get(k) for k in ("NOMAD_ADDR", "CONSUL_HTTP_ADDR", "DASHBOARD_CONFIG", "NOMAD_TOKEN")}
+    os.environ.update({"NOMAD_ADDR": sandbox.nomad_addr, "CONSUL_HTTP_ADDR": sandbox.consul_addr})
+    os.environ.pop("DASHBOARD_CONFIG", None)
+    os.environ.pop("NOMAD_TOKEN", None)
+    yield sandbox
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def snap(cluster_env):
+    """The snapshot the app reads: the process-wide refresher for these settings, after its first full build."""
+    import snapshot
+    from connectors import settings as cluster_settings
+
+    ref = snapshot.get_refresher(cluster_settings.load(), "namespace")
+    return ref.wait_for(lambda s: s.has_data and all(x.has_data for x in s.sources.values()), timeout=20)
+
+
+@pytest.fixture
+def open_page(cluster_env, snap):
+    def open_(page: str | None = None, role: str = "support", **params) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=30)
+        at.user = make_user_claims(role)
+        at.secrets = {"auth": dict(AUTH_SECRETS["auth"])}
+        at.run()
+        if page:
+            at.switch_page(page)
+        at.query_params.clear()
+        at.query_params.update(params)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        return at
+    return open_
+
+
+def make_principal(role: str | None = "support", *, age_hours: float = 0.0, max_session_hours: float = 12.0):
+    """A Principal as auth.gate builds it, for a sign-in ``age_hours`` ago."""
+    from auth.principal import principal_from_claims
+
+    return principal_from_claims(make_user_claims(role, age_hours=age_hours), groups_claim="groups",
+                                 group_roles={g: [r] for r, g in ROLE_GROUPS.items()},
+                                 max_session_hours=max_session_hours)
+
+
+@pytest.fixture
+def principal_for():
+    return make_principal
+
+
+@pytest.fixture
+def open_script(cluster_env, snap):
+    def open_(page: str, principal, *, user: dict | None = None, allowed=None, **params) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app_pages" / f"{page}.py"), default_timeout=30)
+        at.user = user if user is not None else make_user_claims(sorted(principal.roles)[0] if principal.roles else None)
+        at.secrets = {"auth": dict(AUTH_SECRETS["auth"])}
+        at.session_state["principal"] = principal
+        if allowed is not None:
+            at.session_state["allowed_pages"] = frozenset(allowed)
+        at.query_params.update(params)
+        at.run()
+        return at
+    return open_

@@ -12,49 +12,9 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import snapshot
-from connectors import settings as cluster_settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = os.path.join(ROOT, "app.py")
-
-
-@pytest.fixture(scope="module")
-def cluster_env(sandbox):
-    saved = {k: os.environ.get(k) for k in ("NOMAD_ADDR", "CONSUL_HTTP_ADDR", "DASHBOARD_CONFIG", "NOMAD_TOKEN")}
-    os.environ.update({"NOMAD_ADDR": sandbox.nomad_addr, "CONSUL_HTTP_ADDR": sandbox.consul_addr})
-    os.environ.pop("DASHBOARD_CONFIG", None)
-    os.environ.pop("NOMAD_TOKEN", None)
-    yield sandbox
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-
-
-@pytest.fixture(scope="module")
-def snap(cluster_env):
-    """The snapshot the app reads: the process-wide refresher for these settings, after its first full build."""
-    ref = snapshot.get_refresher(cluster_settings.load(), "namespace")
-    return ref.wait_for(lambda s: s.has_data and all(x.has_data for x in s.sources.values()), timeout=20)
-
-
-@pytest.fixture
-def open_page(cluster_env, snap, user_claims, auth_secrets):
-    def open_(page: str | None = None, role: str = "support", **params) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=30)
-        at.user = user_claims(role)
-        at.secrets = auth_secrets
-        at.run()
-        if page:
-            at.switch_page(page)
-        at.query_params.clear()
-        at.query_params.update(params)
-        at.run()
-        assert not at.exception, [e.message for e in at.exception]
-        return at
-    return open_
 
 
 def text(at) -> str:
