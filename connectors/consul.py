@@ -65,10 +65,12 @@ class _IndexCapture(threading.local):
 class _HTTPClient(consul.std.HTTPClient):
     """py-consul's sync client with explicit timeouts, a shared session and our status handling."""
 
-    def __init__(self, host, port, scheme, verify, cert, *, timeout: float, session: requests.Session):
+    def __init__(self, host, port, scheme, verify, cert, *, timeout: float, session: requests.Session, path_prefix: str = ""):
         consul.base.HTTPClient.__init__(self, host, port, scheme, verify, cert)
         if ":" in str(host) and not str(host).startswith("["):
             self.base_uri = f"{scheme}://[{host}]:{port}"  # IPv6 literal
+        # A path in CONSUL_HTTP_ADDR (Consul behind a reverse proxy at /consul) prefixes every request.
+        self.base_uri += path_prefix
         self.session = session
         self.request_timeout = timeout
         self.connections_timeout = timeout
@@ -128,7 +130,10 @@ class _Consul(consul.std.Consul):
         self.token = None  # py-consul copies CONSUL_HTTP_TOKEN here; we send tokens per call
 
     def http_connect(self, host, port, scheme, verify=True, cert=None):
-        return _HTTPClient(host, port, scheme, verify, cert, timeout=self._dash_settings.timeout, session=self._dash_session)
+        prefix = urllib.parse.urlsplit(self._dash_settings.addr).path.rstrip("/")
+        return _HTTPClient(
+            host, port, scheme, verify, cert, timeout=self._dash_settings.timeout, session=self._dash_session, path_prefix=prefix,
+        )
 
 
 class ConsulConnector:
