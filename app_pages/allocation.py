@@ -54,6 +54,7 @@ def render_tasks(events) -> None:
 
 @st.fragment(run_every=cfg.page_refresh_seconds)
 def render_data(value: str) -> None:
+    widgets.still_signed_in(principal)
     snap = runtime.snapshot()
     if not freshness.render(snap):
         return
@@ -84,6 +85,7 @@ def render_data(value: str) -> None:
 
 @st.fragment
 def render_logs(a: dict, tasks: list[str]) -> None:
+    widgets.still_signed_in(principal)
     st.subheader("Logs")
     if principal is None or not auth.policy.can(principal, auth.policy.LOGS_READ):
         st.info("Your role cannot read allocation logs (support and admin roles can).", icon="🔒")

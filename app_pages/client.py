@@ -51,6 +51,7 @@ DEPLOY_COLS = {"time": widgets.when("When"), "job": "Job", "version": st.column_
 
 @st.fragment(run_every=cfg.page_refresh_seconds)
 def render_data(client: str, job: str) -> None:
+    widgets.still_signed_in(principal)
     snap = runtime.snapshot()
     if not freshness.render(snap):
         return

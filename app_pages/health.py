@@ -46,6 +46,7 @@ COLUMNS = {
 
 @st.fragment(run_every=cfg.page_refresh_seconds)
 def render_data(statuses: list[str], dc: str, text: str) -> None:
+    widgets.still_signed_in(principal)
     snap = runtime.snapshot()
     if not freshness.render(snap):
         return

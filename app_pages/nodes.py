@@ -33,6 +33,7 @@ def render_node(node: dict, allocs) -> None:
 
 @st.fragment(run_every=cfg.page_refresh_seconds)
 def render_data(value: str, datacenter: str) -> None:
+    widgets.still_signed_in(principal)
     snap = runtime.snapshot()
     if not freshness.render(snap):
         return

@@ -93,6 +93,22 @@ ALLOC_COLS = {
 }
 
 
+def still_signed_in(principal) -> None:
+    """First call in every fragment: a fragment rerun (``run_every``) does not run app.py, so the
+    login gate is not re-checked there. When the session is past its maximum age or the person
+    signed out, forget the principal and rerun the whole app so the gate shows why."""
+    from datetime import datetime, timezone
+
+    try:
+        logged_in = bool(st.user.is_logged_in)
+    except Exception:  # noqa: BLE001 - no user information at all: not signed in
+        logged_in = False
+    if principal is not None and logged_in and datetime.now(timezone.utc) < principal.session_expires_at:
+        return
+    st.session_state.pop("principal", None)
+    st.rerun(scope="app")
+
+
 def require_page(name: str):
     """The signed-in person app.py put in the session, if the policy lets them open page ``name``.
 
