@@ -142,7 +142,7 @@ def from_exception(ctx: Context, exc: BaseException) -> ConnectorError:
     if isinstance(exc, (requests.exceptions.ConnectionError, OSError, urllib3.exceptions.HTTPError)):
         return Unavailable(src, f"{src} at {ctx.addr} cannot be reached ({_reason(exc)}).", detail=detail)
     if isinstance(exc, ValueError):  # JSON decoding
-        return BadResponse(src, f"{src} at {ctx.addr} sent a response the dashboard cannot read while trying to {ctx.doing} (it is not valid JSON).", detail=detail)
+        return bad_json(ctx, exc)
     return Unavailable(src, f"{src} at {ctx.addr} could not be asked to {ctx.doing} ({type(exc).__name__}).", detail=detail)
 
 
@@ -171,6 +171,7 @@ def from_status(ctx: Context, status: int, body: Any) -> ConnectorError:
 
 
 def bad_json(ctx: Context, exc: BaseException) -> BadResponse:
+    """The one message for a body that is not valid JSON (also used by from_exception)."""
     return BadResponse(
         ctx.source,
         f"{ctx.source} at {ctx.addr} sent a response the dashboard cannot read while trying to {ctx.doing} (it is not valid JSON).",
