@@ -21,7 +21,7 @@ import urllib.parse
 
 from .errors import InvalidInput
 
-__all__ = ["MAX_LEN", "segment", "alloc_id", "check_name", "UUID_RE"]
+__all__ = ["MAX_LEN", "segment", "alloc_id", "check_name", "UUID_RE", "is_uuid"]
 
 MAX_LEN = 128
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -56,9 +56,14 @@ def segment(value: object, what: str, source: str = "Nomad") -> str:
     return urllib.parse.quote(check_name(value, what, source), safe="")
 
 
+def is_uuid(value: object) -> bool:
+    """True for a full Nomad/Consul UUID (any case, surrounding spaces ignored), e.g. a full allocation ID."""
+    return isinstance(value, str) and UUID_RE.match(value.strip().lower()) is not None
+
+
 def alloc_id(value: object, source: str = "Nomad") -> str:
     """An allocation ID must be the full lower-case UUID (alloc endpoints reject prefixes)."""
-    if not isinstance(value, str) or not UUID_RE.match(value.strip().lower()):
+    if not is_uuid(value):
         shown = _shown(value) if isinstance(value, str) else type(value).__name__
         raise InvalidInput(
             source,

@@ -38,3 +38,11 @@ def test_alloc_ids_must_be_full_uuids(value):
 
 def test_alloc_id_normalised():
     assert paths.alloc_id(UUID.upper()) == UUID
+
+
+def test_uuid_helpers_are_public_for_other_modules():
+    assert "UUID_RE" in paths.__all__ and "is_uuid" in paths.__all__
+    assert paths.is_uuid("5456bd7a-9fc0-c0dd-6131-cbee77f57577")
+    assert paths.is_uuid(" 5456BD7A-9FC0-C0DD-6131-CBEE77F57577 ")
+    for value in ("5456bd7a", "5456bd7a-9fc0-c0dd-6131-cbee77f5757", "", None, 42, "../etc"):
+        assert not paths.is_uuid(value)
