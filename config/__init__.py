@@ -46,6 +46,38 @@ def load(path: str | os.PathLike | None = None, env: Mapping[str, str] = os.envi
     return config
 
 
+MAX_SESSION_HOURS = 24 * 30  # a month; more (or inf) is a typo and would overflow timedelta
+MIN_PAGE_SECONDS = 2
+WAIT_RANGE = (1, 600)  # Nomad and Consul cap a blocking query's wait at 10 minutes
+
+
+def _number(section: str, key: str, value: object, kind: type) -> float:
+    """value as int/float, or ConfigError naming [section] key."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(f"[{section}] {key} must be a number, not {value!r}")
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise ConfigError(f"[{section}] {key} must be a whole number, not {value!r}")
+    try:
+        number = kind(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"[{section}] {key} must be a{'n whole' if kind is int else ''} number, not {value!r}") from None
+    if kind is float and number != number:  # NaN
+        raise ConfigError(f"[{section}] {key} must be a number, not {value!r}")
+    return number
+
+
+def _identity(value: object) -> str:
+    spec = str(value)
+    # Imported here: views pulls in pandas, which the config loader itself does not need.
+    from views.identity import ClientIdentity
+
+    try:
+        ClientIdentity.parse(spec)
+    except ValueError as exc:
+        raise ConfigError(f"[clients] identify_by: {exc}") from None
+    return spec
+
+
 def parse(data: Mapping) -> DashboardConfig:
     links = dict(data.get("links", {}))
     overrides = links.pop("overrides", {})
@@ -58,14 +90,23 @@ def parse(data: Mapping) -> DashboardConfig:
         group_roles[str(group)] = roles
     auth = data.get("auth", {})
     refresh = data.get("refresh", {})
+    max_hours = _number("auth", "max_session_hours", auth.get("max_session_hours", 8), float)
+    if not 0 < max_hours <= MAX_SESSION_HOURS:
+        raise ConfigError(f"[auth] max_session_hours must be more than 0 and at most {MAX_SESSION_HOURS} (30 days), not {max_hours:g}")
+    page_seconds = _number("refresh", "page_seconds", refresh.get("page_seconds", 10), int)
+    if page_seconds < MIN_PAGE_SECONDS:
+        raise ConfigError(f"[refresh] page_seconds must be at least {MIN_PAGE_SECONDS}, not {page_seconds}")
+    wait = _number("refresh", "blocking_wait_seconds", refresh.get("blocking_wait_seconds", 30), int)
+    if not WAIT_RANGE[0] <= wait <= WAIT_RANGE[1]:
+        raise ConfigError(f"[refresh] blocking_wait_seconds must be between {WAIT_RANGE[0]} and {WAIT_RANGE[1]}, not {wait}")
     return DashboardConfig(
-        identify_by=str(data.get("clients", {}).get("identify_by", "namespace")),
+        identify_by=_identity(data.get("clients", {}).get("identify_by", "namespace")),
         links={str(k): str(v) for k, v in links.items()},
         link_overrides={str(c): dict(v) for c, v in overrides.items()},
         groups_claim=str(auth.get("groups_claim", "groups")),
-        max_session_hours=float(auth.get("max_session_hours", 8)),
+        max_session_hours=max_hours,
         nomad_auth_method=str(auth.get("nomad_auth_method", "")).strip(),
         group_roles=group_roles,
-        page_refresh_seconds=int(refresh.get("page_seconds", 10)),
-        blocking_wait_seconds=int(refresh.get("blocking_wait_seconds", 30)),
+        page_refresh_seconds=page_seconds,
+        blocking_wait_seconds=wait,
     )
