@@ -11,6 +11,9 @@
   are built).
 * When any source changed, frames are rebuilt (debounced) by one builder
   thread with `views.build_frames(raw, cluster=, identity=, now=)`.
+* Blocking indexes follow Consul/Nomad guidance: an index that goes backwards
+  resets to 0, index 0 never blocks, and for a server that sends no index (0)
+  the body is compared with the last one, so an unchanged body rebuilds nothing.
 * `current()` is one attribute read: lock-free and cheap for any number of
   readers.  API load depends on the number of sources (and Consul service
   *names*), never on the number of readers.
@@ -75,6 +78,8 @@ class Refresher:
         slim_raw: bool = True,
         build: Optional[BuildFn] = None,
         clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Optional[Callable[[float], Any]] = None,
         nomad: Optional[NomadConnector] = None,
         consul: Optional[ConsulConnector] = None,
     ):
@@ -86,7 +91,9 @@ class Refresher:
         self.max_backoff = float(max_backoff)
         self.slim_raw = bool(slim_raw)
         self._build_fn: BuildFn = build or _default_build
-        self._clock = clock
+        self._clock = clock  # timestamps and frame age (injectable for tests)
+        self._monotonic = monotonic  # watcher pacing (injectable with `sleep` for tests)
+        self._sleep_fn = sleep
         self.nomad = nomad or NomadConnector(cluster_settings.nomad)
         self.consul = consul
         if self.consul is None and cluster_settings.consul is not None:
@@ -190,13 +197,24 @@ class Refresher:
             return False
         done = self._clock()
         with self._state_lock:
-            changed = src.raw is None or listing.index != src.index or listing.index == 0
+            new_index = listing.index
+            if src.raw is None:
+                changed = True
+            elif src.index > 0 and new_index > src.index:
+                changed = True  # the normal case: the index moved on
+            elif src.index > 0 and new_index == src.index:
+                changed = False
+            else:
+                # No index from the server (0), an index that went backwards, or the first answer
+                # after a reset: only the body can tell (a C-level comparison, far cheaper than a build).
+                changed = listing.data != src.raw
             if changed:
                 # The old raw goes now (only the new one is needed from here on); it was kept
                 # during the fetch so that a failed fetch still leaves the last good data.
                 src.raw = listing.data
-            # An index that goes backwards (server restore/restart) resets blocking.
-            src.index = listing.index
+            # An index that goes backwards (server restore/restart) resets to 0: the next
+            # request does not block and adopts whatever index the server then reports.
+            src.index = 0 if new_index < src.index else new_index
             src.status = replace(src.status, ok=True, error=None, error_kind=None, last_success=done, last_attempt=attempt, index=listing.index)
         if not changed:  # statuses (last_success) still move on; frames stay
             self._publish_status()
@@ -288,11 +306,18 @@ class Refresher:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def _pause(self, seconds: float) -> None:
+        if self._sleep_fn is not None:
+            self._sleep_fn(seconds)
+        else:
+            self._stop.wait(seconds)
+
     def _watch(self, src: _Source) -> None:
         backoff = src.min_interval
         while not self._stop.is_set():
-            started = time.monotonic()
-            index = src.index if src.raw is not None and src.status.ok else None
+            started = self._monotonic()
+            # Block only on an index >= 1 (index 0 never blocks).
+            index = src.index if src.raw is not None and src.status.ok and src.index > 0 else None
             changed = self._fetch_source(src, index, self.wait if index else None)
             if self._stop.is_set():
                 break
@@ -300,12 +325,12 @@ class Refresher:
                 self._dirty.set()
             if src.status.ok:
                 backoff = src.min_interval
-                pause = src.min_interval - (time.monotonic() - started)
+                pause = src.min_interval - (self._monotonic() - started)
             else:
                 pause = backoff
                 backoff = min(max(backoff * 2, 0.5), self.max_backoff)
             if pause > 0:
-                self._stop.wait(pause)
+                self._pause(pause)
 
     def _builder(self) -> None:
         last_build = 0.0

@@ -157,13 +157,89 @@ def test_background_watchers_block_on_index_and_rebuild_on_change():
     assert len(per_name) == 2
 
 
-def test_min_interval_limits_fetch_rate():
-    r, nomad, _ = make(wait=0.001, min_interval=0.2)
-    r.start()
-    time.sleep(0.5)
-    r.stop()
-    jobs_calls = [c for c in nomad.calls if c[0] == "jobs"]
-    assert 1 <= len(jobs_calls) <= 4
+class SimTime:
+    """Simulated monotonic time for the watcher loop: sleeping advances it; stops the refresher at `until`."""
+
+    def __init__(self, until):
+        self.t = 0.0
+        self.until = until
+        self.refresher = None
+
+    def __call__(self):
+        return self.t
+
+    def sleep(self, seconds):
+        self.t += seconds
+        if self.t >= self.until:
+            self.refresher._stop.set()
+
+
+class ScriptedJobs:
+    """A Nomad whose jobs list answers from a script of (index, data); simulated time per request."""
+
+    def __init__(self, script, sim, cost=0.0):
+        self.script, self.sim, self.cost = list(script), sim, cost
+        self.calls = []
+
+    def list_jobs(self, index=None, wait=None):
+        self.calls.append((index, wait))
+        self.sim.t += self.cost
+        idx, data = self.script[min(len(self.calls), len(self.script)) - 1]
+        return Listing(data, idx)
+
+    def __getattr__(self, name):  # the other Nomad lists: empty, no index
+        return lambda index=None, wait=None, slim=False: Listing([], 0)
+
+
+def run_jobs_watcher(script, *, until, min_interval=0.2, cost=0.0, **kw):
+    sim = SimTime(until)
+    nomad = ScriptedJobs(script, sim, cost)
+    r = Refresher(ClusterSettings("test", NomadSettings(), None), None, nomad=nomad, build=build,
+                  min_interval=min_interval, monotonic=sim, sleep=sim.sleep, **kw)
+    sim.refresher = r
+    dirty = []
+    real_fetch = r._fetch_source
+
+    def fetch(src, index, wait):
+        changed = real_fetch(src, index, wait)
+        dirty.append(changed)
+        return changed
+
+    r._fetch_source = fetch
+    r._watch(r._sources["jobs"])  # synchronously, in simulated time
+    return nomad.calls, dirty, r
+
+
+def test_min_interval_limits_fetch_rate_per_simulated_second():
+    calls, _, _ = run_jobs_watcher([(5, [{"ID": "a"}])], until=1.0, min_interval=0.2, wait=0.001)
+    assert len(calls) == 5  # one request per min_interval: t = 0, 0.2, 0.4, 0.6, 0.8
+    calls, _, _ = run_jobs_watcher([(5, [{"ID": "a"}])], until=1.0, min_interval=0.2, cost=0.15, wait=0.001)
+    assert len(calls) == 5  # time spent in the request counts towards the interval
+    calls, _, _ = run_jobs_watcher([(5, [{"ID": "a"}])], until=10.0, min_interval=2.0, wait=0.001)
+    assert len(calls) == 5
+
+
+def test_index_going_backwards_resets_to_zero_then_adopts():
+    script = [(10, ["a"]), (10, ["a"]), (4, ["b"]), (4, ["b"]), (4, ["b"])]
+    calls, changed, r = run_jobs_watcher(script, until=0.9, min_interval=0.2, wait=30)
+    assert [i for i, _ in calls] == [None, 10, 10, None, 4]
+    # blocking (with a wait) only on a real index; after the reset, a non-blocking request
+    assert [w for _, w in calls] == [None, 30, 30, None, 30]
+    assert changed == [True, False, True, False, False]
+    assert r.raw()["jobs"] == ["b"]
+
+
+def test_index_zero_never_blocks():
+    calls, _, _ = run_jobs_watcher([(0, ["a"])], until=1.0, min_interval=0.2, wait=30)
+    assert len(calls) == 5
+    assert all(index is None and wait is None for index, wait in calls)
+
+
+def test_a_server_without_index_does_not_rebuild_an_unchanged_body():
+    script = [(0, ["a"]), (0, ["a"]), (0, ["a"]), (0, ["a", "b"]), (0, ["a", "b"])]
+    calls, changed, r = run_jobs_watcher(script, until=1.0, min_interval=0.2, wait=30)
+    assert changed == [True, False, False, True, False]
+    assert r.raw()["jobs"] == ["a", "b"]
 
 
 def test_ttl_cache_single_flight_and_expiry():
