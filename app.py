@@ -27,6 +27,7 @@ allowed = set(auth.policy.pages_for(principal))
 page = st.navigation([p for name, p in PAGES.items() if name in allowed])
 
 st.session_state["principal"] = principal
+st.session_state["allowed_pages"] = frozenset(name for name in PAGES if name in allowed)
 sidebar.render(principal, pages=PAGES, allowed=allowed)
 if runtime.is_sandbox():
     st.info("**Demo data: sandbox cluster.** Set NOMAD_ADDR to use a real Nomad cluster.", icon="🧪")

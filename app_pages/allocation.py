@@ -19,13 +19,16 @@ def render_header(a: dict) -> None:
     c1.title(f"📦 Allocation {a['short_id']}")
     c2.button("Restart allocation", key=f"{P}_restart", disabled=True, help=RESTART_HELP,
               icon=":material/restart_alt:", width="stretch")
+    md = tables.md_text
     st.markdown(
-        f"**Client** [{a['client']}]({tables.client_link(a['client'])}) · **Job** `{a['job_id']}` · "
-        f"**Group** `{a['task_group']}` · **Job version** {a['job_version']} · "
-        f"**Node** [{a['node_name']}]({tables.node_link(a['node_id'])}) · **Datacenter** {a['datacenter']}")
-    icon = {"running": "🟢", "pending": "🔵", "failed": "🔴", "lost": "🔴", "complete": "⚪"}.get(a["client_status"], "🟠")
-    st.markdown(f"{icon} **{a['client_status']}** (desired: {a['desired_status']})"
-                + (f" — {a['client_description']}" if a["client_description"] else "")
+        f"**Client** {widgets.md_link(a['client'], tables.client_link(a['client']), 'client')} · "
+        f"**Job** {tables.md_code(a['job_id'], 120)} · **Group** {tables.md_code(a['task_group'], 120)} · "
+        f"**Job version** {a['job_version']} · "
+        f"**Node** {widgets.md_link(a['node_name'], tables.node_link(a['node_id']), 'nodes')} · "
+        f"**Datacenter** {md(a['datacenter'])}")
+    icon = tables.ALLOC_ICONS.get(a["client_status"], "🟠")
+    st.markdown(f"{icon} **{md(a['client_status'])}** (desired: {md(a['desired_status'])})"
+                + (f" — {md(a['client_description'])}" if a["client_description"] else "")
                 + f" · ID `{a['alloc_id']}`")
     if a["next_allocation"]:
         st.page_link("app_pages/allocation.py", label=f"Replaced by allocation {a['next_allocation'][:8]}",
@@ -46,7 +49,7 @@ def render_tasks(events) -> None:
     for task, ev in events.groupby("task", sort=True):
         state, failed = ev["task_state"].iloc[-1], bool(ev["task_failed"].iloc[-1])
         icon = "🔴" if failed else {"running": "🟢", "pending": "🔵", "dead": "⚪"}.get(state, "🟠")
-        st.markdown(f"{icon} **{task}** — {state}{' (failed)' if failed else ''}")
+        st.markdown(f"{icon} **{tables.md_text(task)}** — {tables.md_text(state)}{' (failed)' if failed else ''}")
         show = ev.sort_values("time", ascending=False)[["time", "type", "message", "severity"]]
         show = show.assign(severity=show["severity"].map(tables.severity_badge))
         st.dataframe(show, hide_index=True, width="stretch", column_config=EVENT_COLS)

@@ -26,8 +26,8 @@ def pick_client(clients: pd.DataFrame) -> None:
 
 
 def render_header(row: dict) -> None:
-    st.title(f"🏢 {row['client']}")
-    st.markdown(f"{widgets.badge_md(row['status'])} **{row['reason']}**")
+    st.title(f"🏢 {tables.md_text(row['client'])}")
+    st.markdown(f"{widgets.badge_md(row['status'])} **{tables.md_text(row['reason'])}**")
     links = cfg.links_for(row["client"])
     if links:
         cols = st.columns(len(links) + 3)
@@ -68,9 +68,9 @@ def render_data(client: str, job: str) -> None:
     c[1].metric("Failed allocations (6 h)", row["failed_allocs"], border=True)
     c[2].metric("Restarts (24 h)", row["restarts_24h"], border=True)
     c[3].metric("Checks critical / warning", f"{row['checks_critical']} / {row['checks_warning']}", border=True)
-    st.markdown(f"**Versions** {tables.join_list(row['versions']) or '–'} · "
-                f"**Datacenters** {tables.join_list(row['datacenters']) or '–'} · "
-                f"**Namespaces** {tables.join_list(row['namespaces']) or '–'}")
+    st.markdown(f"**Versions** {tables.md_text(tables.join_list(row['versions'])) or '–'} · "
+                f"**Datacenters** {tables.md_text(tables.join_list(row['datacenters'])) or '–'} · "
+                f"**Namespaces** {tables.md_text(tables.join_list(row['namespaces'])) or '–'}")
 
     st.subheader("Jobs")
     st.dataframe(tables.client_jobs(f.jobs, client), hide_index=True, width="stretch", column_config=JOB_COLS)
@@ -99,7 +99,8 @@ def render_data(client: str, job: str) -> None:
     st.subheader("Consul services and checks")
     svc = tables.client_services(f.services, client)
     if len(svc):
-        st.dataframe(svc, hide_index=True, width="stretch", column_config=SERVICE_COLS)
+        svc, svc_cols = widgets.unlink(svc, SERVICE_COLS)
+        st.dataframe(svc, hide_index=True, width="stretch", column_config=svc_cols)
     else:
         st.caption("No Consul service instances for this client.")
 

@@ -19,11 +19,12 @@ ALLOC_COLS = widgets.ALLOC_COLS
 
 
 def render_node(node: dict, allocs) -> None:
-    st.title(f"🖥️ {node['name']}")
-    st.markdown(f"{tables.node_badge(node['status'])} · **{node['eligibility']}**"
+    md = tables.md_text
+    st.title(f"🖥️ {md(node['name'])}")
+    st.markdown(f"{md(tables.node_badge(node['status']))} · **{md(node['eligibility'])}**"
                 + (" · **draining**" if node["drain"] else "")
-                + f" · {node['datacenter']} · pool `{node['node_pool']}` · Nomad {node['version']}"
-                + f" · {node['address']} · ID `{node['node_id']}`")
+                + f" · {md(node['datacenter'])} · pool {tables.md_code(node['node_pool'], 120)} · Nomad {md(node['version'])}"
+                + f" · {md(node['address'])} · ID `{node['node_id']}`")
     st.page_link("app_pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
     table = tables.node_allocations(allocs, node["node_id"])
     st.subheader(f"Allocations on this node ({len(table)})")

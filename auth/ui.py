@@ -39,6 +39,19 @@ def _user() -> dict[str, Any]:
         return {}
 
 
+def _md(text) -> str:
+    """Names and groups from the identity provider shown literally in Markdown (no links, no formatting)."""
+    from ui.tables import md_text
+
+    return md_text(text)
+
+
+def _md_code(text) -> str:
+    from ui.tables import md_code
+
+    return md_code(text, 120)
+
+
 def _stop() -> NoReturn:
     st.stop()
     raise RuntimeError("unreachable")  # pragma: no cover - st.stop raises
@@ -99,11 +112,11 @@ def _no_access_page(principal: Principal, group_roles: Mapping[str, Any], groups
     granting = groups_granting_access(group_roles)
     listed = ", ".join(f"`{g}`" for g in granting) or "(none configured)"
     first = f"`{granting[0]}`" if granting else "a dashboard group"
-    st.info(f"You are signed in as **{principal.display_name}**, but your account is in no group "
+    st.info(f"You are signed in as **{_md(principal.display_name)}**, but your account is in no group "
             f"that gives access to this dashboard. Ask your administrator to add you to group "
             f"{first} (one of: {listed}).")
     if principal.groups:
-        st.caption("Your groups: " + ", ".join(f"`{g}`" for g in principal.groups))
+        st.caption("Your groups: " + ", ".join(_md_code(g) for g in principal.groups))
     else:
         st.caption(f"Your sign-in carried no groups (claim `{groups_claim}`).")
     if st.button("Sign out", key="auth_noaccess_signout"):
@@ -153,9 +166,9 @@ def _local_time(moment: datetime) -> str:
 def render_identity(principal: Principal) -> None:
     """Sidebar: "Signed in as <name>, until <time>", the roles, and a Sign-out button."""
     with st.sidebar:
-        st.caption(f"Signed in as **{principal.display_name}**, until "
+        st.caption(f"Signed in as **{_md(principal.display_name)}**, until "
                    f"{_local_time(principal.session_expires_at)}")
-        st.caption("Role: " + ", ".join(sorted(principal.roles)))
+        st.caption("Role: " + _md(", ".join(sorted(principal.roles))))
         if st.button("Sign out", key="auth_sidebar_signout"):
             st.logout()
             st.stop()  # render nothing more while the browser leaves for /auth/logout

@@ -41,6 +41,17 @@ def md_code(value, limit: int = 60) -> str:
     return f"`{s}`" if s else "`(empty)`"
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>|~:$])")  # inline Markdown, links, Streamlit directives
+_WWW = re.compile(r"(?i)\b(www)\.")  # GFM turns a bare www.example.com into a link
+
+
+def md_text(value) -> str:
+    """Text from the cluster or the identity provider shown literally inside Markdown: every Markdown
+    character is escaped, so ``[x](https://evil)`` stays text, not a link; line breaks become spaces."""
+    s = "" if value is None else " ".join(str(value).split())
+    return _WWW.sub(r"\1\\.", _MD_SPECIAL.sub(r"\\\1", s))
+
+
 ALLOC_ICONS = {"running": "🟢", "pending": "🔵", "failed": "🔴", "lost": "🔴", "complete": "⚪", "unknown": "🟠"}
 DEPLOY_ICONS = {"successful": "✅", "failed": "❌", "cancelled": "⚪", "running": "🔄", "pending": "🔄",
                 "initializing": "🔄", "unblocking": "🔄", "paused": "⏸️", "blocked": "⏸️"}

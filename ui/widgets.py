@@ -129,8 +129,53 @@ def require_page(name: str):
     return principal
 
 
+def page_allowed(name: str) -> bool:
+    """Whether this person's navigation has page ``name`` (app.py stores the allowed names)."""
+    return name in st.session_state.get("allowed_pages", ())
+
+
+def _link_target(value) -> tuple[str, str]:
+    """'allocation?alloc=abc' -> ('allocation', 'abc' unquoted)."""
+    from urllib.parse import unquote
+
+    page, _, query = str(value).partition("?")
+    return page, unquote(query.partition("=")[2])
+
+
+def unlink(df, column_config: dict):
+    """Link columns pointing at pages this person may not open become plain text (the value, or the
+    8-character short ID for allocations): a link would only lead to 'page not found'."""
+    config = dict(column_config)
+    out = df
+    for col, cfg in column_config.items():
+        if col not in df.columns or not isinstance(cfg, dict) or cfg.get("type_config", {}).get("type") != "link":
+            continue
+        pages = {_link_target(v)[0] for v in df[col].dropna().tolist()}
+        if not pages or all(page_allowed(p) for p in pages):
+            continue
+        short = (lambda v: v[:8]) if col == "allocation" else (lambda v: v)
+        out = out.assign(**{col: df[col].map(lambda v: None if v is None else short(_link_target(v)[1]))})
+        config[col] = st.column_config.TextColumn(cfg.get("label"), width=cfg.get("width"), help=None)
+    return out, config
+
+
+def md_link(text: str, url: str, page: str) -> str:
+    """Markdown for ``text`` linked to ``url`` when ``page`` is allowed, else the plain (escaped) text."""
+    shown = tables.md_text(text)
+    return f"[{shown}]({url})" if page_allowed(page) else shown
+
+
 def linked_table(df, *, key: str, link_col: str, page: str, param: str, column_config: dict, max_height: int = 460):
-    """A table whose rows open a page: a link per row (new tab, shareable) and row selection (same tab)."""
+    """A table whose rows open a page: a link per row (new tab, shareable) and row selection (same tab).
+
+    When this person may not open ``page``, the IDs show as plain text and rows are not selectable."""
+    from pathlib import PurePosixPath
+
+    df, column_config = unlink(df, column_config)
+    if not page_allowed(PurePosixPath(page).stem):
+        st.dataframe(df, key=key, hide_index=True, width="stretch", column_config=column_config,
+                     height=min(38 + 35 * max(len(df), 1), max_height))
+        return
     event = st.dataframe(df, key=key, hide_index=True, width="stretch", column_config=column_config,
                          on_select="rerun", selection_mode="single-row",
                          height=min(38 + 35 * max(len(df), 1), max_height))

@@ -12,6 +12,8 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui import tables
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = os.path.join(ROOT, "app.py")
@@ -87,7 +89,7 @@ def test_deep_link_opens_that_client(open_page, snap):
     worst = snap.frames.clients.iloc[0]
     at = open_page("app_pages/client.py", client=worst["client"])
     assert at.title[0].value.endswith(worst["client"])
-    assert worst["reason"] in text(at)
+    assert tables.md_text(worst["reason"]) in text(at)  # shown literally (Markdown escaped)
     allocs = snap.frames.allocations
     own = set(allocs[allocs["client"] == worst["client"]]["alloc_id"])
     table = next(d.value for d in at.dataframe if "allocation" in d.value.columns)

@@ -87,3 +87,12 @@ def test_resolve_alloc(allocs, value, found, message):
     assert (row["alloc_id"] if row else None) == found
     assert message in msg
     assert len(msg) < 300
+
+
+def test_md_text_keeps_markdown_from_cluster_fields_literal():
+    from ui.tables import md_text
+
+    assert md_text("[x](https://evil)") == r"\[x\]\(https\://evil\)"
+    assert md_text("**bold** :red[alert]\nnext") == r"\*\*bold\*\* \:red\[alert\] next"
+    assert md_text(None) == ""
+    assert md_text("see www.evil.example") == r"see www\.evil.example"
