@@ -10,7 +10,10 @@
   soon as its new one has arrived (the last good frames stay until new ones
   are built).
 * When any source changed, frames are rebuilt (debounced) by one builder
-  thread with `views.build_frames(raw, cluster=, identity=, now=)`.
+  thread with `views.build_frames(raw, cluster=, identity=, now=)`.  On a quiet
+  cluster they are also rebuilt from the kept raw JSON once they are
+  `max_frame_age` seconds old (no API request), so time-windowed health
+  ("failed in the last 6h", "restarts in 24h") ages out.
 * Blocking indexes follow Consul/Nomad guidance: an index that goes backwards
   resets to 0, index 0 never blocks, and for a server that sends no index (0)
   the body is compared with the last one, so an unchanged body rebuilds nothing.
@@ -75,6 +78,8 @@ class Refresher:
         debounce: float = 0.3,
         min_build_interval: float = 1.0,
         max_backoff: float = 30.0,
+        max_frame_age: float = 60.0,
+        idle_poll: float = 1.0,
         slim_raw: bool = True,
         build: Optional[BuildFn] = None,
         clock: Callable[[], datetime] = utcnow,
@@ -89,6 +94,8 @@ class Refresher:
         self.debounce = float(debounce)
         self.min_build_interval = float(min_build_interval)
         self.max_backoff = float(max_backoff)
+        self.max_frame_age = float(max_frame_age)
+        self.idle_poll = float(idle_poll)
         self.slim_raw = bool(slim_raw)
         self._build_fn: BuildFn = build or _default_build
         self._clock = clock  # timestamps and frame age (injectable for tests)
@@ -332,10 +339,20 @@ class Refresher:
             if pause > 0:
                 self._pause(pause)
 
+    def frames_stale(self) -> bool:
+        """True when built frames are older than max_frame_age (by the injectable clock)."""
+        built = self._built_at
+        return built is not None and (self._clock() - built).total_seconds() >= self.max_frame_age
+
     def _builder(self) -> None:
         last_build = 0.0
         while not self._stop.is_set():
-            if not self._dirty.wait(timeout=1.0):
+            if not self._dirty.wait(timeout=self.idle_poll):
+                # Nothing changed: rebuild from the kept raw anyway once the frames are old,
+                # so time windows move on (no API request is made for this).
+                if self.frames_stale() and not self._stop.is_set():
+                    self._build_and_publish()
+                    last_build = time.monotonic()
                 continue
             if self._stop.is_set():
                 break

@@ -242,6 +242,28 @@ def test_a_server_without_index_does_not_rebuild_an_unchanged_body():
     assert r.raw()["jobs"] == ["a", "b"]
 
 
+def test_quiet_cluster_frames_are_rebuilt_when_old_without_requests():
+    clock = Clock()
+    r, nomad, consul = make(clock=clock, max_frame_age=60, idle_poll=0.01)
+    first = r.refresh_once()
+    assert first.frames["now"] == clock.t
+    requests_before = (len(nomad.calls), len(consul.calls))
+    builder = threading.Thread(target=r._builder, daemon=True)
+    builder.start()
+    try:
+        clock.t += timedelta(seconds=30)
+        time.sleep(0.1)  # many idle polls: too young to rebuild
+        assert r.builds == 1 and not r.frames_stale()
+        clock.t += timedelta(seconds=31)
+        snap = r.wait_for(lambda s: s.built_at == clock.t, timeout=5)
+        assert snap.frames["now"] == clock.t  # health windows are computed with the new time
+        assert r.builds == 2
+        assert (len(nomad.calls), len(consul.calls)) == requests_before  # built from the kept raw
+    finally:
+        r._stop.set()
+        builder.join(2)
+
+
 def test_ttl_cache_single_flight_and_expiry():
     now = [0.0]
     cache = TTLCache(ttl=3, clock=lambda: now[0])
