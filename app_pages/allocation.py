@@ -81,9 +81,9 @@ def render_data(value: str) -> None:
             "cpu_mhz": st.column_config.NumberColumn("CPU (MHz)"), "memory_mb": st.column_config.NumberColumn("Memory (MB)"),
             "memory_max_mb": st.column_config.NumberColumn("Memory max (MB)")})
         st.caption(f"Shared disk {res.attrs.get('disk_mb', 0)} MB" + "".join(f" · port {p}" for p in ports(full)))
-    if full is not None:
-        with st.expander("Advanced: raw allocation JSON"):
-            st.json(full, expanded=False)
+    if full is not None and auth.policy.can(principal, auth.policy.ALLOC_RAW):
+        with st.expander("Advanced: raw allocation JSON (secrets removed)"):
+            st.json(tables.redact_allocation(full), expanded=False)
 
 
 @st.fragment

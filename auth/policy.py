@@ -21,6 +21,7 @@ PAGE_DEPLOYMENTS = "page:deployments"
 PAGE_AUDIT = "page:audit"
 LOGS_READ = "logs:read"
 ALLOC_RESTART = "alloc:restart"
+ALLOC_RAW = "alloc:raw"
 
 ACTIONS: dict[str, str] = {
     PAGE_HEALTH: "open the client health page",
@@ -31,6 +32,7 @@ ACTIONS: dict[str, str] = {
     PAGE_AUDIT: "open the audit trail",
     LOGS_READ: "read allocation logs",
     ALLOC_RESTART: "restart an allocation",
+    ALLOC_RAW: "see an allocation's raw JSON (secrets removed)",
 }
 
 # Pages in navigation order, named by their st.Page url_path.
@@ -41,7 +43,7 @@ _VIEWER = frozenset({PAGE_HEALTH, PAGE_CLIENT, PAGE_ALLOCATION, PAGE_NODES})
 # The table. A person with several roles may do the union of their actions.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "viewer": _VIEWER,
-    "support": _VIEWER | {LOGS_READ, ALLOC_RESTART},
+    "support": _VIEWER | {LOGS_READ, ALLOC_RESTART, ALLOC_RAW},
     "manager": frozenset({PAGE_HEALTH, PAGE_CLIENT, PAGE_DEPLOYMENTS}),
     "admin": frozenset(ACTIONS),
 }

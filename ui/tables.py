@@ -261,6 +261,23 @@ def resolve_node(nodes: pd.DataFrame, value) -> tuple[dict | None, str]:
     return None, f"No node named or with ID {md_code(raw, 40)}."
 
 
+# ------------------------------------------------------------------ raw allocation JSON
+
+SECRET_KEYS = frozenset({"Env", "Templates", "Vault", "Identity", "Identities", "SignedIdentities", "Secrets",
+                         "Consul"})
+REMOVED = "(removed: may hold secrets)"
+
+
+def redact_allocation(alloc):
+    """A copy of an allocation's JSON for people to read: task environment, templates, Vault/Consul
+    settings and workload identities replaced by a note, wherever they appear (Job, task groups, tasks)."""
+    if isinstance(alloc, dict):
+        return {k: (REMOVED if k in SECRET_KEYS and v else redact_allocation(v)) for k, v in alloc.items()}
+    if isinstance(alloc, list):
+        return [redact_allocation(v) for v in alloc]
+    return alloc
+
+
 # ------------------------------------------------------------------ nodes
 
 

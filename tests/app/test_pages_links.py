@@ -37,3 +37,26 @@ def test_a_name_from_the_identity_provider_cannot_become_a_link(cluster_env, sna
     shown = [c.value for c in at.sidebar.caption if "Signed in as" in c.value][0]
     assert "](https://evil.example)" not in shown
     assert r"\[click me\]\(https\://evil.example\)" in shown
+
+
+def _json_has_key_with_value(obj, key) -> bool:
+    if isinstance(obj, dict):
+        return any((k == key and v and not isinstance(v, str)) or _json_has_key_with_value(v, key)
+                   for k, v in obj.items())
+    if isinstance(obj, list):
+        return any(_json_has_key_with_value(v, key) for v in obj)
+    return False
+
+
+def test_raw_allocation_json_is_for_support_only_and_without_secrets(open_page, snap):
+    import json
+
+    alloc = snap.frames.allocations["alloc_id"].iloc[0]
+    viewer = open_page("app_pages/allocation.py", role="viewer", alloc=alloc)
+    assert not [e for e in viewer.expander if "raw allocation JSON" in e.label]
+    support = open_page("app_pages/allocation.py", role="support", alloc=alloc)
+    assert [e for e in support.expander if "raw allocation JSON" in e.label]
+    shown = json.loads(support.json[0].proto.body)
+    assert shown.get("ID") == alloc
+    for key in ("Env", "Templates", "Vault", "Identity", "SignedIdentities"):
+        assert not _json_has_key_with_value(shown, key), key

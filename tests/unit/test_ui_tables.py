@@ -96,3 +96,17 @@ def test_md_text_keeps_markdown_from_cluster_fields_literal():
     assert md_text("**bold** :red[alert]\nnext") == r"\*\*bold\*\* \:red\[alert\] next"
     assert md_text(None) == ""
     assert md_text("see www.evil.example") == r"see www\.evil.example"
+
+
+def test_redact_allocation_removes_task_env_and_templates_everywhere():
+    from ui.tables import REMOVED, redact_allocation
+
+    alloc = {"ID": "a", "Job": {"Meta": {"client": "x"}, "TaskGroups": [{"Tasks": [
+        {"Name": "web", "Env": {"DB_PASSWORD": "hunter2"}, "Templates": [{"EmbeddedTmpl": "{{ secret }}"}],
+         "Vault": {"Policies": ["p"]}, "Config": {"image": "web:1"}}]}]},
+        "SignedIdentities": {"web": "eyJ..."}}
+    out = redact_allocation(alloc)
+    task = out["Job"]["TaskGroups"][0]["Tasks"][0]
+    assert task["Env"] == task["Templates"] == task["Vault"] == out["SignedIdentities"] == REMOVED
+    assert task["Config"] == {"image": "web:1"} and "hunter2" not in str(out)
+    assert alloc["Job"]["TaskGroups"][0]["Tasks"][0]["Env"] == {"DB_PASSWORD": "hunter2"}  # input untouched
