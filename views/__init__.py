@@ -132,6 +132,7 @@ def _build(raw: Mapping[str, Any], *, cluster: str, identity: ClientIdentity, no
         namespaces=namespaces,
         now=now_ts,
         rules=rules,
+        task_events=task_events,
     )
     return Frames(
         clients=clients,

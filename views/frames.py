@@ -806,6 +806,7 @@ def build_clients(
     namespaces: pd.DataFrame,
     now: pd.Timestamp,
     rules: _health.HealthRules = _health.DEFAULT_RULES,
+    task_events: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     now_ns = now.value
     # ---- per (client, job) counts from allocations, vectorised
@@ -817,13 +818,17 @@ def build_clients(
     recent = mod >= now_ns - int(rules.failed_window.total_seconds() * 1e9)
     failed_recent = allocations["failed"].to_numpy() & recent & (cs != "lost")
     lost_recent = (cs == "lost") & recent
-    lr = allocations["last_restart"].to_numpy(dtype="M8[ns]").view(np.int64) if len(allocations) else np.empty(0, np.int64)
-    restart_recent = np.where(lr >= now_ns - int(rules.restart_window.total_seconds() * 1e9),
-                              allocations["restarts"].to_numpy(), 0)
     run_by = _group_sum(a_client, a_job, running_mask.astype(np.int64))
     fail_by = _group_sum(a_client, a_job, failed_recent.astype(np.int64))
     lost_by = _group_sum(a_client, a_job, lost_recent.astype(np.int64))
-    rst_by = _group_sum(a_client, a_job, restart_recent.astype(np.int64))
+    # Restarts in the window: the `Restarting` task events whose time is inside it (an
+    # allocation's lifetime Restarts count says nothing about when they happened).
+    rst_by: dict[tuple[str, str], int] = {}
+    if task_events is not None and len(task_events):
+        et = task_events["time"].to_numpy(dtype="M8[ns]").view(np.int64)
+        rmask = (task_events["type"].to_numpy() == "Restarting") & (
+            et >= now_ns - int(rules.restart_window.total_seconds() * 1e9)) & (et != INAT)
+        rst_by = _group_sum(task_events["client"].to_numpy(), task_events["job_id"].to_numpy(), rmask.astype(np.int64))
     total_by = _group_sum(a_client, a_job, np.ones(len(allocations), dtype=np.int64))
 
     # ---- latest deployment per job

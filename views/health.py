@@ -12,6 +12,7 @@ degraded   a job runs fewer allocations than desired and is not deploying
 degraded   allocations failed within ``failed_window`` (6 h)
 degraded   allocations were lost within ``failed_window`` (6 h)
 degraded   a job's tasks restarted >= ``restart_threshold`` (5) times in 24 h
+           (counted from ``Restarting`` task events inside the window)
 degraded   a Consul check of the client's services is critical
 degraded   a Consul check of the client's services is warning
 degraded   a job's latest deployment failed within ``deployment_window`` (24 h)

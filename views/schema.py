@@ -46,7 +46,7 @@ _DEFS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("running", INT, None, "allocations running now"),
         ("failed_allocs", INT, None, "allocations that failed within the health window"),
         ("lost_allocs", INT, None, "allocations lost within the health window"),
-        ("restarts_24h", INT, None, "task restarts whose last restart is within 24h (sum)"),
+        ("restarts_24h", INT, None, "task restarts in the last 24h: `Restarting` task events within the window (Nomad keeps a task's last 10 events)"),
         ("checks_critical", INT, None, "Consul checks critical on the client's services"),
         ("checks_warning", INT, None, "Consul checks warning on the client's services"),
         ("deploying", BOOL, None, "a deployment is in progress for one of the client's jobs"),

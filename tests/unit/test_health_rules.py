@@ -90,11 +90,17 @@ def _job(jid, ns):
             "JobSummary": {"Summary": {"g": {"Running": 0}}}}
 
 
-def _alloc(i, jid, ns, status, modify_h_ago=1, restarts=0, last_restart=None):
+def _restart_events(hours_ago):
+    return [{"Type": "Restarting", "Time": NOW.value - int(h * H), "DisplayMessage": "Task restarting in 15s"}
+            for h in sorted(hours_ago, reverse=True)]
+
+
+def _alloc(i, jid, ns, status, modify_h_ago=1, restarts=0, last_restart=None, restarts_h_ago=()):
     return {"ID": f"{i:08d}-0000-0000-0000-000000000000", "Namespace": ns, "JobID": jid, "Name": f"{jid}.g[{i % 10}]",
             "ClientStatus": status, "DesiredStatus": "run", "CreateTime": NOW.value - 48 * H,
             "ModifyTime": NOW.value - modify_h_ago * H,
-            "TaskStates": {"t": {"Restarts": restarts, "LastRestart": last_restart, "Events": []}}}
+            "TaskStates": {"t": {"Restarts": restarts, "LastRestart": last_restart,
+                                 "Events": _restart_events(restarts_h_ago)}}}
 
 
 def test_clients_sorted_worst_first_with_windows_applied():
@@ -106,8 +112,10 @@ def test_clients_sorted_worst_first_with_windows_applied():
             _alloc(20, "b-web", "b", "failed"),  # nothing running -> down
             _alloc(30, "c-web", "c", "running"),
             _alloc(31, "c-web", "c", "failed", modify_h_ago=30),  # old failure: outside 6h, but 1 of 2 running
-            _alloc(40, "d-web", "d", "running", restarts=9, last_restart="2025-12-30T00:00:00Z"),  # old restarts
-            _alloc(50, "e-web", "e", "running", restarts=9, last_restart="2026-01-01T10:00:00Z"),
+            _alloc(40, "d-web", "d", "running", restarts=9, last_restart="2025-12-30T00:00:00Z",
+                   restarts_h_ago=[60] * 9),  # old restarts
+            _alloc(50, "e-web", "e", "running", restarts=9, last_restart="2026-01-01T10:00:00Z",
+                   restarts_h_ago=[2] * 9),
         ],
         "deployments": [{"ID": "dep", "Namespace": "a", "JobID": "a-web", "Status": "running", "JobVersion": 1}],
     }
@@ -126,3 +134,28 @@ def test_clients_sorted_worst_first_with_windows_applied():
     assert row.restarts_24h == 9 and row.running == 1 and row.desired == 1
     assert cl.set_index("client").loc["d"].restarts_24h == 0
     assert cl["rank"].is_monotonic_increasing
+
+
+@pytest.mark.parametrize("restarts, hours_ago, expected", [
+    (12, [72] * 11 + [1], 1),      # 11 restarts 3 days ago + 1 an hour ago: 1 in 24h, not 12
+    (6, [1, 2, 3, 4, 5, 23.9], 6),  # all inside the window
+    (6, [24.1] * 6, 0),             # all just outside
+    (3, [], 0),                     # a Restarts count without events proves nothing about when
+    (5, [30, 20, 10, 5, 1], 4),
+])
+def test_restarts_24h_counts_restarting_events_inside_the_window(restarts, hours_ago, expected):
+    last = (NOW - pd.Timedelta(hours=min(hours_ago))).isoformat() if hours_ago else None
+    raw = {"jobs": [_job("a-web", "a")],
+           "allocations": [_alloc(1, "a-web", "a", "running", restarts=restarts, last_restart=last,
+                                  restarts_h_ago=hours_ago)]}
+    row = views.build_frames(raw, cluster="c", now=NOW).clients.set_index("client").loc["a"]
+    assert row.restarts_24h == expected
+    assert ("restarted" in row.reason) == (expected >= 5)
+
+
+def test_other_event_types_are_not_restarts():
+    a = _alloc(1, "a-web", "a", "running", restarts=6, last_restart=NOW.isoformat())
+    a["TaskStates"]["t"]["Events"] = [{"Type": t, "Time": NOW.value - H} for t in
+                                      ("Not Restarting", "Restart Signaled", "Started", "Terminated", "Killing", "Received")]
+    row = views.build_frames({"jobs": [_job("a-web", "a")], "allocations": [a]}, cluster="c", now=NOW).clients.iloc[0]
+    assert row.restarts_24h == 0
