@@ -190,6 +190,11 @@ def check_label(name: str, service: str) -> str:
     return f"`{name}` on {service}"
 
 
+def node_check_label(node: str, name: str) -> str:
+    """How a node-level Consul check is named in reasons: "node nomad-tor1-003 `serfHealth`"."""
+    return f"node {node} `{name}`" if node else f"`{name}`"
+
+
 def build_nodes(nodes: Any, *, cluster: str) -> pd.DataFrame:
     ns = _as_list(nodes)
     if not ns:
@@ -855,9 +860,24 @@ def build_clients(
     crit: dict[str, list[str]] = defaultdict(list)
     warn: dict[str, list[str]] = defaultdict(list)
     if len(checks):
-        for c, name, svc, st in zip(checks["client"].tolist(), checks["name"].tolist(),
-                                     checks["service"].tolist(), checks["status"].tolist()):
-            if not c or st == "passing":
+        # A node-level check (serfHealth: no ServiceID) makes every service on that node
+        # critical/warning in build_services, so it counts for those services' clients too.
+        node_clients: dict[str, set] = defaultdict(set)
+        if len(services):
+            for nd, sc in zip(services["node"].tolist(), services["client"].tolist()):
+                if sc:
+                    node_clients[nd].add(sc)
+        for c, name, svc, st, nd, sid in zip(checks["client"].tolist(), checks["name"].tolist(),
+                                             checks["service"].tolist(), checks["status"].tolist(),
+                                             checks["node"].tolist(), checks["service_id"].tolist()):
+            if st == "passing":
+                continue
+            if not sid:
+                label = node_check_label(nd, name)
+                for nc in sorted(node_clients.get(nd, ())):
+                    (crit if st == "critical" else warn)[nc].append(label)
+                continue
+            if not c:
                 continue
             label = check_label(name, svc)
             (crit if st == "critical" else warn)[c].append(label)

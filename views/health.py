@@ -15,6 +15,9 @@ degraded   a job's tasks restarted >= ``restart_threshold`` (5) times in 24 h
            (counted from ``Restarting`` task events inside the window)
 degraded   a Consul check of the client's services is critical
 degraded   a Consul check of the client's services is warning
+           (a node-level check such as ``serfHealth`` counts for every client
+           with a service on that node, named "node <node> `serfHealth`",
+           just as it makes those services critical/warning)
 degraded   a job's latest deployment failed within ``deployment_window`` (24 h)
            (or at an unknown time)
 deploying  a job's latest deployment is in progress and nothing above fired

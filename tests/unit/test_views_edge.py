@@ -323,3 +323,34 @@ def test_check_labels_read_well_in_reasons(name, service, label):
 
     assert check_label(name, service) == label
 
+
+
+@pytest.mark.parametrize("node_status, expected_status, crit, warn", [
+    ("critical", "degraded", 1, 0),
+    ("warning", "degraded", 0, 1),
+    ("passing", "healthy", 0, 0),
+])
+def test_a_node_check_counts_for_the_clients_with_services_on_that_node(node_status, expected_status, crit, warn):
+    raw = {
+        "jobs": [_job("acme-web", "acme"), _job("beta-web", "beta")],
+        "allocations": [_alloc(A1, "acme-web", "acme"), _alloc(A2, "beta-web", "beta", name="beta-web.g[0]")],
+        "consul_services": {"web": [
+            {"Node": "nomad-tor1-003", "ServiceID": "web-a", "ServiceName": "web", "ServiceMeta": {"client": "acme"}},
+            {"Node": "nomad-tor1-004", "ServiceID": "web-b", "ServiceName": "web", "ServiceMeta": {"client": "beta"}},
+        ]},
+        "consul_checks": [
+            {"Node": "nomad-tor1-003", "CheckID": "serfHealth", "Name": "serfHealth", "Status": node_status, "ServiceID": ""},
+        ],
+    }
+    f = views.build_frames(raw, cluster="c", now=NOW)
+    s = f.services.set_index("service_id")
+    cl = f.clients.set_index("client")
+    # the service on that node and its client agree
+    assert s.loc["web-a", "health"] == node_status
+    assert (cl.loc["acme", "status"], cl.loc["acme", "checks_critical"], cl.loc["acme", "checks_warning"]) == (
+        expected_status, crit, warn)
+    if node_status != "passing":
+        assert f"check node nomad-tor1-003 `serfHealth` {node_status}" in cl.loc["acme", "reason"]
+    # a client with no service on that node is untouched
+    assert s.loc["web-b", "health"] == "passing"
+    assert cl.loc["beta", "status"] == "healthy" and cl.loc["beta", "checks_critical"] == 0
