@@ -304,20 +304,34 @@ class DemoIdentityProvider:
         err = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
         return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Demo sign-in</title>
-<style>body{{font-family:sans-serif;max-width:36rem;margin:3rem auto}}label{{display:block;margin:.6rem 0}}
-.error{{color:#b00020}}table{{border-collapse:collapse;margin-top:1.5rem}}td,th{{padding:.2rem .6rem;text-align:left}}</style>
-</head><body>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{{font-family:system-ui,sans-serif;background:#f3f5f8;color:#1d2430;margin:0}}
+main{{max-width:34rem;margin:4rem auto;background:#fff;border:1px solid #d5dae1;border-radius:.6rem;padding:2rem 2.2rem}}
+h1{{font-size:1.4rem;margin-top:0}} p{{color:#4a5568}}
+label{{display:block;margin:.8rem 0 .2rem;font-weight:600}}
+input{{width:100%;box-sizing:border-box;padding:.5rem .6rem;border:1px solid #c3cad4;border-radius:.4rem;font-size:1rem}}
+button{{margin-top:1.2rem;width:100%;padding:.6rem;border:0;border-radius:.4rem;background:#1f5fa8;color:#fff;font-size:1rem}}
+.error{{color:#b00020;font-weight:600}}
+table{{border-collapse:collapse;margin-top:2rem;width:100%;font-size:.9rem}}
+caption{{text-align:left;color:#4a5568;margin-bottom:.4rem}}
+td,th{{padding:.3rem .5rem;text-align:left;border-bottom:1px solid #eef1f5}}
+@media (prefers-color-scheme: dark){{body{{background:#0f1419;color:#e6e9ee}}
+main{{background:#1a2129;border-color:#2e3843}} p,caption{{color:#aab4c0}} td,th{{border-color:#2e3843}}
+input{{background:#0f1419;color:#e6e9ee;border-color:#2e3843}}}}
+</style>
+</head><body><main>
 <h1>Demo identity provider</h1>
 <p>Sign in to the Nomad support dashboard. Demo accounts only; never use this provider for real people.</p>
 {err}
 <form method="post" action="/authorize">{hidden}
-<label>Username <input name="username" autocomplete="username" required autofocus></label>
-<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
 <table><caption>Demo accounts (generated when the provider started)</caption>
 <tr><th>Username</th><th>Password</th><th>Name</th><th>Groups</th></tr>{rows}</table>
-</body></html>"""
+</main></body></html>"""
 
 
 def _handler_for(idp: DemoIdentityProvider):
