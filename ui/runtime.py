@@ -47,8 +47,10 @@ def _settings():
 
 
 @st.cache_resource(show_spinner=False)
-def _refresher(key: str, _settings, _identity, wait: float):
-    # One per process and cluster: `key` names the settings (hashable), the objects ride along unhashed.
+def _refresher(key: tuple, _settings, _identity, wait: float):
+    # One per process and cluster: `key` is (settings, identity) itself, hashed by value (the settings
+    # dataclasses are frozen, tokens included), so a rotated NOMAD_TOKEN gets a new refresher. (Its
+    # repr redacts the token, so it cannot be the key.)
     return snapshot_pkg.get_refresher(_settings, _identity, wait=wait)
 
 
@@ -58,7 +60,7 @@ def refresher():
     # made here could belong to an older copy of the views module after Streamlit reloads changed files.)
     cfg = dashboard_config()
     identity = ClientIdentity.parse(cfg.identify_by).spec
-    return _refresher(repr((settings, identity)), settings, identity, float(cfg.blocking_wait_seconds))
+    return _refresher((settings, identity), settings, identity, float(cfg.blocking_wait_seconds))
 
 
 def _settled(snap) -> bool:
