@@ -21,10 +21,9 @@ def env_for(sb, **extra):
 
 
 def running_alloc(nomad):
-    for a in nomad.list_allocations().data:
-        if a.get("ClientStatus") == "running":
-            return a
-    pytest.skip("no running allocation")
+    running = [a for a in nomad.list_allocations().data if a.get("ClientStatus") == "running"]
+    assert running, "the seeded sandbox always has running allocations"
+    return running[0]
 
 
 def test_no_token_is_forbidden_and_says_which_variable(acl_sandbox):

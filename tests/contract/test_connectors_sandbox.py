@@ -42,10 +42,9 @@ def total(sb, server="nomad"):
 
 
 def a_running_alloc(nomad):
-    for a in nomad.list_allocations().data:
-        if a.get("ClientStatus") == "running" and a.get("TaskStates"):
-            return a
-    pytest.skip("sandbox has no running allocation with task states")
+    running = [a for a in nomad.list_allocations().data if a.get("ClientStatus") == "running" and a.get("TaskStates")]
+    assert running, "the seeded sandbox always has running allocations with task states"
+    return running[0]
 
 
 # ---------------------------------------------------------------- lists and indexes
