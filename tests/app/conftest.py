@@ -131,6 +131,13 @@ def cluster_env(sandbox):
     os.environ.pop("DASHBOARD_CONFIG", None)
     os.environ.pop("NOMAD_TOKEN", None)
     yield sandbox
+    # The app's refreshers keep long-polling; stop them so they do not outlive the module.
+    import streamlit as st
+
+    from snapshot.refresher import _reset_registry
+
+    st.cache_resource.clear()
+    _reset_registry()
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)

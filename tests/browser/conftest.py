@@ -124,23 +124,13 @@ def oidc(app_port, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def cluster(request):
-    """NOMAD_ADDR/CONSUL_HTTP_ADDR for the app: the shared ``sandbox`` fixture when the project has one."""
-    try:
-        sb = request.getfixturevalue("sandbox")
-    except pytest.FixtureLookupError:
-        try:
-            from sandbox import Sandbox
-        except ImportError:
-            yield {}
-            return
-        sb = Sandbox(clients=8, seed=7)
-        sb.start()
-        request.addfinalizer(sb.stop)
-    env = {"NOMAD_ADDR": sb.nomad_addr}
-    if getattr(sb, "consul_addr", None):
-        env["CONSUL_HTTP_ADDR"] = sb.consul_addr
-    yield env
+def cluster():
+    """NOMAD_ADDR/CONSUL_HTTP_ADDR for the app: a sandbox of its own. The app server polls it for
+    the whole session, so it must not be the shared one that other tests count requests on."""
+    from sandbox import Sandbox
+
+    with Sandbox(clients=40, seed=7, frozen=True) as sb:
+        yield {"NOMAD_ADDR": sb.nomad_addr, "CONSUL_HTTP_ADDR": sb.consul_addr}
 
 
 @pytest.fixture(scope="session")
