@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import charts
-from ui import freshness, runtime, tables, widgets
+from ui import clock, freshness, runtime, tables, widgets
 from views import status as vstatus
 
 P = "client"
@@ -90,7 +90,8 @@ def render_data(client: str, job: str) -> None:
 
     st.subheader("Recent activity (24 h)")
     since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=24)
-    fig = charts.activity_timeline(f.task_events, f.deployments, client=client, since=since, title=None)
+    fig = charts.activity_timeline(f.task_events, f.deployments, client=client, since=since, title=None,
+                                   tz=clock.zone_name())
     if fig.data:
         st.plotly_chart(fig, key=f"{P}_activity", width="stretch")
     else:

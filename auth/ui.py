@@ -151,15 +151,9 @@ def gate(config, *, demo: bool) -> Principal:
 
 
 def _local_time(moment: datetime) -> str:
-    zone = None
-    try:
-        name = st.context.timezone
-        if name:
-            from zoneinfo import ZoneInfo
-            zone = ZoneInfo(name)
-    except Exception:  # noqa: BLE001 - unknown zone: show UTC
-        zone = None
-    shown = moment.astimezone(zone or timezone.utc)
+    from ui.clock import local  # imported here: auth/ stays importable without the ui package loaded
+
+    shown = local(moment)
     return shown.strftime("%b %d, %H:%M ") + (shown.tzname() or "UTC")
 
 

@@ -4,6 +4,9 @@ One scatter trace per (kind, severity): symbol by kind (task event = circle,
 deployment = diamond), colour by severity (error red, warning amber, info grey).
 y = job ID, so each job is a lane (labelled without the client prefix when
 ``client`` is given).
+
+Times arrive in UTC; ``tz`` (an IANA zone name, the browser's on a page) is the
+zone the x axis reads in, so the chart agrees with the tables beside it.
 """
 
 from __future__ import annotations
@@ -40,8 +43,11 @@ def activity_timeline(
     since: Any = None,
     max_points: int = 5000,
     title: str | None = "Activity",
+    tz: str | None = None,
 ) -> go.Figure:
     """Scatter of task events and deployments (newest ``max_points`` task events).
+
+    ``tz``: the zone the times are shown in (IANA name; None = UTC); the axis title names it.
 
     ``title=None`` for a chart under a page heading. With nothing to show, a figure
     with no traces and a "No activity" note (``not fig.data``).
@@ -64,6 +70,7 @@ def activity_timeline(
     if not len(ev) and not len(dp):
         return no_data(title, "No activity")
 
+    zone = _zone(tz)
     fig = go.Figure()
     for sev in SEVERITY_ORDER:
         color = SEVERITY_COLORS.get(sev, UNKNOWN_COLOR)
@@ -71,20 +78,20 @@ def activity_timeline(
             part = ev[ev["severity"] == sev]
             if len(part):
                 hover = part["task"] + " · " + part["type"] + ": " + part["message"] + " (" + part["short_id"] + ")"
-                fig.add_trace(_trace(part["time"], part, "task event", sev, hover, part["alloc_id"],
+                fig.add_trace(_trace(_wall(part["time"], zone), part, "task event", sev, hover, part["alloc_id"],
                                      {"color": color, "size": 8}))
         if len(dp):
             part = dp[dp["status"].map(DEPLOYMENT_SEVERITY).fillna("info") == sev]
             if len(part):
                 hover = ("deployment v" + part["job_version"].astype(str) + " " + part["status"] + ": "
                          + part["status_description"])
-                fig.add_trace(_trace(part["_t"], part, "deployment", sev, hover, part["deployment_id"],
+                fig.add_trace(_trace(_wall(part["_t"], zone), part, "deployment", sev, hover, part["deployment_id"],
                                      {"color": color, "size": 12, "line": {"width": 1, "color": "#333"}}))
     lanes = sorted(set(ev["job_id"] if len(ev) else []) | set(dp["job_id"] if len(dp) else []))
     fig.update_layout(
         title=title,
         height=max(180, 60 + 28 * len(lanes)) + (30 if title else 0),
-        xaxis={"title": "time (UTC)"},
+        xaxis={"title": f"time ({zone})"},
         # lanes are job IDs; on a client's chart they read without the client prefix ("web", not "acme-web")
         yaxis={"title": None, "type": "category", "tickmode": "array", "tickvals": lanes,
                "ticktext": [job_label(j, client) if client else j for j in lanes]},
@@ -92,6 +99,25 @@ def activity_timeline(
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
     )
     return fig
+
+
+def _zone(tz: str | None) -> str:
+    """A known IANA zone name, else "UTC" (an unknown name must not break the chart)."""
+    if not tz:
+        return "UTC"
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(str(tz))
+    except Exception:  # noqa: BLE001 - unknown or malformed zone name
+        return "UTC"
+    return str(tz)
+
+
+def _wall(times: pd.Series, zone: str) -> pd.Series:
+    """UTC timestamps as wall-clock times in ``zone`` (naive: plotly draws them as given)."""
+    t = pd.to_datetime(times, utc=True)
+    return t.dt.tz_convert(zone).dt.tz_localize(None)
 
 
 def _trace(x: pd.Series, part: pd.DataFrame, kind: str, sev: str, hover: pd.Series, ids: pd.Series,

@@ -5,23 +5,8 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
+from ui.clock import local
 from views.words import ago_words
-
-
-def _zone():
-    try:
-        name = st.context.timezone
-        if name:
-            from zoneinfo import ZoneInfo
-
-            return ZoneInfo(name)
-    except Exception:  # noqa: BLE001 - unknown zone: UTC
-        pass
-    return timezone.utc
-
-
-def local(moment) -> datetime:
-    return moment.astimezone(_zone())
 
 
 def render(snap, *, now: datetime | None = None) -> bool:

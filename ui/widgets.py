@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import tables
+from ui import clock, tables
 from views import status as vstatus
 
 
@@ -68,20 +68,12 @@ def progress(label: str, width=110, help: str = "running / desired allocations")
     return st.column_config.ProgressColumn(label, min_value=0, max_value=100, format="%.0f%%", width=width, help=help)
 
 
-def zone() -> str | None:
-    """The browser's time zone (IANA name), for absolute times in tables; None = UTC."""
-    try:
-        return st.context.timezone or None
-    except Exception:  # noqa: BLE001 - no browser context (bare runs)
-        return None
-
-
 def when(label: str) -> st.column_config.DatetimeColumn:
     return st.column_config.DatetimeColumn(label, format="distance")
 
 
 def at_time(label: str, width=170) -> st.column_config.DatetimeColumn:
-    return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm:ss", width=width, timezone=zone())
+    return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm:ss", width=width, timezone=clock.zone_name())
 
 
 ALLOC_COLS = {

@@ -114,3 +114,22 @@ def test_deployment_success_rate(frames):
     line = fig.data[0]
     assert list(line.y) == [50.0, 100.0]
     assert charts.deployment_success_rate(views.Frames.empty().deployments).layout.annotations[0].text == "No finished deployments"
+
+
+def test_activity_timeline_reads_in_the_given_time_zone(frames):
+    # The Terminated event happened at 11:00 UTC; in Toronto (EST, UTC-5 in January) that is 06:00.
+    utc = charts.activity_timeline(frames.task_events, frames.deployments, client="acme")
+    toronto = charts.activity_timeline(frames.task_events, frames.deployments, client="acme", tz="America/Toronto")
+    assert utc.layout.xaxis.title.text == "time (UTC)"
+    assert toronto.layout.xaxis.title.text == "time (America/Toronto)"
+    at_utc = pd.Timestamp(list({t.name: t for t in utc.data}["task event · error"].x)[0])
+    at_toronto = pd.Timestamp(list({t.name: t for t in toronto.data}["task event · error"].x)[0])
+    assert at_utc == pd.Timestamp("2026-01-14T11:00:00") and at_toronto == pd.Timestamp("2026-01-14T06:00:00")
+    # every trace moves, deployments too
+    for a, b in zip(utc.data, toronto.data):
+        assert [pd.Timestamp(x) - pd.Timedelta(hours=5) for x in a.x] == [pd.Timestamp(x) for x in b.x]
+
+
+def test_activity_timeline_with_an_unknown_zone_falls_back_to_utc(frames):
+    fig = charts.activity_timeline(frames.task_events, frames.deployments, client="acme", tz="Mars/Olympus")
+    assert fig.layout.xaxis.title.text == "time (UTC)"
