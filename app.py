@@ -7,10 +7,18 @@ import auth
 import auth.policy
 import config
 from ui import runtime, sidebar
+from ui.tables import md_text
 
 st.set_page_config(page_title="Client health · Nomad support", page_icon="🩺", layout="wide")
 
-settings = config.load()
+try:
+    settings = runtime.dashboard_config()  # the same cached loader the pages use
+except config.ConfigError as err:
+    st.title("Nomad support dashboard")
+    st.error(f"**The dashboard configuration is invalid**, so the dashboard cannot start.\n\n{md_text(err)}",
+             icon="🛠️")
+    st.caption("Fix the file (config/dashboard.toml, or the one DASHBOARD_CONFIG names) and reload this page.")
+    st.stop()
 principal = auth.gate(settings, demo=runtime.is_loopback_demo())
 
 # Every page the app has, by the name the policy knows it by. They live in app_pages/, not pages/:
