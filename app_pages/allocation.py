@@ -5,6 +5,7 @@ import streamlit as st
 
 import auth.policy
 from ui import freshness, runtime, tables, widgets
+from views import status as vstatus
 from views.logs import filter_lines
 from views.resources import ports, resources
 
@@ -26,7 +27,7 @@ def render_header(a: dict) -> None:
         f"**Job version** {a['job_version']} · "
         f"**Node** {widgets.md_link(a['node_name'], tables.node_link(a['node_id']), 'nodes')} · "
         f"**Datacenter** {md(a['datacenter'])}")
-    icon = tables.ALLOC_ICONS.get(a["client_status"], "🟠")
+    icon = vstatus.alloc_icon(a["client_status"])
     st.markdown(f"{icon} **{md(a['client_status'])}** (desired: {md(a['desired_status'])})"
                 + (f" — {md(a['client_description'])}" if a["client_description"] else "")
                 + f" · ID `{a['alloc_id']}`")

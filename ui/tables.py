@@ -11,10 +11,9 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from views import ids
 from views import status as vstatus
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-SHORT_RE = re.compile(r"^[0-9a-f]{8}$")
 MAX_PARAM = 200
 
 
@@ -52,13 +51,11 @@ def md_text(value) -> str:
     return _WWW.sub(r"\1\\.", _MD_SPECIAL.sub(r"\\\1", s))
 
 
-ALLOC_ICONS = {"running": "🟢", "pending": "🔵", "failed": "🔴", "lost": "🔴", "complete": "⚪", "unknown": "🟠"}
 DEPLOY_ICONS = {"successful": "✅", "failed": "❌", "cancelled": "⚪", "running": "🔄", "pending": "🔄",
                 "initializing": "🔄", "unblocking": "🔄", "paused": "⏸️", "blocked": "⏸️"}
 
 
-def alloc_badge(status: str) -> str:
-    return f"{ALLOC_ICONS.get(status, '🟠')} {status}"
+alloc_badge = vstatus.alloc_badge  # allocation status icons live in views.status with the other palettes
 
 
 def deploy_badge(status: str) -> str:
@@ -167,12 +164,16 @@ def client_allocations(allocs: pd.DataFrame, client: str, *, statuses=(), job: s
     return alloc_table(df)
 
 
-def alloc_table(df: pd.DataFrame) -> pd.DataFrame:
+def alloc_table(df: pd.DataFrame, *, with_client: bool = False) -> pd.DataFrame:
+    """Allocation rows, troubled first (ALLOC_ORDER), then newest first; ``with_client`` adds a link
+    to each allocation's client after its status (a node's allocations belong to many clients)."""
     order = df["client_status"].map(ALLOC_ORDER).fillna(9)
     df = df.assign(_o=order).sort_values(["_o", "create_time"], ascending=[True, False], kind="stable")
+    client = {"client": df["client"].map(client_link)} if with_client else {}
     return pd.DataFrame({
         "allocation": df["alloc_id"].map(alloc_link),
         "status": df["client_status"].map(alloc_badge),
+        **client,
         "job": df["job_id"],
         "group": df["task_group"],
         "node": df["node_name"],
@@ -237,7 +238,7 @@ def resolve_alloc(allocs: pd.DataFrame, value) -> tuple[dict | None, str]:
     if not v:
         return None, "No allocation given. Open one from a client page or search for its ID in the sidebar."
     shown = raw if len(raw) <= 40 else raw[:40] + "..."
-    if not (UUID_RE.match(v) or SHORT_RE.match(v)):
+    if not (ids.is_uuid(v) or ids.is_short_id(v)):
         return None, (f"{md_code(shown)} is not an allocation ID. Use the full ID (36 characters, like "
                       "`5b1f2c3d-...`) or its first 8 characters.")
     hits = allocs[allocs["alloc_id"] == v] if len(v) == 36 else allocs[allocs["short_id"] == v]
@@ -306,12 +307,7 @@ def node_badge(status: str) -> str:
 
 
 def node_allocations(allocs: pd.DataFrame, node_id: str) -> pd.DataFrame:
-    df = allocs[allocs["node_id"] == node_id]
-    t = alloc_table(df)
-    t.insert(2, "client", df.assign(_o=df["client_status"].map(ALLOC_ORDER).fillna(9))
-             .sort_values(["_o", "create_time"], ascending=[True, False], kind="stable")["client"]
-             .map(client_link).to_numpy())
-    return t
+    return alloc_table(allocs[allocs["node_id"] == node_id], with_client=True)
 
 
 SEVERITY_ICONS = {"error": "🔴", "warning": "🟠", "info": "⚪"}

@@ -34,10 +34,12 @@ from typing import Any
 
 import numpy as np
 
+from views.ids import SHORT_ID_LEN, is_uuid
+
 MAX_RESULTS = 20
 MAX_QUERY = 200
 MIN_PREFIX = 4  # IDs: at least this many characters before a prefix counts
-SHORT_ID = 8
+SHORT_ID = SHORT_ID_LEN
 
 # how well a match fits (lower is better)
 _EXACT, _PREFIX, _CONTAINS = 0, 1, 2
@@ -106,7 +108,10 @@ def search(frames: Any, text: Any, *, limit: int = MAX_RESULTS) -> list[Match]:
         jobs_of = _col(allocs, "job_id")
         clients_of = _col(allocs, "client")
         statuses = _col(allocs, "client_status")
-        for i, score in _find(ids, q, contains=False, min_prefix=MIN_PREFIX).items():
+        # a full UUID can only match exactly: skip the prefix scan over every allocation
+        hits = ({int(i): _EXACT for i in np.flatnonzero(ids == q)} if is_uuid(q)
+                else _find(ids, q, contains=False, min_prefix=MIN_PREFIX))
+        for i, score in hits.items():
             aid = ids[i]
             matches.append(Match(
                 "allocation", aid, f"{aid[:SHORT_ID]} {jobs_of[i]}".strip(), "allocation", {"alloc": aid},

@@ -56,6 +56,14 @@ ALLOC_STATUS_COLORS: dict[str, str] = {
     "lost": "#8c1c13",
     "unknown": "#bcbd22",
 }
+ALLOC_STATUS_ICONS: dict[str, str] = {
+    "running": "🟢",
+    "pending": "🔵",
+    "failed": "🔴",
+    "lost": "🔴",
+    "complete": "⚪",
+    "unknown": "🟠",
+}
 # Consul check status
 CHECK_STATUS_COLORS: dict[str, str] = {"passing": "#2ca02c", "warning": "#ff9f1c", "critical": "#d62728"}
 # Nomad deployment status
@@ -89,6 +97,16 @@ def icon(status: str) -> str:
 def badge(status: str) -> str:
     """Icon and word, e.g. ``'🔴 down'`` (plain text, works in tables)."""
     return f"{icon(status)} {status}"
+
+
+def alloc_icon(client_status: str) -> str:
+    """Icon of an allocation's ClientStatus (amber for one Nomad adds later)."""
+    return ALLOC_STATUS_ICONS.get(client_status, ALLOC_STATUS_ICONS["unknown"])
+
+
+def alloc_badge(client_status: str) -> str:
+    """E.g. ``'🔴 failed'`` (plain text, works in tables)."""
+    return f"{alloc_icon(client_status)} {client_status}"
 
 
 def worst(statuses) -> str:

@@ -85,3 +85,42 @@ def test_the_checker_sees_imports_in_every_form(tmp_path):
     src.write_text("import connectors.nomad\nfrom requests import get\nimport importlib\n"
                    "importlib.import_module('streamlit')\ndef f():\n    from connectors import errors\n")
     assert {top(m) for m in imported_modules(src)} >= {"connectors", "requests", "streamlit"}
+
+
+def _defined_names(path: Path) -> set[str]:
+    """Top-level functions, classes and assigned names of a module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+OWN_CODE = ["app_pages", "ui", "auth", "charts", "views", "connectors", "snapshot"]
+
+
+def _modules_defining(name: str) -> list[str]:
+    return sorted(str(p.relative_to(ROOT)) for pkg in OWN_CODE for p in files(pkg) if name in _defined_names(p))
+
+
+@pytest.mark.parametrize("name,home", [
+    ("status_counts", ["ui/tables.py"]),
+    ("ALLOC_STATUS_ICONS", ["views/status.py"]),
+    ("ALLOC_ICONS", []),
+    ("is_short_id", ["views/ids.py"]),
+])
+def test_written_once(name, home):
+    assert _modules_defining(name) == home
+
+
+def test_the_uuid_pattern_is_written_in_connectors_and_once_in_views_only():
+    # connectors validates input before a request and must not import views; views/ui use views.ids.
+    pattern = "[0-9a-f]{8}-[0-9a-f]{4}"
+    holders = sorted(str(p.relative_to(ROOT)) for pkg in OWN_CODE + ["app_pages"] for p in files(pkg)
+                     if pattern in p.read_text(encoding="utf-8"))
+    assert sorted(set(holders)) == ["connectors/paths.py", "views/ids.py"]

@@ -7,39 +7,10 @@ import pytest
 
 import charts
 import views
-from views import schema
-from views.status import DEPLOYMENT_STATUS_COLORS, SEVERITY_COLORS, STATUS_COLORS
+from views.status import DEPLOYMENT_STATUS_COLORS, SEVERITY_COLORS
 
 NOW = pd.Timestamp("2026-01-14T12:00:00Z")
 H = 3600 * 10**9
-
-
-def _clients(statuses):
-    return schema.conform(pd.DataFrame({"client": [f"c{i}" for i in range(len(statuses))], "status": statuses}), "clients")
-
-
-def test_status_bar_keeps_order_zeros_and_colours():
-    fig = charts.client_status_counts(_clients(["healthy", "down", "healthy", "degraded"]))
-    assert len(fig.data) == 1
-    bar = fig.data[0]
-    assert list(bar.x) == ["down", "degraded", "deploying", "healthy"]
-    assert list(bar.y) == [1, 1, 0, 2]
-    assert list(bar.marker.color) == [STATUS_COLORS[s] for s in ["down", "degraded", "deploying", "healthy"]]
-
-
-def test_status_donut_drops_empty_slices_and_keeps_colours():
-    fig = charts.client_status_counts(_clients(["healthy", "deploying", "healthy"]), kind="donut")
-    pie = fig.data[0]
-    assert pie.type == "pie" and pie.hole > 0
-    assert list(pie.labels) == ["deploying", "healthy"] and list(pie.values) == [1, 2]
-    assert list(pie.marker.colors) == [STATUS_COLORS["deploying"], STATUS_COLORS["healthy"]]
-
-
-def test_status_chart_without_clients_says_so():
-    fig = charts.client_status_counts(views.Frames.empty().clients)
-    assert len(fig.data) == 0 and fig.layout.annotations[0].text == "No clients"
-    with pytest.raises(ValueError):
-        charts.client_status_counts(_clients(["healthy"]), kind="radar")
 
 
 @pytest.fixture(scope="module")

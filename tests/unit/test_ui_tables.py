@@ -110,3 +110,41 @@ def test_redact_allocation_removes_task_env_and_templates_everywhere():
     assert task["Env"] == task["Templates"] == task["Vault"] == out["SignedIdentities"] == REMOVED
     assert task["Config"] == {"image": "web:1"} and "hunter2" not in str(out)
     assert alloc["Job"]["TaskGroups"][0]["Tasks"][0]["Env"] == {"DB_PASSWORD": "hunter2"}  # input untouched
+
+
+def test_status_counts_keeps_a_status_the_palette_does_not_know(clients):
+    odd = conform(pd.DataFrame({"client": ["x", "y"], "status": ["healthy", "mystery"]}), "clients")
+    assert tables.status_counts(odd) == {"down": 0, "degraded": 0, "deploying": 0, "healthy": 1, "mystery": 1}
+
+
+def _node_allocs():
+    t = pd.Timestamp("2026-01-01T12:00:00Z")
+    return conform(pd.DataFrame({
+        "alloc_id": [A, B, C, "c0ffee00-0000-0000-0000-000000000000"],
+        "client": ["acme", "beta", "gamma", "delta"], "node_id": ["n1", "n1", "n1", "n2"],
+        "client_status": ["running", "failed", "running", "failed"],
+        "create_time": [t - pd.Timedelta(hours=2), t - pd.Timedelta(hours=3), t, t],
+        "job_id": ["acme-web", "beta-api", "gamma-web", "delta-web"],
+    }), "allocations")
+
+
+def test_alloc_table_with_client_sorts_once_and_keeps_each_row_s_client():
+    t = tables.alloc_table(_node_allocs().iloc[:3], with_client=True)
+    assert list(t.columns[:3]) == ["allocation", "status", "client"]
+    # failed first, then newest first; each row keeps its own allocation's client
+    assert t["job"].tolist() == ["beta-api", "gamma-web", "acme-web"]
+    assert t["client"].tolist() == ["client?client=beta", "client?client=gamma", "client?client=acme"]
+    assert "client" not in tables.alloc_table(_node_allocs()).columns
+
+
+def test_node_allocations_is_the_alloc_table_of_that_node():
+    allocs = _node_allocs()
+    pd.testing.assert_frame_equal(tables.node_allocations(allocs, "n1"),
+                                  tables.alloc_table(allocs[allocs["node_id"] == "n1"], with_client=True))
+
+
+def test_alloc_badge_comes_from_the_views_palette():
+    from views import status as vstatus
+
+    assert tables.alloc_badge("failed") == vstatus.alloc_badge("failed") == "🔴 failed"
+    assert tables.alloc_badge("something-new") == "🟠 something-new"
