@@ -1,13 +1,16 @@
 """Connectors against the sandbox over real HTTP (no patching of python-nomad / py-consul)."""
 
+import threading
 import time
 
 import pytest
+import requests
 
 from connectors import (
     BadResponse, ConsulConnector, Forbidden, InvalidInput, Listing, NomadConnector, NotFound, TimedOut, Unavailable,
 )
 from connectors.settings import load
+from sandbox import Sandbox
 
 
 def settings_for(sb, **extra):
@@ -37,8 +40,66 @@ def consul(sandbox):
     c.close()
 
 
+@pytest.fixture(scope="module")
+def blocking_sandbox():
+    """This module's own sandbox for blocking queries: the shared ``sandbox`` also serves other tests'
+    background pollers, and here the indexes must move only when a test moves them (it gets mutated)."""
+    with Sandbox(clients=4, frozen=True) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def counted_sandbox():
+    """This module's own sandbox for request counting: nothing else sends it requests."""
+    with Sandbox(clients=4, frozen=True) as sb:
+        yield sb
+
+
+def connectors_for(sb):
+    settings = settings_for(sb)
+    return NomadConnector(settings.nomad), ConsulConnector(settings.consul)
+
+
+@pytest.fixture
+def counted(counted_sandbox):
+    n, c = connectors_for(counted_sandbox)
+    yield counted_sandbox, n, c
+    n.close()
+    c.close()
+
+
 def total(sb, server="nomad"):
     return sb.stats(server).get("total", 0)
+
+
+def during_blocking_call(call, change, delay=0.2):
+    """Run the blocking ``call()`` while another thread makes ``change()`` ``delay`` seconds after the call
+    started. Returns (the call's result, seconds it took); a result that shows the change therefore
+    came back at least ``delay`` seconds after the call began."""
+    started, failures = threading.Event(), []
+
+    def changer():
+        started.wait(10)
+        time.sleep(delay)
+        try:
+            change()
+        except BaseException as exc:  # reported in the test's own thread below
+            failures.append(exc)
+
+    thread = threading.Thread(target=changer, daemon=True)
+    thread.start()
+    t = time.monotonic()
+    started.set()
+    result = call()
+    elapsed = time.monotonic() - t
+    thread.join(10)
+    assert not thread.is_alive() and not failures, failures
+    return result, elapsed
+
+
+def restarts(listing, alloc_id):
+    alloc = next(a for a in listing.data if a["ID"] == alloc_id)
+    return sum(ts.get("Restarts", 0) for ts in (alloc.get("TaskStates") or {}).values())
 
 
 def a_running_alloc(nomad):
@@ -68,20 +129,50 @@ def test_every_list_returns_data_and_its_index(nomad, consul):
     assert consul.status_leader()
 
 
-def test_blocking_query_waits_for_a_change_and_returns_the_index(sandbox, nomad):
-    first = nomad.list_jobs()
+def test_blocking_query_waits_for_a_change_and_returns_the_index(blocking_sandbox):
+    nomad, _ = connectors_for(blocking_sandbox)
+    first = nomad.list_allocations()
+    # nothing changes: the server holds the request for the whole wait and answers with the same index
     t = time.monotonic()
-    again = nomad.list_jobs(index=first.index, wait=0.5)
-    elapsed = time.monotonic() - t
-    assert again.index >= first.index
-    if again.index == first.index:  # nothing changed: the server held the request for about `wait`
-        assert elapsed >= 0.4
+    quiet = nomad.list_allocations(index=first.index, wait=0.3)
+    assert time.monotonic() - t >= 0.3
+    assert quiet.index == first.index and quiet.data == first.data
+    # a restart from another thread during the wait wakes the query with the new index and the new data
+    alloc = next(a for a in first.data if a.get("ClientStatus") == "running"
+                 and any(ts.get("State") == "running" for ts in (a.get("TaskStates") or {}).values()))
+    wait = 30.0
+    woke, elapsed = during_blocking_call(lambda: nomad.list_allocations(index=first.index, wait=wait),
+                                         lambda: nomad.restart_allocation(alloc["ID"]))
+    assert woke.index > first.index
+    assert restarts(woke, alloc["ID"]) > restarts(first, alloc["ID"])
+    assert 0.2 <= elapsed < wait  # it waited for the change, and the change (not the wait running out) ended it
+    nomad.close()
 
 
-def test_consul_blocking_query(consul):
+def test_consul_blocking_query(blocking_sandbox):
+    sb = blocking_sandbox
+    _, consul = connectors_for(sb)
     first = consul.health_state("any")
-    again = consul.health_state("any", index=first.index, wait=0.3)
-    assert again.index >= first.index
+    # nothing changes: held for the whole wait, same index, same checks
+    t = time.monotonic()
+    quiet = consul.health_state("any", index=first.index, wait=0.3)
+    assert time.monotonic() - t >= 0.3
+    assert quiet.index == first.index and quiet.data == first.data
+    # stopping an allocation through the Nomad API deregisters its Consul service and check,
+    # which wakes a health query blocked on the current index
+    check = next(c for c in first.data if c["ServiceID"].startswith("_nomad-task-"))
+    alloc_id = check["ServiceID"][len("_nomad-task-"):][:36]
+
+    def stop():
+        r = requests.post(f"{sb.nomad_addr}/v1/allocation/{alloc_id}/stop", timeout=5)
+        assert r.status_code == 200, r.text
+
+    wait = 30.0
+    woke, elapsed = during_blocking_call(lambda: consul.health_state("any", index=first.index, wait=wait), stop)
+    assert woke.index > first.index
+    assert check["CheckID"] in {c["CheckID"] for c in first.data} - {c["CheckID"] for c in woke.data}
+    assert 0.2 <= elapsed < wait  # it waited for the change, and the change (not the wait running out) ended it
+    consul.close()
 
 
 # ---------------------------------------------------------------- error kinds
@@ -161,31 +252,34 @@ HOSTILE = ["../../v1/acl/tokens", "..", "web%2F..%2Fx", "a%2fb", "x\r\nX-Injecte
 
 
 @pytest.mark.parametrize("value", HOSTILE)
-def test_hostile_inputs_never_reach_the_server(sandbox, nomad, consul, value):
-    before_n, before_c = total(sandbox, "nomad"), total(sandbox, "consul")
+def test_hostile_inputs_never_reach_the_server(counted, value):
+    sb, nomad, consul = counted
+    before_n, before_c = total(sb, "nomad"), total(sb, "consul")
     for call in (lambda: nomad.get_job(value), lambda: nomad.job_versions(value),
                  lambda: nomad.get_allocation(value), lambda: nomad.logs(value, "web"),
                  lambda: nomad.restart_allocation(value), lambda: consul.catalog_service(value),
                  *([lambda: nomad.list_jobs(namespace=value)] if value else [])):  # "" = default namespace
         with pytest.raises(InvalidInput):
             call()
-    assert total(sandbox, "nomad") == before_n and total(sandbox, "consul") == before_c
+    assert total(sb, "nomad") == before_n and total(sb, "consul") == before_c
 
 
-def test_short_alloc_id_rejected_before_http(sandbox, nomad):
+def test_short_alloc_id_rejected_before_http(counted):
+    sb, nomad, _ = counted
     alloc = a_running_alloc(nomad)
-    before = total(sandbox)
+    before = total(sb)
     with pytest.raises(InvalidInput, match="not a full Nomad allocation ID"):
         nomad.get_allocation(alloc["ID"][:8])
-    assert total(sandbox) == before
+    assert total(sb) == before
 
 
 @pytest.mark.parametrize("job_id", ["batch/dispatch-1", "café-wéb", "a b?c#d"])
-def test_odd_but_legal_ids_arrive_escaped_as_one_segment(sandbox, nomad, job_id):
-    before = sandbox.stats("nomad")
+def test_odd_but_legal_ids_arrive_escaped_as_one_segment(counted, job_id):
+    sb, nomad, _ = counted
+    before = sb.stats("nomad")
     with pytest.raises(NotFound):
         nomad.get_job(job_id)
-    after = sandbox.stats("nomad")
+    after = sb.stats("nomad")
     key = next(k for k in after if k.startswith("GET /v1/job/:"))
     # the sandbox matched its one-segment route: the "/" was escaped, nothing leaked into other routes
     assert after[key] == before.get(key, 0) + 1

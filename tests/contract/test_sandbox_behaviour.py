@@ -66,39 +66,52 @@ def test_filter_and_pagination(sandbox):
 
 # ----------------------------------------------------------------- blocking
 def test_blocking_query_returns_after_wait_without_change(sandbox):
-    index = int(get(sandbox, "/v1/nodes").headers["X-Nomad-Index"])
+    first = get(sandbox, "/v1/nodes")
+    index = int(first.headers["X-Nomad-Index"])
     t = time.monotonic()
     r = get(sandbox, f"/v1/nodes?index={index}&wait=300ms")
-    assert 0.25 < time.monotonic() - t < 3
-    assert int(r.headers["X-Nomad-Index"]) == index
+    assert time.monotonic() - t >= 0.3  # held for the whole wait (the server adds jitter, never less)
+    assert int(r.headers["X-Nomad-Index"]) == index and r.json() == first.json()
 
 
 def test_blocking_query_wakes_on_change_and_not_on_other_tables(fresh_sandbox):
     sb = fresh_sandbox
     a = running_alloc(sb)
-    index = int(get(sb, "/v1/allocations?namespace=*").headers["X-Nomad-Index"])
+    first = get(sb, "/v1/allocations?namespace=*")
+    index = int(first.headers["X-Nomad-Index"])
     node_index = int(get(sb, "/v1/nodes").headers["X-Nomad-Index"])
+    before = next(x for x in first.json() if x["ID"] == a["ID"])["TaskStates"]
     results = {}
+    sent = threading.Barrier(3)
 
     def wait_allocs():
+        sent.wait(10)
         t = time.monotonic()
         r = get(sb, f"/v1/allocations?namespace=*&index={index}&wait=20s", timeout=30)
-        results["allocs"] = (time.monotonic() - t, int(r.headers["X-Nomad-Index"]))
+        results["allocs"] = (time.monotonic() - t, int(r.headers["X-Nomad-Index"]), r.json())
 
     def wait_nodes():
+        sent.wait(10)
         t = time.monotonic()
-        get(sb, f"/v1/nodes?index={node_index}&wait=1s", timeout=30)
-        results["nodes"] = time.monotonic() - t
+        r = get(sb, f"/v1/nodes?index={node_index}&wait=1s", timeout=30)
+        results["nodes"] = (time.monotonic() - t, int(r.headers["X-Nomad-Index"]))
 
     threads = [threading.Thread(target=wait_allocs), threading.Thread(target=wait_nodes)]
     for th in threads:
         th.start()
+    sent.wait(10)  # both queries are about to be sent; the restart comes 0.3 s later
     time.sleep(0.3)
     assert requests.post(f"{sb.nomad_addr}/v1/client/allocation/{a['ID']}/restart", timeout=5).status_code == 200
     for th in threads:
         th.join()
-    assert results["allocs"][0] < 5 and results["allocs"][1] > index
-    assert results["nodes"] >= 0.9  # an allocation change does not wake a nodes query
+    elapsed, new_index, allocs = results["allocs"]
+    # woke because of the restart: the index moved, the answer carries the restart,
+    # and it came back before its own 20 s wait ran out
+    assert new_index > index and elapsed < 20
+    after = next(x for x in allocs if x["ID"] == a["ID"])["TaskStates"]
+    assert sum(ts["Restarts"] for ts in after.values()) > sum(ts["Restarts"] for ts in before.values())
+    nodes_elapsed, nodes_index = results["nodes"]
+    assert nodes_index == node_index and nodes_elapsed >= 1.0  # an allocation change does not wake a nodes query
 
 
 def test_consul_blocking_and_headers(sandbox):

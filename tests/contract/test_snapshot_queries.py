@@ -6,7 +6,16 @@ import pytest
 
 from connectors import InvalidInput, NomadConnector, NotFound
 from connectors.settings import load
+from sandbox import Sandbox
 from snapshot import Queries
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    """This module's own sandbox: these tests count requests, and the shared session sandbox also
+    serves other tests' background pollers."""
+    with Sandbox(clients=4, frozen=True) as sb:
+        yield sb
 
 
 @pytest.fixture
