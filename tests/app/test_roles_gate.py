@@ -1,7 +1,8 @@
 """The login gate and the role x page matrix, through AppTest with a script that follows app.py's contract:
 ``auth.gate`` -> ``st.navigation`` of ``auth.policy.pages_for`` -> ``auth.render_identity``.
 
-(``test_roles_app.py`` runs the same matrix through the real app.py.)
+(``test_roles_app.py`` runs the role x page matrix through the real app.py against the sandbox, with
+deep links to pages outside a role.)
 """
 import pytest
 from streamlit.testing.v1.util import patch_config_options
