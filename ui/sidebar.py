@@ -5,7 +5,8 @@ import streamlit as st
 
 import auth
 from ui import runtime
-from views.search import destination, search
+from ui.tables import md_text
+from views.search import Match, destination, search
 
 KEY = "sidebar_search"
 _GO = "_sidebar_search_go"
@@ -30,14 +31,19 @@ def render(principal, *, pages: dict, allowed) -> None:
             if target is not None:
                 st.switch_page(pages[target.page], query_params=target.params)
             if not matches:
-                st.caption(f"Nothing matches “{query.strip()[:60]}”.")
+                st.caption(f"Nothing matches “{md_text(query.strip()[:60])}”.")
             else:
                 st.caption(f"{len(matches)} match{'es' if len(matches) != 1 else ''}:")
                 for m in matches:
-                    st.page_link(pages[m.page], label=m.label, query_params=m.params,
-                                 icon=_ICONS.get(m.kind), help=m.detail)
+                    st.page_link(pages[m.page], label=link_label(m), query_params=m.params,
+                                 icon=_ICONS.get(m.kind), help=md_text(m.detail))
         st.divider()
     auth.render_identity(principal)
+
+
+def link_label(match: Match) -> str:
+    """A result's link text: names come from the cluster, so Markdown in them is shown literally."""
+    return md_text(match.label)
 
 
 _ICONS = {"allocation": ":material/deployed_code:", "client": ":material/apartment:",
