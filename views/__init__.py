@@ -3,7 +3,8 @@
     frames = views.build_frames(raw, cluster="prod", identity=ClientIdentity.parse("namespace"), now=now)
     frames.clients            # one row per client, worst first, with status and reason
 
-Columns and dtypes: ``views.schema``. Health rules: ``views.health``. Status
+Columns and dtypes: ``views.schema``. Raw JSON parsing: ``views.frames``; the per-client
+health roll-up: ``views.clients``. Health rules: ``views.health``. Status
 colours and icons: ``views.status``. Search: ``views.search``. Logs: ``views.logs``;
 an allocation's resources and ports: ``views.resources``.
 """
@@ -15,6 +16,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from . import clients as _c
 from . import frames as _f
 from .health import DEFAULT_RULES, HealthRules
 from .identity import ClientIdentity
@@ -105,7 +107,7 @@ def _build(raw: Mapping[str, Any], *, cluster: str, identity: ClientIdentity, no
         raw.get("allocations"), cluster=cluster, identity=identity, job_client=job_client, node_dc=node_dc, now=now_ts
     )
     deployments = _f.build_deployments(raw.get("deployments"), cluster=cluster, identity=identity, job_client=job_client)
-    _f.fill_job_desired(jobs, allocations, deployments)
+    _c.fill_job_desired(jobs, allocations, deployments)
     _f.fill_node_counts(nodes, allocations)
 
     alloc_client = (
@@ -121,7 +123,7 @@ def _build(raw: Mapping[str, Any], *, cluster: str, identity: ClientIdentity, no
     namespaces = _f.build_namespaces(raw.get("namespaces"), cluster=cluster, identity=identity, job_counts=job_counts)
     nomad_services = _f.build_nomad_services(raw.get("nomad_services"), cluster=cluster, identity=identity)
 
-    clients = _f.build_clients(
+    clients = _c.build_clients(
         cluster=cluster,
         identity=identity,
         jobs=jobs,

@@ -12,6 +12,8 @@ Shapes handled (``null`` anywhere a list/map is expected becomes empty):
 * job stubs (``/v1/jobs?meta=true``): ``JobSummary.Summary`` group -> counts.
 * deployments: ``TaskGroups`` group -> counts; CreateTime/ModifyTime when present.
 * Consul: ``/v1/catalog/service/:name`` entries, ``/v1/health/state/any`` checks.
+
+The per-client health roll-up over these frames lives in ``views.clients``.
 """
 
 from __future__ import annotations
@@ -24,10 +26,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import health as _health
 from .identity import ClientIdentity
 from .schema import SCHEMAS, empty
-from .status import ACTIVE_DEPLOYMENT_STATUSES, STATUS_RANK
+from .status import ACTIVE_DEPLOYMENT_STATUSES
 
 INAT = np.iinfo(np.int64).min  # NaT as int64
 
@@ -178,21 +179,6 @@ def event_severity(types: np.ndarray, exit_codes: np.ndarray, fails_task: np.nda
 
 
 # ---------------------------------------------------------------------- nodes
-
-
-def check_label(name: str, service: str) -> str:
-    """How a reason names a check: Nomad's default name ('service: "api" check') says no more
-    than the service, so it becomes `api`; a named check keeps its name and service."""
-    if not service:
-        return f"`{name}`"
-    if name == f'service: "{service}" check':
-        return f"`{service}`"
-    return f"`{name}` on {service}"
-
-
-def node_check_label(node: str, name: str) -> str:
-    """How a node-level Consul check is named in reasons: "node nomad-tor1-003 `serfHealth`"."""
-    return f"node {node} `{name}`" if node else f"`{name}`"
 
 
 def build_nodes(nodes: Any, *, cluster: str) -> pd.DataFrame:
@@ -786,233 +772,6 @@ def build_nomad_services(raw: Any, *, cluster: str, identity: ClientIdentity) ->
             "tags": _objs([r[2] for r in rows]),
         },
     )
-
-
-# -------------------------------------------------------------------- clients
-
-
-def _group_sum(keys_a: np.ndarray, keys_b: np.ndarray, values: np.ndarray) -> dict[tuple[str, str], int]:
-    out: dict[tuple[str, str], int] = {}
-    if not len(values):
-        return out
-    s = pd.Series(values).groupby([keys_a, keys_b], sort=False).sum()
-    return {k: int(v) for k, v in zip(s.index.tolist(), s.tolist()) if v}
-
-
-def build_clients(
-    *,
-    cluster: str,
-    identity: ClientIdentity,
-    jobs: pd.DataFrame,
-    allocations: pd.DataFrame,
-    deployments: pd.DataFrame,
-    services: pd.DataFrame,
-    checks: pd.DataFrame,
-    namespaces: pd.DataFrame,
-    now: pd.Timestamp,
-    rules: _health.HealthRules = _health.DEFAULT_RULES,
-    task_events: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    now_ns = now.value
-    # ---- per (client, job) counts from allocations, vectorised
-    a_client = allocations["client"].to_numpy()
-    a_job = allocations["job_id"].to_numpy()
-    cs = allocations["client_status"].to_numpy()
-    running_mask = (cs == "running") & (allocations["desired_status"].to_numpy() == "run")
-    mod = allocations["modify_time"].to_numpy(dtype="M8[ns]").view(np.int64) if len(allocations) else np.empty(0, np.int64)
-    recent = mod >= now_ns - int(rules.failed_window.total_seconds() * 1e9)
-    failed_recent = allocations["failed"].to_numpy() & recent & (cs != "lost")
-    lost_recent = (cs == "lost") & recent
-    run_by = _group_sum(a_client, a_job, running_mask.astype(np.int64))
-    fail_by = _group_sum(a_client, a_job, failed_recent.astype(np.int64))
-    lost_by = _group_sum(a_client, a_job, lost_recent.astype(np.int64))
-    # Restarts in the window: the `Restarting` task events whose time is inside it (an
-    # allocation's lifetime Restarts count says nothing about when they happened).
-    rst_by: dict[tuple[str, str], int] = {}
-    if task_events is not None and len(task_events):
-        et = task_events["time"].to_numpy(dtype="M8[ns]").view(np.int64)
-        rmask = (task_events["type"].to_numpy() == "Restarting") & (
-            et >= now_ns - int(rules.restart_window.total_seconds() * 1e9)) & (et != INAT)
-        rst_by = _group_sum(task_events["client"].to_numpy(), task_events["job_id"].to_numpy(), rmask.astype(np.int64))
-    total_by = _group_sum(a_client, a_job, np.ones(len(allocations), dtype=np.int64))
-
-    # ---- latest deployment per job
-    dep_active: dict[tuple[str, str], bool] = {}
-    dep_failed: dict[tuple[str, str], bool] = {}
-    last_dep: dict[str, tuple[int, int, str]] = {}  # client -> (time_ns, create_index, status)
-    if len(deployments):
-        dwin = now_ns - int(rules.deployment_window.total_seconds() * 1e9)
-        mt = deployments["modify_time"].to_numpy(dtype="M8[ns]").view(np.int64)
-        ct = deployments["create_time"].to_numpy(dtype="M8[ns]").view(np.int64)
-        t = np.where(mt == INAT, ct, mt)
-        for c, j, st, lat, tt, ci in zip(
-            deployments["client"].tolist(), deployments["job_id"].tolist(), deployments["status"].tolist(),
-            deployments["is_latest"].tolist(), t.tolist(), deployments["create_index"].tolist(),
-        ):
-            if lat:
-                dep_active[(c, j)] = st in ACTIVE_DEPLOYMENT_STATUSES
-                dep_failed[(c, j)] = st == "failed" and (tt == INAT or tt >= dwin)
-            prev = last_dep.get(c)
-            if prev is None or (tt, ci) > prev[:2]:
-                last_dep[c] = (tt, ci, st)
-
-    # ---- checks per client
-    crit: dict[str, list[str]] = defaultdict(list)
-    warn: dict[str, list[str]] = defaultdict(list)
-    if len(checks):
-        # A node-level check (serfHealth: no ServiceID) makes every service on that node
-        # critical/warning in build_services, so it counts for those services' clients too.
-        node_clients: dict[str, set] = defaultdict(set)
-        if len(services):
-            for nd, sc in zip(services["node"].tolist(), services["client"].tolist()):
-                if sc:
-                    node_clients[nd].add(sc)
-        for c, name, svc, st, nd, sid in zip(checks["client"].tolist(), checks["name"].tolist(),
-                                             checks["service"].tolist(), checks["status"].tolist(),
-                                             checks["node"].tolist(), checks["service_id"].tolist()):
-            if st == "passing":
-                continue
-            if not sid:
-                label = node_check_label(nd, name)
-                for nc in sorted(node_clients.get(nd, ())):
-                    (crit if st == "critical" else warn)[nc].append(label)
-                continue
-            if not c:
-                continue
-            label = check_label(name, svc)
-            (crit if st == "critical" else warn)[c].append(label)
-
-    # ---- per-client sets
-    ns_of: dict[str, set] = defaultdict(set)
-    versions: dict[str, set] = defaultdict(set)
-    dcs: dict[str, set] = defaultdict(set)
-    job_rows: dict[str, list] = defaultdict(list)
-    for c, ns, j, d, av in zip(jobs["client"].tolist(), jobs["namespace"].tolist(), jobs["job_id"].tolist(),
-                               jobs["desired"].tolist(), jobs["app_version"].tolist()):
-        if not c:
-            continue
-        ns_of[c].add(ns)
-        if av:
-            versions[c].add(av)
-        job_rows[c].append((j, d))
-    if len(services):
-        for c, v in zip(services["client"].tolist(), services["version"].tolist()):
-            if c and v:
-                versions[c].add(v)
-    if len(allocations):
-        pairs = pd.DataFrame({"c": a_client, "d": allocations["datacenter"].to_numpy()})
-        pairs = pairs[running_mask & (pairs["d"].to_numpy() != "")].drop_duplicates()
-        for c, d in zip(pairs["c"].tolist(), pairs["d"].tolist()):
-            dcs[c].add(d)
-    # allocation-only jobs (job not in the jobs list) still count
-    for (c, j) in total_by:
-        if c and all(j != x[0] for x in job_rows.get(c, ())):
-            job_rows[c].append((j, 0))
-            ns_of[c]  # touch
-    names = set(job_rows)
-    if identity.by_namespace and len(namespaces):
-        for ns, nj in zip(namespaces["namespace"].tolist(), namespaces["jobs"].tolist()):
-            if ns and (nj or ns != "default"):
-                names.add(ns)
-                ns_of[ns].add(ns)
-    names.update(c for c in crit)
-    names.update(c for c in warn)
-    names.discard("")
-    if not names:
-        return empty("clients")
-
-    order = sorted(names)
-    cols: dict[str, list] = {k: [] for k in SCHEMAS["clients"]}
-    for c in order:
-        jhs = []
-        tot_des = tot_run = tot_fail = tot_lost = tot_rst = 0
-        deploying = False
-        for j, d in job_rows.get(c, ()):
-            k = (c, j)
-            run = run_by.get(k, 0)
-            jh = _health.JobHealth(
-                job_id=j, label=_health.job_label(j, c), desired=int(d), running=run,
-                failed=fail_by.get(k, 0), lost=lost_by.get(k, 0), restarts=rst_by.get(k, 0),
-                deploying=dep_active.get(k, False), deployment_failed=dep_failed.get(k, False),
-            )
-            jhs.append(jh)
-            tot_des += jh.desired
-            tot_run += run
-            tot_fail += jh.failed
-            tot_lost += jh.lost
-            tot_rst += jh.restarts
-            deploying |= jh.deploying
-        status, reason = _health.evaluate(
-            _health.ClientHealth(tuple(jhs), tuple(crit.get(c, ())), tuple(warn.get(c, ()))), rules
-        )
-        ld = last_dep.get(c)
-        cols["cluster"].append(cluster)
-        cols["client"].append(c)
-        cols["status"].append(status)
-        cols["rank"].append(STATUS_RANK.get(status, len(STATUS_RANK)))
-        cols["reason"].append(reason)
-        cols["namespaces"].append(sorted(ns_of.get(c, ())))
-        cols["jobs"].append(len(jhs))
-        cols["desired"].append(tot_des)
-        cols["running"].append(tot_run)
-        cols["failed_allocs"].append(tot_fail)
-        cols["lost_allocs"].append(tot_lost)
-        cols["restarts_24h"].append(tot_rst)
-        cols["checks_critical"].append(len(crit.get(c, ())))
-        cols["checks_warning"].append(len(warn.get(c, ())))
-        cols["deploying"].append(deploying)
-        cols["last_deployment_status"].append(ld[2] if ld else "")
-        cols["last_deployment_time"].append(ld[0] if ld else 0)
-        cols["versions"].append(sorted(versions.get(c, ())))
-        cols["datacenters"].append(sorted(dcs.get(c, ())))
-    cols["namespaces"] = _objs(cols["namespaces"])
-    cols["versions"] = _objs(cols["versions"])
-    cols["datacenters"] = _objs(cols["datacenters"])
-    cols["last_deployment_time"] = _times([0 if v == INAT else v for v in cols["last_deployment_time"]])
-    df = _frame("clients", cols)
-    return df.sort_values(["rank", "client"], kind="stable", ignore_index=True)
-
-
-# ------------------------------------------------------------------- desired
-
-
-def fill_job_desired(jobs: pd.DataFrame, allocations: pd.DataFrame, deployments: pd.DataFrame) -> None:
-    """Set jobs.desired in place (see the schema for the rule)."""
-    if not len(jobs):
-        return
-    key_ns = jobs["namespace"].to_numpy()
-    key_j = jobs["job_id"].to_numpy()
-    keys = list(zip(key_ns.tolist(), key_j.tolist()))
-    summ = (jobs["running"].to_numpy() + jobs["starting"].to_numpy() + jobs["queued"].to_numpy())
-    by_names: dict = {}
-    by_sys: dict = {}
-    if len(allocations):
-        a = allocations
-        live = a["desired_status"].to_numpy() == "run"
-        sub = pd.DataFrame({"ns": a["namespace"].to_numpy()[live], "j": a["job_id"].to_numpy()[live],
-                            "n": a["name"].to_numpy()[live], "cs": a["client_status"].to_numpy()[live]})
-        if len(sub):
-            names = sub.groupby(["ns", "j"], sort=False)["n"].nunique()
-            by_names = dict(zip(names.index.tolist(), names.tolist()))
-            nonterm = sub[sub["cs"] != "complete"].groupby(["ns", "j"], sort=False).size()
-            by_sys = dict(zip(nonterm.index.tolist(), nonterm.tolist()))
-    dep_tot: dict = {}
-    if len(deployments):
-        d = deployments[deployments["is_latest"].to_numpy()]
-        dep_tot = dict(zip(zip(d["namespace"].tolist(), d["job_id"].tolist()), d["desired_total"].tolist()))
-    types = jobs["type"].tolist()
-    stop = jobs["stop"].tolist()
-    per = jobs["periodic"].to_numpy() | jobs["parameterized"].to_numpy()
-    out = np.zeros(len(jobs), dtype=np.int64)
-    for i, k in enumerate(keys):
-        t = types[i]
-        if stop[i] or per[i] or t in ("batch", "sysbatch"):
-            continue
-        if t == "system":
-            out[i] = max(int(summ[i]), by_sys.get(k, 0))
-        else:
-            out[i] = max(int(summ[i]), by_names.get(k, 0), dep_tot.get(k, 0))
-    jobs["desired"] = out
 
 
 def fill_node_counts(nodes: pd.DataFrame, allocations: pd.DataFrame) -> None:

@@ -275,7 +275,7 @@ def conform(df: pd.DataFrame | None, name: str) -> pd.DataFrame:
     Missing columns are added with the absent value (``""``, 0, False, NaT, ``[]``,
     ``{}``); extra columns are dropped; str columns get ``""`` for NaN/None; naive
     times are taken as UTC. Meant for frames built elsewhere (tests, pages); the
-    builders in ``views.frames`` produce conforming frames directly.
+    builders in ``views.frames`` and ``views.clients`` produce conforming frames directly.
     """
     schema = SCHEMAS[name]
     if df is None or len(df.columns) == 0 and len(df) == 0:

@@ -319,7 +319,7 @@ def test_ago_words(seconds, words):
     ("disk", "", "`disk`"),
 ])
 def test_check_labels_read_well_in_reasons(name, service, label):
-    from views.frames import check_label
+    from views.clients import check_label
 
     assert check_label(name, service) == label
 
