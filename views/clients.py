@@ -24,17 +24,18 @@ from .status import ACTIVE_DEPLOYMENT_STATUSES, STATUS_RANK
 
 def check_label(name: str, service: str) -> str:
     """How a reason names a check: Nomad's default name ('service: "api" check') says no more
-    than the service, so it becomes `api`; a named check keeps its name and service."""
+    than the service, so it becomes “api”; a named check keeps its name and service. Quotes, not
+    Markdown backticks: reasons are shown as plain text in tables."""
     if not service:
-        return f"`{name}`"
+        return f"“{name}”"
     if name == f'service: "{service}" check':
-        return f"`{service}`"
-    return f"`{name}` on {service}"
+        return f"“{service}”"
+    return f"“{name}” on {service}"
 
 
 def node_check_label(node: str, name: str) -> str:
-    """How a node-level Consul check is named in reasons: "node nomad-tor1-003 `serfHealth`"."""
-    return f"node {node} `{name}`" if node else f"`{name}`"
+    """How a node-level Consul check is named in reasons: "node nomad-tor1-003 “serfHealth”"."""
+    return f"node {node} “{name}”" if node else f"“{name}”"
 
 
 # -------------------------------------------------------------------- clients

@@ -16,7 +16,7 @@ degraded   a job's tasks restarted >= ``restart_threshold`` (5) times in 24 h
 degraded   a Consul check of the client's services is critical
 degraded   a Consul check of the client's services is warning
            (a node-level check such as ``serfHealth`` counts for every client
-           with a service on that node, named "node <node> `serfHealth`",
+           with a service on that node, named "node <node> “serfHealth”",
            just as it makes those services critical/warning)
 degraded   a job's latest deployment failed within ``deployment_window`` (24 h)
            (or at an unknown time)
@@ -69,7 +69,7 @@ class JobHealth:
 @dataclass(frozen=True)
 class ClientHealth:
     jobs: tuple[JobHealth, ...] = ()
-    critical_checks: tuple[str, ...] = ()  # e.g. "`http` on web"
+    critical_checks: tuple[str, ...] = ()  # e.g. "“http” on web"
     warning_checks: tuple[str, ...] = ()
 
 

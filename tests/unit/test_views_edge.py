@@ -227,7 +227,7 @@ def test_services_join_checks_and_fall_back_to_alloc_client():
     assert c.loc["c1", "client"] == "acme" and c.loc["serfHealth", "client"] == ""
     cl = f.clients.set_index("client")
     assert cl.loc["acme", "checks_critical"] == 1
-    assert cl.loc["acme", "status"] == "degraded" and "check `http` on web critical" in cl.loc["acme", "reason"]
+    assert cl.loc["acme", "status"] == "degraded" and "check “http” on web critical" in cl.loc["acme", "reason"]
     assert "1.2.3" in cl.loc["acme", "versions"]
 
 
@@ -314,9 +314,9 @@ def test_ago_words(seconds, words):
 
 
 @pytest.mark.parametrize("name, service, label", [
-    ('service: "api" check', "api", "`api`"),  # Nomad's default check name says only the service
-    ("http", "web", "`http` on web"),
-    ("disk", "", "`disk`"),
+    ('service: "api" check', "api", "“api”"),  # Nomad's default check name says only the service
+    ("http", "web", "“http” on web"),
+    ("disk", "", "“disk”"),
 ])
 def test_check_labels_read_well_in_reasons(name, service, label):
     from views.clients import check_label
@@ -350,7 +350,7 @@ def test_a_node_check_counts_for_the_clients_with_services_on_that_node(node_sta
     assert (cl.loc["acme", "status"], cl.loc["acme", "checks_critical"], cl.loc["acme", "checks_warning"]) == (
         expected_status, crit, warn)
     if node_status != "passing":
-        assert f"check node nomad-tor1-003 `serfHealth` {node_status}" in cl.loc["acme", "reason"]
+        assert f"check node nomad-tor1-003 “serfHealth” {node_status}" in cl.loc["acme", "reason"]
     # a client with no service on that node is untouched
     assert s.loc["web-b", "health"] == "passing"
     assert cl.loc["beta", "status"] == "healthy" and cl.loc["beta", "checks_critical"] == 0
