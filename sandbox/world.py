@@ -519,6 +519,17 @@ class World:
         ts.last_restart_ns = at + 1_000_000
         ts.started_ns = at + delay
 
+    def _fail(self, a: Alloc, at: int, code: int, message: str, reason: str, crashes=()):
+        """The first task crashes (restarting within policy at each of `crashes`), then fails for good."""
+        ts = a.tasks[0]
+        for crash_at in crashes:
+            self._crash_restart(a, ts, crash_at, code, message)
+        self._terminate(ts, at, code, message)
+        self._not_restarting(a, at, reason)
+        a.client_status, a.client_description = "failed", "Failed tasks"
+        a.healthy = False
+        a.modify_ns = at
+
     # -------------------------------------------------------------- scenarios
     def _apply_scenario(self, job: Job, scenario: str, now: int):
         rng = self.rng
@@ -533,15 +544,9 @@ class World:
             for s in svcs:
                 self._set_check(s, "critical", 'Get "{url}": dial tcp {addr}: connect: connection refused')
         elif scenario == "failed-alloc":
-            ts = a.tasks[0]
             t = now - 40 * 60 * NS
-            self._crash_restart(a, ts, t - 20 * 60 * NS, 137, "OOM Killed")
-            self._crash_restart(a, ts, t - 10 * 60 * NS, 137, "OOM Killed")
-            self._terminate(ts, t, 137, "OOM Killed")
-            self._not_restarting(a, t, 'Exceeded allowed attempts 2 in interval 30m0s and mode is "fail"')
-            a.client_status, a.client_description = "failed", "Failed tasks"
-            a.healthy = False
-            a.modify_ns = t
+            self._fail(a, t, 137, "OOM Killed", 'Exceeded allowed attempts 2 in interval 30m0s and mode is "fail"',
+                       crashes=(t - 20 * 60 * NS, t - 10 * 60 * NS))
             # The reschedule is delayed: a pending follow-up evaluation, no replacement yet.
             fe = self._add_eval(job, "alloc-failure", t, status="pending")
             fe.wait_until_ns = now + 20 * 60 * NS
@@ -549,14 +554,9 @@ class World:
             a.followup_eval = fe.id
             self._deregister_services(a)
         elif scenario == "failed-deployment":
-            ts = a.tasks[0]
             t = a.create_ns + 40 * NS
-            self._crash_restart(a, ts, t - 25 * NS, 1, "Error: missing required environment variable CTLS_API_KEY")
-            self._terminate(ts, t, 1, "Error: missing required environment variable CTLS_API_KEY")
-            self._not_restarting(a, t, 'Exceeded allowed attempts 1 in interval 5m0s and mode is "fail"')
-            a.client_status, a.client_description = "failed", "Failed tasks"
-            a.healthy = False
-            a.modify_ns = t
+            self._fail(a, t, 1, "Error: missing required environment variable CTLS_API_KEY",
+                       'Exceeded allowed attempts 1 in interval 5m0s and mode is "fail"', crashes=(t - 25 * NS,))
             self._deregister_services(a)
         elif scenario == "critical-check":
             for s in svcs:
@@ -583,13 +583,8 @@ class World:
             # Every allocation of the job failed at once: the client is down.
             t = now - 25 * 60 * NS
             for a in [a for a in job.allocs if a.client_status == "running"]:
-                ts = a.tasks[0]
-                self._crash_restart(a, ts, t - 10 * 60 * NS, 1, 'FATAL: password authentication failed for user "app"')
-                self._terminate(ts, t, 1, 'FATAL: password authentication failed for user "app"')
-                self._not_restarting(a, t, 'Exceeded allowed attempts 1 in interval 30m0s and mode is "fail"')
-                a.client_status, a.client_description = "failed", "Failed tasks"
-                a.healthy = False
-                a.modify_ns = t
+                self._fail(a, t, 1, 'FATAL: password authentication failed for user "app"',
+                           'Exceeded allowed attempts 1 in interval 30m0s and mode is "fail"', crashes=(t - 10 * 60 * NS,))
                 self._deregister_services(a)
         elif scenario == "pending-alloc":
             a2 = job.allocs[-1]
