@@ -46,6 +46,9 @@ class SourceStatus:
     system: str = "Nomad"            # "Nomad" | "Consul"
     error_kind: Optional[str] = None  # ConnectorError.kind, e.g. "unavailable"
     index: int = 0                    # last X-Nomad-Index / X-Consul-Index seen
+    # While a blocking query is held by the server, nothing changed since the last answer: the
+    # data is confirmed current until this time (the query's wait plus jitter), None otherwise.
+    watching_until: Optional[datetime] = None
 
     @property
     def label(self) -> str:
@@ -55,11 +58,21 @@ class SourceStatus:
     def has_data(self) -> bool:
         return self.last_success is not None
 
-    def age_seconds(self, now: Optional[datetime] = None) -> Optional[float]:
-        """Seconds since this source last answered, None if it never did."""
+    def confirmed_at(self, now: Optional[datetime] = None) -> Optional[datetime]:
+        """Up to when this source's data is known to be current: now while a blocking query is
+        held (the server answers at once on a change), else its last answer; None if never."""
+        now = now or utcnow()
         if self.last_success is None:
             return None
-        return ((now or utcnow()) - self.last_success).total_seconds()
+        if self.ok and self.watching_until is not None and now <= self.watching_until:
+            return now
+        return self.last_success
+
+    def age_seconds(self, now: Optional[datetime] = None) -> Optional[float]:
+        """Seconds since this source's data was last known current, None if it never answered."""
+        now = now or utcnow()
+        confirmed = self.confirmed_at(now)
+        return None if confirmed is None else (now - confirmed).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -81,10 +94,13 @@ class Snapshot:
 
     def age_seconds(self, now: Optional[datetime] = None) -> Optional[float]:
         """How old the oldest part of the data is (the least recently confirmed source), None if no data."""
-        confirmed = [s.last_success for s in self.sources.values() if s.last_success is not None]
-        if not confirmed:
-            return None
-        return ((now or utcnow()) - min(confirmed)).total_seconds()
+        confirmed = self.confirmed_at(now)
+        return None if confirmed is None else ((now or utcnow()) - confirmed).total_seconds()
+
+    def confirmed_at(self, now: Optional[datetime] = None) -> Optional[datetime]:
+        """Up to when all the data is known current (the least recently confirmed source)."""
+        times = [t for t in (s.confirmed_at(now) for s in self.sources.values()) if t is not None]
+        return min(times) if times else None
 
     def failing(self) -> List[SourceStatus]:
         return [s for s in self.sources.values() if not s.ok and s.last_attempt is not None]

@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Hashable, List, Optional, Tuple
 
 from connectors import ConnectorError, ConsulConnector, Listing, NomadConnector
@@ -185,11 +185,17 @@ class Refresher:
     def _fetch_source(self, src: _Source, index: Optional[int], wait: Optional[float]) -> bool:
         """Fetch one source; update raw/status.  Returns True if its data changed."""
         attempt = self._clock()
+        if index and wait:
+            # The server holds this query until something changes (or wait + wait/16 jitter).
+            with self._state_lock:
+                src.status = replace(src.status, watching_until=attempt + timedelta(seconds=wait * 17 / 16))
+            self._publish_status()
         try:
             listing = src.fetch(index, wait)
         except ConnectorError as err:
             with self._state_lock:
-                src.status = replace(src.status, ok=False, error=str(err), error_kind=err.kind, last_attempt=attempt)
+                src.status = replace(src.status, ok=False, error=str(err), error_kind=err.kind, last_attempt=attempt,
+                                     watching_until=None)
             log.warning("%s: %s", SOURCE_LABELS.get(src.name, src.name), err)
             self._publish_status()
             return False
@@ -198,7 +204,7 @@ class Refresher:
             with self._state_lock:
                 src.status = replace(
                     src.status, ok=False, error=f"Unexpected error while reading {SOURCE_LABELS.get(src.name, src.name)}: {type(err).__name__}",
-                    error_kind="internal", last_attempt=attempt,
+                    error_kind="internal", last_attempt=attempt, watching_until=None,
                 )
             self._publish_status()
             return False
@@ -222,7 +228,8 @@ class Refresher:
             # An index that goes backwards (server restore/restart) resets to 0: the next
             # request does not block and adopts whatever index the server then reports.
             src.index = 0 if new_index < src.index else new_index
-            src.status = replace(src.status, ok=True, error=None, error_kind=None, last_success=done, last_attempt=attempt, index=listing.index)
+            src.status = replace(src.status, ok=True, error=None, error_kind=None, last_success=done,
+                                 last_attempt=attempt, index=listing.index, watching_until=None)
         if not changed:  # statuses (last_success) still move on; frames stay
             self._publish_status()
         return changed

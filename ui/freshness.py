@@ -18,8 +18,7 @@ def render(snap, *, now: datetime | None = None) -> bool:
                    if problems else "Waiting for the first answer from the cluster…", icon="⏳")
         return False
     age = snap.age_seconds(now)
-    confirmed = [s.last_success for s in snap.sources.values() if s.last_success is not None]
-    as_of = local(min(confirmed)).strftime("%H:%M:%S")
+    as_of = local(snap.confirmed_at(now)).strftime("%H:%M:%S")
     st.caption(f":material/schedule: Data as of **{as_of}**, {ago_words(age)} · cluster `{snap.cluster}`")
     if problems:
         st.warning("**Some data could not be refreshed; showing the last good data.**\n\n"

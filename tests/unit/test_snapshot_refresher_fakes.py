@@ -302,3 +302,47 @@ def test_ttl_cache_caches_errors_briefly():
         with pytest.raises(Unavailable):
             cache.get("k", loader)
     assert len(calls) == 1
+
+
+def test_data_is_current_while_the_server_holds_a_blocking_query():
+    """A held blocking query means nothing changed: the age shown is 0, not the time since the last answer."""
+    clock = Clock()
+    r, nomad, _ = make(clock=clock, wait=30)
+    r.refresh_once()
+    clock.t += timedelta(seconds=20)
+    held = threading.Event()
+    release = threading.Event()
+    real_get = nomad._get
+
+    def held_get(name, index, wait):
+        if name == "jobs" and index:
+            held.set()
+            release.wait(5)
+        return real_get(name, index, wait)
+
+    nomad._get = held_get
+    src = r._sources["jobs"]
+    t = threading.Thread(target=r._fetch_source, args=(src, src.index, 30.0))
+    t.start()
+    assert held.wait(5)
+    status = r.current().sources["jobs"]
+    assert status.age_seconds(clock.t) == 0  # held since clock.t: confirmed up to now
+    assert status.age_seconds(clock.t + timedelta(seconds=10)) == 0
+    # Past the query's wait + jitter, a held query proves nothing any more.
+    assert status.age_seconds(clock.t + timedelta(seconds=40)) == 60
+    release.set()
+    t.join()
+    assert r.current().sources["jobs"].watching_until is None
+
+
+def test_a_failed_blocking_query_stops_vouching_for_the_data():
+    clock = Clock()
+    r, nomad, _ = make(clock=clock, wait=30)
+    r.refresh_once()
+    clock.t += timedelta(seconds=20)
+    nomad.fail["jobs"] = Unavailable("Nomad", "Nomad at http://x cannot be reached.")
+    src = r._sources["jobs"]
+    r._fetch_source(src, src.index, 30.0)
+    status = r.current().sources["jobs"]
+    assert not status.ok and status.watching_until is None
+    assert status.age_seconds(clock.t) == 20
