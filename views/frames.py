@@ -370,7 +370,8 @@ def build_allocations(
             continue
         r = f = k = 0
         lt = 0
-        ltype = lmsg = ""
+        lf = False  # the last event shown comes from a failed task if there is one: the
+        ltype = lmsg = ""  # sibling's later "Killed" says less than why the task failed
         lr = None
         for tname, st in ts.items():
             if not st:
@@ -400,8 +401,8 @@ def build_allocations(
             ev_counts.append(len(evs))
             le = evs[-1]
             t = le.get("Time") or 0
-            if t >= lt:
-                lt = t
+            if (tf, t) >= (lf, lt):
+                lt, lf = t, tf
                 ltype = le.get("Type") or ""
                 lmsg = le.get("DisplayMessage") or le.get("Message") or ""
         ntasks[i] = k

@@ -108,7 +108,7 @@ _DEFS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("tasks_failed", INT, None, "tasks whose state is Failed"),
         ("restarts", INT, None, "sum of task restarts"),
         ("last_restart", TS, None, "latest task LastRestart"),
-        ("last_event_type", STR, _STR_KIND, "type of the newest task event"),
+        ("last_event_type", STR, _STR_KIND, "type of the newest task event (of a failed task, if any)"),
         ("last_event_message", STR, _STR_KIND, "its DisplayMessage (or Message)"),
         ("last_event_time", TS, None, "its time"),
         ("create_time", TS, None, "allocation created"),

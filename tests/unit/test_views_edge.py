@@ -354,3 +354,20 @@ def test_a_node_check_counts_for_the_clients_with_services_on_that_node(node_sta
     # a client with no service on that node is untouched
     assert s.loc["web-b", "health"] == "passing"
     assert cl.loc["beta", "status"] == "healthy" and cl.loc["beta", "checks_critical"] == 0
+
+
+def test_last_event_of_a_failed_allocation_says_why_the_task_failed():
+    """A sidecar killed after the main task failed has the newest event, but not the one support needs."""
+    alloc = {
+        "ID": "6d3c4f5e-0000-4000-8000-000000000001", "Namespace": "acme", "JobID": "acme-web",
+        "TaskGroup": "web", "ClientStatus": "failed", "DesiredStatus": "run", "CreateTime": 1,
+        "TaskStates": {
+            "frontend": {"State": "dead", "Failed": True, "Events": [
+                {"Type": "Terminated", "Time": 100, "DisplayMessage": "Exit Code: 1, Exit Message: \"missing API key\""},
+                {"Type": "Not Restarting", "Time": 101, "DisplayMessage": "Exceeded allowed attempts"}]},
+            "log-shipper": {"State": "dead", "Failed": False, "Events": [
+                {"Type": "Killed", "Time": 105, "DisplayMessage": "Task successfully killed"}]},
+        },
+    }
+    row = views.build_frames({"allocations": [alloc]}, cluster="c").allocations.iloc[0]
+    assert (row.last_event_type, row.last_event_message) == ("Not Restarting", "Exceeded allowed attempts")
