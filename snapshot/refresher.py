@@ -140,6 +140,7 @@ class Refresher:
         self._generation = 0
         self._frames = self._safe_build({}, empty=True)
         self._built_at: Optional[datetime] = None
+        self._build_attempted_at: Optional[datetime] = None  # success or failure: paces age rebuilds
         self._build_error: Optional[str] = None
         self._builds = 0
         self._snapshot = self._make_snapshot()
@@ -265,7 +266,7 @@ class Refresher:
     def _build_and_publish(self) -> Snapshot:
         with self._state_lock:
             raw = {n: s.raw for n, s in self._sources.items() if s.raw is not None}
-        built_at = self._clock()
+        built_at = self._build_attempted_at = self._clock()
         try:
             frames = self._build_fn(raw, cluster=self.settings.name, identity=self.identity, now=built_at)
             error = None
@@ -347,9 +348,11 @@ class Refresher:
                 self._pause(pause)
 
     def frames_stale(self) -> bool:
-        """True when built frames are older than max_frame_age (by the injectable clock)."""
-        built = self._built_at
-        return built is not None and (self._clock() - built).total_seconds() >= self.max_frame_age
+        """True when the last build (or failed build attempt) is older than max_frame_age, by the
+        injectable clock; a build that keeps failing is retried at that pace, not every poll."""
+        attempted = self._build_attempted_at
+        return (self._built_at is not None and attempted is not None
+                and (self._clock() - attempted).total_seconds() >= self.max_frame_age)
 
     def _builder(self) -> None:
         last_build = 0.0

@@ -264,6 +264,36 @@ def test_quiet_cluster_frames_are_rebuilt_when_old_without_requests():
         builder.join(2)
 
 
+def test_a_failing_build_is_retried_at_the_frame_age_pace_not_every_poll():
+    clock = Clock()
+    attempts = []
+
+    def flaky(raw, *, cluster, identity, now):
+        attempts.append(now)
+        if len(attempts) > 1:
+            raise RuntimeError("boom")
+        return {"now": now}
+
+    r = Refresher(SETTINGS, None, nomad=FakeNomad(), consul=FakeConsul(), build=flaky, clock=clock,
+                  max_frame_age=60, idle_poll=0.01)
+    first = r.refresh_once()
+    builder = threading.Thread(target=r._builder, daemon=True)
+    builder.start()
+    try:
+        clock.t += timedelta(seconds=61)
+        deadline = time.monotonic() + 5
+        while len(attempts) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(attempts) == 2  # the age rebuild was tried once...
+        time.sleep(0.2)  # ...and twenty idle polls later it has not been retried
+        assert len(attempts) == 2
+        snap = r.current()
+        assert snap.build_error and snap.frames == first.frames  # the last good frames stay
+    finally:
+        r._stop.set()
+        builder.join(2)
+
+
 def test_ttl_cache_single_flight_and_expiry():
     now = [0.0]
     cache = TTLCache(ttl=3, clock=lambda: now[0])
