@@ -1,6 +1,8 @@
 """Entry point: settings -> login gate -> Principal -> the pages this person's roles may open."""
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 import auth
@@ -9,16 +11,22 @@ import config
 from ui import runtime, sidebar
 from ui.tables import md_text
 
+log = logging.getLogger("dashboard")
 st.set_page_config(page_title="Client health · Nomad support", page_icon="🩺", layout="wide")
 
 try:
-    settings = runtime.dashboard_config()  # the same cached loader the pages use
+    settings = runtime.dashboard_config()  # the same loader the pages use
 except config.ConfigError as err:
+    log.error("invalid dashboard configuration: %s", err)
+    # Nobody is signed in yet: the details (group names, settings) only for someone on this machine.
+    detail = md_text(err) if runtime.serves_loopback_only() else "The server log says which setting is wrong."
     st.title("Nomad support dashboard")
-    st.error(f"**The dashboard configuration is invalid**, so the dashboard cannot start.\n\n{md_text(err)}",
-             icon="🛠️")
+    st.error(f"**The dashboard configuration is invalid**, so the dashboard cannot start.\n\n{detail}", icon="🛠️")
     st.caption("Fix the file (config/dashboard.toml, or the one DASHBOARD_CONFIG names) and reload this page.")
     st.stop()
+# Whoever the gate lets through is set again below; a run it stops must not leave the last one behind.
+st.session_state.pop("principal", None)
+st.session_state.pop("allowed_pages", None)
 principal = auth.gate(settings, demo=runtime.is_loopback_demo())
 
 # Every page the app has, by the name the policy knows it by. They live in app_pages/, not pages/:

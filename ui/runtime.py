@@ -23,23 +23,33 @@ def is_sandbox() -> bool:
     return os.environ.get("DASHBOARD_DEMO", "") == "sandbox"
 
 
-def is_loopback_demo() -> bool:
-    """Sandbox demo served on a loopback address only (only changes the setup page's advice)."""
-    if not is_sandbox():
-        return False
+def serves_loopback_only() -> bool:
+    """Streamlit listens on a loopback address: only people on this machine can reach it."""
     from streamlit import config as st_config
 
     address = str(st_config.get_option("server.address") or "")
     return address in _LOOPBACK or address.startswith("127.")
 
 
+def is_loopback_demo() -> bool:
+    """Sandbox demo served on a loopback address only (only changes the setup page's advice)."""
+    return is_sandbox() and serves_loopback_only()
+
+
 def dashboard_config() -> config.DashboardConfig:
-    return _dashboard_config(os.environ.get("DASHBOARD_CONFIG", ""))
+    """The dashboard configuration, read again whenever the file changes (a role mapping edit
+    takes effect on the next page run; a broken edit shows at once)."""
+    path = os.environ.get("DASHBOARD_CONFIG") or str(config.DEFAULT_PATH)
+    try:
+        version = os.stat(path).st_mtime_ns
+    except OSError:
+        version = 0  # config.load() says what is wrong with it
+    return _dashboard_config(path, version)
 
 
-@st.cache_resource(show_spinner=False)
-def _dashboard_config(_path_key: str) -> config.DashboardConfig:
-    return config.load()
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _dashboard_config(path: str, version: int) -> config.DashboardConfig:
+    return config.load(path)
 
 
 def _settings():
