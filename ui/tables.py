@@ -264,8 +264,12 @@ def resolve_node(nodes: pd.DataFrame, value) -> tuple[dict | None, str]:
 
 # ------------------------------------------------------------------ raw allocation JSON
 
+# Keys whose values can carry credentials, wherever they appear: task environment and templates,
+# Vault/Consul settings and tokens, workload identities, Docker registry logins (Config.auth),
+# artifact getter options and headers, check headers (often Authorization), dispatch payloads.
 SECRET_KEYS = frozenset({"Env", "Templates", "Vault", "Identity", "Identities", "SignedIdentities", "Secrets",
-                         "Consul"})
+                         "Consul", "VaultToken", "ConsulToken", "auth", "GetterOptions", "GetterHeaders",
+                         "Header", "Headers", "Payload"})
 REMOVED = "(removed: may hold secrets)"
 
 

@@ -148,3 +148,21 @@ def test_alloc_badge_comes_from_the_views_palette():
 
     assert tables.alloc_badge("failed") == vstatus.alloc_badge("failed") == "🔴 failed"
     assert tables.alloc_badge("something-new") == "🟠 something-new"
+
+
+def test_redact_allocation_removes_registry_logins_getter_and_check_headers_and_tokens():
+    from ui.tables import REMOVED, redact_allocation
+
+    task = {"Name": "web", "Config": {"image": "registry.example.ca/web:1",
+                                      "auth": {"username": "ci", "password": "hunter2"}},
+            "Artifacts": [{"GetterSource": "s3::bucket/x", "GetterOptions": {"aws_access_key_id": "AKIA-secret"},
+                           "GetterHeaders": {"Authorization": "Bearer hunter2"}}],
+            "Services": [{"Checks": [{"Type": "http", "Header": {"Authorization": ["Basic hunter2"]}}]}]}
+    alloc = {"Job": {"VaultToken": "hvs.hunter2", "ConsulToken": "hunter2", "Payload": "aHVudGVyMg==",
+                     "TaskGroups": [{"Tasks": [task]}]}}
+    out = redact_allocation(alloc)
+    shown = out["Job"]["TaskGroups"][0]["Tasks"][0]
+    assert "hunter2" not in str(out) and "AKIA" not in str(out) and "aHVudGVyMg" not in str(out)
+    assert shown["Config"] == {"image": "registry.example.ca/web:1", "auth": REMOVED}  # the image stays readable
+    assert shown["Artifacts"][0]["GetterSource"] == "s3::bucket/x"
+
