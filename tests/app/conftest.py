@@ -5,8 +5,9 @@ Fixtures (use them from any tests/app/ module):
 - ``auth_secrets``: an ``[auth]`` table (a fake provider; nothing is contacted in AppTest).
 - ``user_claims(role=None, *, groups=None, age_hours=0, **claims)``: the ``at.user`` dict of a
   signed-in person (``is_logged_in: True``) whose ID token was issued ``age_hours`` ago.
-- ``run_app(role=None, *, user=None, secrets=..., script=APP, page=None, config=None)``: an
-  ``AppTest`` of ``script`` (app.py by default) that has run once as that person.
+- ``run_app(role=None, *, user=None, secrets=..., script=APP, function=None, timeout=30, options=None)``:
+  an ``AppTest`` of ``script`` (app.py by default, or ``function``) that has run once as that person,
+  with Streamlit config ``options`` patched.
 - ``nav_pages(at)``: url_paths of the pages ``st.navigation`` registered in the last run.
 - ``page_text(at)``: all text the run rendered (titles, markdown, captions, alerts), one string.
 - ``button_labels(at)``: labels of the buttons the run rendered.
