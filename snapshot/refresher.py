@@ -391,7 +391,7 @@ class Refresher:
 
 # ---------------------------------------------------------------------- process-wide accessor
 
-_REGISTRY: Dict[Tuple[Hashable, Hashable], Refresher] = {}
+_REGISTRY: Dict[Tuple[Hashable, Hashable], Tuple[Hashable, Refresher]] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
@@ -411,11 +411,18 @@ def get_refresher(cluster_settings: Optional[ClusterSettings] = None, identity: 
     """
     settings = cluster_settings if cluster_settings is not None else load_settings()
     key = (settings, _key(identity))
+    options = _key(tuple(sorted(kwargs.items())))
+    replaced = None
     with _REGISTRY_LOCK:
-        ref = _REGISTRY.get(key)
-        if ref is None:
-            ref = Refresher(settings, identity, **kwargs)
-            _REGISTRY[key] = ref
+        entry = _REGISTRY.get(key)
+        if entry is None or entry[0] != options:
+            # New options (say another blocking wait from an edited config): one refresher per
+            # cluster still, so the old one stops instead of polling beside the new one.
+            replaced = entry[1] if entry else None
+            entry = _REGISTRY[key] = (options, Refresher(settings, identity, **kwargs))
+        ref = entry[1]
+    if replaced is not None:
+        replaced.stop(timeout=0.1)
     if start:
         ref.start()
     return ref
@@ -424,7 +431,7 @@ def get_refresher(cluster_settings: Optional[ClusterSettings] = None, identity: 
 def _reset_registry() -> None:
     """Stop and forget every refresher (tests)."""
     with _REGISTRY_LOCK:
-        refs = list(_REGISTRY.values())
+        refs = [ref for _, ref in _REGISTRY.values()]
         _REGISTRY.clear()
     for r in refs:
         r.stop(timeout=0.1)

@@ -379,3 +379,18 @@ def test_a_failed_blocking_query_stops_vouching_for_the_data():
     status = r.current().sources["jobs"]
     assert not status.ok and status.watching_until is None
     assert status.age_seconds(clock.t) == 20
+
+
+def test_one_refresher_per_cluster_and_new_options_replace_the_old_one():
+    from snapshot.refresher import _reset_registry, get_refresher
+
+    nomad, consul = FakeNomad(), FakeConsul()
+    try:
+        a = get_refresher(SETTINGS, "namespace", start=False, wait=30, nomad=nomad, consul=consul, build=build)
+        assert get_refresher(SETTINGS, "namespace", start=False, wait=30, nomad=nomad, consul=consul, build=build) is a
+        a.start()
+        b = get_refresher(SETTINGS, "namespace", start=False, wait=10, nomad=nomad, consul=consul, build=build)
+        assert b is not a and b.wait == 10
+        assert not a.running  # the replaced refresher stopped polling
+    finally:
+        _reset_registry()
