@@ -37,10 +37,10 @@ COLUMNS = {
     "running": st.column_config.TextColumn("Running", width=70, help="running / desired allocations"),
     "running_ratio": widgets.progress("Running / desired"),
     "restarts_24h": st.column_config.NumberColumn("Restarts 24h", width=95),
-    "versions": st.column_config.TextColumn("Versions", width=130),
+    "deployment_result": st.column_config.TextColumn("Last deployment", width=120),
+    "last_deployment": widgets.when("Deployed"),
     "datacenters": st.column_config.TextColumn("Datacenters", width=150),
-    "last_deployment": widgets.when("Last deployment"),
-    "deployment_result": st.column_config.TextColumn("Result", width=95),
+    "versions": st.column_config.TextColumn("Versions", width=130),
 }
 
 
