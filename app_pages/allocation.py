@@ -97,7 +97,7 @@ def render_logs(a: dict, tasks: list[str]) -> None:
     if not tasks:
         st.caption("No tasks have started, so there are no logs yet.")
         return
-    c1, c2, c3 = st.columns([2, 1, 3])
+    c1, c2, c3 = st.columns([2, 1.3, 3])
     task = c1.selectbox("Task", tasks, key=f"{P}_log_task")
     kind = c2.segmented_control("Stream", ["stdout", "stderr"], default="stderr", key=f"{P}_log_kind") or "stderr"
     pattern = c3.text_input("Filter lines (regular expression)", key=f"{P}_log_filter",
