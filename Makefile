@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test bench deps dev-deps browser oidc-provider clean
+.PHONY: run test lint bench deps dev-deps browser oidc-provider clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,12 @@ oidc-provider:
 run: deps
 	$(PY) launcher.py --port $(PORT)
 
-test: dev-deps browser oidc-provider
+# Lint and format check first: they cost a second and name the file.
+lint: dev-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint browser oidc-provider
 	$(PY) -m pytest
 
 bench: dev-deps

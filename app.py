@@ -1,4 +1,5 @@
 """Entry point: settings -> login gate -> Principal -> the pages this person's roles may open."""
+
 from __future__ import annotations
 
 import logging

@@ -6,6 +6,7 @@ and a demo OpenID provider start in this process on free loopback ports, a
 generated secrets file wires the provider into Streamlit's login, and the app
 shows a "Demo data" banner. Either way, nobody gets in without signing in.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,10 @@ def start_demo(address: str, port: int) -> Path:
     """Start the sandbox and the demo identity provider; return the generated secrets file."""
     if address not in LOOPBACK:
         # Demo accounts with their passwords on the sign-in page must never face a network.
-        raise SystemExit(f"The sandbox demo serves on loopback only (got --address {address}). "
-                         "Set NOMAD_ADDR to serve a real cluster on other interfaces.")
+        raise SystemExit(
+            f"The sandbox demo serves on loopback only (got --address {address}). "
+            "Set NOMAD_ADDR to serve a real cluster on other interfaces."
+        )
     from sandbox import Sandbox
     from sandbox.acl import AUTH_METHOD
     from sandbox.oidc_provider import DemoIdentityProvider

@@ -1,4 +1,5 @@
 """One allocation (?alloc=<id or 8-char short ID>): header, task states and events, resources, logs."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -18,28 +19,43 @@ principal = widgets.require_page("allocation")
 def render_header(a: dict) -> None:
     c1, c2 = st.columns([4, 1.4], vertical_alignment="center")
     c1.title(f"📦 Allocation {a['short_id']}")
-    c2.button("Restart allocation", key=f"{P}_restart", disabled=True, help=RESTART_HELP,
-              icon=":material/restart_alt:", width="stretch")
+    c2.button(
+        "Restart allocation",
+        key=f"{P}_restart",
+        disabled=True,
+        help=RESTART_HELP,
+        icon=":material/restart_alt:",
+        width="stretch",
+    )
     md = tables.md_text
     st.markdown(
         f"**Client** {widgets.md_link(a['client'], tables.client_link(a['client']), 'client')} · "
         f"**Job** {tables.md_code(a['job_id'], 120)} · **Group** {tables.md_code(a['task_group'], 120)} · "
         f"**Job version** {a['job_version']} · "
         f"**Node** {widgets.md_link(a['node_name'], tables.node_link(a['node_id']), 'nodes')} · "
-        f"**Datacenter** {md(a['datacenter'])}")
+        f"**Datacenter** {md(a['datacenter'])}"
+    )
     icon = vstatus.alloc_icon(a["client_status"])
-    st.markdown(f"{icon} **{md(a['client_status'])}** (desired: {md(a['desired_status'])})"
-                + (f" — {md(a['client_description'])}" if a["client_description"] else "")
-                + f" · ID `{a['alloc_id']}`")
+    st.markdown(
+        f"{icon} **{md(a['client_status'])}** (desired: {md(a['desired_status'])})"
+        + (f" — {md(a['client_description'])}" if a["client_description"] else "")
+        + f" · ID `{a['alloc_id']}`"
+    )
     if a["next_allocation"]:
-        st.page_link("app_pages/allocation.py", label=f"Replaced by allocation {a['next_allocation'][:8]}",
-                     query_params={"alloc": a["next_allocation"]}, icon=":material/arrow_forward:")
+        st.page_link(
+            "app_pages/allocation.py",
+            label=f"Replaced by allocation {a['next_allocation'][:8]}",
+            query_params={"alloc": a["next_allocation"]},
+            icon=":material/arrow_forward:",
+        )
 
 
-EVENT_COLS = {"time": widgets.at_time("Time"),
-              "type": st.column_config.TextColumn("Event", width=150),
-              "message": st.column_config.TextColumn("Message", width="large"),
-              "severity": st.column_config.TextColumn("Severity", width=90)}
+EVENT_COLS = {
+    "time": widgets.at_time("Time"),
+    "type": st.column_config.TextColumn("Event", width=150),
+    "message": st.column_config.TextColumn("Message", width="large"),
+    "severity": st.column_config.TextColumn("Severity", width=90),
+}
 
 
 def render_tasks(events) -> None:
@@ -78,9 +94,16 @@ def render_data(value: str) -> None:
         st.warning(f"Could not read the allocation's details: {err}")
     else:
         res = resources(full)
-        st.dataframe(res, hide_index=True, column_config={"task": "Task",
-            "cpu_mhz": st.column_config.NumberColumn("CPU (MHz)"), "memory_mb": st.column_config.NumberColumn("Memory (MB)"),
-            "memory_max_mb": st.column_config.NumberColumn("Memory max (MB)")})
+        st.dataframe(
+            res,
+            hide_index=True,
+            column_config={
+                "task": "Task",
+                "cpu_mhz": st.column_config.NumberColumn("CPU (MHz)"),
+                "memory_mb": st.column_config.NumberColumn("Memory (MB)"),
+                "memory_max_mb": st.column_config.NumberColumn("Memory max (MB)"),
+            },
+        )
         st.caption(f"Shared disk {res.attrs.get('disk_mb', 0)} MB" + "".join(f" · port {p}" for p in ports(full)))
     if full is not None and auth.policy.can(principal, auth.policy.ALLOC_RAW):
         with st.expander("Advanced: raw allocation JSON (secrets removed)"):
@@ -100,8 +123,9 @@ def render_logs(a: dict, tasks: list[str]) -> None:
     c1, c2, c3 = st.columns([2, 1.3, 3])
     task = c1.selectbox("Task", tasks, key=f"{P}_log_task")
     kind = c2.segmented_control("Stream", ["stdout", "stderr"], default="stderr", key=f"{P}_log_kind") or "stderr"
-    pattern = c3.text_input("Filter lines (regular expression)", key=f"{P}_log_filter",
-                            placeholder=r"e.g. error|timed out")
+    pattern = c3.text_input(
+        "Filter lines (regular expression)", key=f"{P}_log_filter", placeholder=r"e.g. error|timed out"
+    )
     text, err = runtime.fetch_logs(a["alloc_id"], task, kind, a["namespace"])
     if text is None:
         st.warning(f"Could not read the {kind} log: {err}")
@@ -111,8 +135,15 @@ def render_logs(a: dict, tasks: list[str]) -> None:
         st.error(out.error)
     st.caption(f"Showing {out.matched} of {out.total} lines of the last 64 KiB of {task} {kind}.")
     st.code(out.text or "(no lines)", language=None, height=420, line_numbers=False)
-    st.download_button("Download these lines", out.text, file_name=f"{a['short_id']}-{task}-{kind}.log",
-                       mime="text/plain", key=f"{P}_log_download", icon=":material/download:", on_click="ignore")
+    st.download_button(
+        "Download these lines",
+        out.text,
+        file_name=f"{a['short_id']}-{task}-{kind}.log",
+        mime="text/plain",
+        key=f"{P}_log_download",
+        icon=":material/download:",
+        on_click="ignore",
+    )
 
 
 render_data(widgets.param("alloc"))

@@ -1,4 +1,5 @@
 """One client (?client=<name>): status and why, jobs, allocations, activity, Consul checks, deployments, links."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -17,9 +18,14 @@ principal = widgets.require_page("client")
 def pick_client(clients: pd.DataFrame) -> None:
     st.title("🏢 Client")
     names = clients["client"].tolist()
-    choice = st.selectbox("Choose a client", names, index=None, key=f"{P}_pick",
-                          format_func=lambda c: f"{vstatus.icon(clients.set_index('client').at[c, 'status'])} {c}",
-                          placeholder="Type to search clients…")
+    choice = st.selectbox(
+        "Choose a client",
+        names,
+        index=None,
+        key=f"{P}_pick",
+        format_func=lambda c: f"{vstatus.icon(clients.set_index('client').at[c, 'status'])} {c}",
+        placeholder="Type to search clients…",
+    )
     if choice:
         st.query_params["client"] = choice
         st.rerun()
@@ -36,17 +42,35 @@ def render_header(row: dict) -> None:
 
 
 JOB_COLS = {
-    "job": st.column_config.TextColumn("Job"), "type": "Type", "status": "Status",
-    "version": st.column_config.NumberColumn("Job version", format="%d"), "app_version": "App version",
-    "running": "Running", "running_ratio": widgets.progress("Running / desired", width=None),
+    "job": st.column_config.TextColumn("Job"),
+    "type": "Type",
+    "status": "Status",
+    "version": st.column_config.NumberColumn("Job version", format="%d"),
+    "app_version": "App version",
+    "running": "Running",
+    "running_ratio": widgets.progress("Running / desired", width=None),
 }
 ALLOC_COLS = widgets.ALLOC_COLS
-SERVICE_COLS = {"service": "Service", "health": "Health", "checks": "Checks", "failing": "Failing checks",
-                "output": st.column_config.TextColumn("Check output", width="large"), "version": "Version",
-                "node": "Node", "address": "Address", "allocation": widgets.LINK_ALLOC}
-DEPLOY_COLS = {"time": widgets.when("When"), "job": "Job", "version": st.column_config.NumberColumn("Job version", format="%d"),
-               "status": "Result", "description": st.column_config.TextColumn("Description", width="large"),
-               "healthy": "Healthy / desired", "deployment": "Deployment"}
+SERVICE_COLS = {
+    "service": "Service",
+    "health": "Health",
+    "checks": "Checks",
+    "failing": "Failing checks",
+    "output": st.column_config.TextColumn("Check output", width="large"),
+    "version": "Version",
+    "node": "Node",
+    "address": "Address",
+    "allocation": widgets.LINK_ALLOC,
+}
+DEPLOY_COLS = {
+    "time": widgets.when("When"),
+    "job": "Job",
+    "version": st.column_config.NumberColumn("Job version", format="%d"),
+    "status": "Result",
+    "description": st.column_config.TextColumn("Description", width="large"),
+    "healthy": "Healthy / desired",
+    "deployment": "Deployment",
+}
 
 
 @st.fragment(run_every=cfg.page_refresh_seconds)
@@ -68,9 +92,11 @@ def render_data(client: str, job: str) -> None:
     c[1].metric("Failed allocations (6 h)", row["failed_allocs"], border=True)
     c[2].metric("Restarts (24 h)", row["restarts_24h"], border=True)
     c[3].metric("Checks critical / warning", f"{row['checks_critical']} / {row['checks_warning']}", border=True)
-    st.markdown(f"**Versions** {tables.md_text(tables.join_list(row['versions'])) or '–'} · "
-                f"**Datacenters** {tables.md_text(tables.join_list(row['datacenters'])) or '–'} · "
-                f"**Namespaces** {tables.md_text(tables.join_list(row['namespaces'])) or '–'}")
+    st.markdown(
+        f"**Versions** {tables.md_text(tables.join_list(row['versions'])) or '–'} · "
+        f"**Datacenters** {tables.md_text(tables.join_list(row['datacenters'])) or '–'} · "
+        f"**Namespaces** {tables.md_text(tables.join_list(row['namespaces'])) or '–'}"
+    )
 
     st.subheader("Jobs")
     st.dataframe(tables.client_jobs(f.jobs, client), hide_index=True, width="stretch", column_config=JOB_COLS)
@@ -83,15 +109,25 @@ def render_data(client: str, job: str) -> None:
         del st.query_params["job"]
         st.rerun()
     allocs = tables.client_allocations(f.allocations, client, statuses=statuses, job=job)
-    st.caption(f"{len(allocs)} allocations" + (f" of job {tables.md_code(job, 80)}" if job else "")
-               + ", troubled first. Select a row (or click the ID) to open the allocation.")
-    widgets.linked_table(allocs, key=f"{P}_allocs", link_col="allocation", page="app_pages/allocation.py",
-                         param="alloc", column_config=ALLOC_COLS)
+    st.caption(
+        f"{len(allocs)} allocations"
+        + (f" of job {tables.md_code(job, 80)}" if job else "")
+        + ", troubled first. Select a row (or click the ID) to open the allocation."
+    )
+    widgets.linked_table(
+        allocs,
+        key=f"{P}_allocs",
+        link_col="allocation",
+        page="app_pages/allocation.py",
+        param="alloc",
+        column_config=ALLOC_COLS,
+    )
 
     st.subheader("Recent activity (24 h)")
     since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=24)
-    fig = charts.activity_timeline(f.task_events, f.deployments, client=client, since=since, title=None,
-                                   tz=clock.zone_name())
+    fig = charts.activity_timeline(
+        f.task_events, f.deployments, client=client, since=since, title=None, tz=clock.zone_name()
+    )
     if fig.data:
         st.plotly_chart(fig, key=f"{P}_activity", width="stretch")
     else:
@@ -106,8 +142,9 @@ def render_data(client: str, job: str) -> None:
         st.caption("No Consul service instances for this client.")
 
     st.subheader("Deployment history")
-    st.dataframe(tables.client_deployments(f.deployments, client), hide_index=True, width="stretch",
-                 column_config=DEPLOY_COLS)
+    st.dataframe(
+        tables.client_deployments(f.deployments, client), hide_index=True, width="stretch", column_config=DEPLOY_COLS
+    )
 
 
 snap0 = runtime.snapshot()

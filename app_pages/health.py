@@ -1,4 +1,5 @@
 """Client health (support home): every client, worst first, with why; filters live in the URL."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -18,10 +19,10 @@ def render_filters(datacenters: list[str]) -> tuple[list[str], str, str]:
     if st.session_state[f"{P}_dc"] and st.session_state[f"{P}_dc"] not in datacenters:
         datacenters = datacenters + [st.session_state[f"{P}_dc"]]
     c1, c2, c3 = st.columns([2, 1, 2])
-    statuses = c1.multiselect("Status", vstatus.STATUS_ORDER, key=f"{P}_status",
-                              format_func=vstatus.badge, placeholder="All statuses")
-    dc = c2.selectbox("Datacenter", [""] + datacenters, key=f"{P}_dc",
-                      format_func=lambda d: d or "All datacenters")
+    statuses = c1.multiselect(
+        "Status", vstatus.STATUS_ORDER, key=f"{P}_status", format_func=vstatus.badge, placeholder="All statuses"
+    )
+    dc = c2.selectbox("Datacenter", [""] + datacenters, key=f"{P}_dc", format_func=lambda d: d or "All datacenters")
     text = c3.text_input("Search clients", key=f"{P}_q", placeholder="name, reason, version…")
     widgets.sync_param("status", list(statuses), key=f"{P}_status")
     widgets.sync_param("dc", dc, key=f"{P}_dc")
@@ -30,8 +31,9 @@ def render_filters(datacenters: list[str]) -> tuple[list[str], str, str]:
 
 
 COLUMNS = {
-    "client": st.column_config.LinkColumn("Client", display_text=r"client=(.*)$", width=170, pinned=True,
-                                          help="Open the client's page"),
+    "client": st.column_config.LinkColumn(
+        "Client", display_text=r"client=(.*)$", width=170, pinned=True, help="Open the client's page"
+    ),
     "status": st.column_config.TextColumn("Status", width=115),
     "reason": st.column_config.TextColumn("Reason", width=380),
     "running": st.column_config.TextColumn("Running", width=70, help="running / desired allocations"),
@@ -53,9 +55,18 @@ def render_data(statuses: list[str], dc: str, text: str) -> None:
     clients = snap.frames.clients
     widgets.status_tiles(tables.status_counts(clients), len(clients))
     shown = tables.filter_clients(clients, statuses=statuses, datacenter=dc, text=text)
-    st.caption(f"{len(shown)} of {len(clients)} clients, worst first. Select a row (or click the name) to open the client.")
-    widgets.linked_table(tables.health_table(shown), key=f"{P}_table", link_col="client",
-                         page="app_pages/client.py", param="client", column_config=COLUMNS, max_height=720)
+    st.caption(
+        f"{len(shown)} of {len(clients)} clients, worst first. Select a row (or click the name) to open the client."
+    )
+    widgets.linked_table(
+        tables.health_table(shown),
+        key=f"{P}_table",
+        link_col="client",
+        page="app_pages/client.py",
+        param="client",
+        column_config=COLUMNS,
+        max_height=720,
+    )
 
 
 st.title("🩺 Client health")

@@ -1,4 +1,5 @@
 """Nodes (read-only): status, eligibility, drain, datacenter, pool, allocations; ?node=<id or name> for one node."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -10,10 +11,16 @@ cfg = runtime.dashboard_config()
 principal = widgets.require_page("nodes")
 
 NODE_COLS = {
-    "node": widgets.LINK_NODE, "status": "Status", "eligibility": "Eligibility",
-    "drain": st.column_config.CheckboxColumn("Draining"), "datacenter": "Datacenter", "node_pool": "Node pool",
+    "node": widgets.LINK_NODE,
+    "status": "Status",
+    "eligibility": "Eligibility",
+    "drain": st.column_config.CheckboxColumn("Draining"),
+    "datacenter": "Datacenter",
+    "node_pool": "Node pool",
     "allocs_running": st.column_config.NumberColumn("Allocs running"),
-    "allocs_total": st.column_config.NumberColumn("Allocs total"), "version": "Nomad version", "node_id": "ID",
+    "allocs_total": st.column_config.NumberColumn("Allocs total"),
+    "version": "Nomad version",
+    "node_id": "ID",
 }
 ALLOC_COLS = widgets.ALLOC_COLS
 
@@ -21,15 +28,24 @@ ALLOC_COLS = widgets.ALLOC_COLS
 def render_node(node: dict, allocs) -> None:
     md = tables.md_text
     st.title(f"🖥️ {md(node['name'])}")
-    st.markdown(f"{md(tables.node_badge(node['status']))} · **{md(node['eligibility'])}**"
-                + (" · **draining**" if node["drain"] else "")
-                + f" · {md(node['datacenter'])} · pool {tables.md_code(node['node_pool'], 120)} · Nomad {md(node['version'])}"
-                + f" · {md(node['address'])} · ID `{node['node_id']}`")
+    st.markdown(
+        f"{md(tables.node_badge(node['status']))} · **{md(node['eligibility'])}**"
+        + (" · **draining**" if node["drain"] else "")
+        + f" · {md(node['datacenter'])} · pool {tables.md_code(node['node_pool'], 120)} · Nomad {md(node['version'])}"
+        + f" · {md(node['address'])} · ID `{node['node_id']}`"
+    )
     st.page_link("app_pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
     table = tables.node_allocations(allocs, node["node_id"])
     st.subheader(f"Allocations on this node ({len(table)})")
-    widgets.linked_table(table, key=f"{P}_allocs", link_col="allocation", page="app_pages/allocation.py",
-                         param="alloc", column_config=ALLOC_COLS, max_height=720)
+    widgets.linked_table(
+        table,
+        key=f"{P}_allocs",
+        link_col="allocation",
+        page="app_pages/allocation.py",
+        param="alloc",
+        column_config=ALLOC_COLS,
+        max_height=720,
+    )
 
 
 @st.fragment(run_every=cfg.page_refresh_seconds)
@@ -53,10 +69,18 @@ def render_data(value: str, datacenter: str) -> None:
     c[0].metric("Nodes", len(shown), border=True)
     c[1].metric("🟢 Ready", int((shown["status"] == "ready").sum()), border=True)
     c[2].metric("🔴 Not ready", int((shown["status"] != "ready").sum()), border=True)
-    c[3].metric("Draining or ineligible", int((shown["drain"] | (shown["eligibility"] != "eligible")).sum()),
-                border=True)
-    widgets.linked_table(tables.node_table(shown), key=f"{P}_table", link_col="node", page="app_pages/nodes.py",
-                         param="node", column_config=NODE_COLS, max_height=720)
+    c[3].metric(
+        "Draining or ineligible", int((shown["drain"] | (shown["eligibility"] != "eligible")).sum()), border=True
+    )
+    widgets.linked_table(
+        tables.node_table(shown),
+        key=f"{P}_table",
+        link_col="node",
+        page="app_pages/nodes.py",
+        param="node",
+        column_config=NODE_COLS,
+        max_height=720,
+    )
 
 
 node_value = widgets.param("node")
@@ -65,8 +89,9 @@ if not node_value:
     snap0 = runtime.snapshot()
     dcs = sorted(set(snap0.frames.nodes["datacenter"].tolist()))
     widgets.seed(f"{P}_dc", "dc", allowed=[""] + dcs)
-    dc = st.columns([1, 2])[0].selectbox("Datacenter", [""] + dcs, key=f"{P}_dc",
-                                         format_func=lambda d: d or "All datacenters")
+    dc = st.columns([1, 2])[0].selectbox(
+        "Datacenter", [""] + dcs, key=f"{P}_dc", format_func=lambda d: d or "All datacenters"
+    )
     widgets.sync_param("dc", dc, key=f"{P}_dc")
     render_data("", dc)
 else:

@@ -10,12 +10,13 @@ it expires, then exchanged again.
 Neither token is ever displayed or logged: ``NomadSession``'s repr hides the
 secret, and errors name no token.
 """
+
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 DEFAULT_AUTH_METHOD = "dashboard-sso"
@@ -48,20 +49,20 @@ def _digest(id_token: str) -> str:
 
 def _parse_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, str) and value and not value.startswith("0001-01-01"):
         text = value.strip().replace("Z", "+00:00")
         # Nomad sends nanoseconds; Python parses at most microseconds.
         if "." in text:
             head, _, rest = text.partition(".")
             digits = "".join(ch for ch in rest if ch.isdigit())
-            tail = rest[len(digits):]
+            tail = rest[len(digits) :]
             text = f"{head}.{digits[:6]}{tail}"
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
 
 
@@ -74,8 +75,8 @@ def _token_exp(id_token: str) -> datetime | None:
         payload = id_token.split(".")[1]
         payload += "=" * (-len(payload) % 4)
         exp = json.loads(base64.urlsafe_b64decode(payload)).get("exp")
-        return datetime.fromtimestamp(float(exp), tz=timezone.utc)
-    except Exception:  # noqa: BLE001 - any malformed token simply has no known exp
+        return datetime.fromtimestamp(float(exp), tz=UTC)
+    except Exception:
         return None
 
 
@@ -98,7 +99,7 @@ def exchange(id_token: str, login_fn: Callable[[str], Any], now: datetime) -> No
     """
     if not id_token:
         raise IdentityUnavailable(
-            "No ID token is available: set expose_tokens = \"id\" in the [auth] secrets to use per-person Nomad identity."
+            'No ID token is available: set expose_tokens = "id" in the [auth] secrets to use per-person Nomad identity.'
         )
     result = login_fn(id_token)
     secret = _field(result, "SecretID", "secret_id")
@@ -115,12 +116,17 @@ def exchange(id_token: str, login_fn: Callable[[str], Any], now: datetime) -> No
     )
 
 
-def current(state: MutableMapping[str, Any], id_token: str, login_fn: Callable[[str], Any],
-            now: datetime, *, margin: timedelta = RENEW_MARGIN) -> NomadSession:
+def current(
+    state: MutableMapping[str, Any],
+    id_token: str,
+    login_fn: Callable[[str], Any],
+    now: datetime,
+    *,
+    margin: timedelta = RENEW_MARGIN,
+) -> NomadSession:
     """The session's Nomad identity: reuse the kept one while valid for the same ID token, else exchange."""
     kept = state.get(_STATE_KEY)
-    if (isinstance(kept, NomadSession) and kept.id_token_digest == _digest(id_token)
-            and kept.valid_at(now, margin)):
+    if isinstance(kept, NomadSession) and kept.id_token_digest == _digest(id_token) and kept.valid_at(now, margin):
         return kept
     state.pop(_STATE_KEY, None)
     fresh = exchange(id_token, login_fn, now)
@@ -141,6 +147,6 @@ def session_identity(login_fn: Callable[[str], Any]) -> NomadSession:
 
     try:
         id_token = st.user.tokens.get("id", "")
-    except Exception:  # noqa: BLE001 - no auth configured: no token
+    except Exception:
         id_token = ""
-    return current(st.session_state, id_token, login_fn, datetime.now(timezone.utc))
+    return current(st.session_state, id_token, login_fn, datetime.now(UTC))

@@ -5,6 +5,7 @@
 controls; ``pages_for`` lists the pages a person may open, in navigation order.
 A hidden button is never the guard: the actions layer calls ``ensure`` itself.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -72,19 +73,19 @@ def actions_for(roles: frozenset[str] | set[str]) -> frozenset[str]:
     return frozenset(allowed)
 
 
-def can(principal: "Principal", action: str) -> bool:
+def can(principal: Principal, action: str) -> bool:
     """Whether ``principal`` may do ``action``. An unknown action is a bug: ValueError."""
     _check_known(action)
     return action in actions_for(principal.roles)
 
 
-def ensure(principal: "Principal", action: str) -> None:
+def ensure(principal: Principal, action: str) -> None:
     """Raise ``Forbidden`` unless ``principal`` may do ``action``: the one enforcement call."""
     if not can(principal, action):
         raise Forbidden(action, principal.subject, principal.roles)
 
 
-def pages_for(principal: "Principal") -> list[str]:
+def pages_for(principal: Principal) -> list[str]:
     """The url_paths of the pages ``principal`` may open, in navigation order.
 
     The list can name pages the app does not have yet ("deployments", "audit"):

@@ -3,11 +3,12 @@
 Pure (no Streamlit import): ``principal_from_claims`` and the session-age rule
 are unit-tested directly; ``auth.ui.gate`` feeds them ``st.user``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from auth.roles import parse_groups, roles_for
@@ -32,7 +33,7 @@ def _epoch(value: Any) -> datetime | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
     try:
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        return datetime.fromtimestamp(float(value), tz=UTC)
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -66,11 +67,12 @@ def session_expired(claims: Mapping[str, Any], max_session_hours: float, now: da
     return expires is None or now >= expires
 
 
-def principal_from_claims(claims: Mapping[str, Any], *, groups_claim: str, group_roles: Mapping,
-                          max_session_hours: float) -> Principal:
+def principal_from_claims(
+    claims: Mapping[str, Any], *, groups_claim: str, group_roles: Mapping, max_session_hours: float
+) -> Principal:
     """A Principal from ID-token claims. Roles may be empty: the caller decides what that means."""
     groups = parse_groups(claims, groups_claim)
-    started = session_started_at(claims) or datetime.fromtimestamp(0, tz=timezone.utc)
+    started = session_started_at(claims) or datetime.fromtimestamp(0, tz=UTC)
     return Principal(
         subject=str(claims.get("sub") or claims.get("email") or ""),
         name=str(claims.get("name") or claims.get("preferred_username") or ""),

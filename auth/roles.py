@@ -3,6 +3,7 @@
 Pure functions (no Streamlit): the groups claim is read exactly as the identity
 provider sent it, and mapped through ``DashboardConfig.group_roles``.
 """
+
 from __future__ import annotations
 
 import re

@@ -2,6 +2,7 @@
 
 Pure (takes the table as a mapping), so the setup page's advice is unit-tested.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -49,11 +50,11 @@ def providers(auth: Mapping[str, Any] | None) -> list[Provider]:
     found: list[Provider] = []
     if all(auth.get(key) for key in PROVIDER_KEYS):
         shown = auth.get("display_name")
-        found.append(Provider("default", shown.strip() if isinstance(shown, str) and shown.strip()
-                              else "single sign-on"))
+        found.append(
+            Provider("default", shown.strip() if isinstance(shown, str) and shown.strip() else "single sign-on")
+        )
     for name, section in auth.items():
-        if (isinstance(section, Mapping) and "_" not in name
-                and all(section.get(key) for key in PROVIDER_KEYS)):
+        if isinstance(section, Mapping) and "_" not in name and all(section.get(key) for key in PROVIDER_KEYS):
             found.append(Provider(str(name), _label(str(name), section)))
     return found
 

@@ -9,10 +9,11 @@ data is ever rendered for a person without a role:
 - signed in longer ago than ``max_session_hours``: "your session expired";
 - signed in without a mapped group: "no access, ask to be added to group X".
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import streamlit as st
@@ -27,7 +28,7 @@ TITLE = "Nomad support dashboard"
 def _auth_section() -> dict[str, Any]:
     try:
         section = st.secrets.get("auth")
-    except Exception:  # noqa: BLE001 - no secrets file at all, or an unreadable one
+    except Exception:
         return {}
     return settings.to_plain(section) if isinstance(section, Mapping) else {}
 
@@ -35,7 +36,7 @@ def _auth_section() -> dict[str, Any]:
 def _user() -> dict[str, Any]:
     try:
         return dict(st.user.to_dict())
-    except Exception:  # noqa: BLE001
+    except Exception:
         return {}
 
 
@@ -59,19 +60,22 @@ def _stop() -> NoReturn:
 
 def _sign_in_buttons(providers: list[settings.Provider], *, prefix: str) -> None:
     for provider in providers:
-        if st.button(f"Sign in with {provider.label}", key=f"auth_{prefix}_{provider.name}",
-                     type="primary", width="stretch"):
+        if st.button(
+            f"Sign in with {provider.label}", key=f"auth_{prefix}_{provider.name}", type="primary", width="stretch"
+        ):
             st.login(provider.name)
 
 
 def _setup_page(missing: list[str], *, demo: bool) -> NoReturn:
     st.title(TITLE)
     st.warning("Sign-in is not configured, so the dashboard shows no data.")
-    st.markdown("Add these settings to `.streamlit/secrets.toml` (or the file given with "
-                "`--secrets.files`) and restart the dashboard:")
+    st.markdown(
+        "Add these settings to `.streamlit/secrets.toml` (or the file given with "
+        "`--secrets.files`) and restart the dashboard:"
+    )
     st.markdown("\n".join(f"- `{item}`" for item in missing))
     st.code(
-        '[auth]\n'
+        "[auth]\n"
         'redirect_uri = "https://dashboard.example.com/oauth2callback"\n'
         'cookie_secret = "<a long random string>"\n'
         'client_id = "<from your identity provider>"\n'
@@ -80,11 +84,15 @@ def _setup_page(missing: list[str], *, demo: bool) -> NoReturn:
         'client_kwargs = { scope = "openid profile email groups" }\n',
         language="toml",
     )
-    st.markdown("The ID token must carry the person's groups (see `docs/auth.md` for Okta, "
-                "Microsoft Entra ID and Keycloak); `config/dashboard.toml` maps groups to roles.")
+    st.markdown(
+        "The ID token must carry the person's groups (see `docs/auth.md` for Okta, "
+        "Microsoft Entra ID and Keycloak); `config/dashboard.toml` maps groups to roles."
+    )
     if demo:
-        st.info("For the demo, start the dashboard with `make run`: it starts a demo sign-in "
-                "provider beside the sandbox and wires it in.")
+        st.info(
+            "For the demo, start the dashboard with `make run`: it starts a demo sign-in "
+            "provider beside the sandbox and wires it in."
+        )
     _stop()
 
 
@@ -112,9 +120,11 @@ def _no_access_page(principal: Principal, group_roles: Mapping[str, Any], groups
     granting = groups_granting_access(group_roles)
     listed = ", ".join(f"`{g}`" for g in granting) or "(none configured)"
     first = f"`{granting[0]}`" if granting else "a dashboard group"
-    st.info(f"You are signed in as **{_md(principal.display_name)}**, but your account is in no group "
-            f"that gives access to this dashboard. Ask your administrator to add you to group "
-            f"{first} (one of: {listed}).")
+    st.info(
+        f"You are signed in as **{_md(principal.display_name)}**, but your account is in no group "
+        f"that gives access to this dashboard. Ask your administrator to add you to group "
+        f"{first} (one of: {listed})."
+    )
     if principal.groups:
         st.caption("Your groups: " + ", ".join(_md_code(g) for g in principal.groups))
     else:
@@ -133,7 +143,7 @@ def gate(config, *, demo: bool) -> Principal:
     """
     auth = _auth_section()
     missing = settings.missing_settings(auth)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if missing:
         _setup_page(missing, demo=demo)
     providers = settings.providers(auth)
@@ -142,9 +152,12 @@ def gate(config, *, demo: bool) -> Principal:
         _sign_in_page(providers)
     if session_expired(claims, config.max_session_hours, now):
         _expired_page(providers, config.max_session_hours)
-    principal = principal_from_claims(claims, groups_claim=config.groups_claim,
-                                      group_roles=config.group_roles,
-                                      max_session_hours=config.max_session_hours)
+    principal = principal_from_claims(
+        claims,
+        groups_claim=config.groups_claim,
+        group_roles=config.group_roles,
+        max_session_hours=config.max_session_hours,
+    )
     if not principal.roles:
         _no_access_page(principal, config.group_roles, config.groups_claim)
     return principal
@@ -160,8 +173,7 @@ def _local_time(moment: datetime) -> str:
 def render_identity(principal: Principal) -> None:
     """Sidebar: "Signed in as <name>, until <time>", the roles, and a Sign-out button."""
     with st.sidebar:
-        st.caption(f"Signed in as **{_md(principal.display_name)}**, until "
-                   f"{_local_time(principal.session_expires_at)}")
+        st.caption(f"Signed in as **{_md(principal.display_name)}**, until {_local_time(principal.session_expires_at)}")
         st.caption("Role: " + _md(", ".join(sorted(principal.roles))))
         if st.button("Sign out", key="auth_sidebar_signout"):
             st.logout()

@@ -16,7 +16,7 @@ import json
 import resource
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import requests
 
@@ -30,13 +30,15 @@ NOMAD_LISTS = (
 )
 
 
-def raw_fetch_parse(nomad: str, consul: str, session: requests.Session) -> Dict[str, Any]:
+def raw_fetch_parse(nomad: str, consul: str, session: requests.Session) -> dict[str, Any]:
     """Exactly the list endpoints the snapshot uses, as plain requests + .json()."""
-    out: Dict[str, Any] = {}
+    out: dict[str, Any] = {}
     for key, path in NOMAD_LISTS:
         out[key] = session.get(nomad + path, timeout=120).json()
     names = session.get(consul + "/v1/catalog/services", timeout=120).json()
-    out["consul_services"] = {n: session.get(consul + "/v1/catalog/service/" + n, timeout=120).json() for n in sorted(names)}
+    out["consul_services"] = {
+        n: session.get(consul + "/v1/catalog/service/" + n, timeout=120).json() for n in sorted(names)
+    }
     out["consul_checks"] = session.get(consul + "/v1/health/state/any", timeout=120).json()
     return out
 
@@ -46,8 +48,8 @@ def peak_rss_mb() -> float:
     return rss / 1024.0 if sys.platform != "darwin" else rss / (1024.0 * 1024.0)
 
 
-def measure(nomad: str, consul: str, runs: int) -> Dict[str, Any]:
-    times: List[float] = []
+def measure(nomad: str, consul: str, runs: int) -> dict[str, Any]:
+    times: list[float] = []
     with requests.Session() as session:
         raw = raw_fetch_parse(nomad, consul, session)  # warm-up: the sandbox caches rendered bodies
         del raw
@@ -59,9 +61,10 @@ def measure(nomad: str, consul: str, runs: int) -> Dict[str, Any]:
     return {"times": times, "peak_rss_mb": round(peak_rss_mb(), 1)}
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.baseline", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.baseline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--nomad", required=True)
     p.add_argument("--consul", required=True)
     p.add_argument("--runs", type=int, default=5)

@@ -40,7 +40,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import requests
 
@@ -66,16 +66,29 @@ class SandboxProcess:
         self.allocs = allocs
         self.nomad_port, self.consul_port = _free_port(), _free_port()
         self.startup_timeout = startup_timeout
-        self.proc: Optional[subprocess.Popen] = None
+        self.proc: subprocess.Popen | None = None
         self.nomad_addr = f"http://127.0.0.1:{self.nomad_port}"
         self.consul_addr = f"http://127.0.0.1:{self.consul_port}"
-        self.output: List[str] = []
+        self.output: list[str] = []
 
-    def __enter__(self) -> "SandboxProcess":
-        cmd = [sys.executable, "-m", "sandbox", "serve", "--allocs", str(self.allocs), "--frozen",
-               "--nomad-port", str(self.nomad_port), "--consul-port", str(self.consul_port)]
+    def __enter__(self) -> SandboxProcess:
+        cmd = [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "serve",
+            "--allocs",
+            str(self.allocs),
+            "--frozen",
+            "--nomad-port",
+            str(self.nomad_port),
+            "--consul-port",
+            str(self.consul_port),
+        ]
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
         reader = threading.Thread(target=self._read, daemon=True)
         reader.start()
         deadline = time.monotonic() + self.startup_timeout
@@ -102,8 +115,10 @@ class SandboxProcess:
 
     def _ready(self) -> bool:
         try:
-            return (requests.get(self.nomad_addr + "/_sandbox/stats", timeout=2).ok
-                    and requests.get(self.consul_addr + "/_sandbox/stats", timeout=2).ok)
+            return (
+                requests.get(self.nomad_addr + "/_sandbox/stats", timeout=2).ok
+                and requests.get(self.consul_addr + "/_sandbox/stats", timeout=2).ok
+            )
         except requests.RequestException:
             return False
 
@@ -127,10 +142,20 @@ class SandboxProcess:
                 self.proc.wait(5)
 
 
-def raw_baseline(sb: SandboxProcess, runs: int) -> Dict[str, Any]:
+def raw_baseline(sb: SandboxProcess, runs: int) -> dict[str, Any]:
     """`python -m bench.baseline` in a child process: {"times": [...], "peak_rss_mb": ...}."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    cmd = [sys.executable, "-m", "bench.baseline", "--nomad", sb.nomad_addr, "--consul", sb.consul_addr, "--runs", str(runs)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.baseline",
+        "--nomad",
+        sb.nomad_addr,
+        "--consul",
+        sb.consul_addr,
+        "--runs",
+        str(runs),
+    ]
     out = subprocess.run(cmd, cwd=root, check=True, stdout=subprocess.PIPE, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -179,13 +204,19 @@ def _requests_during_refresh(sb: SandboxProcess, refresher: Refresher, readers: 
     return count
 
 
-def bench_size(allocs: int, runs: int, profile: bool = False, log=print) -> Dict[str, Any]:
+def bench_size(allocs: int, runs: int, profile: bool = False, log=print) -> dict[str, Any]:
     log(f"[bench] starting sandbox with {allocs:,} allocations ...")
     t0 = time.monotonic()
     with SandboxProcess(allocs) as sb:
         log(f"[bench] sandbox ready in {time.monotonic() - t0:.1f} s ({sb.nomad_addr}, {sb.consul_addr})")
-        settings = load_settings({"NOMAD_ADDR": sb.nomad_addr, "CONSUL_HTTP_ADDR": sb.consul_addr,
-                                  "DASHBOARD_CLUSTER_NAME": "bench", "DASHBOARD_HTTP_TIMEOUT": "120"})
+        settings = load_settings(
+            {
+                "NOMAD_ADDR": sb.nomad_addr,
+                "CONSUL_HTTP_ADDR": sb.consul_addr,
+                "DASHBOARD_CLUSTER_NAME": "bench",
+                "DASHBOARD_HTTP_TIMEOUT": "120",
+            }
+        )
         # The raw baseline first, in its own process (this process is still small then).
         base = raw_baseline(sb, runs)
         raw_times = base["times"]
@@ -200,8 +231,12 @@ def bench_size(allocs: int, runs: int, profile: bool = False, log=print) -> Dict
             snap_times.append(time.perf_counter() - t)
             log(f"[bench]   snapshot run {i + 1}/{runs}: {snap_times[-1]:.3f} s")
         frames = snap.frames
-        sizes = {"allocs": len(frames.allocations), "jobs": len(frames.jobs), "clients": len(frames.clients),
-                 "nodes": len(frames.nodes)}
+        sizes = {
+            "allocs": len(frames.allocations),
+            "jobs": len(frames.jobs),
+            "clients": len(frames.clients),
+            "nodes": len(frames.nodes),
+        }
         del snap, frames  # the Refresher keeps its own; a third set of frames here would inflate the peak
 
         if profile:
@@ -234,23 +269,38 @@ def bench_size(allocs: int, runs: int, profile: bool = False, log=print) -> Dict
         return result
 
 
-COLUMNS = ["allocs", "jobs", "clients", "raw_fetch_parse_s", "snapshot_s", "overhead_ratio",
-           "api_requests_per_refresh", "api_requests_per_refresh_1_reader", "api_requests_per_refresh_20_readers", "peak_rss_mb", "raw_peak_rss_mb"]
+COLUMNS = [
+    "allocs",
+    "jobs",
+    "clients",
+    "raw_fetch_parse_s",
+    "snapshot_s",
+    "overhead_ratio",
+    "api_requests_per_refresh",
+    "api_requests_per_refresh_1_reader",
+    "api_requests_per_refresh_20_readers",
+    "peak_rss_mb",
+    "raw_peak_rss_mb",
+]
 
 
-def _table(results: List[Dict[str, Any]]) -> str:
+def _table(results: list[dict[str, Any]]) -> str:
     widths = {c: max(len(c), *(len(str(r[c])) for r in results)) for c in COLUMNS}
     lines = ["  ".join(c.rjust(widths[c]) for c in COLUMNS)]
     for r in results:
         lines.append("  ".join(str(r[c]).rjust(widths[c]) for c in COLUMNS))
-    lines.append(f"targets at 100,000 allocations: overhead_ratio <= {TARGETS['overhead_ratio']} (aim 1.2), "
-                 f"requests per refresh constant across sizes and readers, peak_rss_mb < {TARGETS['peak_rss_mb']} "
-                 f"(peak_rss_mb = the snapshot process; raw_peak_rss_mb = the raw baseline's own process)")
+    lines.append(
+        f"targets at 100,000 allocations: overhead_ratio <= {TARGETS['overhead_ratio']} (aim 1.2), "
+        f"requests per refresh constant across sizes and readers, peak_rss_mb < {TARGETS['peak_rss_mb']} "
+        f"(peak_rss_mb = the snapshot process; raw_peak_rss_mb = the raw baseline's own process)"
+    )
     return "\n".join(lines)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--allocs", type=int, nargs="+", default=[10_000], help="sandbox sizes (allocations); default 10000")
     p.add_argument("--runs", type=int, default=5, help="measured runs per size (median); default 5")
     p.add_argument("--json", action="store_true", help="print one JSON object (a list of results if several sizes)")

@@ -12,4 +12,4 @@ page's tiles, from ``ui.tables.status_counts``; there is no chart for them.)
 from .activity import activity_timeline
 from .deployments import deployment_success_rate, deployments_over_time
 
-__all__ = ["activity_timeline", "deployments_over_time", "deployment_success_rate"]
+__all__ = ["activity_timeline", "deployment_success_rate", "deployments_over_time"]

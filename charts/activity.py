@@ -78,23 +78,52 @@ def activity_timeline(
             part = ev[ev["severity"] == sev]
             if len(part):
                 hover = part["task"] + " · " + part["type"] + ": " + part["message"] + " (" + part["short_id"] + ")"
-                fig.add_trace(_trace(_wall(part["time"], zone), part, "task event", sev, hover, part["alloc_id"],
-                                     {"color": color, "size": 8}))
+                fig.add_trace(
+                    _trace(
+                        _wall(part["time"], zone),
+                        part,
+                        "task event",
+                        sev,
+                        hover,
+                        part["alloc_id"],
+                        {"color": color, "size": 8},
+                    )
+                )
         if len(dp):
             part = dp[dp["status"].map(DEPLOYMENT_SEVERITY).fillna("info") == sev]
             if len(part):
-                hover = ("deployment v" + part["job_version"].astype(str) + " " + part["status"] + ": "
-                         + part["status_description"])
-                fig.add_trace(_trace(_wall(part["_t"], zone), part, "deployment", sev, hover, part["deployment_id"],
-                                     {"color": color, "size": 12, "line": {"width": 1, "color": "#333"}}))
+                hover = (
+                    "deployment v"
+                    + part["job_version"].astype(str)
+                    + " "
+                    + part["status"]
+                    + ": "
+                    + part["status_description"]
+                )
+                fig.add_trace(
+                    _trace(
+                        _wall(part["_t"], zone),
+                        part,
+                        "deployment",
+                        sev,
+                        hover,
+                        part["deployment_id"],
+                        {"color": color, "size": 12, "line": {"width": 1, "color": "#333"}},
+                    )
+                )
     lanes = sorted(set(ev["job_id"] if len(ev) else []) | set(dp["job_id"] if len(dp) else []))
     fig.update_layout(
         title=title,
         height=max(180, 60 + 28 * len(lanes)) + (30 if title else 0),
         xaxis={"title": f"time ({zone})"},
         # lanes are job IDs; on a client's chart they read without the client prefix ("web", not "acme-web")
-        yaxis={"title": None, "type": "category", "tickmode": "array", "tickvals": lanes,
-               "ticktext": [job_label(j, client) if client else j for j in lanes]},
+        yaxis={
+            "title": None,
+            "type": "category",
+            "tickmode": "array",
+            "tickvals": lanes,
+            "ticktext": [job_label(j, client) if client else j for j in lanes],
+        },
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
     )
@@ -109,7 +138,7 @@ def _zone(tz: str | None) -> str:
         from zoneinfo import ZoneInfo
 
         ZoneInfo(str(tz))
-    except Exception:  # noqa: BLE001 - unknown or malformed zone name
+    except Exception:
         return "UTC"
     return str(tz)
 
@@ -120,8 +149,9 @@ def _wall(times: pd.Series, zone: str) -> pd.Series:
     return t.dt.tz_convert(zone).dt.tz_localize(None)
 
 
-def _trace(x: pd.Series, part: pd.DataFrame, kind: str, sev: str, hover: pd.Series, ids: pd.Series,
-           marker: dict) -> go.Scatter:
+def _trace(
+    x: pd.Series, part: pd.DataFrame, kind: str, sev: str, hover: pd.Series, ids: pd.Series, marker: dict
+) -> go.Scatter:
     """One (kind, severity) trace: y = job lane, symbol by kind, hover text, the row IDs as customdata."""
     return go.Scatter(
         x=x,

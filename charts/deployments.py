@@ -8,7 +8,17 @@ import plotly.graph_objects as go
 from .palette import DEPLOYMENT_STATUS_COLORS, UNKNOWN_COLOR, no_data
 
 # stacking order, bottom first
-STATUS_STACK = ("successful", "failed", "cancelled", "running", "paused", "blocked", "pending", "initializing", "unblocking")
+STATUS_STACK = (
+    "successful",
+    "failed",
+    "cancelled",
+    "running",
+    "paused",
+    "blocked",
+    "pending",
+    "initializing",
+    "unblocking",
+)
 
 
 def _periods(deployments: pd.DataFrame, freq: str) -> pd.DataFrame:
@@ -72,7 +82,9 @@ def success_rates(deployments: pd.DataFrame, *, freq: str = "W") -> pd.DataFrame
     return pd.DataFrame({"successful": ok, "failed": bad, "rate": (ok / done.where(done > 0))})
 
 
-def deployment_success_rate(deployments: pd.DataFrame, *, freq: str = "W", title: str = "Deployment success rate") -> go.Figure:
+def deployment_success_rate(
+    deployments: pd.DataFrame, *, freq: str = "W", title: str = "Deployment success rate"
+) -> go.Figure:
     """Line of successful / (successful + failed) per period, as a percentage."""
     rates = success_rates(deployments, freq=freq)
     rates = rates[rates["rate"].notna()]
@@ -89,6 +101,10 @@ def deployment_success_rate(deployments: pd.DataFrame, *, freq: str = "W", title
             hovertemplate="%{y}% (%{customdata[0]} ok, %{customdata[1]} failed)<extra></extra>",
         )
     )
-    fig.update_layout(title=title, yaxis={"title": "%", "range": [0, 105]}, xaxis={"title": "period (UTC)"},
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    fig.update_layout(
+        title=title,
+        yaxis={"title": "%", "range": [0, 105]},
+        xaxis={"title": "period (UTC)"},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
     return fig

@@ -1,5 +1,7 @@
 """Chart-side view of the one status palette (defined in ``views.status``)."""
 
+import plotly.graph_objects as go
+
 from views.status import (  # noqa: F401  (re-exported)
     ALLOC_STATUS_COLORS,
     CHECK_STATUS_COLORS,
@@ -14,8 +16,6 @@ from views.status import (  # noqa: F401  (re-exported)
     color,
     icon,
 )
-
-import plotly.graph_objects as go
 
 
 def no_data(title: str, message: str = "No data yet") -> go.Figure:

@@ -1,11 +1,12 @@
 """Loads config/dashboard.toml (or the file named by DASHBOARD_CONFIG) into typed settings."""
+
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 
 DEFAULT_PATH = Path(__file__).with_name("dashboard.toml")
 ROLES = ("viewer", "support", "manager", "admin")
@@ -60,7 +61,9 @@ def _number(section: str, key: str, value: object, kind: type) -> float:
     try:
         number = kind(value)
     except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"[{section}] {key} must be a{'n whole' if kind is int else ''} number, not {value!r}") from None
+        raise ConfigError(
+            f"[{section}] {key} must be a{'n whole' if kind is int else ''} number, not {value!r}"
+        ) from None
     if kind is float and number != number:  # NaN
         raise ConfigError(f"[{section}] {key} must be a number, not {value!r}")
     return number
@@ -92,13 +95,17 @@ def parse(data: Mapping) -> DashboardConfig:
     refresh = data.get("refresh", {})
     max_hours = _number("auth", "max_session_hours", auth.get("max_session_hours", 8), float)
     if not 0 < max_hours <= MAX_SESSION_HOURS:
-        raise ConfigError(f"[auth] max_session_hours must be more than 0 and at most {MAX_SESSION_HOURS} (30 days), not {max_hours:g}")
+        raise ConfigError(
+            f"[auth] max_session_hours must be more than 0 and at most {MAX_SESSION_HOURS} (30 days), not {max_hours:g}"
+        )
     page_seconds = _number("refresh", "page_seconds", refresh.get("page_seconds", 10), int)
     if page_seconds < MIN_PAGE_SECONDS:
         raise ConfigError(f"[refresh] page_seconds must be at least {MIN_PAGE_SECONDS}, not {page_seconds}")
     wait = _number("refresh", "blocking_wait_seconds", refresh.get("blocking_wait_seconds", 30), int)
     if not WAIT_RANGE[0] <= wait <= WAIT_RANGE[1]:
-        raise ConfigError(f"[refresh] blocking_wait_seconds must be between {WAIT_RANGE[0]} and {WAIT_RANGE[1]}, not {wait}")
+        raise ConfigError(
+            f"[refresh] blocking_wait_seconds must be between {WAIT_RANGE[0]} and {WAIT_RANGE[1]}, not {wait}"
+        )
     return DashboardConfig(
         identify_by=_identity(data.get("clients", {}).get("identify_by", "namespace")),
         links={str(k): str(v) for k, v in links.items()},

@@ -18,9 +18,21 @@ from .nomad import NomadConnector
 from .settings import ClusterSettings, ConsulSettings, NomadSettings, load
 
 __all__ = [
-    "errors", "settings", "load", "Listing",
-    "NomadConnector", "ConsulConnector",
-    "ClusterSettings", "NomadSettings", "ConsulSettings",
-    "ConnectorError", "Unavailable", "Forbidden", "NotFound", "InvalidInput", "TimedOut", "BadResponse",
+    "BadResponse",
+    "ClusterSettings",
+    "ConnectorError",
+    "ConsulConnector",
+    "ConsulSettings",
+    "Forbidden",
+    "InvalidInput",
+    "Listing",
+    "NomadConnector",
+    "NomadSettings",
+    "NotFound",
+    "TimedOut",
+    "Unavailable",
     "decode_frames",
+    "errors",
+    "load",
+    "settings",
 ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any
 
 import requests
 import urllib3.exceptions
@@ -38,7 +39,7 @@ def new_session(pool: int = 32) -> requests.Session:
     return session
 
 
-def parse_index(value: Optional[str]) -> int:
+def parse_index(value: str | None) -> int:
     try:
         return max(int(value), 0) if value is not None else 0
     except (TypeError, ValueError):
@@ -51,14 +52,14 @@ def wait_string(wait: float) -> str:
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
 
-def request_timeout(timeout: float, wait: Optional[float]) -> Tuple[float, float]:
+def request_timeout(timeout: float, wait: float | None) -> tuple[float, float]:
     """(connect, read) for requests; a blocking query may legitimately hold for wait + jitter."""
     if wait:
         return (timeout, timeout + wait * (1 + BLOCKING_MARGIN))
     return (timeout, timeout)
 
 
-def check_blocking(index: Optional[int], wait: Optional[float]) -> Tuple[Optional[int], Optional[float]]:
+def check_blocking(index: int | None, wait: float | None) -> tuple[int | None, float | None]:
     """Normalise index/wait: block only for index >= 1 (index 0 never blocks), wait 1ms..10min."""
     if index is None or int(index) < 1:
         return None, None
@@ -71,14 +72,32 @@ def check_blocking(index: Optional[int], wait: Optional[float]) -> Tuple[Optiona
 
 
 _REASONS = [
-    (re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed", re.I), "its TLS certificate could not be verified"),
-    (re.compile(r"hostname mismatch|doesn't match|does not match", re.I), "its TLS certificate is for a different host name"),
-    (re.compile(r"WRONG_VERSION_NUMBER|wrong version number|record layer failure", re.I), "it does not speak TLS on that port (check http:// vs https://)"),
+    (
+        re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed", re.I),
+        "its TLS certificate could not be verified",
+    ),
+    (
+        re.compile(r"hostname mismatch|doesn't match|does not match", re.I),
+        "its TLS certificate is for a different host name",
+    ),
+    (
+        re.compile(r"WRONG_VERSION_NUMBER|wrong version number|record layer failure", re.I),
+        "it does not speak TLS on that port (check http:// vs https://)",
+    ),
     (re.compile(r"SSL|TLS", re.I), "the TLS handshake failed"),
     (re.compile(r"Connection refused|actively refused|Errno 111", re.I), "connection refused"),
-    (re.compile(r"Name or service not known|nodename nor servname|Temporary failure in name resolution|getaddrinfo failed|No address associated", re.I), "the host name could not be resolved"),
+    (
+        re.compile(
+            r"Name or service not known|nodename nor servname|Temporary failure in name resolution|getaddrinfo failed|No address associated",
+            re.I,
+        ),
+        "the host name could not be resolved",
+    ),
     (re.compile(r"Network is unreachable|No route to host", re.I), "no network route to the host"),
-    (re.compile(r"reset by peer|RemoteDisconnected|closed connection|Connection aborted", re.I), "the connection was dropped"),
+    (
+        re.compile(r"reset by peer|RemoteDisconnected|closed connection|Connection aborted", re.I),
+        "the connection was dropped",
+    ),
 ]
 
 
@@ -99,7 +118,9 @@ def _is_read_timeout(exc: BaseException) -> bool:
         inner = exc.args[0]
         if isinstance(inner, urllib3.exceptions.ReadTimeoutError):
             return True
-        if isinstance(inner, urllib3.exceptions.MaxRetryError) and isinstance(inner.reason, urllib3.exceptions.ReadTimeoutError):
+        if isinstance(inner, urllib3.exceptions.MaxRetryError) and isinstance(
+            inner.reason, urllib3.exceptions.ReadTimeoutError
+        ):
             return True
     return False
 
@@ -108,14 +129,14 @@ def _is_read_timeout(exc: BaseException) -> bool:
 class Context:
     """What a call was doing, for the error message."""
 
-    source: str                 # "Nomad" / "Consul"
-    addr: str                   # the configured address (no credentials in it)
-    doing: str                  # "list allocations in all namespaces"
-    missing: Optional[str] = None  # "allocation 5456bd7a-..." for a 404
+    source: str  # "Nomad" / "Consul"
+    addr: str  # the configured address (no credentials in it)
+    doing: str  # "list allocations in all namespaces"
+    missing: str | None = None  # "allocation 5456bd7a-..." for a 404
     whose: str = "The dashboard's"  # whose token: "The dashboard's" / "Your"
     has_token: bool = True
     timeout: float = 15.0
-    secrets: Sequence[Optional[str]] = ()
+    secrets: Sequence[str | None] = ()
 
     @property
     def env_var(self) -> str:
@@ -127,23 +148,37 @@ def from_exception(ctx: Context, exc: BaseException) -> ConnectorError:
     detail = scrub(exc, ctx.secrets)
     src = ctx.source
     if _is_read_timeout(exc):
-        return TimedOut(src, f"{src} at {ctx.addr} did not answer within {ctx.timeout:g} seconds while trying to {ctx.doing}.", detail=detail)
+        return TimedOut(
+            src,
+            f"{src} at {ctx.addr} did not answer within {ctx.timeout:g} seconds while trying to {ctx.doing}.",
+            detail=detail,
+        )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return Unavailable(src, f"{src} at {ctx.addr} cannot be reached (no connection within {ctx.timeout:g} seconds).", detail=detail)
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema)):
+        return Unavailable(
+            src, f"{src} at {ctx.addr} cannot be reached (no connection within {ctx.timeout:g} seconds).", detail=detail
+        )
+    if isinstance(
+        exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema)
+    ):
         var = "NOMAD_ADDR" if src == "Nomad" else "CONSUL_HTTP_ADDR"
-        return Unavailable(src, f"{src} at {ctx.addr} cannot be reached: the address is not valid (check {var}).", detail=detail)
+        return Unavailable(
+            src, f"{src} at {ctx.addr} cannot be reached: the address is not valid (check {var}).", detail=detail
+        )
     if isinstance(exc, requests.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
         reason = _reason(exc)
         hint = f" If it uses a private CA, set {ctx.env_var}_CACERT to that CA's certificate file."
         return Unavailable(src, f"{src} at {ctx.addr} cannot be reached securely: {reason}.{hint}", detail=detail)
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
-        return Unavailable(src, f"{src} at {ctx.addr} dropped the connection while trying to {ctx.doing}.", detail=detail)
+        return Unavailable(
+            src, f"{src} at {ctx.addr} dropped the connection while trying to {ctx.doing}.", detail=detail
+        )
     if isinstance(exc, (requests.exceptions.ConnectionError, OSError, urllib3.exceptions.HTTPError)):
         return Unavailable(src, f"{src} at {ctx.addr} cannot be reached ({_reason(exc)}).", detail=detail)
     if isinstance(exc, ValueError):  # JSON decoding
         return bad_json(ctx, exc)
-    return Unavailable(src, f"{src} at {ctx.addr} could not be asked to {ctx.doing} ({type(exc).__name__}).", detail=detail)
+    return Unavailable(
+        src, f"{src} at {ctx.addr} could not be asked to {ctx.doing} ({type(exc).__name__}).", detail=detail
+    )
 
 
 def from_status(ctx: Context, status: int, body: Any) -> ConnectorError:
@@ -156,18 +191,41 @@ def from_status(ctx: Context, status: int, body: Any) -> ConnectorError:
                 src,
                 f"The dashboard has no {src} token and is not allowed to {ctx.doing} "
                 f"({src} said: {detail}). Set {ctx.env_var}{'_HTTP' if src == 'Consul' else ''}_TOKEN.",
-                status=status, detail=detail,
+                status=status,
+                detail=detail,
             )
-        return Forbidden(src, f"{ctx.whose} {src} token is not allowed to {ctx.doing} ({src} said: {detail})", status=status, detail=detail)
+        return Forbidden(
+            src,
+            f"{ctx.whose} {src} token is not allowed to {ctx.doing} ({src} said: {detail})",
+            status=status,
+            detail=detail,
+        )
     if status == 404:
         if ctx.missing:
             return NotFound(src, f"{src} has no {ctx.missing} ({src} said: {detail})", status=status, detail=detail)
-        return NotFound(src, f"{src} could not find what was needed to {ctx.doing} ({src} said: {detail})", status=status, detail=detail)
+        return NotFound(
+            src,
+            f"{src} could not find what was needed to {ctx.doing} ({src} said: {detail})",
+            status=status,
+            detail=detail,
+        )
     if status == 408 or status == 504:
-        return TimedOut(src, f"{src} at {ctx.addr} timed out while trying to {ctx.doing} (HTTP {status}: {detail})", status=status, detail=detail)
+        return TimedOut(
+            src,
+            f"{src} at {ctx.addr} timed out while trying to {ctx.doing} (HTTP {status}: {detail})",
+            status=status,
+            detail=detail,
+        )
     if status >= 500:
-        return Unavailable(src, f"{src} at {ctx.addr} answered with an error while trying to {ctx.doing} (HTTP {status}: {detail})", status=status, detail=detail)
-    return BadResponse(src, f"{src} rejected the request to {ctx.doing} (HTTP {status}: {detail})", status=status, detail=detail)
+        return Unavailable(
+            src,
+            f"{src} at {ctx.addr} answered with an error while trying to {ctx.doing} (HTTP {status}: {detail})",
+            status=status,
+            detail=detail,
+        )
+    return BadResponse(
+        src, f"{src} rejected the request to {ctx.doing} (HTTP {status}: {detail})", status=status, detail=detail
+    )
 
 
 def bad_json(ctx: Context, exc: BaseException) -> BadResponse:

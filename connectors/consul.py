@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import urllib.parse
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import consul.std
 import requests
@@ -65,7 +65,9 @@ class _IndexCapture(threading.local):
 class _HTTPClient(consul.std.HTTPClient):
     """py-consul's sync client with explicit timeouts, a shared session and our status handling."""
 
-    def __init__(self, host, port, scheme, verify, cert, *, timeout: float, session: requests.Session, path_prefix: str = ""):
+    def __init__(
+        self, host, port, scheme, verify, cert, *, timeout: float, session: requests.Session, path_prefix: str = ""
+    ):
         consul.base.HTTPClient.__init__(self, host, port, scheme, verify, cert)
         if ":" in str(host) and not str(host).startswith("["):
             self.base_uri = f"{scheme}://[{host}]:{port}"  # IPv6 literal
@@ -93,8 +95,15 @@ class _HTTPClient(consul.std.HTTPClient):
         hdrs = {"User-Agent": USER_AGENT}
         hdrs.update(headers or {})
         resp = self.session.request(
-            method, uri, headers=hdrs, data=data, verify=self.verify, cert=self.cert,
-            timeout=self._timeout(params), allow_redirects=False, stream=stream,
+            method,
+            uri,
+            headers=hdrs,
+            data=data,
+            verify=self.verify,
+            cert=self.cert,
+            timeout=self._timeout(params),
+            allow_redirects=False,
+            stream=stream,
         )
         if not 200 <= resp.status_code < 300:
             body = resp.text
@@ -124,15 +133,27 @@ class _Consul(consul.std.Consul):
         scheme = parts.scheme or "http"
         port = parts.port or (443 if scheme == "https" else 80)
         super().__init__(
-            host=parts.hostname, port=port, scheme=scheme, token=None,
-            verify=settings.verify, cert=settings.cert, connections_timeout=settings.timeout,
+            host=parts.hostname,
+            port=port,
+            scheme=scheme,
+            token=None,
+            verify=settings.verify,
+            cert=settings.cert,
+            connections_timeout=settings.timeout,
         )
         self.token = None  # py-consul copies CONSUL_HTTP_TOKEN here; we send tokens per call
 
     def http_connect(self, host, port, scheme, verify=True, cert=None):
         prefix = urllib.parse.urlsplit(self._dash_settings.addr).path.rstrip("/")
         return _HTTPClient(
-            host, port, scheme, verify, cert, timeout=self._dash_settings.timeout, session=self._dash_session, path_prefix=prefix,
+            host,
+            port,
+            scheme,
+            verify,
+            cert,
+            timeout=self._dash_settings.timeout,
+            session=self._dash_session,
+            path_prefix=prefix,
         )
 
 
@@ -141,7 +162,7 @@ class ConsulConnector:
 
     source = "Consul"
 
-    def __init__(self, settings: ConsulSettings, *, session: Optional[requests.Session] = None):
+    def __init__(self, settings: ConsulSettings, *, session: requests.Session | None = None):
         self.settings = settings
         if session is None:
             session = new_session()
@@ -154,16 +175,21 @@ class ConsulConnector:
     def close(self) -> None:
         self._session.close()
 
-    def _ctx(self, doing: str, token: Optional[str], missing: Optional[str] = None) -> Context:
+    def _ctx(self, doing: str, token: str | None, missing: str | None = None) -> Context:
         explicit = token is not None
         effective = token if explicit else self.settings.token
         return Context(
-            source="Consul", addr=self.settings.addr, doing=doing, missing=missing,
-            whose="Your" if explicit else "The dashboard's", has_token=bool(effective),
-            timeout=self.settings.timeout, secrets=(self.settings.token, token),
+            source="Consul",
+            addr=self.settings.addr,
+            doing=doing,
+            missing=missing,
+            whose="Your" if explicit else "The dashboard's",
+            has_token=bool(effective),
+            timeout=self.settings.timeout,
+            secrets=(self.settings.token, token),
         )
 
-    def _token(self, token: Optional[str]) -> Optional[str]:
+    def _token(self, token: str | None) -> str | None:
         """An explicit token always wins; else the settings' token; never the process env."""
         tok = token if token is not None else self.settings.token
         return tok or None
@@ -187,11 +213,14 @@ class ConsulConnector:
         if data is None:
             data = kind()
         if not isinstance(data, kind):
-            raise BadResponse("Consul", f"Consul at {self.settings.addr} sent an unexpected shape while trying to {ctx.doing}.")
+            raise BadResponse(
+                "Consul", f"Consul at {self.settings.addr} sent an unexpected shape while trying to {ctx.doing}."
+            )
         return Listing(data, parse_index(index))
 
-    def _slim_list(self, ctx: Context, path: str, index: Optional[int], wait: Optional[float],
-                   token: Optional[str], element) -> Listing:
+    def _slim_list(
+        self, ctx: Context, path: str, index: int | None, wait: float | None, token: str | None, element
+    ) -> Listing:
         """GET a list read by the dashboard and parse it element by element, keeping only
         the fields its views read (connectors.slim).  Same requests and errors as the
         py-consul path; used for the big catalog/health reads of the snapshot."""
@@ -215,15 +244,30 @@ class ConsulConnector:
 
     # ------------------------------------------------------------------ reads
 
-    def catalog_services(self, *, index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
+    def catalog_services(
+        self, *, index: int | None = None, wait: float | None = None, token: str | None = None
+    ) -> Listing:
         """`{service name: [tags]}` for the whole datacenter."""
         index, wait = check_blocking(index, wait)
         ctx = self._ctx("list the services in the Consul catalog", token)
-        result = self._run(ctx, self._c.catalog.services, index=index, wait=wait_string(wait) if wait else None, token=self._token(token))
+        result = self._run(
+            ctx,
+            self._c.catalog.services,
+            index=index,
+            wait=wait_string(wait) if wait else None,
+            token=self._token(token),
+        )
         return self._listing(ctx, result, dict)
 
-    def catalog_service(self, name: str, *, index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None,
-                        slim: bool = False) -> Listing:
+    def catalog_service(
+        self,
+        name: str,
+        *,
+        index: int | None = None,
+        wait: float | None = None,
+        token: str | None = None,
+        slim: bool = False,
+    ) -> Listing:
         """The catalog entries (nodes) of one service name (`slim=True`: only the fields the views read)."""
         paths.check_name(name, "service name", "Consul")
         if "/" in name or "\\" in name:
@@ -232,11 +276,25 @@ class ConsulConnector:
         ctx = self._ctx(f"read the catalog entries of service {name}", token, missing=f"service {name}")
         if slim:
             return self._slim_list(ctx, f"/v1/catalog/service/{name}", index, wait, token, slim_catalog_entry)
-        result = self._run(ctx, self._c.catalog.service, name, index=index, wait=wait_string(wait) if wait else None, token=self._token(token))
+        result = self._run(
+            ctx,
+            self._c.catalog.service,
+            name,
+            index=index,
+            wait=wait_string(wait) if wait else None,
+            token=self._token(token),
+        )
         return self._listing(ctx, result, list)
 
-    def health_state(self, state: str = "any", *, index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None,
-                     slim: bool = False) -> Listing:
+    def health_state(
+        self,
+        state: str = "any",
+        *,
+        index: int | None = None,
+        wait: float | None = None,
+        token: str | None = None,
+        slim: bool = False,
+    ) -> Listing:
         """All health checks in a state ("any" = every check; `slim=True`: only the fields the views read)."""
         if state not in _STATES:
             raise InvalidInput("Consul", f"Health state must be one of {', '.join(_STATES)}, not {state!r}")
@@ -244,10 +302,17 @@ class ConsulConnector:
         ctx = self._ctx(f"read the health checks in state {state}", token)
         if slim:
             return self._slim_list(ctx, f"/v1/health/state/{state}", index, wait, token, slim_check)
-        result = self._run(ctx, self._c.health.state, state, index=index, wait=wait_string(wait) if wait else None, token=self._token(token))
+        result = self._run(
+            ctx,
+            self._c.health.state,
+            state,
+            index=index,
+            wait=wait_string(wait) if wait else None,
+            token=self._token(token),
+        )
         return self._listing(ctx, result, list)
 
-    def status_leader(self, *, token: Optional[str] = None) -> str:
+    def status_leader(self, *, token: str | None = None) -> str:
         """The Raft leader address ("" when there is none). Sends the token, unlike py-consul's status.leader()."""
         ctx = self._ctx("find the Consul leader", token)
         headers = self._c.prepare_headers(self._token(token))

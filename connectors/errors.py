@@ -8,23 +8,23 @@ a token: anything the server echoes back is scrubbed before it is kept.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 __all__ = [
-    "ConnectorError",
-    "Unavailable",
-    "Forbidden",
-    "NotFound",
-    "InvalidInput",
-    "TimedOut",
     "BadResponse",
+    "ConnectorError",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "TimedOut",
+    "Unavailable",
     "scrub",
 ]
 
 _MAX_DETAIL = 300
 
 
-def scrub(text: object, secrets: Iterable[Optional[str]] = ()) -> str:
+def scrub(text: object, secrets: Iterable[str | None] = ()) -> str:
     """Shorten server text for a message and blank out any secret in it."""
     s = str(text if text is not None else "")
     for secret in secrets:
@@ -46,7 +46,7 @@ class ConnectorError(Exception):
 
     kind = "error"
 
-    def __init__(self, source: str, message: str, *, status: Optional[int] = None, detail: str = ""):
+    def __init__(self, source: str, message: str, *, status: int | None = None, detail: str = ""):
         super().__init__(message)
         self.source = source
         self.message = message

@@ -16,9 +16,8 @@ import binascii
 import codecs
 import json
 from dataclasses import dataclass, field
-from typing import List, Tuple, Union
 
-__all__ = ["FrameDecoder", "DecodedLogs", "decode_frames", "MAX_PENDING"]
+__all__ = ["MAX_PENDING", "DecodedLogs", "FrameDecoder", "decode_frames"]
 
 # A frame carries at most 64 KiB of data (about 88 KiB of base64); anything
 # much bigger without a complete JSON object is not a frame stream.
@@ -30,7 +29,7 @@ _WS = " \t\r\n"
 @dataclass
 class DecodedLogs:
     data: bytes = b""
-    events: List[Tuple[str, str]] = field(default_factory=list)  # (file, event)
+    events: list[tuple[str, str]] = field(default_factory=list)  # (file, event)
     frames: int = 0
     heartbeats: int = 0
 
@@ -45,10 +44,10 @@ class FrameDecoder:
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="strict")
         self._buf = ""
         self._decoder = json.JSONDecoder()
-        self._chunks: List[bytes] = []
+        self._chunks: list[bytes] = []
         self.result = DecodedLogs()
 
-    def feed(self, chunk: Union[bytes, str]) -> None:
+    def feed(self, chunk: bytes | str) -> None:
         if isinstance(chunk, bytes):
             try:
                 chunk = self._utf8.decode(chunk)
@@ -103,7 +102,7 @@ class FrameDecoder:
         return self.result
 
 
-def decode_frames(body: Union[bytes, str]) -> DecodedLogs:
+def decode_frames(body: bytes | str) -> DecodedLogs:
     """Decode a whole framed log body."""
     dec = FrameDecoder()
     dec.feed(body)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Dict, Optional
+from typing import Any
 
 import requests
 import urllib3.exceptions
@@ -48,7 +48,7 @@ from .logframes import FrameDecoder
 from .settings import NomadSettings
 from .slim import parse_list, slim_allocation
 
-__all__ = ["NomadConnector", "Listing"]
+__all__ = ["Listing", "NomadConnector"]
 
 MAX_TAIL_BYTES = 4 * 1024 * 1024
 LOGS_DEADLINE = 10.0
@@ -59,10 +59,10 @@ class NomadConnector:
 
     source = "Nomad"
 
-    def __init__(self, settings: NomadSettings, *, session: Optional[requests.Session] = None):
+    def __init__(self, settings: NomadSettings, *, session: requests.Session | None = None):
         self.settings = settings
         self._session = session or new_session()
-        self._requesters: Dict[str, Requester] = {}
+        self._requesters: dict[str, Requester] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -94,7 +94,7 @@ class NomadConnector:
                     self._requesters[endpoint] = req
         return req
 
-    def _ctx(self, doing: str, token: Optional[str], missing: Optional[str] = None, timeout: Optional[float] = None) -> Context:
+    def _ctx(self, doing: str, token: str | None, missing: str | None = None, timeout: float | None = None) -> Context:
         explicit = token is not None
         effective = token if explicit else self.settings.token
         return Context(
@@ -114,8 +114,8 @@ class NomadConnector:
         method: str,
         endpoint: str,
         *segments: str,
-        token: Optional[str] = None,
-        params: Optional[Dict[str, Any]] = None,
+        token: str | None = None,
+        params: dict[str, Any] | None = None,
         json_body: Any = None,
         timeout: Any = None,
         stream: bool = False,
@@ -185,27 +185,36 @@ class NomadConnector:
         except (requests.RequestException, OSError, urllib3.exceptions.HTTPError) as err:
             raise from_exception(ctx, err) from None
 
-    def _list(self, doing: str, endpoint: str, params: Dict[str, Any], index, wait, token, element=None) -> Listing:
+    def _list(self, doing: str, endpoint: str, params: dict[str, Any], index, wait, token, element=None) -> Listing:
         index, wait = check_blocking(index, wait)
         params = dict(params)
         if index:
             params["index"] = index
             params["wait"] = wait_string(wait)
         ctx = self._ctx(doing, token)
-        resp = self._call(ctx, "get", endpoint, token=token, params=params,
-                          timeout=request_timeout(self.settings.timeout, wait), stream=True)
+        resp = self._call(
+            ctx,
+            "get",
+            endpoint,
+            token=token,
+            params=params,
+            timeout=request_timeout(self.settings.timeout, wait),
+            stream=True,
+        )
         data = self._big_json(ctx, resp) if element is None else self._stream_json(ctx, resp, element)
         if data is None:
             data = []
         if not isinstance(data, list):
-            raise BadResponse("Nomad", f"Nomad at {self.settings.addr} sent something other than a list while trying to {doing}.")
+            raise BadResponse(
+                "Nomad", f"Nomad at {self.settings.addr} sent something other than a list while trying to {doing}."
+            )
         return Listing(data, parse_index(resp.headers.get("X-Nomad-Index")))
 
     @staticmethod
     def _ns_words(namespace: str) -> str:
         return "in all namespaces" if namespace == "*" else f"in namespace {namespace}"
 
-    def _namespace(self, namespace: Optional[str]) -> str:
+    def _namespace(self, namespace: str | None) -> str:
         ns = namespace or self.settings.namespace or "default"
         if ns != "*":
             paths.check_name(ns, "namespace")
@@ -213,13 +222,23 @@ class NomadConnector:
 
     # ------------------------------------------------------------------ lists
 
-    def list_jobs(self, *, namespace: str = "*", index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
+    def list_jobs(
+        self, *, namespace: str = "*", index: int | None = None, wait: float | None = None, token: str | None = None
+    ) -> Listing:
         ns = self._namespace(namespace)
-        return self._list(f"list jobs {self._ns_words(ns)}", "jobs", {"namespace": ns, "meta": "true"}, index, wait, token)
+        return self._list(
+            f"list jobs {self._ns_words(ns)}", "jobs", {"namespace": ns, "meta": "true"}, index, wait, token
+        )
 
     def list_allocations(
-        self, *, namespace: str = "*", task_states: bool = True, resources: bool = False,
-        index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None,
+        self,
+        *,
+        namespace: str = "*",
+        task_states: bool = True,
+        resources: bool = False,
+        index: int | None = None,
+        wait: float | None = None,
+        token: str | None = None,
         slim: bool = False,
     ) -> Listing:
         """Allocation stubs.  `slim=True`: parsed one by one keeping only the fields the
@@ -228,26 +247,45 @@ class NomadConnector:
         params = {"namespace": ns, "task_states": "true" if task_states else "false"}
         if resources:
             params["resources"] = "true"
-        return self._list(f"list allocations {self._ns_words(ns)}", "allocations", params, index, wait, token,
-                          slim_allocation if slim else None)
+        return self._list(
+            f"list allocations {self._ns_words(ns)}",
+            "allocations",
+            params,
+            index,
+            wait,
+            token,
+            slim_allocation if slim else None,
+        )
 
-    def list_deployments(self, *, namespace: str = "*", index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
+    def list_deployments(
+        self, *, namespace: str = "*", index: int | None = None, wait: float | None = None, token: str | None = None
+    ) -> Listing:
         ns = self._namespace(namespace)
-        return self._list(f"list deployments {self._ns_words(ns)}", "deployments", {"namespace": ns}, index, wait, token)
+        return self._list(
+            f"list deployments {self._ns_words(ns)}", "deployments", {"namespace": ns}, index, wait, token
+        )
 
-    def list_nodes(self, *, index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
+    def list_nodes(self, *, index: int | None = None, wait: float | None = None, token: str | None = None) -> Listing:
         return self._list("list client nodes", "nodes", {}, index, wait, token)
 
-    def list_namespaces(self, *, index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
+    def list_namespaces(
+        self, *, index: int | None = None, wait: float | None = None, token: str | None = None
+    ) -> Listing:
         return self._list("list namespaces", "namespaces", {}, index, wait, token)
 
-    def list_services(self, *, namespace: str = "*", index: Optional[int] = None, wait: Optional[float] = None, token: Optional[str] = None) -> Listing:
+    def list_services(
+        self, *, namespace: str = "*", index: int | None = None, wait: float | None = None, token: str | None = None
+    ) -> Listing:
         ns = self._namespace(namespace)
-        return self._list(f"list Nomad services {self._ns_words(ns)}", "services", {"namespace": ns}, index, wait, token)
+        return self._list(
+            f"list Nomad services {self._ns_words(ns)}", "services", {"namespace": ns}, index, wait, token
+        )
 
     # ------------------------------------------------------------------ single objects
 
-    def get_allocation(self, alloc_id: str, *, namespace: Optional[str] = None, token: Optional[str] = None) -> Dict[str, Any]:
+    def get_allocation(
+        self, alloc_id: str, *, namespace: str | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         """The full allocation (task states, events, resources)."""
         aid = paths.alloc_id(alloc_id)
         params = {}
@@ -256,10 +294,12 @@ class NomadConnector:
         ctx = self._ctx(f"read allocation {aid}", token, missing=f"allocation {aid}")
         data = self._json(ctx, self._call(ctx, "get", "allocation", aid, token=token, params=params))
         if not isinstance(data, dict):
-            raise BadResponse("Nomad", f"Nomad at {self.settings.addr} sent something other than an allocation for {aid}.")
+            raise BadResponse(
+                "Nomad", f"Nomad at {self.settings.addr} sent something other than an allocation for {aid}."
+            )
         return data
 
-    def get_job(self, job_id: str, *, namespace: Optional[str] = None, token: Optional[str] = None) -> Dict[str, Any]:
+    def get_job(self, job_id: str, *, namespace: str | None = None, token: str | None = None) -> dict[str, Any]:
         ns = self._namespace(namespace)
         seg = paths.segment(job_id, "job ID")
         ctx = self._ctx(f"read job {job_id} in namespace {ns}", token, missing=f"job {job_id} in namespace {ns}")
@@ -268,14 +308,18 @@ class NomadConnector:
             raise BadResponse("Nomad", f"Nomad at {self.settings.addr} sent something other than a job for {job_id}.")
         return data
 
-    def job_versions(self, job_id: str, *, namespace: Optional[str] = None, diffs: bool = False, token: Optional[str] = None) -> Dict[str, Any]:
+    def job_versions(
+        self, job_id: str, *, namespace: str | None = None, diffs: bool = False, token: str | None = None
+    ) -> dict[str, Any]:
         """`{"Versions": [job...], "Diffs": [...] | None, ...}` (newest first)."""
         ns = self._namespace(namespace)
         seg = paths.segment(job_id, "job ID")
         params = {"namespace": ns}
         if diffs:
             params["diffs"] = "true"
-        ctx = self._ctx(f"read the versions of job {job_id} in namespace {ns}", token, missing=f"job {job_id} in namespace {ns}")
+        ctx = self._ctx(
+            f"read the versions of job {job_id} in namespace {ns}", token, missing=f"job {job_id} in namespace {ns}"
+        )
         data = self._json(ctx, self._call(ctx, "get", "job", seg, "versions", token=token, params=params))
         if isinstance(data, list):  # very old servers sent a bare list
             data = {"Versions": data, "Diffs": None}
@@ -283,7 +327,7 @@ class NomadConnector:
             raise BadResponse("Nomad", f"Nomad at {self.settings.addr} sent unreadable versions for job {job_id}.")
         return data
 
-    def status_leader(self, *, token: Optional[str] = None) -> str:
+    def status_leader(self, *, token: str | None = None) -> str:
         ctx = self._ctx("find the cluster leader", token)
         return str(self._json(ctx, self._call(ctx, "get", "status", "leader", token=token)))
 
@@ -296,8 +340,8 @@ class NomadConnector:
         kind: str = "stdout",
         tail_bytes: int = 64 * 1024,
         *,
-        namespace: Optional[str] = None,
-        token: Optional[str] = None,
+        namespace: str | None = None,
+        token: str | None = None,
         deadline: float = LOGS_DEADLINE,
     ) -> str:
         """The last `tail_bytes` of a task's stdout/stderr, decoded as text (never follows)."""
@@ -307,11 +351,19 @@ class NomadConnector:
             raise InvalidInput("Nomad", f"Log kind must be 'stdout' or 'stderr', not {kind!r}")
         if not isinstance(tail_bytes, int) or not 0 < tail_bytes <= MAX_TAIL_BYTES:
             raise InvalidInput("Nomad", f"tail_bytes must be between 1 and {MAX_TAIL_BYTES}")
-        params = {"task": task, "type": kind, "origin": "end", "offset": tail_bytes, "follow": "false", "plain": "false"}
+        params = {
+            "task": task,
+            "type": kind,
+            "origin": "end",
+            "offset": tail_bytes,
+            "follow": "false",
+            "plain": "false",
+        }
         if namespace:
             params["namespace"] = self._namespace(namespace)
         ctx = self._ctx(
-            f"read the {kind} logs of task {task} in allocation {aid}", token,
+            f"read the {kind} logs of task {task} in allocation {aid}",
+            token,
             missing=f"{kind} log for task {task} in allocation {aid}",
         )
         resp = self._call(ctx, "get", "client", "fs", "logs", aid, token=token, params=params, stream=True)
@@ -326,7 +378,11 @@ class NomadConnector:
                     break
             return decoder.close(complete=complete).text()
         except ValueError as err:
-            raise BadResponse("Nomad", f"Nomad sent log data the dashboard cannot read for task {task} in allocation {aid}.", detail=str(err)[:200]) from None
+            raise BadResponse(
+                "Nomad",
+                f"Nomad sent log data the dashboard cannot read for task {task} in allocation {aid}.",
+                detail=str(err)[:200],
+            ) from None
         except (requests.RequestException, OSError) as err:
             raise from_exception(ctx, err) from None
         finally:
@@ -337,17 +393,17 @@ class NomadConnector:
     def restart_allocation(
         self,
         alloc_id: str,
-        task: Optional[str] = None,
+        task: str | None = None,
         all_tasks: bool = False,
         *,
-        namespace: Optional[str] = None,
-        token: Optional[str] = None,
-    ) -> Dict[str, Any]:
+        namespace: str | None = None,
+        token: str | None = None,
+    ) -> dict[str, Any]:
         """Restart one task, all tasks (incl. finished sidecars), or (neither) the running tasks."""
         aid = paths.alloc_id(alloc_id)
         if task is not None and all_tasks:
             raise InvalidInput("Nomad", "Choose either one task or all tasks to restart, not both")
-        body: Dict[str, Any] = {}
+        body: dict[str, Any] = {}
         if task is not None:
             body["TaskName"] = paths.check_name(task, "task name")
         elif all_tasks:
@@ -358,11 +414,13 @@ class NomadConnector:
             params["namespace"] = self._namespace(namespace)
             where = f" in namespace {namespace}"
         ctx = self._ctx(f"restart allocations{where}", token, missing=f"allocation {aid} (or its client node is down)")
-        resp = self._call(ctx, "post", "client", "allocation", aid, "restart", token=token, params=params, json_body=body)
+        resp = self._call(
+            ctx, "post", "client", "allocation", aid, "restart", token=token, params=params, json_body=body
+        )
         data = self._json(ctx, resp) if resp.content.strip() else {}
         return data if isinstance(data, dict) else {}
 
-    def login_jwt(self, method: str, jwt: str) -> Dict[str, Any]:
+    def login_jwt(self, method: str, jwt: str) -> dict[str, Any]:
         """Exchange a JWT/OIDC ID token for a Nomad ACL token (POST /v1/acl/login).
 
         Returns Nomad's ACL token object; its `SecretID` is a credential.
@@ -373,13 +431,17 @@ class NomadConnector:
         ctx = self._ctx(f"log in with auth method {method}", "")
         ctx.secrets = (jwt, self.settings.token)
         try:
-            resp = self._call(ctx, "post", "acl", "login", token="", json_body={"AuthMethodName": method, "LoginToken": jwt})
+            resp = self._call(
+                ctx, "post", "acl", "login", token="", json_body={"AuthMethodName": method, "LoginToken": jwt}
+            )
         except (Forbidden, BadResponse) as err:
             if err.status is None:
                 raise
             raise type(err)(
-                "Nomad", f"Nomad refused the login with auth method {method} (Nomad said: {err.detail})",
-                status=err.status, detail=err.detail,
+                "Nomad",
+                f"Nomad refused the login with auth method {method} (Nomad said: {err.detail})",
+                status=err.status,
+                detail=err.detail,
             ) from None
         data = self._json(ctx, resp)
         if not isinstance(data, dict) or "SecretID" not in data:

@@ -21,7 +21,7 @@ import urllib.parse
 
 from .errors import InvalidInput
 
-__all__ = ["MAX_LEN", "segment", "alloc_id", "check_name", "UUID_RE", "is_uuid"]
+__all__ = ["MAX_LEN", "UUID_RE", "alloc_id", "check_name", "is_uuid", "segment"]
 
 MAX_LEN = 128
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -47,7 +47,9 @@ def check_name(value: object, what: str, source: str = "Nomad") -> str:
     if any(p in (".", "..") for p in parts):
         raise InvalidInput(source, f"The {what} {_shown(value)} is not a valid name (it contains '..' or '.')")
     if _ESCAPED_SEPARATOR.search(value):
-        raise InvalidInput(source, f"The {what} {_shown(value)} is not a valid name (it contains an escaped '/', '\\' or '.')")
+        raise InvalidInput(
+            source, f"The {what} {_shown(value)} is not a valid name (it contains an escaped '/', '\\' or '.')"
+        )
     return value
 
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import os
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional, Tuple, Union
 
-__all__ = ["NomadSettings", "ConsulSettings", "ClusterSettings", "SettingsError", "load"]
+__all__ = ["ClusterSettings", "ConsulSettings", "NomadSettings", "SettingsError", "load"]
 
 DEFAULT_NOMAD_ADDR = "http://127.0.0.1:4646"
 DEFAULT_TIMEOUT = 15.0
@@ -31,7 +31,7 @@ class SettingsError(ValueError):
     """A setting from the environment cannot be used (message names the variable)."""
 
 
-def _redacted(token: Optional[str]) -> str:
+def _redacted(token: str | None) -> str:
     return "None" if not token else "'<redacted>'"
 
 
@@ -47,7 +47,7 @@ def _parse_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a true/false value (use true or false)")
 
 
-def _clean(env: Mapping[str, str], name: str) -> Optional[str]:
+def _clean(env: Mapping[str, str], name: str) -> str | None:
     v = env.get(name)
     if v is None:
         return None
@@ -82,23 +82,23 @@ def _normalise_addr(raw: str, name: str, *, https: bool = False) -> str:
 class _TLS:
     """`verify=` and `cert=` for requests, shared by both settings classes (which hold the fields)."""
 
-    ca_cert: Optional[str]
-    client_cert: Optional[str]
-    client_key: Optional[str]
+    ca_cert: str | None
+    client_cert: str | None
+    client_key: str | None
 
     @property
     def _verify_off(self) -> bool:  # each product names its "do not verify" variable differently
         raise NotImplementedError
 
     @property
-    def verify(self) -> Union[bool, str]:
+    def verify(self) -> bool | str:
         """What to give requests' `verify=`: False only when the user said so."""
         if self._verify_off:
             return False
         return self.ca_cert or True
 
     @property
-    def cert(self) -> Optional[Tuple[str, str]]:
+    def cert(self) -> tuple[str, str] | None:
         if self.client_cert and self.client_key:
             return (self.client_cert, self.client_key)
         return None
@@ -107,12 +107,12 @@ class _TLS:
 @dataclass(frozen=True, repr=False)
 class NomadSettings(_TLS):
     addr: str = DEFAULT_NOMAD_ADDR
-    token: Optional[str] = None
-    region: Optional[str] = None
-    namespace: Optional[str] = None
-    ca_cert: Optional[str] = None
-    client_cert: Optional[str] = None
-    client_key: Optional[str] = None
+    token: str | None = None
+    region: str | None = None
+    namespace: str | None = None
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
     skip_verify: bool = False
     timeout: float = DEFAULT_TIMEOUT
 
@@ -133,10 +133,10 @@ class NomadSettings(_TLS):
 @dataclass(frozen=True, repr=False)
 class ConsulSettings(_TLS):
     addr: str = "http://127.0.0.1:8500"
-    token: Optional[str] = None
-    ca_cert: Optional[str] = None
-    client_cert: Optional[str] = None
-    client_key: Optional[str] = None
+    token: str | None = None
+    ca_cert: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
     ssl_verify: bool = True
     timeout: float = DEFAULT_TIMEOUT
 
@@ -158,10 +158,10 @@ class ConsulSettings(_TLS):
 class ClusterSettings:
     name: str = "default"
     nomad: NomadSettings = NomadSettings()
-    consul: Optional[ConsulSettings] = None
+    consul: ConsulSettings | None = None
 
 
-def _cert_pair(env: Mapping[str, str], cert_var: str, key_var: str) -> Tuple[Optional[str], Optional[str]]:
+def _cert_pair(env: Mapping[str, str], cert_var: str, key_var: str) -> tuple[str | None, str | None]:
     cert, key = _clean(env, cert_var), _clean(env, key_var)
     if bool(cert) != bool(key):
         missing = key_var if cert else cert_var
@@ -182,7 +182,7 @@ def _timeout(env: Mapping[str, str]) -> float:
     return value
 
 
-def load(env: Optional[Mapping[str, str]] = None) -> ClusterSettings:
+def load(env: Mapping[str, str] | None = None) -> ClusterSettings:
     """Read the cluster settings from `env` (default: the process environment)."""
     if env is None:
         env = os.environ

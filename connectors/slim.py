@@ -26,30 +26,61 @@ from __future__ import annotations
 import codecs
 import gc
 import json
-from typing import Any, Callable, Dict, List, Optional
+from collections.abc import Callable
+from typing import Any
 
 __all__ = [
-    "ALLOC_FIELDS", "TASK_STATE_FIELDS", "EVENT_FIELDS", "CATALOG_FIELDS", "CHECK_FIELDS",
-    "slim_allocation", "slim_catalog_entry", "slim_check", "parse_list", "Memo",
+    "ALLOC_FIELDS",
+    "CATALOG_FIELDS",
+    "CHECK_FIELDS",
+    "EVENT_FIELDS",
+    "TASK_STATE_FIELDS",
+    "Memo",
+    "parse_list",
+    "slim_allocation",
+    "slim_catalog_entry",
+    "slim_check",
 ]
 
-Memo = Dict[Any, Any]
+Memo = dict[Any, Any]
 
 # Allocation stub fields read by the views (besides TaskStates and DeploymentStatus.Healthy).
 # (key, share the value through the memo?)  IDs unique to one allocation are not memoised.
 _ALLOC_KEYS = (
-    ("ID", False), ("Namespace", True), ("JobID", True), ("TaskGroup", True), ("ClientStatus", True),
-    ("NodeID", True), ("Name", False), ("JobType", True), ("JobVersion", False), ("NodeName", True),
-    ("ClientDescription", True), ("DesiredStatus", True), ("DesiredDescription", True),
-    ("CreateTime", False), ("ModifyTime", False), ("DeploymentID", True), ("EvalID", False),
+    ("ID", False),
+    ("Namespace", True),
+    ("JobID", True),
+    ("TaskGroup", True),
+    ("ClientStatus", True),
+    ("NodeID", True),
+    ("Name", False),
+    ("JobType", True),
+    ("JobVersion", False),
+    ("NodeName", True),
+    ("ClientDescription", True),
+    ("DesiredStatus", True),
+    ("DesiredDescription", True),
+    ("CreateTime", False),
+    ("ModifyTime", False),
+    ("DeploymentID", True),
+    ("EvalID", False),
     ("NextAllocation", False),
 )
 ALLOC_FIELDS = tuple(k for k, _ in _ALLOC_KEYS) + ("DeploymentStatus", "TaskStates")
 TASK_STATE_FIELDS = ("State", "Failed", "Restarts", "LastRestart", "Events")
 EVENT_FIELDS = ("Time", "Type", "DisplayMessage", "Message", "ExitCode", "Signal", "FailsTask")
 # Consul /v1/catalog/service/:name entries (ServiceMeta is kept whole: the client key is configurable).
-CATALOG_FIELDS = ("ServiceName", "ServiceID", "Node", "Datacenter", "ServiceAddress", "Address",
-                  "ServicePort", "ServiceTags", "ServiceMeta")
+CATALOG_FIELDS = (
+    "ServiceName",
+    "ServiceID",
+    "Node",
+    "Datacenter",
+    "ServiceAddress",
+    "Address",
+    "ServicePort",
+    "ServiceTags",
+    "ServiceMeta",
+)
 # Consul /v1/health/state/:state checks.
 CHECK_FIELDS = ("Node", "CheckID", "Name", "Status", "Output", "Notes", "ServiceID", "ServiceName")
 
@@ -92,7 +123,7 @@ def _slim_state(st: Any, memo: Memo) -> Any:
     return out
 
 
-def slim_allocation(a: Any, memo: Optional[Memo] = None) -> Any:
+def slim_allocation(a: Any, memo: Memo | None = None) -> Any:
     """An allocation stub with only the fields the views read (task events: 7 fields)."""
     if a.__class__ is not dict:
         return a
@@ -106,7 +137,9 @@ def slim_allocation(a: Any, memo: Optional[Memo] = None) -> Any:
                 out[k] = memo.setdefault(v, v) if share and v.__class__ is str else v
         if "DeploymentStatus" in a:
             ds = a["DeploymentStatus"]
-            out["DeploymentStatus"] = ({"Healthy": ds["Healthy"]} if "Healthy" in ds else {}) if ds.__class__ is dict else ds
+            out["DeploymentStatus"] = (
+                ({"Healthy": ds["Healthy"]} if "Healthy" in ds else {}) if ds.__class__ is dict else ds
+            )
         if "TaskStates" in a:
             ts = a["TaskStates"]
             if ts.__class__ is dict:
@@ -138,12 +171,12 @@ def _slim_fields(e: Any, fields: tuple, memo: Memo) -> Any:
         return e
 
 
-def slim_catalog_entry(e: Any, memo: Optional[Memo] = None) -> Any:
+def slim_catalog_entry(e: Any, memo: Memo | None = None) -> Any:
     """A Consul catalog entry with only the fields the views read."""
     return _slim_fields(e, CATALOG_FIELDS, {} if memo is None else memo)
 
 
-def slim_check(c: Any, memo: Optional[Memo] = None) -> Any:
+def slim_check(c: Any, memo: Memo | None = None) -> Any:
     """A Consul health check with only the fields the views read."""
     return _slim_fields(c, CHECK_FIELDS, {} if memo is None else memo)
 
@@ -170,7 +203,7 @@ class _Buffer:
         if self.eof:
             return
         data = self._read(n)
-        head = self.text[self.pos:]
+        head = self.text[self.pos :]
         if data:
             self.text = head + self._dec.decode(data)
         else:
@@ -192,11 +225,12 @@ class _Buffer:
     def rest(self) -> str:
         while not self.eof:
             self.more(max(self.chunk, 8 * CHUNK))
-        return self.text[self.pos:]
+        return self.text[self.pos :]
 
 
-def parse_list(read: Callable[[int], bytes], element: Optional[Callable[[Any, Memo], Any]] = None,
-               *, chunk: int = CHUNK) -> Any:
+def parse_list(
+    read: Callable[[int], bytes], element: Callable[[Any, Memo], Any] | None = None, *, chunk: int = CHUNK
+) -> Any:
     """Decode a JSON body from `read(n) -> bytes` (b"" at the end), one list element at a time.
 
     Each element goes through `element(value, memo)` (one memo per body) as soon as it is
@@ -214,7 +248,7 @@ def parse_list(read: Callable[[int], bytes], element: Optional[Callable[[Any, Me
     buf.pos = i + 1
     decode = json.JSONDecoder().raw_decode
     memo: Memo = {}
-    out: List[Any] = []
+    out: list[Any] = []
     append = out.append
     was_enabled = gc.isenabled()
     gc.disable()  # millions of new containers, no cycles: the cyclic GC would walk them over and over
@@ -232,7 +266,7 @@ def parse_list(read: Callable[[int], bytes], element: Optional[Callable[[Any, Me
                     if buf.eof:
                         raise
                     buf.more(need)  # the element continues in the next chunk
-                    need *= 2       # (a huge element: read more each time, not quadratically)
+                    need *= 2  # (a huge element: read more each time, not quadratically)
                     continue
                 text = buf.text
                 n = len(text)

@@ -1,4 +1,5 @@
 """Embedded Nomad + Consul HTTP API emulator (see docs/architecture.md, `sandbox`)."""
+
 from .core import Sandbox
 
 __all__ = ["Sandbox"]

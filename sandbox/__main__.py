@@ -1,4 +1,5 @@
 """`python -m sandbox serve ...`: run the emulators until interrupted."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.monotonic()
-    common = dict(seed=args.seed, acl=args.acl, frozen=args.frozen,
-                  nomad_port=args.nomad_port, consul_port=args.consul_port)
+    common = dict(
+        seed=args.seed, acl=args.acl, frozen=args.frozen, nomad_port=args.nomad_port, consul_port=args.consul_port
+    )
     sb = Sandbox.sized(args.allocs, **common) if args.allocs else Sandbox(clients=args.clients, **common)
     sb.start()
     info = sb.describe()
@@ -36,8 +38,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"NOMAD_TOKEN={secret}  # {role}")
         for role, secret in sb.consul_tokens.items():
             print(f"CONSUL_HTTP_TOKEN={secret}  # {role}")
-    print(f"# {info['clients']} clients, {info['jobs']} jobs, {info['allocations']} allocations, "
-          f"{len(info['unhealthy'])} unhealthy clients; ready in {time.monotonic() - started:.1f}s", flush=True)
+    print(
+        f"# {info['clients']} clients, {info['jobs']} jobs, {info['allocations']} allocations, "
+        f"{len(info['unhealthy'])} unhealthy clients; ready in {time.monotonic() - started:.1f}s",
+        flush=True,
+    )
 
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

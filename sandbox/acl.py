@@ -1,12 +1,13 @@
 """ACL tokens for both emulators, and the JWT auth method behind /v1/acl/login."""
+
 from __future__ import annotations
 
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from .http import HTTPError
 
@@ -17,15 +18,19 @@ SUPPORT_CAPS = READ_CAPS | {"alloc-lifecycle"}
 POLICIES = {"dash-read": READ_CAPS, "dash-support": SUPPORT_CAPS}
 
 # IdP group -> policy, for tokens minted by /v1/acl/login.
-GROUP_POLICIES = {"dash-viewers": "dash-read", "dash-managers": "dash-read",
-                  "dash-support": "dash-support", "dash-admins": "dash-support"}
+GROUP_POLICIES = {
+    "dash-viewers": "dash-read",
+    "dash-managers": "dash-read",
+    "dash-support": "dash-support",
+    "dash-admins": "dash-support",
+}
 
 AUTH_METHOD = "dashboard-sso"
 LOGIN_TTL = 3600
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
@@ -55,9 +60,18 @@ class Token:
         return caps is None or capability in caps
 
     def as_json(self) -> dict:
-        d = {"AccessorID": self.accessor, "SecretID": self.secret, "Name": self.name, "Type": self.type,
-             "Policies": list(self.policies), "Roles": list(self.roles), "Global": self.expires is None,
-             "CreateTime": _iso(self.create_time), "CreateIndex": self.index, "ModifyIndex": self.index}
+        d = {
+            "AccessorID": self.accessor,
+            "SecretID": self.secret,
+            "Name": self.name,
+            "Type": self.type,
+            "Policies": list(self.policies),
+            "Roles": list(self.roles),
+            "Global": self.expires is None,
+            "CreateTime": _iso(self.create_time),
+            "CreateIndex": self.index,
+            "ModifyIndex": self.index,
+        }
         if self.expires is not None:
             d["ExpirationTime"] = _iso(self.expires)
             d["ExpirationTTL"] = int((self.expires - self.create_time) * 1e9)
@@ -73,8 +87,11 @@ class Acl:
         now = time.time()
         self.nomad: dict[str, Token] = {}
         self.tokens: dict[str, str] = {}
-        for role, typ, policies in (("management", "management", []), ("support", "client", ["dash-support"]),
-                                    ("read", "client", ["dash-read"])):
+        for role, typ, policies in (
+            ("management", "management", []),
+            ("support", "client", ["dash-support"]),
+            ("read", "client", ["dash-read"]),
+        ):
             tok = Token(self._uuid(), self._uuid(), f"dashboard-{role}", typ, policies, now, 20)
             self.nomad[tok.secret] = tok
             self.tokens[role] = tok.secret
@@ -134,9 +151,19 @@ class Acl:
     def auth_methods(self) -> list[dict]:
         if self.jwks is None:
             return []
-        return [{"Name": AUTH_METHOD, "Type": "JWT", "Default": True, "DisplayName": "Dashboard SSO",
-                 "TokenLocality": "local", "MaxTokenTTL": LOGIN_TTL * 10**9, "TokenNameFormat": "${auth_method_type}-${auth_method_name}",
-                 "CreateIndex": 15, "ModifyIndex": 15}]
+        return [
+            {
+                "Name": AUTH_METHOD,
+                "Type": "JWT",
+                "Default": True,
+                "DisplayName": "Dashboard SSO",
+                "TokenLocality": "local",
+                "MaxTokenTTL": LOGIN_TTL * 10**9,
+                "TokenNameFormat": "${auth_method_type}-${auth_method_name}",
+                "CreateIndex": 15,
+                "ModifyIndex": 15,
+            }
+        ]
 
     def login(self, body: dict | None, index: int) -> dict:
         if self.jwks is None:
@@ -154,8 +181,9 @@ class Acl:
         if "dash-support" in policies:
             policies = ["dash-support"]
         now = time.time()
-        tok = Token(self._uuid(), self._uuid(), f"JWT-{AUTH_METHOD}", "client", policies, now, index,
-                    expires=now + LOGIN_TTL)
+        tok = Token(
+            self._uuid(), self._uuid(), f"JWT-{AUTH_METHOD}", "client", policies, now, index, expires=now + LOGIN_TTL
+        )
         with self._lock:
             self.nomad[tok.secret] = tok
         return tok.as_json()

@@ -4,11 +4,12 @@ Everything the emulator shows (task events, deployment times, check output)
 is stamped from this clock, so a frozen sandbox is fully reproducible and a
 test can move time on purpose with ``advance``.
 """
+
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 NS = 1_000_000_000
 

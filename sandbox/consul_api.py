@@ -1,4 +1,5 @@
 """Consul HTTP API emulation (catalog, health, agent, status, KV) over the shared World."""
+
 from __future__ import annotations
 
 import base64
@@ -58,52 +59,117 @@ class ConsulApi:
     # --------------------------------------------------------------- shapes
     @staticmethod
     def _node(n: Node) -> dict:
-        return {"ID": n.id, "Node": n.name, "Address": n.address, "Datacenter": n.dc,
-                "TaggedAddresses": {"lan": n.address, "lan_ipv4": n.address, "wan": n.address, "wan_ipv4": n.address},
-                "Meta": {"consul-network-segment": "", "nomad-dc": n.dc},
-                "CreateIndex": n.create_index, "ModifyIndex": n.modify_index}
+        return {
+            "ID": n.id,
+            "Node": n.name,
+            "Address": n.address,
+            "Datacenter": n.dc,
+            "TaggedAddresses": {"lan": n.address, "lan_ipv4": n.address, "wan": n.address, "wan_ipv4": n.address},
+            "Meta": {"consul-network-segment": "", "nomad-dc": n.dc},
+            "CreateIndex": n.create_index,
+            "ModifyIndex": n.modify_index,
+        }
 
     @staticmethod
     def _check(s: ConsulService) -> dict:
-        return {"Node": s.node.name, "CheckID": s.check_id, "Name": f'service: "{s.name}" check',
-                "Status": s.check_status, "Notes": "", "Output": s.check_output, "ServiceID": s.id,
-                "ServiceName": s.name, "ServiceTags": list(s.tags), "Type": "http", "Interval": "10s",
-                "Timeout": "2s", "ExposedPort": 0, "Definition": {}, "Namespace": "default",
-                "CreateIndex": s.create_index, "ModifyIndex": s.check_modify_index}
+        return {
+            "Node": s.node.name,
+            "CheckID": s.check_id,
+            "Name": f'service: "{s.name}" check',
+            "Status": s.check_status,
+            "Notes": "",
+            "Output": s.check_output,
+            "ServiceID": s.id,
+            "ServiceName": s.name,
+            "ServiceTags": list(s.tags),
+            "Type": "http",
+            "Interval": "10s",
+            "Timeout": "2s",
+            "ExposedPort": 0,
+            "Definition": {},
+            "Namespace": "default",
+            "CreateIndex": s.create_index,
+            "ModifyIndex": s.check_modify_index,
+        }
 
     def _serf(self, n: Node) -> dict:
         down = n.status == "down"
-        return {"Node": n.name, "CheckID": "serfHealth", "Name": "Serf Health Status",
-                "Status": "critical" if down else "passing", "Notes": "",
-                "Output": "Agent not live or unreachable" if down else "Agent alive and reachable",
-                "ServiceID": "", "ServiceName": "", "ServiceTags": [], "Type": "", "Interval": "", "Timeout": "",
-                "ExposedPort": 0, "Definition": {}, "Namespace": "default",
-                "CreateIndex": n.create_index, "ModifyIndex": n.modify_index}
+        return {
+            "Node": n.name,
+            "CheckID": "serfHealth",
+            "Name": "Serf Health Status",
+            "Status": "critical" if down else "passing",
+            "Notes": "",
+            "Output": "Agent not live or unreachable" if down else "Agent alive and reachable",
+            "ServiceID": "",
+            "ServiceName": "",
+            "ServiceTags": [],
+            "Type": "",
+            "Interval": "",
+            "Timeout": "",
+            "ExposedPort": 0,
+            "Definition": {},
+            "Namespace": "default",
+            "CreateIndex": n.create_index,
+            "ModifyIndex": n.modify_index,
+        }
 
     @staticmethod
     def _service(s: ConsulService) -> dict:
-        return {"ID": s.id, "Service": s.name, "Tags": list(s.tags), "Address": s.address,
-                "TaggedAddresses": {k: {"address": s.address, "port": s.port}
-                                    for k in ("lan", "lan_ipv4", "wan", "wan_ipv4")},
-                "Meta": dict(s.meta), "Port": s.port, "Weights": {"Passing": 1, "Warning": 1},
-                "EnableTagOverride": False, "Datacenter": s.node.dc, "Namespace": "default",
-                "CreateIndex": s.create_index, "ModifyIndex": s.modify_index}
+        return {
+            "ID": s.id,
+            "Service": s.name,
+            "Tags": list(s.tags),
+            "Address": s.address,
+            "TaggedAddresses": {
+                k: {"address": s.address, "port": s.port} for k in ("lan", "lan_ipv4", "wan", "wan_ipv4")
+            },
+            "Meta": dict(s.meta),
+            "Port": s.port,
+            "Weights": {"Passing": 1, "Warning": 1},
+            "EnableTagOverride": False,
+            "Datacenter": s.node.dc,
+            "Namespace": "default",
+            "CreateIndex": s.create_index,
+            "ModifyIndex": s.modify_index,
+        }
 
     def _catalog_entry(self, s: ConsulService) -> dict:
         n = s.node
-        return {"ID": n.id, "Node": n.name, "Address": n.address, "Datacenter": n.dc,
-                "TaggedAddresses": {"lan": n.address, "lan_ipv4": n.address, "wan": n.address, "wan_ipv4": n.address},
-                "NodeMeta": {"consul-network-segment": "", "nomad-dc": n.dc},
-                "ServiceKind": "", "ServiceID": s.id, "ServiceName": s.name, "ServiceTags": list(s.tags),
-                "ServiceAddress": s.address, "ServicePort": s.port, "ServiceMeta": dict(s.meta),
-                "ServiceTaggedAddresses": {k: {"address": s.address, "port": s.port}
-                                           for k in ("lan", "lan_ipv4", "wan", "wan_ipv4")},
-                "ServiceWeights": {"Passing": 1, "Warning": 1}, "ServiceEnableTagOverride": False,
-                "ServiceProxy": {"DestinationServiceName": "", "DestinationServiceID": "", "LocalServiceAddress": "",
-                                 "LocalServicePort": 0, "Config": None, "Upstreams": None,
-                                 "MeshGateway": {}, "Expose": {}},
-                "ServiceConnect": {"Native": False, "Proxy": None},
-                "Namespace": "default", "CreateIndex": s.create_index, "ModifyIndex": s.modify_index}
+        return {
+            "ID": n.id,
+            "Node": n.name,
+            "Address": n.address,
+            "Datacenter": n.dc,
+            "TaggedAddresses": {"lan": n.address, "lan_ipv4": n.address, "wan": n.address, "wan_ipv4": n.address},
+            "NodeMeta": {"consul-network-segment": "", "nomad-dc": n.dc},
+            "ServiceKind": "",
+            "ServiceID": s.id,
+            "ServiceName": s.name,
+            "ServiceTags": list(s.tags),
+            "ServiceAddress": s.address,
+            "ServicePort": s.port,
+            "ServiceMeta": dict(s.meta),
+            "ServiceTaggedAddresses": {
+                k: {"address": s.address, "port": s.port} for k in ("lan", "lan_ipv4", "wan", "wan_ipv4")
+            },
+            "ServiceWeights": {"Passing": 1, "Warning": 1},
+            "ServiceEnableTagOverride": False,
+            "ServiceProxy": {
+                "DestinationServiceName": "",
+                "DestinationServiceID": "",
+                "LocalServiceAddress": "",
+                "LocalServicePort": 0,
+                "Config": None,
+                "Upstreams": None,
+                "MeshGateway": {},
+                "Expose": {},
+            },
+            "ServiceConnect": {"Native": False, "Proxy": None},
+            "Namespace": "default",
+            "CreateIndex": s.create_index,
+            "ModifyIndex": s.modify_index,
+        }
 
     def _apply_filter(self, req: Request, items: list[dict]) -> list[dict]:
         flt = compile_filter(req.params.get("filter"))
@@ -165,11 +231,25 @@ class ConsulApi:
 
     # ---------------------------------------------------------------- agent
     def agent_self(self, req: Request):
-        return {"Config": {"Datacenter": "ca-tor-1", "NodeName": "consul-server-1", "Server": True,
-                           "Version": "1.22.1", "Revision": "sandbox", "PrimaryDatacenter": "ca-tor-1"},
-                "Member": {"Name": "consul-server-1", "Addr": "10.10.0.3", "Port": 8301, "Status": 1,
-                           "Tags": {"dc": "ca-tor-1", "role": "consul", "build": "1.22.1"}},
-                "Meta": {"consul-network-segment": ""}, "Stats": {"consul": {"leader": "true", "server": "true"}}}
+        return {
+            "Config": {
+                "Datacenter": "ca-tor-1",
+                "NodeName": "consul-server-1",
+                "Server": True,
+                "Version": "1.22.1",
+                "Revision": "sandbox",
+                "PrimaryDatacenter": "ca-tor-1",
+            },
+            "Member": {
+                "Name": "consul-server-1",
+                "Addr": "10.10.0.3",
+                "Port": 8301,
+                "Status": 1,
+                "Tags": {"dc": "ca-tor-1", "role": "consul", "build": "1.22.1"},
+            },
+            "Meta": {"consul-network-segment": ""},
+            "Stats": {"consul": {"leader": "true", "server": "true"}},
+        }
 
     def agent_services(self, req: Request):
         # The agent answering is a server with no local services; Nomad clients'
@@ -196,7 +276,7 @@ class ConsulApi:
                     continue
                 if sep:
                     cut = k.find(sep, len(key))
-                    k = k[:cut + len(sep)] if cut >= 0 else k
+                    k = k[: cut + len(sep)] if cut >= 0 else k
                 if not keys or keys[-1] != k:
                     keys.append(k)
             if not keys:
@@ -210,8 +290,18 @@ class ConsulApi:
             return Reply(b"", 404, "text/plain")
         if req.flag("raw") and not req.flag("recurse"):
             return Reply(hits[0][1][0], 200, "text/plain; charset=utf-8")
-        return [{"LockIndex": 0, "Key": k, "Flags": 0, "Value": base64.b64encode(v).decode() if v else None,
-                 "Session": "", "CreateIndex": ci, "ModifyIndex": ci} for k, (v, ci, _) in hits]
+        return [
+            {
+                "LockIndex": 0,
+                "Key": k,
+                "Flags": 0,
+                "Value": base64.b64encode(v).decode() if v else None,
+                "Session": "",
+                "CreateIndex": ci,
+                "ModifyIndex": ci,
+            }
+            for k, (v, ci, _) in hits
+        ]
 
     # --------------------------------------------------------------- routes
     def routes(self) -> list[Route]:

@@ -1,9 +1,10 @@
 """The Sandbox: one World served by a Nomad and a Consul emulator on loopback."""
+
 from __future__ import annotations
 
 import json
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .acl import Acl
 from .clock import SimClock
@@ -19,10 +20,21 @@ _SIZED_PER_CLIENT = 3 * _SIZED_GROUP + 2
 
 
 class Sandbox:
-    def __init__(self, clients: int = 40, seed: int = 7, acl: bool = False, frozen: bool = False,
-                 jobs_per_client: int = 4, allocs_per_group: int | None = None, nomad_port: int = 0,
-                 consul_port: int = 0, *, jwt_jwks: Callable[[], dict] | dict | None = None,
-                 tick_seconds: float = 2.0, start_time: float | None = None):
+    def __init__(
+        self,
+        clients: int = 40,
+        seed: int = 7,
+        acl: bool = False,
+        frozen: bool = False,
+        jobs_per_client: int = 4,
+        allocs_per_group: int | None = None,
+        nomad_port: int = 0,
+        consul_port: int = 0,
+        *,
+        jwt_jwks: Callable[[], dict] | dict | None = None,
+        tick_seconds: float = 2.0,
+        start_time: float | None = None,
+    ):
         self.clock = SimClock(start_time)
         self.world = World(clients, seed, jobs_per_client, allocs_per_group, self.clock)
         self.faults = Faults()
@@ -35,7 +47,7 @@ class Sandbox:
         self._stop = threading.Event()
 
     @classmethod
-    def sized(cls, allocs: int = 100_000, **kwargs) -> "Sandbox":
+    def sized(cls, allocs: int = 100_000, **kwargs) -> Sandbox:
         """About ``allocs`` allocations: allocs/50 clients, 4 jobs each, groups of 16."""
         kwargs.setdefault("clients", max(1, round(allocs / _SIZED_PER_CLIENT)))
         kwargs.setdefault("allocs_per_group", _SIZED_GROUP)
@@ -52,13 +64,20 @@ class Sandbox:
         return dict(self.acl.consul_tokens) if self.acl.enabled else {}
 
     # ----------------------------------------------------------- lifecycle
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         if self._servers:
             return self
         nomad, consul = NomadApi(self.world, self.acl), ConsulApi(self.world, self.acl)
         for name, api, port in (("nomad", nomad, self._ports[0]), ("consul", consul, self._ports[1])):
-            server = ApiServer(name, self.world, api.routes(), self.faults, authenticate=api.authenticate,
-                               decorate=api.decorate, port=port)
+            server = ApiServer(
+                name,
+                self.world,
+                api.routes(),
+                self.faults,
+                authenticate=api.authenticate,
+                decorate=api.decorate,
+                port=port,
+            )
             server.start()
             self._servers[name] = server
         if not self.frozen:
@@ -76,7 +95,7 @@ class Sandbox:
             server.stop()
         self._servers.clear()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -1,4 +1,5 @@
 """Run-time fault injection: latency, error status, connection drop, malformed JSON."""
+
 from __future__ import annotations
 
 import threading
@@ -24,8 +25,17 @@ class Faults:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
 
-    def inject(self, server: str, path: str | None = None, *, latency: float = 0.0, status: int | None = None,
-               body: str = "", down: bool = False, malformed: bool = False) -> Fault:
+    def inject(
+        self,
+        server: str,
+        path: str | None = None,
+        *,
+        latency: float = 0.0,
+        status: int | None = None,
+        body: str = "",
+        down: bool = False,
+        malformed: bool = False,
+    ) -> Fault:
         if server not in ("nomad", "consul"):
             raise ValueError("server must be 'nomad' or 'consul'")
         fault = Fault(server, path, float(latency or 0), status, body, bool(down), bool(malformed))

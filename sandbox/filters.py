@@ -4,18 +4,20 @@ Supported: `Sel == "v"`, `Sel != "v"`, `Sel contains "v"`, `"v" in Sel`, `Sel is
 `Sel is not empty`, joined with `and` / `or` (no parentheses). Selectors are dotted
 paths (`Meta.client`) or `Meta["client"]`. Anything else is a 400, like a bad filter.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from .http import HTTPError
 
 _SEL = r'[A-Za-z_][\w]*(?:\.[\w-]+|\["[^"]*"\])*'
 _VAL = r'"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false'
 _CLAUSE = re.compile(
-    rf'^\s*(?:(?P<sel>{_SEL})\s*(?P<op>==|!=|contains|not contains|is empty|is not empty)\s*(?P<val>{_VAL})?'
-    rf'|(?P<lval>{_VAL})\s+(?P<inop>in|not in)\s+(?P<isel>{_SEL}))\s*$')
+    rf"^\s*(?:(?P<sel>{_SEL})\s*(?P<op>==|!=|contains|not contains|is empty|is not empty)\s*(?P<val>{_VAL})?"
+    rf"|(?P<lval>{_VAL})\s+(?P<inop>in|not in)\s+(?P<isel>{_SEL}))\s*$"
+)
 
 
 def _value(text: str):

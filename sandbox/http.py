@@ -4,6 +4,7 @@ Routing by path template, blocking queries on per-table indexes, a response
 cache keyed by state index, fault injection, and request statistics live here
 so that ``nomad_api`` and ``consul_api`` contain only API semantics.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,9 @@ import struct
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .faults import Faults
@@ -160,9 +161,17 @@ class Stats:
 class ApiServer:
     """One emulated HTTP API (Nomad or Consul) on 127.0.0.1."""
 
-    def __init__(self, name: str, world: World, routes: list[Route], faults: Faults, *,
-                 authenticate: Callable[[Request, Route], None], decorate: Callable[[Reply, int | None], None],
-                 port: int = 0):
+    def __init__(
+        self,
+        name: str,
+        world: World,
+        routes: list[Route],
+        faults: Faults,
+        *,
+        authenticate: Callable[[Request, Route], None],
+        decorate: Callable[[Reply, int | None], None],
+        port: int = 0,
+    ):
         self.name, self.world, self.routes, self.faults = name, world, routes, faults
         self.authenticate, self.decorate = authenticate, decorate
         self.stats = Stats()
@@ -294,8 +303,14 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # an emulator bug must still answer like a server would
             reply = text_error(500, f"sandbox internal error: {exc!r}")
         if any(f.malformed for f in faults) and reply.status == 200:
-            reply = Reply(reply.body[: max(1, len(reply.body) // 2)] or b"{", 200, reply.content_type,
-                          dict(reply.headers), None, reply.index)
+            reply = Reply(
+                reply.body[: max(1, len(reply.body) // 2)] or b"{",
+                200,
+                reply.content_type,
+                dict(reply.headers),
+                None,
+                reply.index,
+            )
         self._send(reply)
 
     def _send(self, reply: Reply):

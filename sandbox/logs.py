@@ -1,11 +1,12 @@
 """Deterministic task logs and Nomad's framed log stream encoding."""
+
 from __future__ import annotations
 
 import base64
 import json
 import random
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .clock import NS
 from .world import Alloc, TaskState
@@ -33,7 +34,7 @@ _ERROR = (
 
 
 def _stamp(ns: int) -> str:
-    return datetime.fromtimestamp(ns / NS, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.fromtimestamp(ns / NS, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def task_log(a: Alloc, task: TaskState, kind: str) -> bytes:
@@ -81,9 +82,12 @@ def frames(data: bytes, file: str, start: int) -> list[bytes]:
     out = []
     pos = start
     while pos < len(data):
-        chunk = data[pos:pos + FRAME_MAX]
+        chunk = data[pos : pos + FRAME_MAX]
         # Offset is the file offset just after this chunk, as the client's framer reports it.
         pos += len(chunk)
-        out.append(json.dumps({"Offset": pos, "Data": base64.b64encode(chunk).decode(), "File": file},
-                              separators=(",", ":")).encode())
+        out.append(
+            json.dumps(
+                {"Offset": pos, "Data": base64.b64encode(chunk).decode(), "File": file}, separators=(",", ":")
+            ).encode()
+        )
     return out

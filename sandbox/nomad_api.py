@@ -1,4 +1,5 @@
 """Nomad HTTP API emulation: routes and their semantics over the shared World."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,20 @@ from . import logs
 from .acl import Acl
 from .filters import compile_filter
 from .http import HTTPError, Reply, Request, Route, dumps, json_reply
-from .nomad_shapes import (alloc_full, alloc_stub, deployment_dict, eval_dict, job_diff, job_full, job_stub,
-                           job_summary, namespace_dict, node_full, node_stub, service_registration)
+from .nomad_shapes import (
+    alloc_full,
+    alloc_stub,
+    deployment_dict,
+    eval_dict,
+    job_diff,
+    job_full,
+    job_stub,
+    job_summary,
+    namespace_dict,
+    node_full,
+    node_stub,
+    service_registration,
+)
 from .world import Alloc, World
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -56,7 +69,7 @@ class NomadApi:
             raise HTTPError(400, "per_page must be an integer") from exc
         if per_page <= 0:
             return items[start:], None
-        page = items[start:start + per_page]
+        page = items[start : start + per_page]
         nxt = items[start + per_page] if start + per_page < len(items) else None
         return page, (token_of(nxt) if nxt is not None else None)
 
@@ -103,8 +116,7 @@ class NomadApi:
         diffs = None
         if req.flag("diffs"):
             diffs = [job_diff(self.w, job, v.number - 1, v.number) for v in reversed(job.versions) if v.number > 0]
-        return {"Diffs": diffs, "Index": job.modify_index, "KnownLeader": True, "LastContact": 0,
-                "Versions": versions}
+        return {"Diffs": diffs, "Index": job.modify_index, "KnownLeader": True, "LastContact": 0, "Versions": versions}
 
     def job_allocations(self, req: Request):
         job = self._job(req)
@@ -130,8 +142,9 @@ class NomadApi:
         task_states, resources = req.flag("task_states", True), req.flag("resources")
         objs = [a for a in self.w.alloc_list if in_ns(a.job.namespace) and a.id.startswith(prefix)]
         if req.params.get("filter"):
-            return self._list_reply(req, objs, self._alloc_token,
-                                    lambda a: alloc_stub(self.w, a, task_states, resources))
+            return self._list_reply(
+                req, objs, self._alloc_token, lambda a: alloc_stub(self.w, a, task_states, resources)
+            )
         page, nxt = self._paginate(req, objs, self._alloc_token)
         frags = self._alloc_frags
         parts = []
@@ -176,7 +189,7 @@ class NomadApi:
         if task:
             ts = next((t for t in a.tasks if t.name == task), None)
             if ts is None:
-                raise HTTPError(404, f"Unknown task name \"{task}\"")
+                raise HTTPError(404, f'Unknown task name "{task}"')
             if ts.state != "running" and not all_tasks:
                 raise HTTPError(500, "Task not running")
         self.w.restart(a, task or None, all_tasks)
@@ -195,7 +208,7 @@ class NomadApi:
         a = self._alloc(alloc_id, full_only=True)
         ts = next((t for t in a.tasks if t.name == task), None)
         if ts is None:
-            raise HTTPError(400, f"unknown task name \"{task}\"")
+            raise HTTPError(400, f'unknown task name "{task}"')
         data = logs.task_log(a, ts, kind)
         try:
             offset = int(req.params.get("offset") or 0)
@@ -219,14 +232,17 @@ class NomadApi:
                 for _ in range(2):
                     time.sleep(0.5)
                     yield b"{}"
+
             return Reply(stream=stream())
         return Reply(b"".join(chunks))
 
     # ------------------------------------------------------- deployments etc.
     def deployments(self, req: Request):
         in_ns, prefix = self._in_ns(req), req.params.get("prefix", "")
-        objs = sorted((d for d in self.w.deployments.values() if in_ns(d.job.namespace) and d.id.startswith(prefix)),
-                      key=lambda d: d.create_index)
+        objs = sorted(
+            (d for d in self.w.deployments.values() if in_ns(d.job.namespace) and d.id.startswith(prefix)),
+            key=lambda d: d.create_index,
+        )
         return self._list_reply(req, objs, lambda d: f"{d.create_index}.{d.id}", deployment_dict)
 
     def deployment(self, req: Request):
@@ -238,9 +254,17 @@ class NomadApi:
     def evaluations(self, req: Request):
         in_ns, prefix = self._in_ns(req), req.params.get("prefix", "")
         job_id, status = req.params.get("job"), req.params.get("status")
-        objs = sorted((e for e in self.w.evals.values() if in_ns(e.job.namespace) and e.id.startswith(prefix)
-                       and (not job_id or e.job.id == job_id) and (not status or e.status == status)),
-                      key=lambda e: e.create_index)
+        objs = sorted(
+            (
+                e
+                for e in self.w.evals.values()
+                if in_ns(e.job.namespace)
+                and e.id.startswith(prefix)
+                and (not job_id or e.job.id == job_id)
+                and (not status or e.status == status)
+            ),
+            key=lambda e: e.create_index,
+        )
         return self._list_reply(req, objs, lambda e: f"{e.create_index}.{e.id}", eval_dict)
 
     def nodes(self, req: Request):
@@ -260,8 +284,15 @@ class NomadApi:
 
     def namespaces(self, req: Request):
         prefix = req.params.get("prefix", "")
-        default = {"Name": "default", "Description": "Default shared namespace", "Quota": "", "Capabilities": None,
-                   "Meta": None, "CreateIndex": 1, "ModifyIndex": 1}
+        default = {
+            "Name": "default",
+            "Description": "Default shared namespace",
+            "Quota": "",
+            "Capabilities": None,
+            "Meta": None,
+            "CreateIndex": 1,
+            "ModifyIndex": 1,
+        }
         out = [default] + [namespace_dict(c) for c in sorted(self.w.clients, key=lambda c: c.slug)]
         return [n for n in out if n["Name"].startswith(prefix)]
 
@@ -272,13 +303,17 @@ class NomadApi:
             ns = s.alloc.job.namespace
             if in_ns(ns):
                 grouped.setdefault(ns, {}).setdefault(s.name, set()).update(s.tags)
-        return [{"Namespace": ns, "Services": [{"ServiceName": n, "Tags": sorted(t)} for n, t in sorted(svcs.items())]}
-                for ns, svcs in sorted(grouped.items())]
+        return [
+            {"Namespace": ns, "Services": [{"ServiceName": n, "Tags": sorted(t)} for n, t in sorted(svcs.items())]}
+            for ns, svcs in sorted(grouped.items())
+        ]
 
     def service(self, req: Request):
         in_ns, name = self._in_ns(req), req.args["name"]
-        objs = sorted((s for s in self.w.nomad_services() if s.name == name and in_ns(s.alloc.job.namespace)),
-                      key=lambda s: s.create_index)
+        objs = sorted(
+            (s for s in self.w.nomad_services() if s.name == name and in_ns(s.alloc.job.namespace)),
+            key=lambda s: s.create_index,
+        )
         return self._list_reply(req, objs, lambda s: f"{s.create_index}.{s.alloc.id}", service_registration)
 
     # ----------------------------------------------------------- cluster
@@ -290,14 +325,26 @@ class NomadApi:
 
     def agent_self(self, req: Request):
         return {
-            "config": {"Region": "global", "Datacenter": "ca-tor-1", "NodeName": "nomad-server-1",
-                       "Version": {"Version": "1.11.1", "VersionPrerelease": "", "Revision": "sandbox"},
-                       "ACL": {"Enabled": self.acl.enabled}, "Server": {"Enabled": True}, "Client": {"Enabled": False}},
-            "member": {"Addr": "10.10.0.2", "Name": "nomad-server-1.global", "Port": 4648, "Status": "alive",
-                       "Tags": {"region": "global", "dc": "ca-tor-1", "role": "nomad", "build": "1.11.1"}},
-            "stats": {"nomad": {"server": "true", "leader": "true", "leader_addr": "10.10.0.2:4647",
-                                "known_regions": "1"},
-                      "raft": {"state": "Leader", "applied_index": str(self.w.index)}},
+            "config": {
+                "Region": "global",
+                "Datacenter": "ca-tor-1",
+                "NodeName": "nomad-server-1",
+                "Version": {"Version": "1.11.1", "VersionPrerelease": "", "Revision": "sandbox"},
+                "ACL": {"Enabled": self.acl.enabled},
+                "Server": {"Enabled": True},
+                "Client": {"Enabled": False},
+            },
+            "member": {
+                "Addr": "10.10.0.2",
+                "Name": "nomad-server-1.global",
+                "Port": 4648,
+                "Status": "alive",
+                "Tags": {"region": "global", "dc": "ca-tor-1", "role": "nomad", "build": "1.11.1"},
+            },
+            "stats": {
+                "nomad": {"server": "true", "leader": "true", "leader_addr": "10.10.0.2:4647", "known_regions": "1"},
+                "raft": {"state": "Leader", "applied_index": str(self.w.index)},
+            },
         }
 
     def token_self(self, req: Request):
@@ -356,4 +403,3 @@ class NomadApi:
         add("/v1/acl/auth-methods", self.auth_methods, ("acl",))
         add("/v1/acl/login", self.login, (), None, ("POST", "PUT"))
         return r
-

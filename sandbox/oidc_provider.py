@@ -20,6 +20,7 @@ and listed on its sign-in page, and it keeps everything in memory.
     auth = idp.streamlit_auth_section(redirect_uri, cookie_secret)  # the [auth] table
     idp.stop()
 """
+
 from __future__ import annotations
 
 import base64
@@ -66,8 +67,7 @@ def _default_users() -> dict[str, DemoUser]:
         ("nobody", "Noor Nobody", ("finance",)),  # signs in, but no group the dashboard maps
     ]
     return {
-        username: DemoUser(username, f"{username}-{secrets.token_hex(3)}", name,
-                           f"{username}@demo.example", groups)
+        username: DemoUser(username, f"{username}-{secrets.token_hex(3)}", name, f"{username}@demo.example", groups)
         for username, name, groups in people
     }
 
@@ -92,9 +92,17 @@ def _b64url_sha256(text: str) -> str:
 
 
 class DemoIdentityProvider:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, redirect_uris: list[str] | tuple[str, ...] = (),
-                 *, client_id: str = DEFAULT_CLIENT_ID, client_secret: str | None = None,
-                 users: dict[str, DemoUser] | None = None, id_token_ttl: int = 3600):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        redirect_uris: list[str] | tuple[str, ...] = (),
+        *,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str | None = None,
+        users: dict[str, DemoUser] | None = None,
+        id_token_ttl: int = 3600,
+    ):
         _require_loopback(host)
         self.host = host
         self.port = port
@@ -113,7 +121,7 @@ class DemoIdentityProvider:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> "DemoIdentityProvider":
+    def start(self) -> DemoIdentityProvider:
         _require_loopback(self.host)
         if self._server is not None:
             return self
@@ -130,7 +138,7 @@ class DemoIdentityProvider:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "DemoIdentityProvider":
+    def __enter__(self) -> DemoIdentityProvider:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -167,8 +175,20 @@ class DemoIdentityProvider:
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256", "plain"],
             "scopes_supported": list(SCOPES),
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name",
-                                 "preferred_username", "email", "email_verified", "groups"],
+            "claims_supported": [
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "name",
+                "preferred_username",
+                "email",
+                "email_verified",
+                "groups",
+            ],
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
         }
 
@@ -186,14 +206,27 @@ class DemoIdentityProvider:
             "client_kwargs": {"scope": "openid profile email groups", "prompt": "login"},
         }
 
-    def id_token_for(self, username: str, *, nonce: str | None = None, auth_time: int | None = None,
-                     scope: str = "openid profile email groups", now: int | None = None) -> str:
+    def id_token_for(
+        self,
+        username: str,
+        *,
+        nonce: str | None = None,
+        auth_time: int | None = None,
+        scope: str = "openid profile email groups",
+        now: int | None = None,
+    ) -> str:
         """Sign an ID token for a demo user (the token endpoint uses this; tests may too)."""
         now = int(time.time()) if now is None else now
         claims = self._claims(self.users[username], scope.split())
-        claims.update({"iss": self.issuer, "aud": self.client_id, "iat": now,
-                       "exp": now + self.id_token_ttl,
-                       "auth_time": now if auth_time is None else auth_time})
+        claims.update(
+            {
+                "iss": self.issuer,
+                "aud": self.client_id,
+                "iat": now,
+                "exp": now + self.id_token_ttl,
+                "auth_time": now if auth_time is None else auth_time,
+            }
+        )
         if nonce:
             claims["nonce"] = nonce
         header = {"alg": "RS256", "kid": self._kid, "typ": "JWT"}
@@ -233,11 +266,15 @@ class DemoIdentityProvider:
         code = secrets.token_urlsafe(24)
         with self._lock:
             self._codes[code] = {
-                "client_id": params["client_id"], "redirect_uri": params["redirect_uri"],
-                "username": user.username, "nonce": params.get("nonce"), "scope": params.get("scope", "openid"),
+                "client_id": params["client_id"],
+                "redirect_uri": params["redirect_uri"],
+                "username": user.username,
+                "nonce": params.get("nonce"),
+                "scope": params.get("scope", "openid"),
                 "code_challenge": params.get("code_challenge"),
                 "code_challenge_method": params.get("code_challenge_method") or "plain",
-                "auth_time": int(time.time()), "expires": time.time() + CODE_TTL,
+                "auth_time": int(time.time()),
+                "expires": time.time() + CODE_TTL,
             }
         return code
 
@@ -253,8 +290,11 @@ class DemoIdentityProvider:
                 return False
         elif "client_secret" in form:
             client_id, client_secret = form.get("client_id"), form.get("client_secret")
-        return (client_id == self.client_id and client_secret is not None
-                and hmac.compare_digest(client_secret.encode(), self.client_secret.encode()))
+        return (
+            client_id == self.client_id
+            and client_secret is not None
+            and hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
+        )
 
     def _exchange_code(self, headers, form: dict[str, str]) -> tuple[int, dict]:
         if not self._client_authenticated(headers, form):
@@ -273,14 +313,23 @@ class DemoIdentityProvider:
             derived = _b64url_sha256(verifier) if grant["code_challenge_method"] == "S256" else verifier
             if not verifier or not hmac.compare_digest(derived, challenge):
                 return 400, {"error": "invalid_grant", "error_description": "PKCE verification failed."}
-        id_token = self.id_token_for(grant["username"], nonce=grant["nonce"], auth_time=grant["auth_time"],
-                                     scope=grant["scope"])
+        id_token = self.id_token_for(
+            grant["username"], nonce=grant["nonce"], auth_time=grant["auth_time"], scope=grant["scope"]
+        )
         access_token = secrets.token_urlsafe(24)
         with self._lock:
-            self._access_tokens[access_token] = {"username": grant["username"], "scope": grant["scope"],
-                                                 "expires": time.time() + self.id_token_ttl}
-        return 200, {"access_token": access_token, "token_type": "Bearer", "expires_in": self.id_token_ttl,
-                     "id_token": id_token, "scope": grant["scope"]}
+            self._access_tokens[access_token] = {
+                "username": grant["username"],
+                "scope": grant["scope"],
+                "expires": time.time() + self.id_token_ttl,
+            }
+        return 200, {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": self.id_token_ttl,
+            "id_token": id_token,
+            "scope": grant["scope"],
+        }
 
     def _userinfo(self, headers) -> tuple[int, dict]:
         header = headers.get("Authorization", "")
@@ -294,7 +343,8 @@ class DemoIdentityProvider:
     def _login_page(self, params: dict[str, str], error: str = "") -> str:
         hidden = "".join(
             f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in params.items() if k not in ("username", "password")
+            for k, v in params.items()
+            if k not in ("username", "password")
         )
         rows = "".join(
             f"<tr><td><code>{html.escape(u.username)}</code></td><td><code>{html.escape(u.password)}</code></td>"
@@ -338,7 +388,7 @@ def _handler_for(idp: DemoIdentityProvider):
     class Handler(BaseHTTPRequestHandler):
         server_version = "DemoOIDC/1"
 
-        def log_message(self, format, *args):  # noqa: A002 - quiet: query strings carry codes
+        def log_message(self, format, *args):
             pass
 
         def _send(self, status: int, body: bytes, content_type: str, extra: dict | None = None) -> None:
@@ -374,8 +424,9 @@ def _handler_for(idp: DemoIdentityProvider):
             sep = "&" if urlsplit(redirect_uri).query else "?"
             state = {"state": params["state"]} if "state" in params else {}
             if error:
-                self._redirect(redirect_uri + sep + urlencode({"error": error, "error_description": description,
-                                                               **state}))
+                self._redirect(
+                    redirect_uri + sep + urlencode({"error": error, "error_description": description, **state})
+                )
                 return
             if not submitted:
                 self._html(200, idp._login_page(params))
@@ -387,7 +438,7 @@ def _handler_for(idp: DemoIdentityProvider):
             code = idp._issue_code(params, user)
             self._redirect(redirect_uri + sep + urlencode({"code": code, **state, "iss": idp.issuer}))
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             url = urlsplit(self.path)
             params = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
             if url.path == "/.well-known/openid-configuration":
@@ -403,7 +454,7 @@ def _handler_for(idp: DemoIdentityProvider):
             else:
                 self._json(404, {"error": "not_found"})
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             url = urlsplit(self.path)
             form = self._form()
             if url.path == "/authorize":

@@ -6,6 +6,7 @@ allocations stay cheap to generate and to hold. Every change goes through a
 ``World`` method that bumps the per-table index like Nomad's state store,
 which is what wakes blocking queries.
 """
+
 from __future__ import annotations
 
 import random
@@ -50,8 +51,15 @@ ROLES = (
 )
 
 # Ways a client can be unhealthy; each unhealthy client gets one.
-SCENARIOS = ("crashloop", "failed-alloc", "failed-deployment", "critical-check", "lost-alloc", "pending-alloc",
-             "outage")
+SCENARIOS = (
+    "crashloop",
+    "failed-alloc",
+    "failed-deployment",
+    "critical-check",
+    "lost-alloc",
+    "pending-alloc",
+    "outage",
+)
 
 FAILED_DEPLOYMENT_REASONS = (
     "Failed due to progress deadline",
@@ -61,7 +69,7 @@ FAILED_DEPLOYMENT_REASONS = (
 
 
 class Client:
-    __slots__ = ("slug", "name", "index", "datacenters", "allowed_datacenters", "scenario", "tier")
+    __slots__ = ("allowed_datacenters", "datacenters", "index", "name", "scenario", "slug", "tier")
 
     def __init__(self, slug, name, index, datacenters, allowed, scenario, tier):
         self.slug, self.name, self.index = slug, name, index
@@ -70,7 +78,7 @@ class Client:
 
 
 class Node:
-    __slots__ = ("id", "name", "dc", "address", "status", "eligibility", "create_index", "modify_index", "events")
+    __slots__ = ("address", "create_index", "dc", "eligibility", "events", "id", "modify_index", "name", "status")
 
     def __init__(self, id, name, dc, address, index):
         self.id, self.name, self.dc, self.address = id, name, dc, address
@@ -80,7 +88,7 @@ class Node:
 
 
 class Version:
-    __slots__ = ("number", "submit_ns", "app_version", "stable", "index")
+    __slots__ = ("app_version", "index", "number", "stable", "submit_ns")
 
     def __init__(self, number, submit_ns, app_version, stable, index):
         self.number, self.submit_ns, self.app_version = number, submit_ns, app_version
@@ -88,8 +96,22 @@ class Version:
 
 
 class Job:
-    __slots__ = ("id", "client", "role", "versions", "status", "parent", "children", "create_index",
-                 "modify_index", "allocs", "deployments", "evals", "stop", "launch_ns")
+    __slots__ = (
+        "allocs",
+        "children",
+        "client",
+        "create_index",
+        "deployments",
+        "evals",
+        "id",
+        "launch_ns",
+        "modify_index",
+        "parent",
+        "role",
+        "status",
+        "stop",
+        "versions",
+    )
 
     def __init__(self, id, client, role, parent=None):
         self.id, self.client, self.role, self.parent = id, client, role, parent
@@ -121,8 +143,21 @@ class Job:
 
 
 class Deployment:
-    __slots__ = ("id", "job", "version", "status", "description", "create_index", "modify_index",
-                 "desired", "placed", "healthy", "unhealthy", "finish_ns", "create_ns")
+    __slots__ = (
+        "create_index",
+        "create_ns",
+        "description",
+        "desired",
+        "finish_ns",
+        "healthy",
+        "id",
+        "job",
+        "modify_index",
+        "placed",
+        "status",
+        "unhealthy",
+        "version",
+    )
 
     def __init__(self, id, job, version, status, description, index, desired, create_ns):
         self.id, self.job, self.version = id, job, version
@@ -136,8 +171,20 @@ class Deployment:
 
 
 class Evaluation:
-    __slots__ = ("id", "job", "triggered_by", "status", "description", "create_index", "modify_index",
-                 "create_ns", "deployment_id", "node_id", "wait_until_ns", "previous")
+    __slots__ = (
+        "create_index",
+        "create_ns",
+        "deployment_id",
+        "description",
+        "id",
+        "job",
+        "modify_index",
+        "node_id",
+        "previous",
+        "status",
+        "triggered_by",
+        "wait_until_ns",
+    )
 
     def __init__(self, id, job, triggered_by, index, create_ns, status="complete"):
         self.id, self.job, self.triggered_by, self.status = id, job, triggered_by, status
@@ -150,7 +197,7 @@ class Evaluation:
 
 
 class TaskState:
-    __slots__ = ("name", "state", "failed", "restarts", "last_restart_ns", "started_ns", "finished_ns", "events")
+    __slots__ = ("events", "failed", "finished_ns", "last_restart_ns", "name", "restarts", "started_ns", "state")
 
     def __init__(self, name):
         self.name = name
@@ -163,10 +210,31 @@ class TaskState:
 
 
 class Alloc:
-    __slots__ = ("id", "job", "index", "node", "version", "deployment", "eval_id", "client_status",
-                 "desired_status", "desired_description", "client_description", "create_ns", "modify_ns",
-                 "create_index", "modify_index", "alloc_modify_index", "healthy", "previous", "next",
-                 "tasks", "port", "followup_eval", "log_seed")
+    __slots__ = (
+        "alloc_modify_index",
+        "client_description",
+        "client_status",
+        "create_index",
+        "create_ns",
+        "deployment",
+        "desired_description",
+        "desired_status",
+        "eval_id",
+        "followup_eval",
+        "healthy",
+        "id",
+        "index",
+        "job",
+        "log_seed",
+        "modify_index",
+        "modify_ns",
+        "next",
+        "node",
+        "port",
+        "previous",
+        "tasks",
+        "version",
+    )
 
     def __init__(self, id, job, index, node, version, eval_id, create_ns, idx):
         self.id, self.job, self.index, self.node, self.version = id, job, index, node, version
@@ -194,13 +262,26 @@ class Alloc:
 class ConsulService:
     """One Consul service instance registered by Nomad for one allocation."""
 
-    __slots__ = ("id", "name", "alloc", "node", "address", "port", "tags", "meta", "check_id",
-                 "check_status", "check_output", "create_index", "modify_index", "check_modify_index")
+    __slots__ = (
+        "address",
+        "alloc",
+        "check_id",
+        "check_modify_index",
+        "check_output",
+        "check_status",
+        "create_index",
+        "id",
+        "meta",
+        "modify_index",
+        "name",
+        "node",
+        "port",
+        "tags",
+    )
 
 
 class World:
-    def __init__(self, clients=40, seed=7, jobs_per_client=4, allocs_per_group=None,
-                 clock: SimClock | None = None):
+    def __init__(self, clients=40, seed=7, jobs_per_client=4, allocs_per_group=None, clock: SimClock | None = None):
         self.seed = seed
         self.clock = clock or SimClock()
         self.rng = random.Random(seed)
@@ -255,7 +336,7 @@ class World:
         # A few clients also run in us-east-1 (for data-residency checks); one of
         # them is only allowed Canadian datacenters, i.e. a violation to find.
         n_us = max(1, n_clients // 12)
-        us_clients = order[n_bad:n_bad + n_us]
+        us_clients = order[n_bad : n_bad + n_us]
         self._generate_nodes(max(6, (n_clients * 5) // 8 + 1))
         for ci, (slug, name) in enumerate(names):
             if ci in us_clients:
@@ -264,12 +345,19 @@ class World:
             else:
                 dcs = ["ca-tor-1", "ca-mtl-1"]
                 allowed = list(dcs)
-            c = Client(slug, name, ci, dcs, allowed, scenario_of.get(ci), rng.choice(("standard", "standard", "premium")))
+            c = Client(
+                slug, name, ci, dcs, allowed, scenario_of.get(ci), rng.choice(("standard", "standard", "premium"))
+            )
             self.clients.append(c)
             self.client_by_slug[slug] = c
             self.kv[f"dashboard/clients/{slug}"] = (
-                ('{"name": "%s", "tier": "%s", "allowed_datacenters": [%s]}'
-                 % (name, c.tier, ", ".join(f'"{d}"' for d in allowed))).encode(), self._next_index(), 0)
+                (
+                    '{"name": "%s", "tier": "%s", "allowed_datacenters": [%s]}'
+                    % (name, c.tier, ", ".join(f'"{d}"' for d in allowed))
+                ).encode(),
+                self._next_index(),
+                0,
+            )
             for role in ROLES[:jobs_per_client]:
                 self._generate_job(c, role, allocs_per_group, now)
         self.kv["dashboard/maintenance"] = (b"false", self._next_index(), 0)
@@ -285,8 +373,13 @@ class World:
             n = max(4, int(count * per_dc[dc]))  # room for the drained and the down node
             short = dc.replace("-", "")[2:]  # tor1, mtl1, east1
             for i in range(n):
-                node = Node(self.uuid(), f"nomad-{short}-{i + 1:03d}", dc,
-                            f"10.{dci + 10}.{i // 200}.{i % 200 + 10}", self._next_index())
+                node = Node(
+                    self.uuid(),
+                    f"nomad-{short}-{i + 1:03d}",
+                    dc,
+                    f"10.{dci + 10}.{i // 200}.{i % 200 + 10}",
+                    self._next_index(),
+                )
                 node.events.append(("Node registered", "Cluster", self.clock.now_ns() - 60 * DAY))
                 self.nodes.append(node)
                 self.node_by_id[node.id] = node
@@ -299,8 +392,10 @@ class World:
         self.down_node = mtl[-1]
         self.down_node.status = "down"
         self.down_node.events.append(("Node heartbeat missed", "Cluster", self.clock.now_ns() - 3 * HOUR))
-        self.healthy_nodes_by_dc = {dc: [n for n in ns if n.status == "ready" and n.eligibility == "eligible"]
-                                    for dc, ns in self.nodes_by_dc.items()}
+        self.healthy_nodes_by_dc = {
+            dc: [n for n in ns if n.status == "ready" and n.eligibility == "eligible"]
+            for dc, ns in self.nodes_by_dc.items()
+        }
 
     def _app_version(self, job_seed: int, v: int) -> str:
         return f"{1 + job_seed % 3}.{(job_seed // 3) % 9 + v}.{(job_seed + v * 7) % 10}"
@@ -352,8 +447,9 @@ class World:
                 status, desc = "running", "Deployment is running"
             else:
                 status, desc = "successful", "Deployment completed successfully"
-            d = Deployment(self.uuid(), job, ver.number, status, desc, self._next_index(), count,
-                           ver.submit_ns + 2 * NS)
+            d = Deployment(
+                self.uuid(), job, ver.number, status, desc, self._next_index(), count, ver.submit_ns + 2 * NS
+            )
             d.modify_index = self._next_index()
             ev.deployment_id = d.id
             if status == "successful":
@@ -370,7 +466,6 @@ class World:
 
         latest = job.version
         good = latest if scenario != "failed-deployment" else job.versions[-2]
-        current_deploy = job.deployments[-1]
         for i in range(count):
             ver = good
             if scenario == "failed-deployment" and i == 0:
@@ -403,8 +498,14 @@ class World:
 
     @staticmethod
     def _scenario_role(scenario):
-        return {"crashloop": "api", "failed-alloc": "worker", "failed-deployment": "web",
-                "critical-check": "api", "lost-alloc": "worker", "pending-alloc": "web"}.get(scenario)
+        return {
+            "crashloop": "api",
+            "failed-alloc": "worker",
+            "failed-deployment": "web",
+            "critical-check": "api",
+            "lost-alloc": "worker",
+            "pending-alloc": "web",
+        }.get(scenario)
 
     def _generate_periodic_children(self, job: Job, now, count):
         rng = self.rng
@@ -429,8 +530,10 @@ class World:
                 self._start_tasks(a, launch + 4 * NS)
                 end = launch + rng.randint(300, 2400) * NS
                 if fail and i == 0:
-                    self._terminate(a.tasks[0], end, 1, "Error: CTLS upload rejected: HTTP 422 (reporting period closed)")
-                    self._not_restarting(a, end, "Exceeded allowed attempts 0 in interval 24h0m0s and mode is \"fail\"")
+                    self._terminate(
+                        a.tasks[0], end, 1, "Error: CTLS upload rejected: HTTP 422 (reporting period closed)"
+                    )
+                    self._not_restarting(a, end, 'Exceeded allowed attempts 0 in interval 24h0m0s and mode is "fail"')
                     a.client_status, a.client_description = "failed", "Failed tasks"
                 else:
                     self._terminate(a.tasks[0], end, 0, "")
@@ -482,15 +585,37 @@ class World:
         a.client_status, a.client_description = "running", "Tasks are running"
 
     def _terminate(self, ts: TaskState, at: int, code: int, message: str, signal: int = 0):
-        ts.events.append(("Terminated", at, {"ExitCode": code, "Signal": signal, "Message": message,
-                                              "Details": {"exit_code": str(code), "signal": str(signal),
-                                                          "oom_killed": "true" if code == 137 else "false",
-                                                          "exit_message": message}}))
+        ts.events.append(
+            (
+                "Terminated",
+                at,
+                {
+                    "ExitCode": code,
+                    "Signal": signal,
+                    "Message": message,
+                    "Details": {
+                        "exit_code": str(code),
+                        "signal": str(signal),
+                        "oom_killed": "true" if code == 137 else "false",
+                        "exit_message": message,
+                    },
+                },
+            )
+        )
 
     def _not_restarting(self, a: Alloc, at: int, reason: str):
         ts = a.tasks[0]
-        ts.events.append(("Not Restarting", at + 1_000_000, {"RestartReason": reason, "FailsTask": True,
-                                                             "Details": {"restart_reason": reason, "fails_task": "true"}}))
+        ts.events.append(
+            (
+                "Not Restarting",
+                at + 1_000_000,
+                {
+                    "RestartReason": reason,
+                    "FailsTask": True,
+                    "Details": {"restart_reason": reason, "fails_task": "true"},
+                },
+            )
+        )
         ts.state, ts.failed, ts.finished_ns = "dead", True, at + 1_000_000
         for sib in a.tasks[1:]:
             self._kill_task(sib, at + 2_000_000, "Sibling task failed", failed_sibling=ts.name)
@@ -498,8 +623,13 @@ class World:
     def _kill_task(self, ts: TaskState, at: int, reason: str, failed_sibling: str = ""):
         extra = {"KillReason": reason} if reason else None
         if failed_sibling:
-            ts.events.append(("Sibling Task Failed", at, {"FailedSibling": failed_sibling,
-                                                          "Details": {"failed_sibling": failed_sibling}}))
+            ts.events.append(
+                (
+                    "Sibling Task Failed",
+                    at,
+                    {"FailedSibling": failed_sibling, "Details": {"failed_sibling": failed_sibling}},
+                )
+            )
         ts.events.append(("Killing", at, {"KillTimeout": 5 * NS, **(extra or {})}))
         ts.events.append(("Killed", at + 2 * NS, None))
         ts.state, ts.finished_ns = "dead", at + 2 * NS
@@ -511,9 +641,17 @@ class World:
     def _crash_restart(self, a: Alloc, ts: TaskState, at: int, code: int, message: str):
         delay = 15 * NS + (a.log_seed % 5000) * 1_000_000
         self._terminate(ts, at, code, message)
-        ts.events.append(("Restarting", at + 1_000_000, {"RestartReason": "Restart within policy", "StartDelay": delay,
-                                                          "Details": {"restart_reason": "Restart within policy",
-                                                                      "start_delay": str(delay)}}))
+        ts.events.append(
+            (
+                "Restarting",
+                at + 1_000_000,
+                {
+                    "RestartReason": "Restart within policy",
+                    "StartDelay": delay,
+                    "Details": {"restart_reason": "Restart within policy", "start_delay": str(delay)},
+                },
+            )
+        )
         ts.events.append(("Started", at + delay, None))
         ts.restarts += 1
         ts.last_restart_ns = at + 1_000_000
@@ -538,15 +676,22 @@ class World:
         if scenario == "crashloop":
             ts = a.tasks[0]
             for k in range(rng.randint(3, 7), 0, -1):
-                self._crash_restart(a, ts, now - k * 4 * 60 * NS, 1,
-                                    "panic: dial tcp 10.20.0.15:5432: connect: connection refused")
+                self._crash_restart(
+                    a, ts, now - k * 4 * 60 * NS, 1, "panic: dial tcp 10.20.0.15:5432: connect: connection refused"
+                )
             a.modify_ns = ts.last_restart_ns
             for s in svcs:
                 self._set_check(s, "critical", 'Get "{url}": dial tcp {addr}: connect: connection refused')
         elif scenario == "failed-alloc":
             t = now - 40 * 60 * NS
-            self._fail(a, t, 137, "OOM Killed", 'Exceeded allowed attempts 2 in interval 30m0s and mode is "fail"',
-                       crashes=(t - 20 * 60 * NS, t - 10 * 60 * NS))
+            self._fail(
+                a,
+                t,
+                137,
+                "OOM Killed",
+                'Exceeded allowed attempts 2 in interval 30m0s and mode is "fail"',
+                crashes=(t - 20 * 60 * NS, t - 10 * 60 * NS),
+            )
             # The reschedule is delayed: a pending follow-up evaluation, no replacement yet.
             fe = self._add_eval(job, "alloc-failure", t, status="pending")
             fe.wait_until_ns = now + 20 * 60 * NS
@@ -555,13 +700,23 @@ class World:
             self._deregister_services(a)
         elif scenario == "failed-deployment":
             t = a.create_ns + 40 * NS
-            self._fail(a, t, 1, "Error: missing required environment variable CTLS_API_KEY",
-                       'Exceeded allowed attempts 1 in interval 5m0s and mode is "fail"', crashes=(t - 25 * NS,))
+            self._fail(
+                a,
+                t,
+                1,
+                "Error: missing required environment variable CTLS_API_KEY",
+                'Exceeded allowed attempts 1 in interval 5m0s and mode is "fail"',
+                crashes=(t - 25 * NS,),
+            )
             self._deregister_services(a)
         elif scenario == "critical-check":
             for s in svcs:
-                self._set_check(s, "critical", 'HTTP GET {url}: 503 Service Unavailable Output: '
-                                               '{{"status":"degraded","database":"timeout after 5s"}}')
+                self._set_check(
+                    s,
+                    "critical",
+                    "HTTP GET {url}: 503 Service Unavailable Output: "
+                    '{{"status":"degraded","database":"timeout after 5s"}}',
+                )
         elif scenario == "lost-alloc":
             a.node = self.down_node
             for s in svcs:
@@ -574,8 +729,9 @@ class World:
             a.modify_ns = t
             a.healthy = False
             self._deregister_services(a)
-            repl = self._new_alloc(job, a.index, job.versions[a.version], self._add_eval(job, "node-update", t).id,
-                                   t + NS, job.client)
+            repl = self._new_alloc(
+                job, a.index, job.versions[a.version], self._add_eval(job, "node-update", t).id, t + NS, job.client
+            )
             repl.previous, a.next = a.id, repl.id
             repl.deployment = a.deployment
             self._pending(repl, t + 2 * NS, "Downloading image")
@@ -583,8 +739,14 @@ class World:
             # Every allocation of the job failed at once: the client is down.
             t = now - 25 * 60 * NS
             for a in [a for a in job.allocs if a.client_status == "running"]:
-                self._fail(a, t, 1, 'FATAL: password authentication failed for user "app"',
-                           'Exceeded allowed attempts 1 in interval 30m0s and mode is "fail"', crashes=(t - 10 * 60 * NS,))
+                self._fail(
+                    a,
+                    t,
+                    1,
+                    'FATAL: password authentication failed for user "app"',
+                    'Exceeded allowed attempts 1 in interval 30m0s and mode is "fail"',
+                    crashes=(t - 10 * 60 * NS,),
+                )
                 self._deregister_services(a)
         elif scenario == "pending-alloc":
             a2 = job.allocs[-1]
@@ -597,8 +759,11 @@ class World:
     def _pending(self, a: Alloc, t: int, msg: str):
         image = f"registry.example.ca/{a.job.client.slug}/{a.job.role.name}:{a.job.versions[a.version].app_version}"
         for ts in a.tasks:
-            ts.events += [("Received", t, None), ("Task Setup", t + 2_000_000, {"Message": "Building Task Directory"}),
-                          ("Driver", t + NS, {"DriverMessage": f"{msg} {image}"})]
+            ts.events += [
+                ("Received", t, None),
+                ("Task Setup", t + 2_000_000, {"Message": "Building Task Directory"}),
+                ("Driver", t + NS, {"DriverMessage": f"{msg} {image}"}),
+            ]
             ts.state = "pending"
         a.client_status, a.client_description = "pending", "No tasks have started"
         a.healthy = None
@@ -614,11 +779,15 @@ class World:
         s.name = role.service
         s.alloc, s.node, s.address, s.port = a, a.node, a.node.address, a.port
         s.tags = ("http", role.provider) if role.provider == "nomad" else ("http",)
-        s.meta = {"client": a.job.client.slug, "version": a.job.versions[a.version].app_version,
-                  "external-source": "nomad", "alloc_id": a.id}
+        s.meta = {
+            "client": a.job.client.slug,
+            "version": a.job.versions[a.version].app_version,
+            "external-source": "nomad",
+            "alloc_id": a.id,
+        }
         s.check_id = "_nomad-check-%040x" % self.rng.getrandbits(160)
         s.check_status = status
-        s.check_output = self._output(s, status, "HTTP GET {url}: 200 OK Output: {{\"status\":\"ok\"}}")
+        s.check_output = self._output(s, status, 'HTTP GET {url}: 200 OK Output: {{"status":"ok"}}')
         s.create_index = s.modify_index = s.check_modify_index = self._next_index()
         self.consul_by_alloc.setdefault(a.id, []).append(s)
         if role.provider == "consul":
@@ -641,7 +810,7 @@ class World:
 
     def nomad_services(self):
         """Nomad-native service registrations (provider = "nomad")."""
-        for a_id, svcs in self.consul_by_alloc.items():
+        for _a_id, svcs in self.consul_by_alloc.items():
             for s in svcs:
                 if s.alloc.job.role.provider == "nomad":
                     yield s
@@ -654,8 +823,14 @@ class World:
         counts = {"Queued": 0, "Complete": 0, "Failed": 0, "Running": 0, "Starting": 0, "Lost": 0, "Unknown": 0}
         allocs = job.allocs if not job.children else [a for ch in job.children for a in ch.allocs]
         for a in allocs:
-            key = {"running": "Running", "pending": "Starting", "complete": "Complete", "failed": "Failed",
-                   "lost": "Lost", "unknown": "Unknown"}.get(a.client_status)
+            key = {
+                "running": "Running",
+                "pending": "Starting",
+                "complete": "Complete",
+                "failed": "Failed",
+                "lost": "Lost",
+                "unknown": "Unknown",
+            }.get(a.client_status)
             if key:
                 counts[key] += 1
         return counts
@@ -671,12 +846,27 @@ class World:
         else:
             targets = [ts for ts in a.tasks if ts.state == "running"]
         for ts in targets:
-            ts.events.append(("Restart Signaled", now, {"RestartReason": "User requested restart",
-                                                        "Details": {"restart_reason": "User requested restart"}}))
-            ts.events.append(("Restarting", now + 1_000_000, {"RestartReason": "User requested restart",
-                                                             "StartDelay": 0,
-                                                             "Details": {"restart_reason": "User requested restart",
-                                                                         "start_delay": "0"}}))
+            ts.events.append(
+                (
+                    "Restart Signaled",
+                    now,
+                    {
+                        "RestartReason": "User requested restart",
+                        "Details": {"restart_reason": "User requested restart"},
+                    },
+                )
+            )
+            ts.events.append(
+                (
+                    "Restarting",
+                    now + 1_000_000,
+                    {
+                        "RestartReason": "User requested restart",
+                        "StartDelay": 0,
+                        "Details": {"restart_reason": "User requested restart", "start_delay": "0"},
+                    },
+                )
+            )
             ts.events.append(("Started", now + 400_000_000, None))
             ts.restarts += 1
             ts.last_restart_ns = now + 1_000_000
@@ -738,7 +928,7 @@ class World:
             if s.check_status == "passing":
                 self._set_check(s, "warning", "HTTP GET {url}: 429 Too Many Requests Output: rate limited")
             else:
-                self._set_check(s, "passing", "HTTP GET {url}: 200 OK Output: {{\"status\":\"ok\"}}")
+                self._set_check(s, "passing", 'HTTP GET {url}: 200 OK Output: {{"status":"ok"}}')
             s.check_modify_index = self.touch("consul_checks")
         elif roll < 0.37:
             self._start_deployment(now, rng)
@@ -750,8 +940,16 @@ class World:
         v = job.version.number + 1
         job.versions.append(Version(v, now, self._app_version(hash(job.id) & 0xFFFF, v), False, self._next_index()))
         ev = self._add_eval(job, "job-register", now)
-        d = Deployment(self.uuid(), job, v, "running", "Deployment is running", self._next_index(),
-                       len([a for a in job.allocs if not a.terminal]), now)
+        d = Deployment(
+            self.uuid(),
+            job,
+            v,
+            "running",
+            "Deployment is running",
+            self._next_index(),
+            len([a for a in job.allocs if not a.terminal]),
+            now,
+        )
         d.finish_ns = now + rng.randint(20, 90) * NS
         ev.deployment_id = d.id
         self.deployments[d.id] = d
@@ -770,8 +968,9 @@ class World:
                 s.meta = dict(s.meta, version=job.version.app_version)
             self._register_services(new, "passing")
             self._deregister_services(a)
-        job.modify_index = self.touch("jobs", "allocs", "deployments", "evals", "consul_services",
-                                      "consul_checks", "services")
+        job.modify_index = self.touch(
+            "jobs", "allocs", "deployments", "evals", "consul_services", "consul_checks", "services"
+        )
 
     # -------------------------------------------------------------- summary
     def describe(self) -> dict:

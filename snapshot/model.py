@@ -7,14 +7,14 @@ lock and never see half an update.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from views.words import ago_words
 
-__all__ = ["SourceStatus", "Snapshot", "SOURCE_LABELS", "utcnow"]
+__all__ = ["SOURCE_LABELS", "Snapshot", "SourceStatus", "utcnow"]
 
-SOURCE_LABELS: Dict[str, str] = {
+SOURCE_LABELS: dict[str, str] = {
     "jobs": "Nomad jobs",
     "allocations": "Nomad allocations",
     "deployments": "Nomad deployments",
@@ -27,7 +27,7 @@ SOURCE_LABELS: Dict[str, str] = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -40,15 +40,15 @@ class SourceStatus:
 
     name: str
     ok: bool
-    error: Optional[str]
-    last_success: Optional[datetime]
-    last_attempt: Optional[datetime]
-    system: str = "Nomad"            # "Nomad" | "Consul"
-    error_kind: Optional[str] = None  # ConnectorError.kind, e.g. "unavailable"
-    index: int = 0                    # last X-Nomad-Index / X-Consul-Index seen
+    error: str | None
+    last_success: datetime | None
+    last_attempt: datetime | None
+    system: str = "Nomad"  # "Nomad" | "Consul"
+    error_kind: str | None = None  # ConnectorError.kind, e.g. "unavailable"
+    index: int = 0  # last X-Nomad-Index / X-Consul-Index seen
     # While a blocking query is held by the server, nothing changed since the last answer: the
     # data is confirmed current until this time (the query's wait plus jitter), None otherwise.
-    watching_until: Optional[datetime] = None
+    watching_until: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -58,7 +58,7 @@ class SourceStatus:
     def has_data(self) -> bool:
         return self.last_success is not None
 
-    def confirmed_at(self, now: Optional[datetime] = None) -> Optional[datetime]:
+    def confirmed_at(self, now: datetime | None = None) -> datetime | None:
         """Up to when this source's data is known to be current: now while a blocking query is
         held (the server answers at once on a change), else its last answer; None if never."""
         now = now or utcnow()
@@ -68,7 +68,7 @@ class SourceStatus:
             return now
         return self.last_success
 
-    def age_seconds(self, now: Optional[datetime] = None) -> Optional[float]:
+    def age_seconds(self, now: datetime | None = None) -> float | None:
         """Seconds since this source's data was last known current, None if it never answered."""
         now = now or utcnow()
         confirmed = self.confirmed_at(now)
@@ -79,9 +79,9 @@ class SourceStatus:
 class Snapshot:
     cluster: str
     frames: Any  # views.Frames
-    sources: Dict[str, SourceStatus]
-    built_at: Optional[datetime]  # when `frames` were built (None: nothing fetched yet)
-    build_error: Optional[str] = None
+    sources: dict[str, SourceStatus]
+    built_at: datetime | None  # when `frames` were built (None: nothing fetched yet)
+    build_error: str | None = None
     generation: int = 0  # bumps on every publish (frames or statuses)
 
     @property
@@ -92,23 +92,23 @@ class Snapshot:
     def has_data(self) -> bool:
         return self.built_at is not None and any(s.has_data for s in self.sources.values())
 
-    def age_seconds(self, now: Optional[datetime] = None) -> Optional[float]:
+    def age_seconds(self, now: datetime | None = None) -> float | None:
         """How old the oldest part of the data is (the least recently confirmed source), None if no data."""
         confirmed = self.confirmed_at(now)
         return None if confirmed is None else ((now or utcnow()) - confirmed).total_seconds()
 
-    def confirmed_at(self, now: Optional[datetime] = None) -> Optional[datetime]:
+    def confirmed_at(self, now: datetime | None = None) -> datetime | None:
         """Up to when all the data is known current (the least recently confirmed source)."""
         times = [t for t in (s.confirmed_at(now) for s in self.sources.values()) if t is not None]
         return min(times) if times else None
 
-    def failing(self) -> List[SourceStatus]:
+    def failing(self) -> list[SourceStatus]:
         return [s for s in self.sources.values() if not s.ok and s.last_attempt is not None]
 
-    def problems(self, now: Optional[datetime] = None) -> List[str]:
+    def problems(self, now: datetime | None = None) -> list[str]:
         """Current problems in plain words, one line each (empty list = all fine)."""
         now = now or utcnow()
-        out: List[str] = []
+        out: list[str] = []
         for s in self.sources.values():
             if s.ok:
                 continue
@@ -121,5 +121,7 @@ class Snapshot:
                 tail = f"Showing the data from {ago_words((now - s.last_success).total_seconds())}."
             out.append(f"{s.label}: {s.error or 'the last update failed.'} {tail}")
         if self.build_error:
-            out.append(f"The dashboard could not process the latest data ({self.build_error}); showing the previous view.")
+            out.append(
+                f"The dashboard could not process the latest data ({self.build_error}); showing the previous view."
+            )
         return out

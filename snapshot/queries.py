@@ -15,7 +15,8 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Hashable, Optional, Tuple
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from connectors import NomadConnector
 from connectors.settings import ClusterSettings, NomadSettings
@@ -29,7 +30,7 @@ class _Pending:
     def __init__(self) -> None:
         self.done = threading.Event()
         self.value: Any = None
-        self.error: Optional[BaseException] = None
+        self.error: BaseException | None = None
 
 
 class TTLCache:
@@ -40,8 +41,8 @@ class TTLCache:
         self.max_entries = max_entries
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: "OrderedDict[Hashable, Tuple[float, Any, Optional[BaseException]]]" = OrderedDict()
-        self._pending: Dict[Hashable, _Pending] = {}
+        self._entries: OrderedDict[Hashable, tuple[float, Any, BaseException | None]] = OrderedDict()
+        self._pending: dict[Hashable, _Pending] = {}
         self.loads = 0  # how many times a loader actually ran
 
     def get(self, key: Hashable, loader: Callable[[], Any]) -> Any:
@@ -85,7 +86,7 @@ class TTLCache:
             self._entries.clear()
 
 
-def _token_key(token: Optional[str]) -> Optional[str]:
+def _token_key(token: str | None) -> str | None:
     if token is None:
         return None
     return hashlib.sha256(token.encode()).hexdigest()[:16]
@@ -94,19 +95,25 @@ def _token_key(token: Optional[str]) -> Optional[str]:
 class Queries:
     """On-demand Nomad reads for one cluster, cached `ttl` seconds and shared."""
 
-    def __init__(self, nomad: NomadConnector, *, ttl: float = DEFAULT_TTL, log_ttl: Optional[float] = None):
+    def __init__(self, nomad: NomadConnector, *, ttl: float = DEFAULT_TTL, log_ttl: float | None = None):
         self.nomad = nomad
         self.cache = TTLCache(ttl)
         self.log_cache = TTLCache(log_ttl if log_ttl is not None else ttl, max_entries=64)
 
-    def allocation(self, alloc_id: str, *, namespace: Optional[str] = None, token: Optional[str] = None) -> Dict[str, Any]:
+    def allocation(self, alloc_id: str, *, namespace: str | None = None, token: str | None = None) -> dict[str, Any]:
         """The full allocation: resources, task states and events."""
         key = ("alloc", alloc_id, namespace, _token_key(token))
         return self.cache.get(key, lambda: self.nomad.get_allocation(alloc_id, namespace=namespace, token=token))
 
     def logs(
-        self, alloc_id: str, task: str, kind: str = "stdout", tail_bytes: int = 64 * 1024,
-        *, namespace: Optional[str] = None, token: Optional[str] = None,
+        self,
+        alloc_id: str,
+        task: str,
+        kind: str = "stdout",
+        tail_bytes: int = 64 * 1024,
+        *,
+        namespace: str | None = None,
+        token: str | None = None,
     ) -> str:
         """The last `tail_bytes` of a task's stdout/stderr as text."""
         key = ("logs", alloc_id, task, kind, tail_bytes, namespace, _token_key(token))
@@ -114,15 +121,19 @@ class Queries:
             key, lambda: self.nomad.logs(alloc_id, task, kind, tail_bytes, namespace=namespace, token=token)
         )
 
-    def job(self, job_id: str, *, namespace: Optional[str] = None, token: Optional[str] = None) -> Dict[str, Any]:
+    def job(self, job_id: str, *, namespace: str | None = None, token: str | None = None) -> dict[str, Any]:
         key = ("job", job_id, namespace, _token_key(token))
         return self.cache.get(key, lambda: self.nomad.get_job(job_id, namespace=namespace, token=token))
 
-    def job_versions(self, job_id: str, *, namespace: Optional[str] = None, diffs: bool = False, token: Optional[str] = None) -> Dict[str, Any]:
+    def job_versions(
+        self, job_id: str, *, namespace: str | None = None, diffs: bool = False, token: str | None = None
+    ) -> dict[str, Any]:
         key = ("versions", job_id, namespace, diffs, _token_key(token))
-        return self.cache.get(key, lambda: self.nomad.job_versions(job_id, namespace=namespace, diffs=diffs, token=token))
+        return self.cache.get(
+            key, lambda: self.nomad.job_versions(job_id, namespace=namespace, diffs=diffs, token=token)
+        )
 
-    def login(self, method: str, jwt: str) -> Dict[str, Any]:
+    def login(self, method: str, jwt: str) -> dict[str, Any]:
         """Exchange a person's ID token for their own Nomad ACL token (never cached here)."""
         return self.nomad.login_jwt(method, jwt)
 
@@ -131,11 +142,13 @@ class Queries:
         self.log_cache.clear()
 
 
-_REGISTRY: Dict[NomadSettings, Queries] = {}
+_REGISTRY: dict[NomadSettings, Queries] = {}
 _LOCK = threading.Lock()
 
 
-def get_queries(cluster_settings: Optional[ClusterSettings] = None, *, nomad: Optional[NomadConnector] = None, ttl: float = DEFAULT_TTL) -> Queries:
+def get_queries(
+    cluster_settings: ClusterSettings | None = None, *, nomad: NomadConnector | None = None, ttl: float = DEFAULT_TTL
+) -> Queries:
     """The process-wide Queries for this cluster (shared by all sessions)."""
     if cluster_settings is None:
         from connectors.settings import load

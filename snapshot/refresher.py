@@ -27,9 +27,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, Hashable, List, Optional, Tuple
+from typing import Any
 
 from connectors import ConnectorError, ConsulConnector, Listing, NomadConnector
 from connectors.settings import ClusterSettings
@@ -37,7 +38,7 @@ from connectors.settings import load as load_settings
 
 from .model import SOURCE_LABELS, Snapshot, SourceStatus, utcnow
 
-__all__ = ["Refresher", "get_refresher", "NOMAD_SOURCES", "CONSUL_SOURCES"]
+__all__ = ["CONSUL_SOURCES", "NOMAD_SOURCES", "Refresher", "get_refresher"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ CONSUL_SOURCES = ("consul_services", "consul_checks")
 BuildFn = Callable[..., Any]
 
 
-def _default_build(raw: Dict[str, Any], *, cluster: str, identity: Any, now: datetime) -> Any:
+def _default_build(raw: dict[str, Any], *, cluster: str, identity: Any, now: datetime) -> Any:
     import views  # imported lazily: views may import heavy things (pandas)
 
     return views.build_frames(raw, cluster=cluster, identity=identity, now=now)
@@ -57,7 +58,7 @@ def _default_build(raw: Dict[str, Any], *, cluster: str, identity: Any, now: dat
 class _Source:
     name: str
     system: str
-    fetch: Callable[[Optional[int], Optional[float]], Listing]  # (index, wait) -> Listing
+    fetch: Callable[[int | None, float | None], Listing]  # (index, wait) -> Listing
     min_interval: float
     raw: Any = None
     index: int = 0
@@ -74,19 +75,19 @@ class Refresher:
         *,
         wait: float = 30.0,
         min_interval: float = 2.0,
-        min_intervals: Optional[Dict[str, float]] = None,
+        min_intervals: dict[str, float] | None = None,
         debounce: float = 0.3,
         min_build_interval: float = 1.0,
         max_backoff: float = 30.0,
         max_frame_age: float = 60.0,
         idle_poll: float = 1.0,
         slim_raw: bool = True,
-        build: Optional[BuildFn] = None,
+        build: BuildFn | None = None,
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
-        sleep: Optional[Callable[[float], Any]] = None,
-        nomad: Optional[NomadConnector] = None,
-        consul: Optional[ConsulConnector] = None,
+        sleep: Callable[[float], Any] | None = None,
+        nomad: NomadConnector | None = None,
+        consul: ConsulConnector | None = None,
     ):
         self.settings = cluster_settings
         self.identity = identity
@@ -111,7 +112,7 @@ class Refresher:
         # slim: the big lists are parsed element by element keeping only what the views read
         # (connectors.slim); the kept raw stays valid input for views.build_frames.
         slim = {"slim": True} if self.slim_raw else {}
-        fetchers: List[Tuple[str, str, Callable]] = [
+        fetchers: list[tuple[str, str, Callable]] = [
             ("jobs", "Nomad", lambda i, w: n.list_jobs(index=i, wait=w)),
             ("allocations", "Nomad", lambda i, w: n.list_allocations(index=i, wait=w, **slim)),
             ("deployments", "Nomad", lambda i, w: n.list_deployments(index=i, wait=w)),
@@ -125,23 +126,23 @@ class Refresher:
                 ("consul_services", "Consul", self._fetch_consul_services),
                 ("consul_checks", "Consul", lambda i, w: c.health_state("any", index=i, wait=w, **slim)),
             ]
-        self._sources: Dict[str, _Source] = {}
+        self._sources: dict[str, _Source] = {}
         for name, system, fetch in fetchers:
             src = _Source(name, system, fetch, float(intervals.get(name, min_interval)))
             src.status = SourceStatus(name, False, None, None, None, system=system)
             self._sources[name] = src
 
-        self._state_lock = threading.Lock()    # raw/status updates
+        self._state_lock = threading.Lock()  # raw/status updates
         self._publish_lock = threading.Lock()  # snapshot swaps
         self._refresh_lock = threading.Lock()  # one refresh_once at a time
         self._dirty = threading.Event()
         self._stop = threading.Event()
-        self._threads: List[threading.Thread] = []
+        self._threads: list[threading.Thread] = []
         self._generation = 0
         self._frames = self._safe_build({}, empty=True)
-        self._built_at: Optional[datetime] = None
-        self._build_attempted_at: Optional[datetime] = None  # success or failure: paces age rebuilds
-        self._build_error: Optional[str] = None
+        self._built_at: datetime | None = None
+        self._build_attempted_at: datetime | None = None  # success or failure: paces age rebuilds
+        self._build_error: str | None = None
         self._builds = 0
         self._snapshot = self._make_snapshot()
 
@@ -163,14 +164,14 @@ class Refresher:
         """How many times frames were built (for tests and the benchmark)."""
         return self._builds
 
-    def raw(self) -> Dict[str, Any]:
+    def raw(self) -> dict[str, Any]:
         """A shallow copy of the last good raw JSON per source (for debugging and tests)."""
         with self._state_lock:
             return {n: s.raw for n, s in self._sources.items() if s.raw is not None}
 
     # ------------------------------------------------------------------ fetching
 
-    def _fetch_consul_services(self, index: Optional[int], wait: Optional[float]) -> Listing:
+    def _fetch_consul_services(self, index: int | None, wait: float | None) -> Listing:
         """catalog/services (blocking); on a new index, catalog/service/:name for each NAME."""
         assert self.consul is not None
         names = self.consul.catalog_services(index=index, wait=wait)
@@ -183,7 +184,7 @@ class Refresher:
             per_name[name] = self.consul.catalog_service(name, **slim).data
         return Listing(per_name, names.index)
 
-    def _fetch_source(self, src: _Source, index: Optional[int], wait: Optional[float]) -> bool:
+    def _fetch_source(self, src: _Source, index: int | None, wait: float | None) -> bool:
         """Fetch one source; update raw/status.  Returns True if its data changed."""
         attempt = self._clock()
         if index and wait:
@@ -195,8 +196,9 @@ class Refresher:
             listing = src.fetch(index, wait)
         except ConnectorError as err:
             with self._state_lock:
-                src.status = replace(src.status, ok=False, error=str(err), error_kind=err.kind, last_attempt=attempt,
-                                     watching_until=None)
+                src.status = replace(
+                    src.status, ok=False, error=str(err), error_kind=err.kind, last_attempt=attempt, watching_until=None
+                )
             log.warning("%s: %s", SOURCE_LABELS.get(src.name, src.name), err)
             self._publish_status()
             return False
@@ -204,8 +206,12 @@ class Refresher:
             log.exception("unexpected error fetching %s", src.name)
             with self._state_lock:
                 src.status = replace(
-                    src.status, ok=False, error=f"Unexpected error while reading {SOURCE_LABELS.get(src.name, src.name)}: {type(err).__name__}",
-                    error_kind="internal", last_attempt=attempt, watching_until=None,
+                    src.status,
+                    ok=False,
+                    error=f"Unexpected error while reading {SOURCE_LABELS.get(src.name, src.name)}: {type(err).__name__}",
+                    error_kind="internal",
+                    last_attempt=attempt,
+                    watching_until=None,
                 )
             self._publish_status()
             return False
@@ -229,15 +235,23 @@ class Refresher:
             # An index that goes backwards (server restore/restart) resets to 0: the next
             # request does not block and adopts whatever index the server then reports.
             src.index = 0 if new_index < src.index else new_index
-            src.status = replace(src.status, ok=True, error=None, error_kind=None, last_success=done,
-                                 last_attempt=attempt, index=listing.index, watching_until=None)
+            src.status = replace(
+                src.status,
+                ok=True,
+                error=None,
+                error_kind=None,
+                last_success=done,
+                last_attempt=attempt,
+                index=listing.index,
+                watching_until=None,
+            )
         if not changed:  # statuses (last_success) still move on; frames stay
             self._publish_status()
         return changed
 
     # ------------------------------------------------------------------ building
 
-    def _safe_build(self, raw: Dict[str, Any], *, empty: bool = False) -> Any:
+    def _safe_build(self, raw: dict[str, Any], *, empty: bool = False) -> Any:
         try:
             return self._build_fn(raw, cluster=self.settings.name, identity=self.identity, now=self._clock())
         except Exception as err:
@@ -293,7 +307,7 @@ class Refresher:
 
     # ------------------------------------------------------------------ background
 
-    def start(self) -> "Refresher":
+    def start(self) -> Refresher:
         """Start the watcher threads and the builder (idempotent)."""
         if self.running:
             return self
@@ -315,7 +329,7 @@ class Refresher:
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
 
-    def __enter__(self) -> "Refresher":
+    def __enter__(self) -> Refresher:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -351,8 +365,11 @@ class Refresher:
         """True when the last build (or failed build attempt) is older than max_frame_age, by the
         injectable clock; a build that keeps failing is retried at that pace, not every poll."""
         attempted = self._build_attempted_at
-        return (self._built_at is not None and attempted is not None
-                and (self._clock() - attempted).total_seconds() >= self.max_frame_age)
+        return (
+            self._built_at is not None
+            and attempted is not None
+            and (self._clock() - attempted).total_seconds() >= self.max_frame_age
+        )
 
     def _builder(self) -> None:
         last_build = 0.0
@@ -391,7 +408,7 @@ class Refresher:
 
 # ---------------------------------------------------------------------- process-wide accessor
 
-_REGISTRY: Dict[Tuple[Hashable, Hashable], Tuple[Hashable, Refresher]] = {}
+_REGISTRY: dict[tuple[Hashable, Hashable], tuple[Hashable, Refresher]] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
@@ -403,7 +420,9 @@ def _key(value: Any) -> Hashable:
         return repr(value)
 
 
-def get_refresher(cluster_settings: Optional[ClusterSettings] = None, identity: Any = None, *, start: bool = True, **kwargs: Any) -> Refresher:
+def get_refresher(
+    cluster_settings: ClusterSettings | None = None, identity: Any = None, *, start: bool = True, **kwargs: Any
+) -> Refresher:
     """The process-wide Refresher for these settings (created, and started, on first use).
 
     The Streamlit app wraps this in st.cache_resource; without Streamlit it is

@@ -6,6 +6,7 @@
 - ``fresh_sandbox``: per test, frozen, small (8 clients): for restarts, stops, faults, clock moves.
 - ``reference_dir``: ``../shared/reference`` beside the project (HashiCorp's documented samples).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,8 +1,9 @@
 """The browser's time zone: the one helper for absolute times (tables, charts, the freshness line, the
 sidebar's session end). Falls back to UTC when there is no browser context or the zone is unknown."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 import streamlit as st
 
@@ -11,7 +12,7 @@ def zone_name() -> str | None:
     """The browser's IANA time zone name (e.g. 'America/Toronto'), or None (= UTC) when unknown."""
     try:
         name = st.context.timezone
-    except Exception:  # noqa: BLE001 - no browser context (bare runs, AppTest)
+    except Exception:
         return None
     if not name:
         return None
@@ -19,7 +20,7 @@ def zone_name() -> str | None:
         from zoneinfo import ZoneInfo
 
         ZoneInfo(name)
-    except Exception:  # noqa: BLE001 - a zone this Python does not know: UTC
+    except Exception:
         return None
     return str(name)
 
@@ -28,7 +29,7 @@ def zone() -> tzinfo:
     """The browser's zone as a tzinfo (UTC when unknown)."""
     name = zone_name()
     if name is None:
-        return timezone.utc
+        return UTC
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)

@@ -1,7 +1,8 @@
 """The freshness line ("as of 14:03:12, 4 s ago") and the warning banner when a source fails."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import streamlit as st
 
@@ -11,16 +12,23 @@ from views.words import ago_words
 
 def render(snap, *, now: datetime | None = None) -> bool:
     """Render the freshness caption and any problem banner. Returns False when there is no data at all."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     problems = snap.problems(now)
     if not snap.has_data:
-        st.warning("No data yet from the cluster.\n\n" + "\n\n".join(f"- {p}" for p in problems)
-                   if problems else "Waiting for the first answer from the cluster…", icon="⏳")
+        st.warning(
+            "No data yet from the cluster.\n\n" + "\n\n".join(f"- {p}" for p in problems)
+            if problems
+            else "Waiting for the first answer from the cluster…",
+            icon="⏳",
+        )
         return False
     age = snap.age_seconds(now)
     as_of = local(snap.confirmed_at(now)).strftime("%H:%M:%S")
     st.caption(f":material/schedule: Data as of **{as_of}**, {ago_words(age)} · cluster `{snap.cluster}`")
     if problems:
-        st.warning("**Some data could not be refreshed; showing the last good data.**\n\n"
-                   + "\n".join(f"- {p}" for p in problems), icon="⚠️")
+        st.warning(
+            "**Some data could not be refreshed; showing the last good data.**\n\n"
+            + "\n".join(f"- {p}" for p in problems),
+            icon="⚠️",
+        )
     return True

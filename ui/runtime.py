@@ -2,6 +2,7 @@
 
 Pages call ``snapshot()`` and ``queries()``; they never build connectors themselves.
 """
+
 from __future__ import annotations
 
 import os
@@ -102,7 +103,6 @@ def queries():
     return snapshot_pkg.get_queries(_settings())
 
 
-
 # ---------------------------------------------------------------- on-demand reads with plain-words errors
 
 
@@ -133,7 +133,10 @@ def fetch_allocation(alloc_id: str, namespace: str) -> tuple[dict | None, str]:
     return _on_demand(lambda token: queries().allocation(alloc_id, namespace=namespace or None, token=token))
 
 
-def fetch_logs(alloc_id: str, task: str, kind: str, namespace: str, tail_bytes: int = 64 * 1024) -> tuple[str | None, str]:
+def fetch_logs(
+    alloc_id: str, task: str, kind: str, namespace: str, tail_bytes: int = 64 * 1024
+) -> tuple[str | None, str]:
     """(log tail text, "") or (None, what went wrong in plain words)."""
-    return _on_demand(lambda token: queries().logs(alloc_id, task, kind, tail_bytes, namespace=namespace or None,
-                                                   token=token))
+    return _on_demand(
+        lambda token: queries().logs(alloc_id, task, kind, tail_bytes, namespace=namespace or None, token=token)
+    )

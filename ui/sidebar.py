@@ -1,4 +1,5 @@
 """The sidebar on every page: global search (straight to the page, or a list of matches) and who is signed in."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -20,7 +21,10 @@ def render(principal, *, pages: dict, allowed) -> None:
     """Search box + results, then the identity line. ``pages`` maps page name -> st.Page."""
     with st.sidebar:
         query = st.text_input(
-            "Search", key=KEY, on_change=_submitted, placeholder="alloc ID, job, client, node",
+            "Search",
+            key=KEY,
+            on_change=_submitted,
+            placeholder="alloc ID, job, client, node",
             help="An allocation ID or its first 8 characters, a job ID, a client name, or a node name or ID.",
         )
         go = st.session_state.pop(_GO, False)
@@ -35,8 +39,13 @@ def render(principal, *, pages: dict, allowed) -> None:
             else:
                 st.caption(f"{len(matches)} match{'es' if len(matches) != 1 else ''}:")
                 for m in matches:
-                    st.page_link(pages[m.page], label=link_label(m), query_params=m.params,
-                                 icon=_ICONS.get(m.kind), help=md_text(m.detail))
+                    st.page_link(
+                        pages[m.page],
+                        label=link_label(m),
+                        query_params=m.params,
+                        icon=_ICONS.get(m.kind),
+                        help=md_text(m.detail),
+                    )
         st.divider()
     auth.render_identity(principal)
 
@@ -46,5 +55,9 @@ def link_label(match: Match) -> str:
     return md_text(match.label)
 
 
-_ICONS = {"allocation": ":material/deployed_code:", "client": ":material/apartment:",
-          "job": ":material/work:", "node": ":material/dns:"}
+_ICONS = {
+    "allocation": ":material/deployed_code:",
+    "client": ":material/apartment:",
+    "job": ":material/work:",
+    "node": ":material/dns:",
+}

@@ -4,6 +4,7 @@ Every function takes DataFrames from ``views.Frames`` and returns a new DataFram
 (or plain values); nothing here mutates its input. Links are relative
 (``client?client=x``) so they keep working behind a base URL path.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,8 +52,17 @@ def md_text(value) -> str:
     return _WWW.sub(r"\1\\.", _MD_SPECIAL.sub(r"\\\1", s))
 
 
-DEPLOY_ICONS = {"successful": "✅", "failed": "❌", "cancelled": "⚪", "running": "🔄", "pending": "🔄",
-                "initializing": "🔄", "unblocking": "🔄", "paused": "⏸️", "blocked": "⏸️"}
+DEPLOY_ICONS = {
+    "successful": "✅",
+    "failed": "❌",
+    "cancelled": "⚪",
+    "running": "🔄",
+    "pending": "🔄",
+    "initializing": "🔄",
+    "unblocking": "🔄",
+    "paused": "⏸️",
+    "blocked": "⏸️",
+}
 
 
 alloc_badge = vstatus.alloc_badge  # allocation status icons live in views.status with the other palettes
@@ -105,8 +115,15 @@ def filter_clients(clients: pd.DataFrame, *, statuses=(), datacenter: str = "", 
         df = df[[datacenter in (d or []) for d in df["datacenters"].tolist()]]
     text = (text or "").strip().lower()
     if text:
-        hay = (df["client"].str.lower() + " " + df["reason"].str.lower() + " "
-               + df["versions"].map(join_list).str.lower() + " " + df["datacenters"].map(join_list).str.lower())
+        hay = (
+            df["client"].str.lower()
+            + " "
+            + df["reason"].str.lower()
+            + " "
+            + df["versions"].map(join_list).str.lower()
+            + " "
+            + df["datacenters"].map(join_list).str.lower()
+        )
         df = df[hay.str.contains(text, regex=False)]
     return df.sort_values("rank", kind="stable")
 
@@ -116,19 +133,21 @@ def health_table(clients: pd.DataFrame) -> pd.DataFrame:
     desired = clients["desired"].astype("int64")
     running = clients["running"].astype("int64")
     ratio = (100.0 * running / desired.where(desired > 0)).clip(upper=100.0)  # empty bar when nothing is desired
-    return pd.DataFrame({
-        "client": clients["client"].map(client_link),
-        "status": clients["status"].map(vstatus.badge),
-        "reason": clients["reason"],
-        "running": running.astype(str) + " / " + desired.astype(str),
-        "running_ratio": ratio,
-        "restarts_24h": clients["restarts_24h"],
-        # What support scans first comes first; on a narrow screen the rest scrolls.
-        "deployment_result": clients["last_deployment_status"].map(deploy_badge),
-        "last_deployment": clients["last_deployment_time"],
-        "datacenters": clients["datacenters"].map(join_list),
-        "versions": clients["versions"].map(join_list),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "client": clients["client"].map(client_link),
+            "status": clients["status"].map(vstatus.badge),
+            "reason": clients["reason"],
+            "running": running.astype(str) + " / " + desired.astype(str),
+            "running_ratio": ratio,
+            "restarts_24h": clients["restarts_24h"],
+            # What support scans first comes first; on a narrow screen the rest scrolls.
+            "deployment_result": clients["last_deployment_status"].map(deploy_badge),
+            "last_deployment": clients["last_deployment_time"],
+            "datacenters": clients["datacenters"].map(join_list),
+            "versions": clients["versions"].map(join_list),
+        }
+    ).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------ one client
@@ -141,15 +160,21 @@ def client_row(clients: pd.DataFrame, client: str) -> dict | None:
 
 def client_jobs(jobs: pd.DataFrame, client: str) -> pd.DataFrame:
     df = jobs[jobs["client"] == client]
-    return pd.DataFrame({
-        "job": df["job_id"],
-        "type": df["type"],
-        "status": df["status"],
-        "version": df["job_version"].where(df["job_version"] >= 0, pd.NA).astype("Int64"),
-        "app_version": df["app_version"],
-        "running": df["running"].astype(str) + " / " + df["desired"].astype(str),
-        "running_ratio": (100.0 * df["running"] / df["desired"].where(df["desired"] > 0)).clip(upper=100.0),
-    }).sort_values("job").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "job": df["job_id"],
+                "type": df["type"],
+                "status": df["status"],
+                "version": df["job_version"].where(df["job_version"] >= 0, pd.NA).astype("Int64"),
+                "app_version": df["app_version"],
+                "running": df["running"].astype(str) + " / " + df["desired"].astype(str),
+                "running_ratio": (100.0 * df["running"] / df["desired"].where(df["desired"] > 0)).clip(upper=100.0),
+            }
+        )
+        .sort_values("job")
+        .reset_index(drop=True)
+    )
 
 
 ALLOC_ORDER = {"failed": 0, "lost": 1, "pending": 2, "running": 3, "unknown": 4, "complete": 5}
@@ -171,37 +196,41 @@ def alloc_table(df: pd.DataFrame, *, with_client: bool = False) -> pd.DataFrame:
     order = df["client_status"].map(ALLOC_ORDER).fillna(9)
     df = df.assign(_o=order).sort_values(["_o", "create_time"], ascending=[True, False], kind="stable")
     client = {"client": df["client"].map(client_link)} if with_client else {}
-    return pd.DataFrame({
-        "allocation": df["alloc_id"].map(alloc_link),
-        "status": df["client_status"].map(alloc_badge),
-        **client,
-        "job": df["job_id"],
-        "group": df["task_group"],
-        "node": df["node_name"],
-        "datacenter": df["datacenter"],
-        "version": df["job_version"],
-        "restarts": df["restarts"],
-        "created": df["create_time"],
-        "last_event": (df["last_event_type"] + ": " + df["last_event_message"]).str.strip(": "),
-        "last_event_time": df["last_event_time"],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "allocation": df["alloc_id"].map(alloc_link),
+            "status": df["client_status"].map(alloc_badge),
+            **client,
+            "job": df["job_id"],
+            "group": df["task_group"],
+            "node": df["node_name"],
+            "datacenter": df["datacenter"],
+            "version": df["job_version"],
+            "restarts": df["restarts"],
+            "created": df["create_time"],
+            "last_event": (df["last_event_type"] + ": " + df["last_event_message"]).str.strip(": "),
+            "last_event_time": df["last_event_time"],
+        }
+    ).reset_index(drop=True)
 
 
 def client_services(services: pd.DataFrame, client: str) -> pd.DataFrame:
     df = services[services["client"] == client]
     rank = df["health"].map({"critical": 0, "warning": 1, "passing": 2}).fillna(1)
     df = df.assign(_r=rank).sort_values(["_r", "service", "node"], kind="stable")
-    return pd.DataFrame({
-        "service": df["service"],
-        "health": df["health"].map(check_badge),
-        "checks": df["checks_passing"].astype(str) + " / " + df["checks_total"].astype(str) + " passing",
-        "failing": df["failing_checks"],
-        "output": df["check_output"],
-        "version": df["version"],
-        "node": df["node"],
-        "address": df["address"] + ":" + df["port"].astype(str),
-        "allocation": df["alloc_id"].map(lambda a: alloc_link(a) if a else None),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "service": df["service"],
+            "health": df["health"].map(check_badge),
+            "checks": df["checks_passing"].astype(str) + " / " + df["checks_total"].astype(str) + " passing",
+            "failing": df["failing_checks"],
+            "output": df["check_output"],
+            "version": df["version"],
+            "node": df["node"],
+            "address": df["address"] + ":" + df["port"].astype(str),
+            "allocation": df["alloc_id"].map(lambda a: alloc_link(a) if a else None),
+        }
+    ).reset_index(drop=True)
 
 
 CHECK_ICONS = {"passing": "🟢", "warning": "🟠", "critical": "🔴"}
@@ -215,15 +244,17 @@ def client_deployments(deployments: pd.DataFrame, client: str, limit: int = 50) 
     df = deployments[deployments["client"] == client]
     t = df["modify_time"].fillna(df["create_time"])
     df = df.assign(_t=t).sort_values(["_t", "create_index"], ascending=False, kind="stable").head(limit)
-    return pd.DataFrame({
-        "time": df["_t"],
-        "job": df["job_id"],
-        "version": df["job_version"],
-        "status": df["status"].map(deploy_badge),
-        "description": df["status_description"],
-        "healthy": df["healthy"].astype(str) + " / " + df["desired_total"].astype(str),
-        "deployment": df["short_id"],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "time": df["_t"],
+            "job": df["job_id"],
+            "version": df["job_version"],
+            "status": df["status"].map(deploy_badge),
+            "description": df["status_description"],
+            "healthy": df["healthy"].astype(str) + " / " + df["desired_total"].astype(str),
+            "deployment": df["short_id"],
+        }
+    ).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------ allocation lookup
@@ -240,8 +271,10 @@ def resolve_alloc(allocs: pd.DataFrame, value) -> tuple[dict | None, str]:
         return None, "No allocation given. Open one from a client page or search for its ID in the sidebar."
     shown = raw if len(raw) <= 40 else raw[:40] + "..."
     if not (ids.is_uuid(v) or ids.is_short_id(v)):
-        return None, (f"{md_code(shown)} is not an allocation ID. Use the full ID (36 characters, like "
-                      "`5b1f2c3d-...`) or its first 8 characters.")
+        return None, (
+            f"{md_code(shown)} is not an allocation ID. Use the full ID (36 characters, like "
+            "`5b1f2c3d-...`) or its first 8 characters."
+        )
     hits = allocs[allocs["alloc_id"] == v] if len(v) == 36 else allocs[allocs["short_id"] == v]
     if len(hits) == 1:
         return hits.iloc[0].to_dict(), ""
@@ -268,9 +301,26 @@ def resolve_node(nodes: pd.DataFrame, value) -> tuple[dict | None, str]:
 # Keys whose values can carry credentials, wherever they appear: task environment and templates,
 # Vault/Consul settings and tokens, workload identities, Docker registry logins (Config.auth),
 # artifact getter options and headers, check headers (often Authorization), dispatch payloads.
-SECRET_KEYS = frozenset({"Env", "Templates", "Vault", "Identity", "Identities", "SignedIdentities", "Secrets",
-                         "Consul", "VaultToken", "ConsulToken", "auth", "GetterOptions", "GetterHeaders",
-                         "Header", "Headers", "Payload"})
+SECRET_KEYS = frozenset(
+    {
+        "Env",
+        "Templates",
+        "Vault",
+        "Identity",
+        "Identities",
+        "SignedIdentities",
+        "Secrets",
+        "Consul",
+        "VaultToken",
+        "ConsulToken",
+        "auth",
+        "GetterOptions",
+        "GetterHeaders",
+        "Header",
+        "Headers",
+        "Payload",
+    }
+)
 REMOVED = "(removed: may hold secrets)"
 
 
@@ -290,18 +340,20 @@ def redact_allocation(alloc):
 def node_table(nodes: pd.DataFrame) -> pd.DataFrame:
     order = nodes["status"].map({"down": 0, "disconnected": 1, "initializing": 2, "ready": 3}).fillna(4)
     df = nodes.assign(_o=order).sort_values(["_o", "datacenter", "name"], kind="stable")
-    return pd.DataFrame({
-        "node": df["name"].map(node_link),
-        "status": df["status"].map(node_badge),
-        "eligibility": df["eligibility"],
-        "drain": df["drain"],
-        "datacenter": df["datacenter"],
-        "node_pool": df["node_pool"],
-        "allocs_running": df["allocs_running"],
-        "allocs_total": df["allocs_total"],
-        "version": df["version"],
-        "node_id": df["short_id"],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "node": df["name"].map(node_link),
+            "status": df["status"].map(node_badge),
+            "eligibility": df["eligibility"],
+            "drain": df["drain"],
+            "datacenter": df["datacenter"],
+            "node_pool": df["node_pool"],
+            "allocs_running": df["allocs_running"],
+            "allocs_total": df["allocs_total"],
+            "version": df["version"],
+            "node_id": df["short_id"],
+        }
+    ).reset_index(drop=True)
 
 
 NODE_ICONS = {"ready": "🟢", "initializing": "🔵", "disconnected": "🟠", "down": "🔴"}

@@ -1,5 +1,8 @@
 """Small Streamlit pieces the pages share: query-param-backed filters, status tiles, column configs."""
+
 from __future__ import annotations
+
+from datetime import UTC
 
 import streamlit as st
 
@@ -56,10 +59,12 @@ def badge_md(status: str) -> str:
     return f":{color}-badge[{icon} {status}]"
 
 
-LINK_CLIENT = st.column_config.LinkColumn("Client", display_text=r"client=(.*)$", width="medium",
-                                          help="Open the client's page")
-LINK_ALLOC = st.column_config.LinkColumn("Allocation", display_text=r"alloc=(.{8})", width="small",
-                                         help="Open the allocation (first 8 characters of its ID)")
+LINK_CLIENT = st.column_config.LinkColumn(
+    "Client", display_text=r"client=(.*)$", width="medium", help="Open the client's page"
+)
+LINK_ALLOC = st.column_config.LinkColumn(
+    "Allocation", display_text=r"alloc=(.{8})", width="small", help="Open the allocation (first 8 characters of its ID)"
+)
 LINK_NODE = st.column_config.LinkColumn("Node", display_text=r"node=(.*)$", help="Show this node's allocations")
 
 
@@ -77,11 +82,18 @@ def at_time(label: str, width=170) -> st.column_config.DatetimeColumn:
 
 
 ALLOC_COLS = {
-    "allocation": LINK_ALLOC, "status": st.column_config.TextColumn("Status", width=105),
-    "client": LINK_CLIENT, "job": "Job", "group": "Group", "node": "Node", "datacenter": "Datacenter",
+    "allocation": LINK_ALLOC,
+    "status": st.column_config.TextColumn("Status", width=105),
+    "client": LINK_CLIENT,
+    "job": "Job",
+    "group": "Group",
+    "node": "Node",
+    "datacenter": "Datacenter",
     "version": st.column_config.NumberColumn("Job version", format="%d", width=90),
-    "restarts": st.column_config.NumberColumn("Restarts", width=80), "created": when("Age"),
-    "last_event": st.column_config.TextColumn("Last event", width="large"), "last_event_time": when("Last event at"),
+    "restarts": st.column_config.NumberColumn("Restarts", width=80),
+    "created": when("Age"),
+    "last_event": st.column_config.TextColumn("Last event", width="large"),
+    "last_event_time": when("Last event at"),
 }
 
 
@@ -89,13 +101,13 @@ def still_signed_in(principal) -> None:
     """First call in every fragment: a fragment rerun (``run_every``) does not run app.py, so the
     login gate is not re-checked there. When the session is past its maximum age or the person
     signed out, forget the principal and rerun the whole app so the gate shows why."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     try:
         logged_in = bool(st.user.is_logged_in)
-    except Exception:  # noqa: BLE001 - no user information at all: not signed in
+    except Exception:
         logged_in = False
-    if principal is not None and logged_in and datetime.now(timezone.utc) < principal.session_expires_at:
+    if principal is not None and logged_in and datetime.now(UTC) < principal.session_expires_at:
         return
     st.session_state.pop("principal", None)
     st.rerun(scope="app")
@@ -146,7 +158,7 @@ def unlink(df, column_config: dict):
         if not pages or all(page_allowed(p) for p in pages):
             continue
         short = (lambda v: v[:8]) if col == "allocation" else (lambda v: v)
-        out = out.assign(**{col: df[col].map(lambda v: None if v is None else short(_link_target(v)[1]))})
+        out = out.assign(**{col: df[col].map(lambda v, short=short: None if v is None else short(_link_target(v)[1]))})
         config[col] = st.column_config.TextColumn(cfg.get("label"), width=cfg.get("width"), help=None)
     return out, config
 
@@ -165,12 +177,25 @@ def linked_table(df, *, key: str, link_col: str, page: str, param: str, column_c
 
     df, column_config = unlink(df, column_config)
     if not page_allowed(PurePosixPath(page).stem):
-        st.dataframe(df, key=key, hide_index=True, width="stretch", column_config=column_config,
-                     height=min(38 + 35 * max(len(df), 1), max_height))
+        st.dataframe(
+            df,
+            key=key,
+            hide_index=True,
+            width="stretch",
+            column_config=column_config,
+            height=min(38 + 35 * max(len(df), 1), max_height),
+        )
         return
-    event = st.dataframe(df, key=key, hide_index=True, width="stretch", column_config=column_config,
-                         on_select="rerun", selection_mode="single-row",
-                         height=min(38 + 35 * max(len(df), 1), max_height))
+    event = st.dataframe(
+        df,
+        key=key,
+        hide_index=True,
+        width="stretch",
+        column_config=column_config,
+        on_select="rerun",
+        selection_mode="single-row",
+        height=min(38 + 35 * max(len(df), 1), max_height),
+    )
     rows = event.selection.rows if event is not None else []
     if rows and rows[0] < len(df):
         value = str(df.iloc[rows[0]][link_col]).split(f"{param}=", 1)[-1]

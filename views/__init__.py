@@ -11,8 +11,9 @@ an allocation's resources and ports: ``views.resources``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -23,15 +24,15 @@ from .identity import ClientIdentity
 from .schema import FRAME_NAMES, SCHEMAS, conform, empty
 
 __all__ = [
-    "Frames",
-    "build_frames",
-    "ClientIdentity",
-    "HealthRules",
-    "SCHEMAS",
     "FRAME_NAMES",
-    "empty",
-    "conform",
     "RAW_KEYS",
+    "SCHEMAS",
+    "ClientIdentity",
+    "Frames",
+    "HealthRules",
+    "build_frames",
+    "conform",
+    "empty",
 ]
 
 RAW_KEYS = (
@@ -62,7 +63,7 @@ class Frames:
     nomad_services: pd.DataFrame
 
     @classmethod
-    def empty(cls) -> "Frames":
+    def empty(cls) -> Frames:
         return cls(**{f.name: empty(f.name) for f in fields(cls)})
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
@@ -106,7 +107,9 @@ def _build(raw: Mapping[str, Any], *, cluster: str, identity: ClientIdentity, no
     allocations, task_events = _f.build_allocations(
         raw.get("allocations"), cluster=cluster, identity=identity, job_client=job_client, node_dc=node_dc, now=now_ts
     )
-    deployments = _f.build_deployments(raw.get("deployments"), cluster=cluster, identity=identity, job_client=job_client)
+    deployments = _f.build_deployments(
+        raw.get("deployments"), cluster=cluster, identity=identity, job_client=job_client
+    )
     _c.fill_job_desired(jobs, allocations, deployments)
     _f.fill_node_counts(nodes, allocations)
 

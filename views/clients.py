@@ -6,6 +6,7 @@ the status and reason the rules in ``views.health`` give. ``fill_job_desired`` s
 many allocations each job should run, which those rules compare with. Same approach as
 ``views.frames``: vectorised counts and dict look-ups, no per-row pandas work.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -69,7 +70,11 @@ def build_clients(
     a_job = allocations["job_id"].to_numpy()
     cs = allocations["client_status"].to_numpy()
     running_mask = (cs == "running") & (allocations["desired_status"].to_numpy() == "run")
-    mod = allocations["modify_time"].to_numpy(dtype="M8[ns]").view(np.int64) if len(allocations) else np.empty(0, np.int64)
+    mod = (
+        allocations["modify_time"].to_numpy(dtype="M8[ns]").view(np.int64)
+        if len(allocations)
+        else np.empty(0, np.int64)
+    )
     recent = mod >= now_ns - int(rules.failed_window.total_seconds() * 1e9)
     failed_recent = allocations["failed"].to_numpy() & recent & (cs != "lost")
     lost_recent = (cs == "lost") & recent
@@ -81,8 +86,11 @@ def build_clients(
     rst_by: dict[tuple[str, str], int] = {}
     if task_events is not None and len(task_events):
         et = task_events["time"].to_numpy(dtype="M8[ns]").view(np.int64)
-        rmask = (task_events["type"].to_numpy() == "Restarting") & (
-            et >= now_ns - int(rules.restart_window.total_seconds() * 1e9)) & (et != INAT)
+        rmask = (
+            (task_events["type"].to_numpy() == "Restarting")
+            & (et >= now_ns - int(rules.restart_window.total_seconds() * 1e9))
+            & (et != INAT)
+        )
         rst_by = _group_sum(task_events["client"].to_numpy(), task_events["job_id"].to_numpy(), rmask.astype(np.int64))
     total_by = _group_sum(a_client, a_job, np.ones(len(allocations), dtype=np.int64))
 
@@ -96,8 +104,12 @@ def build_clients(
         ct = deployments["create_time"].to_numpy(dtype="M8[ns]").view(np.int64)
         t = np.where(mt == INAT, ct, mt)
         for c, j, st, lat, tt, ci in zip(
-            deployments["client"].tolist(), deployments["job_id"].tolist(), deployments["status"].tolist(),
-            deployments["is_latest"].tolist(), t.tolist(), deployments["create_index"].tolist(),
+            deployments["client"].tolist(),
+            deployments["job_id"].tolist(),
+            deployments["status"].tolist(),
+            deployments["is_latest"].tolist(),
+            t.tolist(),
+            deployments["create_index"].tolist(),
         ):
             if lat:
                 dep_active[(c, j)] = st in ACTIVE_DEPLOYMENT_STATUSES
@@ -117,9 +129,14 @@ def build_clients(
             for nd, sc in zip(services["node"].tolist(), services["client"].tolist()):
                 if sc:
                     node_clients[nd].add(sc)
-        for c, name, svc, st, nd, sid in zip(checks["client"].tolist(), checks["name"].tolist(),
-                                             checks["service"].tolist(), checks["status"].tolist(),
-                                             checks["node"].tolist(), checks["service_id"].tolist()):
+        for c, name, svc, st, nd, sid in zip(
+            checks["client"].tolist(),
+            checks["name"].tolist(),
+            checks["service"].tolist(),
+            checks["status"].tolist(),
+            checks["node"].tolist(),
+            checks["service_id"].tolist(),
+        ):
             if st == "passing":
                 continue
             if not sid:
@@ -137,8 +154,13 @@ def build_clients(
     versions: dict[str, set] = defaultdict(set)
     dcs: dict[str, set] = defaultdict(set)
     job_rows: dict[str, list] = defaultdict(list)
-    for c, ns, j, d, av in zip(jobs["client"].tolist(), jobs["namespace"].tolist(), jobs["job_id"].tolist(),
-                               jobs["desired"].tolist(), jobs["app_version"].tolist()):
+    for c, ns, j, d, av in zip(
+        jobs["client"].tolist(),
+        jobs["namespace"].tolist(),
+        jobs["job_id"].tolist(),
+        jobs["desired"].tolist(),
+        jobs["app_version"].tolist(),
+    ):
         if not c:
             continue
         ns_of[c].add(ns)
@@ -155,7 +177,7 @@ def build_clients(
         for c, d in zip(pairs["c"].tolist(), pairs["d"].tolist()):
             dcs[c].add(d)
     # allocation-only jobs (job not in the jobs list) still count
-    for (c, j) in total_by:
+    for c, j in total_by:
         if c and all(j != x[0] for x in job_rows.get(c, ())):
             job_rows[c].append((j, 0))
             ns_of[c]  # touch
@@ -181,9 +203,15 @@ def build_clients(
             k = (c, j)
             run = run_by.get(k, 0)
             jh = _health.JobHealth(
-                job_id=j, label=_health.job_label(j, c), desired=int(d), running=run,
-                failed=fail_by.get(k, 0), lost=lost_by.get(k, 0), restarts=rst_by.get(k, 0),
-                deploying=dep_active.get(k, False), deployment_failed=dep_failed.get(k, False),
+                job_id=j,
+                label=_health.job_label(j, c),
+                desired=int(d),
+                running=run,
+                failed=fail_by.get(k, 0),
+                lost=lost_by.get(k, 0),
+                restarts=rst_by.get(k, 0),
+                deploying=dep_active.get(k, False),
+                deployment_failed=dep_failed.get(k, False),
             )
             jhs.append(jh)
             tot_des += jh.desired
@@ -233,14 +261,20 @@ def fill_job_desired(jobs: pd.DataFrame, allocations: pd.DataFrame, deployments:
     key_ns = jobs["namespace"].to_numpy()
     key_j = jobs["job_id"].to_numpy()
     keys = list(zip(key_ns.tolist(), key_j.tolist()))
-    summ = (jobs["running"].to_numpy() + jobs["starting"].to_numpy() + jobs["queued"].to_numpy())
+    summ = jobs["running"].to_numpy() + jobs["starting"].to_numpy() + jobs["queued"].to_numpy()
     by_names: dict = {}
     by_sys: dict = {}
     if len(allocations):
         a = allocations
         live = a["desired_status"].to_numpy() == "run"
-        sub = pd.DataFrame({"ns": a["namespace"].to_numpy()[live], "j": a["job_id"].to_numpy()[live],
-                            "n": a["name"].to_numpy()[live], "cs": a["client_status"].to_numpy()[live]})
+        sub = pd.DataFrame(
+            {
+                "ns": a["namespace"].to_numpy()[live],
+                "j": a["job_id"].to_numpy()[live],
+                "n": a["name"].to_numpy()[live],
+                "cs": a["client_status"].to_numpy()[live],
+            }
+        )
         if len(sub):
             names = sub.groupby(["ns", "j"], sort=False)["n"].nunique()
             by_names = dict(zip(names.index.tolist(), names.tolist()))

@@ -21,7 +21,8 @@ from __future__ import annotations
 import gc
 import operator
 from collections import defaultdict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -302,9 +303,26 @@ def _ev_tuple_safe(e: dict) -> tuple:
 
 
 _ALLOC_FIELDS = (
-    "ID", "Namespace", "JobID", "TaskGroup", "ClientStatus", "NodeID", "Name", "JobType", "JobVersion",
-    "NodeName", "ClientDescription", "DesiredStatus", "DesiredDescription", "CreateTime", "ModifyTime",
-    "DeploymentStatus", "DeploymentID", "EvalID", "NextAllocation", "TaskStates",
+    "ID",
+    "Namespace",
+    "JobID",
+    "TaskGroup",
+    "ClientStatus",
+    "NodeID",
+    "Name",
+    "JobType",
+    "JobVersion",
+    "NodeName",
+    "ClientDescription",
+    "DesiredStatus",
+    "DesiredDescription",
+    "CreateTime",
+    "ModifyTime",
+    "DeploymentStatus",
+    "DeploymentID",
+    "EvalID",
+    "NextAllocation",
+    "TaskStates",
 )
 
 
@@ -521,7 +539,6 @@ def _deployment_modify_times(ds: list, progress: list) -> pd.DatetimeIndex:
     return mt
 
 
-
 def build_deployments(
     deps: Any, *, cluster: str, identity: ClientIdentity, job_client: Mapping[tuple[str, str], str]
 ) -> pd.DataFrame:
@@ -551,7 +568,9 @@ def build_deployments(
                 continue
             rp = g.get("RequireProgressBy")
             if rp:
-                progress[i] = (rp, g.get("ProgressDeadline") or 0) if progress[i] is None or rp > progress[i][0] else progress[i]
+                progress[i] = (
+                    (rp, g.get("ProgressDeadline") or 0) if progress[i] is None or rp > progress[i][0] else progress[i]
+                )
             tot[i] += g.get("DesiredTotal") or 0
             c = g.get("DesiredCanaries") or 0
             can[i] += c
@@ -670,8 +689,11 @@ def build_services(
     by_node: dict[str, list] = defaultdict(list)
     if len(checks):
         for node, sid, name, st, out in zip(
-            checks["node"].tolist(), checks["service_id"].tolist(), checks["name"].tolist(),
-            checks["status"].tolist(), checks["output"].tolist(),
+            checks["node"].tolist(),
+            checks["service_id"].tolist(),
+            checks["name"].tolist(),
+            checks["status"].tolist(),
+            checks["output"].tolist(),
         ):
             (by_svc[(node, sid)] if sid else by_node[node]).append((_CHECK_RANK.get(st, 1), st, name, out))
     health, tot, npass, nwarn, ncrit, failing, outputs = [], [], [], [], [], [], []
@@ -736,7 +758,9 @@ def build_services(
 # ------------------------------------------------------------ small nomad ones
 
 
-def build_namespaces(namespaces: Any, *, cluster: str, identity: ClientIdentity, job_counts: Mapping[str, int]) -> pd.DataFrame:
+def build_namespaces(
+    namespaces: Any, *, cluster: str, identity: ClientIdentity, job_counts: Mapping[str, int]
+) -> pd.DataFrame:
     ns = _as_list(namespaces)
     if not ns:
         return empty("namespaces")

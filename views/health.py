@@ -114,7 +114,7 @@ def findings(h: ClientHealth, rules: HealthRules = DEFAULT_RULES) -> list[Findin
             out.append(Finding(DEGRADED, f"{text} in the last {fw}"))
         if j.lost:
             out.append(Finding(DEGRADED, f"{_plural(j.lost, j.name + ' allocation')} lost in the last {fw}"))
-        if 0 < j.desired and j.running < j.desired and not j.deploying and running > 0 and not (j.failed or j.lost):
+        if j.desired > 0 and j.running < j.desired and not j.deploying and running > 0 and not (j.failed or j.lost):
             out.append(Finding(DEGRADED, f"{j.name}: {j.running} of {j.desired} running"))
         if j.restarts >= rules.restart_threshold:
             out.append(Finding(DEGRADED, f"{j.name} restarted {_plural(j.restarts, 'time')} in {rw}"))
@@ -122,10 +122,20 @@ def findings(h: ClientHealth, rules: HealthRules = DEFAULT_RULES) -> list[Findin
             out.append(Finding(DEGRADED, f"{j.name} deployment failed (last {dw})"))
     if h.critical_checks:
         n = len(set(h.critical_checks))
-        out.append(Finding(DEGRADED, f"{'check' if n == 1 else 'checks'} {_names(h.critical_checks, rules.max_checks_named)} critical"))
+        out.append(
+            Finding(
+                DEGRADED,
+                f"{'check' if n == 1 else 'checks'} {_names(h.critical_checks, rules.max_checks_named)} critical",
+            )
+        )
     if h.warning_checks:
         n = len(set(h.warning_checks))
-        out.append(Finding(DEGRADED, f"{'check' if n == 1 else 'checks'} {_names(h.warning_checks, rules.max_checks_named)} warning"))
+        out.append(
+            Finding(
+                DEGRADED,
+                f"{'check' if n == 1 else 'checks'} {_names(h.warning_checks, rules.max_checks_named)} warning",
+            )
+        )
     deploying = [j.name for j in h.jobs if j.deploying]
     if deploying:
         out.append(Finding(DEPLOYING, f"deploying {', '.join(deploying)}"))
@@ -141,7 +151,12 @@ def evaluate(h: ClientHealth, rules: HealthRules = DEFAULT_RULES) -> tuple[str, 
         if desired == 0:
             return HEALTHY, "nothing scheduled" if not h.jobs else "no allocations desired"
         running = sum(j.running for j in h.jobs)
-        return HEALTHY, f"all {_plural(desired, 'allocation')} running" if running >= desired else f"{running} of {desired} running"
+        return (
+            HEALTHY,
+            f"all {_plural(desired, 'allocation')} running"
+            if running >= desired
+            else f"{running} of {desired} running",
+        )
     return found[0].status, "; ".join(f.text for f in found)
 
 

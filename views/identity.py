@@ -17,8 +17,8 @@ system job without the meta key); such rows are kept but belong to no client.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 _KINDS = ("namespace", "meta", "regex")
 
@@ -45,7 +45,7 @@ class ClientIdentity:
             object.__setattr__(self, "_rx", rx)
 
     @classmethod
-    def parse(cls, spec: str | None) -> "ClientIdentity":
+    def parse(cls, spec: str | None) -> ClientIdentity:
         """``"namespace"``, ``"meta:<key>"`` or ``"regex:<pattern>"`` (None/"" = namespace)."""
         spec = (spec or "").strip()
         if spec in ("", "namespace"):
@@ -55,9 +55,7 @@ class ClientIdentity:
             return cls(kind="meta", key=rest.strip())
         if sep and head == "regex":
             return cls(kind="regex", pattern=rest)
-        raise ValueError(
-            f"unknown client identity {spec!r}: use 'namespace', 'meta:<key>' or 'regex:<pattern>'"
-        )
+        raise ValueError(f"unknown client identity {spec!r}: use 'namespace', 'meta:<key>' or 'regex:<pattern>'")
 
     @property
     def spec(self) -> str:

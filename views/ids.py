@@ -6,6 +6,7 @@ not import views (data flows connectors -> snapshot -> views), and views must no
 (tests/unit/test_architecture.py), so the pattern is written twice on purpose and the architecture
 test checks that it is written nowhere else.
 """
+
 from __future__ import annotations
 
 import re

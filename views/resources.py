@@ -16,14 +16,21 @@ def resources(alloc: dict) -> pd.DataFrame:
         for task, r in ar["Tasks"].items():
             r = r or {}
             mem = r.get("Memory") or {}
-            rows.append({"task": task, "cpu_mhz": (r.get("Cpu") or {}).get("CpuShares") or 0,
-                         "memory_mb": mem.get("MemoryMB") or 0, "memory_max_mb": mem.get("MemoryMaxMB") or 0})
+            rows.append(
+                {
+                    "task": task,
+                    "cpu_mhz": (r.get("Cpu") or {}).get("CpuShares") or 0,
+                    "memory_mb": mem.get("MemoryMB") or 0,
+                    "memory_max_mb": mem.get("MemoryMaxMB") or 0,
+                }
+            )
         disk = (ar.get("Shared") or {}).get("DiskMB") or 0
     else:  # older shape
         for task, r in (alloc.get("TaskResources") or {}).items():
             r = r or {}
-            rows.append({"task": task, "cpu_mhz": r.get("CPU") or 0, "memory_mb": r.get("MemoryMB") or 0,
-                         "memory_max_mb": 0})
+            rows.append(
+                {"task": task, "cpu_mhz": r.get("CPU") or 0, "memory_mb": r.get("MemoryMB") or 0, "memory_max_mb": 0}
+            )
         disk = (alloc.get("Resources") or {}).get("DiskMB") or 0
     df = pd.DataFrame(rows, columns=RESOURCE_COLUMNS)
     df.attrs["disk_mb"] = disk
@@ -34,6 +41,6 @@ def ports(alloc: dict) -> list[str]:
     """Shared network ports as 'label: host-ip:port → container port'."""
     ar = (alloc if isinstance(alloc, dict) else {}).get("AllocatedResources") or {}
     out = []
-    for p in ((ar.get("Shared") or {}).get("Ports") or []):
+    for p in (ar.get("Shared") or {}).get("Ports") or []:
         out.append(f"{p.get('Label')}: {p.get('HostIP')}:{p.get('Value')} → {p.get('To')}")
     return out

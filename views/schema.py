@@ -46,7 +46,12 @@ _DEFS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("running", INT, None, "allocations running now"),
         ("failed_allocs", INT, None, "allocations that failed within the health window"),
         ("lost_allocs", INT, None, "allocations lost within the health window"),
-        ("restarts_24h", INT, None, "task restarts in the last 24h: `Restarting` task events within the window (Nomad keeps a task's last 10 events)"),
+        (
+            "restarts_24h",
+            INT,
+            None,
+            "task restarts in the last 24h: `Restarting` task events within the window (Nomad keeps a task's last 10 events)",
+        ),
         ("checks_critical", INT, None, "Consul checks critical on the client's services"),
         ("checks_warning", INT, None, "Consul checks warning on the client's services"),
         ("deploying", BOOL, None, "a deployment is in progress for one of the client's jobs"),
@@ -72,9 +77,14 @@ _DEFS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("datacenters", LIST, _LIST_KIND, "datacenters the job may run in"),
         ("periodic", BOOL, None, "periodic job"),
         ("parameterized", BOOL, None, "parameterized (dispatch) job"),
-        ("desired", INT, None, "allocations wanted running: max(latest deployment desired_total, "
-         "summary running+starting+queued, distinct alloc names with desired_status run); "
-         "0 for stopped, batch and sysbatch jobs"),
+        (
+            "desired",
+            INT,
+            None,
+            "allocations wanted running: max(latest deployment desired_total, "
+            "summary running+starting+queued, distinct alloc names with desired_status run); "
+            "0 for stopped, batch and sysbatch jobs",
+        ),
         ("running", INT, None, "JobSummary Running (sum over groups)"),
         ("starting", INT, None, "JobSummary Starting"),
         ("queued", INT, None, "JobSummary Queued"),
@@ -148,14 +158,23 @@ _DEFS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("deployment_id", STR, _STR_KIND, "deployment UUID"),
         ("short_id", STR, _STR_KIND, "first 8 characters"),
         ("job_version", INT, None, "job version being deployed"),
-        ("status", STR, _STR_KIND, "running | paused | failed | successful | cancelled | "
-         "pending | blocked | unblocking | initializing"),
+        (
+            "status",
+            STR,
+            _STR_KIND,
+            "running | paused | failed | successful | cancelled | pending | blocked | unblocking | initializing",
+        ),
         ("status_description", STR, _STR_KIND, "Nomad's description"),
         ("active", BOOL, None, "status is one of the in-progress statuses"),
         ("is_latest", BOOL, None, "newest deployment of its job (by job version, then create index)"),
         ("create_time", TS, None, "CreateTime if present (Nomad >= 1.6)"),
-        ("modify_time", TS, None, "ModifyTime if present, else the last progress time "
-         "(latest RequireProgressBy - ProgressDeadline); NaT if neither"),
+        (
+            "modify_time",
+            TS,
+            None,
+            "ModifyTime if present, else the last progress time "
+            "(latest RequireProgressBy - ProgressDeadline); NaT if neither",
+        ),
         ("create_index", INT, None, "CreateIndex (orders deployments when times are absent)"),
         ("task_groups", INT, None, "number of task groups"),
         ("desired_total", INT, None, "sum of DesiredTotal"),
@@ -178,8 +197,12 @@ _DEFS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("tags", LIST, _LIST_KIND, "ServiceTags"),
         ("meta", DICT, _DICT_KIND, "ServiceMeta"),
         ("alloc_id", STR, _STR_KIND, "Nomad allocation parsed from `_nomad-task-<alloc>-...` IDs"),
-        ("health", STR, _STR_KIND, "worst check status: critical | warning | passing ('passing' "
-         "when no checks, as Consul does)"),
+        (
+            "health",
+            STR,
+            _STR_KIND,
+            "worst check status: critical | warning | passing ('passing' when no checks, as Consul does)",
+        ),
         ("checks_total", INT, None, "service checks + node checks on the same node"),
         ("checks_passing", INT, None, "passing among them"),
         ("checks_warning", INT, None, "warning among them"),
@@ -278,7 +301,7 @@ def conform(df: pd.DataFrame | None, name: str) -> pd.DataFrame:
     builders in ``views.frames`` and ``views.clients`` produce conforming frames directly.
     """
     schema = SCHEMAS[name]
-    if df is None or len(df.columns) == 0 and len(df) == 0:
+    if df is None or (len(df.columns) == 0 and len(df) == 0):
         return empty(name)
     n = len(df)
     out = {}

@@ -109,14 +109,24 @@ def search(frames: Any, text: Any, *, limit: int = MAX_RESULTS) -> list[Match]:
         clients_of = _col(allocs, "client")
         statuses = _col(allocs, "client_status")
         # a full UUID can only match exactly: skip the prefix scan over every allocation
-        hits = ({int(i): _EXACT for i in np.flatnonzero(ids == q)} if is_uuid(q)
-                else _find(ids, q, contains=False, min_prefix=MIN_PREFIX))
+        hits = (
+            {int(i): _EXACT for i in np.flatnonzero(ids == q)}
+            if is_uuid(q)
+            else _find(ids, q, contains=False, min_prefix=MIN_PREFIX)
+        )
         for i, score in hits.items():
             aid = ids[i]
-            matches.append(Match(
-                "allocation", aid, f"{aid[:SHORT_ID]} {jobs_of[i]}".strip(), "allocation", {"alloc": aid},
-                _short_is_exact(q, aid, score),
-                f"Allocation {aid} of job {jobs_of[i]}, client {clients_of[i]} ({statuses[i]})"))
+            matches.append(
+                Match(
+                    "allocation",
+                    aid,
+                    f"{aid[:SHORT_ID]} {jobs_of[i]}".strip(),
+                    "allocation",
+                    {"alloc": aid},
+                    _short_is_exact(q, aid, score),
+                    f"Allocation {aid} of job {jobs_of[i]}, client {clients_of[i]} ({statuses[i]})",
+                )
+            )
 
     clients = getattr(frames, "clients", None)
     names = _col(clients, "client")
@@ -124,8 +134,17 @@ def search(frames: Any, text: Any, *, limit: int = MAX_RESULTS) -> list[Match]:
         cstatus = _col(clients, "status")
         for i, score in _find(names, q, contains=True).items():
             status = cstatus[i] if len(cstatus) else ""
-            matches.append(Match("client", names[i], names[i], "client", {"client": names[i]}, score,
-                                 f"Client {names[i]}" + (f" ({status})" if status else "")))
+            matches.append(
+                Match(
+                    "client",
+                    names[i],
+                    names[i],
+                    "client",
+                    {"client": names[i]},
+                    score,
+                    f"Client {names[i]}" + (f" ({status})" if status else ""),
+                )
+            )
 
     jobs = getattr(frames, "jobs", None)
     jids = _col(jobs, "job_id")
@@ -138,8 +157,9 @@ def search(frames: Any, text: Any, *, limit: int = MAX_RESULTS) -> list[Match]:
             params = {"client": jclients[i], "job": jids[i]}
             if len(jns) and jns[i]:
                 params["namespace"] = jns[i]
-            matches.append(Match("job", jids[i], jids[i], "client", params, score,
-                                 f"Job {jids[i]} of client {jclients[i]}"))
+            matches.append(
+                Match("job", jids[i], jids[i], "client", params, score, f"Job {jids[i]} of client {jclients[i]}")
+            )
 
     nodes = getattr(frames, "nodes", None)
     nids = _col(nodes, "node_id")
@@ -154,8 +174,17 @@ def search(frames: Any, text: Any, *, limit: int = MAX_RESULTS) -> list[Match]:
         for i, score in hits.items():
             where = f" in {ndc[i]}" if len(ndc) and ndc[i] else ""
             state = f", {nstatus[i]}" if len(nstatus) and nstatus[i] else ""
-            matches.append(Match("node", nids[i], nname[i] or nids[i][:SHORT_ID], "nodes", {"node": nids[i]}, score,
-                                 f"Node {nname[i]}{where} ({nids[i][:SHORT_ID]}{state})"))
+            matches.append(
+                Match(
+                    "node",
+                    nids[i],
+                    nname[i] or nids[i][:SHORT_ID],
+                    "nodes",
+                    {"node": nids[i]},
+                    score,
+                    f"Node {nname[i]}{where} ({nids[i][:SHORT_ID]}{state})",
+                )
+            )
 
     matches.sort(key=lambda m: (m.score, _KIND_ORDER.get(m.kind, 9), m.id))
     seen: set = set()

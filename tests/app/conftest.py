@@ -17,6 +17,7 @@ Fixtures (use them from any tests/app/ module):
 - ``open_script(page, principal, *, user=None, **params)``: one page script run on its own with
   ``principal`` already in the session (what a fragment rerun or a hand-crafted request sees).
 """
+
 from __future__ import annotations
 
 import os
@@ -29,15 +30,16 @@ from streamlit.testing.v1.util import patch_config_options
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
-ROLE_GROUPS = {"viewer": "dash-viewers", "support": "dash-support", "manager": "dash-managers",
-               "admin": "dash-admins"}
-AUTH_SECRETS = {"auth": {
-    "redirect_uri": "http://localhost:8501/oauth2callback",
-    "cookie_secret": "apptest-cookie-secret-not-used-for-anything",
-    "client_id": "nomad-dashboard",
-    "client_secret": "apptest-client-secret",
-    "server_metadata_url": "https://idp.example.test/.well-known/openid-configuration",
-}}
+ROLE_GROUPS = {"viewer": "dash-viewers", "support": "dash-support", "manager": "dash-managers", "admin": "dash-admins"}
+AUTH_SECRETS = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "apptest-cookie-secret-not-used-for-anything",
+        "client_id": "nomad-dashboard",
+        "client_secret": "apptest-client-secret",
+        "server_metadata_url": "https://idp.example.test/.well-known/openid-configuration",
+    }
+}
 
 
 def make_user_claims(role: str | None = None, *, groups=None, age_hours: float = 0.0, **claims) -> dict:
@@ -46,9 +48,16 @@ def make_user_claims(role: str | None = None, *, groups=None, age_hours: float =
     if groups is None:
         groups = [ROLE_GROUPS[role]] if role else ["finance"]
     name = role or "nobody"
-    user = {"is_logged_in": True, "sub": f"test-{name}", "name": f"Test {name.title()}",
-            "email": f"{name}@example.test", "groups": list(groups), "iat": issued, "auth_time": issued,
-            "provider": "default"}
+    user = {
+        "is_logged_in": True,
+        "sub": f"test-{name}",
+        "name": f"Test {name.title()}",
+        "email": f"{name}@example.test",
+        "groups": list(groups),
+        "iat": issued,
+        "auth_time": issued,
+        "provider": "default",
+    }
     user.update(claims)
     return user
 
@@ -74,8 +83,19 @@ def nav_pages_of(at: AppTest) -> list[str]:
 
 def page_text_of(at: AppTest) -> str:
     parts: list[str] = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error",
-                 "success", "code", "text"):
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "code",
+        "text",
+    ):
         parts += [str(getattr(el, "value", "")) for el in getattr(at, kind)]
     return "\n".join(parts)
 
@@ -111,17 +131,28 @@ def button_labels():
 
 @pytest.fixture
 def run_app():
-    def run(role: str | None = None, *, user: dict | None = None, secrets: dict | None = AUTH_SECRETS,
-            script: Path | str | None = None, function=None, timeout: float = 30,
-            options: dict | None = None) -> AppTest:
-        at = AppTest.from_function(function, default_timeout=timeout) if function else \
-            AppTest.from_file(str(script or APP), default_timeout=timeout)
+    def run(
+        role: str | None = None,
+        *,
+        user: dict | None = None,
+        secrets: dict | None = AUTH_SECRETS,
+        script: Path | str | None = None,
+        function=None,
+        timeout: float = 30,
+        options: dict | None = None,
+    ) -> AppTest:
+        at = (
+            AppTest.from_function(function, default_timeout=timeout)
+            if function
+            else AppTest.from_file(str(script or APP), default_timeout=timeout)
+        )
         at.user = user if user is not None else make_user_claims(role)
         if secrets:
             at.secrets = {k: dict(v) if isinstance(v, dict) else v for k, v in secrets.items()}
         with patch_config_options(options or {}):
             at.run()
         return at
+
     return run
 
 
@@ -170,6 +201,7 @@ def open_page(cluster_env, snap):
         at.run()
         assert not at.exception, [e.message for e in at.exception]
         return at
+
     return open_
 
 
@@ -177,9 +209,12 @@ def make_principal(role: str | None = "support", *, age_hours: float = 0.0, max_
     """A Principal as auth.gate builds it, for a sign-in ``age_hours`` ago."""
     from auth.principal import principal_from_claims
 
-    return principal_from_claims(make_user_claims(role, age_hours=age_hours), groups_claim="groups",
-                                 group_roles={g: [r] for r, g in ROLE_GROUPS.items()},
-                                 max_session_hours=max_session_hours)
+    return principal_from_claims(
+        make_user_claims(role, age_hours=age_hours),
+        groups_claim="groups",
+        group_roles={g: [r] for r, g in ROLE_GROUPS.items()},
+        max_session_hours=max_session_hours,
+    )
 
 
 @pytest.fixture
@@ -191,7 +226,9 @@ def principal_for():
 def open_script(cluster_env, snap):
     def open_(page: str, principal, *, user: dict | None = None, allowed=None, **params) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app_pages" / f"{page}.py"), default_timeout=30)
-        at.user = user if user is not None else make_user_claims(sorted(principal.roles)[0] if principal.roles else None)
+        at.user = (
+            user if user is not None else make_user_claims(sorted(principal.roles)[0] if principal.roles else None)
+        )
         at.secrets = {"auth": dict(AUTH_SECRETS["auth"])}
         at.session_state["principal"] = principal
         if allowed is not None:
@@ -199,4 +236,5 @@ def open_script(cluster_env, snap):
         at.query_params.update(params)
         at.run()
         return at
+
     return open_

@@ -1,5 +1,6 @@
 """An invalid dashboard configuration: app.py shows a readable error page naming the key, not a traceback,
 and nothing else (no sign-in, no navigation, no data)."""
+
 from __future__ import annotations
 
 import logging
@@ -14,6 +15,7 @@ def bad_config(tmp_path, monkeypatch):
         path = tmp_path / "dashboard.toml"
         path.write_text(text, encoding="utf-8")
         monkeypatch.setenv("DASHBOARD_CONFIG", str(path))
+
     return write
 
 

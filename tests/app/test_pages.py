@@ -4,16 +4,15 @@ What a support person would notice: the worst clients first (the same order view
 that narrow the table and land in the URL, deep links that open the right client and allocation,
 logs with a working regular-expression filter, and clear messages for odd links.
 """
+
 from __future__ import annotations
 
 import os
 import re
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from ui import tables
-
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = os.path.join(ROOT, "app.py")
@@ -61,8 +60,9 @@ def test_filters_from_a_shared_link(open_page, snap):
     clients = snap.frames.clients
     dc = sorted({d for ds in clients["datacenters"] for d in ds})[0]
     at = open_page(status=["degraded", "deploying"], dc=dc)
-    expect = clients[clients["status"].isin(["degraded", "deploying"])
-                     & clients["datacenters"].map(lambda ds: dc in ds)]["client"].tolist()
+    expect = clients[
+        clients["status"].isin(["degraded", "deploying"]) & clients["datacenters"].map(lambda ds: dc in ds)
+    ]["client"].tolist()
     assert health_clients(at) == expect
     assert at.multiselect(key="health_status").value == ["degraded", "deploying"]
     assert at.selectbox(key="health_dc").value == dc
@@ -119,7 +119,8 @@ def test_client_page_without_a_name_offers_a_picker(open_page, snap):
     at = open_page("app_pages/client.py")
     assert at.selectbox(key="client_pick").options[:1] == [
         f"{'🔴🟠🔵🟢'[['down', 'degraded', 'deploying', 'healthy'].index(snap.frames.clients.iloc[0]['status'])]} "
-        f"{snap.frames.clients.iloc[0]['client']}"]
+        f"{snap.frames.clients.iloc[0]['client']}"
+    ]
 
 
 # ------------------------------------------------------------------ allocation page
@@ -150,8 +151,11 @@ def test_regex_filter_keeps_only_matching_lines(open_page, snap):
     a = running_alloc(snap)
     at = open_page("app_pages/allocation.py", alloc=a["alloc_id"])
     lines = at.code[0].value.splitlines()
-    word = next(w for w in re.findall(r"[A-Za-z]{4,}", "\n".join(lines))
-                if 0 < sum(w.lower() in ln.lower() for ln in lines) < len(lines))
+    word = next(
+        w
+        for w in re.findall(r"[A-Za-z]{4,}", "\n".join(lines))
+        if 0 < sum(w.lower() in ln.lower() for ln in lines) < len(lines)
+    )
     at.text_input(key="allocation_log_filter").input(word).run()
     kept = at.code[0].value.splitlines()
     assert kept and all(word.lower() in ln.lower() for ln in kept)
@@ -168,13 +172,16 @@ def test_viewer_cannot_read_logs(open_page, snap):
     assert not at.code
 
 
-@pytest.mark.parametrize("value,message", [
-    ("<script>alert(1)</script>", "is not an allocation ID"),
-    ("../../v1/acl/tokens", "is not an allocation ID"),
-    ("x" * 3000, "is not an allocation ID"),
-    ("deadbeef", "No allocation `deadbeef`"),
-    ("", "No allocation given"),
-])
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        ("<script>alert(1)</script>", "is not an allocation ID"),
+        ("../../v1/acl/tokens", "is not an allocation ID"),
+        ("x" * 3000, "is not an allocation ID"),
+        ("deadbeef", "No allocation `deadbeef`"),
+        ("", "No allocation given"),
+    ],
+)
 def test_odd_allocation_links_get_a_clear_message(open_page, value, message):
     at = open_page("app_pages/allocation.py", alloc=value)
     assert message in at.error[0].value

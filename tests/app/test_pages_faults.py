@@ -1,4 +1,5 @@
 """A failing or slow source never blanks a page: the last good data stays, with a banner in plain words."""
+
 from __future__ import annotations
 
 import os
@@ -20,11 +21,21 @@ ENV = ("NOMAD_ADDR", "CONSUL_HTTP_ADDR", "DASHBOARD_CONFIG", "DASHBOARD_HTTP_TIM
 def cluster(fresh_sandbox, tmp_path):
     """The app on a fresh sandbox, with short blocking queries and a 1 s HTTP timeout so faults show fast."""
     cfg = tmp_path / "dashboard.toml"
-    cfg.write_text(config.DEFAULT_PATH.read_text(encoding="utf-8").replace(
-        "blocking_wait_seconds = 30", "blocking_wait_seconds = 1"), encoding="utf-8")
+    cfg.write_text(
+        config.DEFAULT_PATH.read_text(encoding="utf-8").replace(
+            "blocking_wait_seconds = 30", "blocking_wait_seconds = 1"
+        ),
+        encoding="utf-8",
+    )
     saved = {k: os.environ.get(k) for k in ENV}
-    os.environ.update({"NOMAD_ADDR": fresh_sandbox.nomad_addr, "CONSUL_HTTP_ADDR": fresh_sandbox.consul_addr,
-                       "DASHBOARD_CONFIG": str(cfg), "DASHBOARD_HTTP_TIMEOUT": "1"})
+    os.environ.update(
+        {
+            "NOMAD_ADDR": fresh_sandbox.nomad_addr,
+            "CONSUL_HTTP_ADDR": fresh_sandbox.consul_addr,
+            "DASHBOARD_CONFIG": str(cfg),
+            "DASHBOARD_HTTP_TIMEOUT": "1",
+        }
+    )
     os.environ.pop("NOMAD_TOKEN", None)
     ref = snapshot.get_refresher(cluster_settings.load(), "namespace", wait=1.0)
     ref.wait_for(lambda s: s.has_data and all(x.has_data for x in s.sources.values()), timeout=20)
@@ -94,13 +105,21 @@ def test_no_data_at_all_says_why_instead_of_an_empty_page(user_claims, auth_secr
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     saved = {k: os.environ.get(k) for k in ENV}
-    os.environ.update({"NOMAD_ADDR": f"http://127.0.0.1:{port}", "CONSUL_HTTP_ADDR": f"http://127.0.0.1:{port}",
-                       "DASHBOARD_HTTP_TIMEOUT": "1"})
+    os.environ.update(
+        {
+            "NOMAD_ADDR": f"http://127.0.0.1:{port}",
+            "CONSUL_HTTP_ADDR": f"http://127.0.0.1:{port}",
+            "DASHBOARD_HTTP_TIMEOUT": "1",
+        }
+    )
     for k in ("DASHBOARD_CONFIG", "NOMAD_TOKEN"):
         os.environ.pop(k, None)
     try:
-        for page, params in ((None, {}), ("app_pages/client.py", {"client": "northern-leaf"}),
-                             ("app_pages/allocation.py", {"alloc": "3f9a1c2e"})):
+        for page, params in (
+            (None, {}),
+            ("app_pages/client.py", {"client": "northern-leaf"}),
+            ("app_pages/allocation.py", {"alloc": "3f9a1c2e"}),
+        ):
             at = open_app(user_claims, auth_secrets, page, **params)
             text = banner(at)
             assert "No data yet from the cluster" in text and "cannot be reached" in text

@@ -1,5 +1,6 @@
 """Links only to pages this person may open, and text from the cluster or the identity provider shown
 literally (no Markdown links smuggled in through a name)."""
+
 from __future__ import annotations
 
 from conftest import make_user_claims
@@ -41,8 +42,9 @@ def test_a_name_from_the_identity_provider_cannot_become_a_link(cluster_env, sna
 
 def _json_has_key_with_value(obj, key) -> bool:
     if isinstance(obj, dict):
-        return any((k == key and v and not isinstance(v, str)) or _json_has_key_with_value(v, key)
-                   for k, v in obj.items())
+        return any(
+            (k == key and v and not isinstance(v, str)) or _json_has_key_with_value(v, key) for k, v in obj.items()
+        )
     if isinstance(obj, list):
         return any(_json_has_key_with_value(v, key) for v in obj)
     return False

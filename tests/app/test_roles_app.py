@@ -4,6 +4,7 @@ outside the role (switch_page or a URL with query parameters) does not render th
 
 (``test_roles_gate.py`` checks the login gate itself with a small script that follows app.py's contract.)
 """
+
 from __future__ import annotations
 
 import pytest
@@ -49,10 +50,13 @@ def test_real_app_no_role_sees_no_access_and_no_data(cluster_env, snap, nav_page
     assert not any(c in text for c in snap.frames.clients["client"].head(5))
 
 
-@pytest.mark.parametrize("page,params", [
-    ("app_pages/allocation.py", "alloc"),
-    ("app_pages/nodes.py", None),
-])
+@pytest.mark.parametrize(
+    "page,params",
+    [
+        ("app_pages/allocation.py", "alloc"),
+        ("app_pages/nodes.py", None),
+    ],
+)
 def test_manager_deep_link_outside_the_role_does_not_render(page, params, cluster_env, snap, nav_pages, page_text):
     from pathlib import Path
 

@@ -4,6 +4,7 @@
 (``test_roles_app.py`` runs the role x page matrix through the real app.py against the sandbox, with
 deep links to pages outside a role.)
 """
+
 import pytest
 from streamlit.testing.v1.util import patch_config_options
 
@@ -25,10 +26,13 @@ def contract_app():
         def render():
             st.header(f"PAGE {name}")
             st.write("client northern-leaf: 3 allocations failing")  # stands in for data
+
         return render
 
-    pages = [st.Page(page(n), title=n.title(), url_path=n, default=(n == auth.policy.pages_for(principal)[0]))
-             for n in auth.policy.pages_for(principal)]
+    pages = [
+        st.Page(page(n), title=n.title(), url_path=n, default=(n == auth.policy.pages_for(principal)[0]))
+        for n in auth.policy.pages_for(principal)
+    ]
     nav = st.navigation(pages)
     auth.render_identity(principal)
     nav.run()
@@ -88,8 +92,9 @@ def test_named_providers_get_one_button_each(run_app, button_labels, auth_secret
     assert button_labels(at) == ["Sign in with Okta", "Sign in with Company SSO"]
 
 
-def test_session_older_than_the_maximum_age_must_sign_in_again(run_app, nav_pages, page_text, button_labels,
-                                                              user_claims):
+def test_session_older_than_the_maximum_age_must_sign_in_again(
+    run_app, nav_pages, page_text, button_labels, user_claims
+):
     at = run_app(user=user_claims("admin", age_hours=8.5), function=contract_app)
     text = page_text(at)
     assert "Your session expired" in text and "at most 8 hours" in text
@@ -106,6 +111,7 @@ def test_expired_session_sign_out_ends_it(run_app, user_claims, page_text):
 
 def test_a_fresh_session_with_an_old_provider_login_is_still_valid(run_app, nav_pages, user_claims):
     import time
+
     user = user_claims("support", auth_time=int(time.time() - 3 * 86400))
     at = run_app(user=user, function=contract_app)
     assert nav_pages(at) == EXPECTED["support"]

@@ -1,4 +1,5 @@
 """The sidebar search on every page: straight to the one thing named, or a list of links."""
+
 from __future__ import annotations
 
 import os

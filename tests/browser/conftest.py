@@ -12,6 +12,7 @@
 All fixtures but ``page`` are session-scoped: one provider, one sandbox, one app and one browser
 for the whole browser suite (the machine has 2 cores).
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,14 @@ ROOT = Path(__file__).resolve().parents[2]
 OIDC_DIR = ROOT / "tests" / "oidc"
 OUTPUT = ROOT / "test-output"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 CLIENT_ID = "nomad-dashboard"
 TIMEOUT_MS = 30_000
 
@@ -51,7 +58,7 @@ def wait_for(url: str, proc: subprocess.Popen, what: str, timeout: float = 60) -
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode} before it was ready")
         try:
-            with urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+            with urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -106,15 +113,20 @@ def oidc(app_port, tmp_path_factory):
     if node is None:
         pytest.fail("Node.js is needed for the browser login tests (tests/oidc); install nodejs")
     if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
-        subprocess.run(["npm", "ci", "--prefix", str(OIDC_DIR), "--silent", "--no-audit", "--no-fund"],
-                       check=True, timeout=300)
+        subprocess.run(
+            ["npm", "ci", "--prefix", str(OIDC_DIR), "--silent", "--no-audit", "--no-fund"], check=True, timeout=300
+        )
     port = free_port()
     redirect_uri = f"http://localhost:{app_port}/oauth2callback"
     client_secret = secrets.token_urlsafe(24)  # generated per run
     log = tmp_path_factory.mktemp("oidc") / "oidc.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([node, str(OIDC_DIR / "server.mjs"), str(port), redirect_uri, client_secret],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=OIDC_DIR)
+        proc = subprocess.Popen(
+            [node, str(OIDC_DIR / "server.mjs"), str(port), redirect_uri, client_secret],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=OIDC_DIR,
+        )
     issuer = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{issuer}/.well-known/openid-configuration", proc, "oidc-provider", timeout=30)
@@ -152,15 +164,32 @@ def dashboard(oidc, cluster, app_port, tmp_path_factory):
     app = Path(os.environ.get("DASHBOARD_APP") or ROOT / "app.py")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOMAD_", "CONSUL_"))}
     env.update(cluster)
-    env.update({"PYTHONPATH": str(ROOT), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-                "PYTHONUNBUFFERED": "1"})
+    env.update({"PYTHONPATH": str(ROOT), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"})
     log = workdir / "streamlit.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-             "--server.port", str(app_port), "--server.address", "localhost",
-             "--server.fileWatcherType", "none", "--secrets.files", str(secrets_file)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(app),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(app_port),
+                "--server.address",
+                "localhost",
+                "--server.fileWatcherType",
+                "none",
+                "--secrets.files",
+                str(secrets_file),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://localhost:{app_port}"
     try:
         wait_for(f"{url}/_stcore/health", proc, "streamlit", timeout=90)
@@ -202,9 +231,10 @@ def wait_for_app(page) -> None:
     page.wait_for_selector('[data-testid="stApp"]')
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') "
-        "&& document.querySelector('[data-testid=\"stMain\"] h1, [data-testid=\"stMain\"] h2, "
-        "[data-testid=\"stMain\"] h3')",
-        timeout=TIMEOUT_MS)
+        '&& document.querySelector(\'[data-testid="stMain"] h1, [data-testid="stMain"] h2, '
+        '[data-testid="stMain"] h3\')',
+        timeout=TIMEOUT_MS,
+    )
     page.wait_for_timeout(300)
 
 
@@ -223,6 +253,7 @@ def login(dashboard, oidc):
         page.click('button[type="submit"]')
         page.wait_for_url(re.compile(re.escape(dashboard.url) + r"/?$"))
         wait_for_app(page)
+
     return do_login
 
 

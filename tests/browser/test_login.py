@@ -1,12 +1,12 @@
 """Signing in through a real third-party OpenID provider in Chromium, and what each person then sees."""
+
 import json
 import re
 import time
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
-
 from conftest import nav_paths, sign_in_button, wait_for_app
+from itsdangerous import URLSafeTimedSerializer
 
 pytestmark = pytest.mark.browser
 
@@ -66,8 +66,17 @@ def test_sign_out_ends_the_session(page, login, dashboard, oidc):
 
 def identity_cookie(secret: str, origin: str, *, groups, age_hours: float = 0) -> str:
     issued = int(time.time() - age_hours * 3600)
-    claims = {"sub": "forged", "name": "Forged Admin", "email": "forged@example.test", "groups": groups,
-              "iat": issued, "auth_time": issued, "origin": origin, "is_logged_in": True, "provider": "default"}
+    claims = {
+        "sub": "forged",
+        "name": "Forged Admin",
+        "email": "forged@example.test",
+        "groups": groups,
+        "iat": issued,
+        "auth_time": issued,
+        "origin": origin,
+        "is_logged_in": True,
+        "provider": "default",
+    }
     return URLSafeTimedSerializer(secret, salt="_streamlit_user").dumps(json.dumps(claims))
 
 

@@ -3,12 +3,12 @@
 Tables are canvas grids; the tests read their accessible grid (role=gridcell) and open a row by
 clicking its selection checkbox, as a person would. Screenshots go to test-output/.
 """
+
 from __future__ import annotations
 
 import re
 
 import pytest
-
 from conftest import OUTPUT, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -32,8 +32,11 @@ def grid_rows(grid) -> list[list[str]]:
 def grid_with(page, text: str, timeout: float = 20_000):
     """The first table whose cells contain ``text`` (waits for it: tables render after the page title)."""
     page.wait_for_function(
-        "t => [...document.querySelectorAll('[data-testid=\"stDataFrame\"] [role=\"gridcell\"]')]"
-        ".some(c => c.innerText.includes(t))", arg=text, timeout=timeout)
+        't => [...document.querySelectorAll(\'[data-testid="stDataFrame"] [role="gridcell"]\')]'
+        ".some(c => c.innerText.includes(t))",
+        arg=text,
+        timeout=timeout,
+    )
     grids = page.locator('[data-testid="stDataFrame"]')
     for i in range(grids.count()):
         if text in (grids.nth(i).text_content() or ""):
@@ -89,8 +92,11 @@ def test_support_goes_from_client_health_to_filtered_logs(page, login, dashboard
         assert any("ERROR" in ln for ln in lines), "a failed task's log shows its error"
     shot(page, "3-allocation")
 
-    words = [w for w in re.findall(r"[A-Za-z]{4,}", "\n".join(lines))
-             if 0 < sum(w.lower() in ln.lower() for ln in lines) < len(lines)]
+    words = [
+        w
+        for w in re.findall(r"[A-Za-z]{4,}", "\n".join(lines))
+        if 0 < sum(w.lower() in ln.lower() for ln in lines) < len(lines)
+    ]
     word = words[0]
     box = page.get_by_label("Filter lines (regular expression)")
     box.fill(word)
@@ -98,7 +104,8 @@ def test_support_goes_from_client_health_to_filtered_logs(page, login, dashboard
     page.wait_for_function(
         "n => { const c = document.querySelector('[data-testid=\"stCode\"]');"
         " return c && c.innerText.split('\\n').filter(l => l.trim()).length === n; }",
-        arg=sum(word.lower() in ln.lower() for ln in lines))
+        arg=sum(word.lower() in ln.lower() for ln in lines),
+    )
     assert all(word.lower() in ln.lower() for ln in log_lines(page))
     page.locator('[data-testid="stCode"]').first.scroll_into_view_if_needed()
     shot(page, "4-logs-filtered")
@@ -126,8 +133,10 @@ def test_search_by_short_allocation_id_and_both_themes(page, login, dashboard):
     assert h1(page).endswith(f"Allocation {alloc_id[:8]}")
 
     # The configured light and dark themes follow the browser's colour scheme.
-    brightness = ("() => { const m = getComputedStyle(document.querySelector('[data-testid=\"stApp\"]'))"
-                  ".backgroundColor.match(/\\d+/g).map(Number); return (m[0] + m[1] + m[2]) / 3; }")
+    brightness = (
+        "() => { const m = getComputedStyle(document.querySelector('[data-testid=\"stApp\"]'))"
+        ".backgroundColor.match(/\\d+/g).map(Number); return (m[0] + m[1] + m[2]) / 3; }"
+    )
     for scheme, check in (("dark", lambda v: v < 60), ("light", lambda v: v > 200)):
         page.emulate_media(color_scheme=scheme)
         page.reload()

@@ -28,7 +28,7 @@ def running_alloc(nomad):
 
 def test_no_token_is_forbidden_and_says_which_variable(acl_sandbox):
     nomad = NomadConnector(load(env_for(acl_sandbox)).nomad)
-    with pytest.raises(Forbidden, match="The dashboard has no Nomad token .* Set NOMAD_TOKEN"):
+    with pytest.raises(Forbidden, match=r"The dashboard has no Nomad token .* Set NOMAD_TOKEN"):
         nomad.list_jobs()
 
 
@@ -39,7 +39,9 @@ def test_read_token_lists_but_cannot_restart_and_the_message_says_so(acl_sandbox
     with pytest.raises(Forbidden) as info:
         nomad.restart_allocation(alloc["ID"], namespace=alloc["Namespace"])
     msg = str(info.value)
-    assert msg.startswith(f"The dashboard's Nomad token is not allowed to restart allocations in namespace {alloc['Namespace']}")
+    assert msg.startswith(
+        f"The dashboard's Nomad token is not allowed to restart allocations in namespace {alloc['Namespace']}"
+    )
     assert "(Nomad said: Permission denied)" in msg
     assert read not in msg and read not in repr(info.value)
 
@@ -50,7 +52,7 @@ def test_per_request_token_wins_over_the_configured_one(acl_fresh):
     alloc = running_alloc(nomad)
     assert nomad.restart_allocation(alloc["ID"], token=mgmt) == {}
     # and a per-person token that may not do it gets a message about *their* token
-    with pytest.raises(Forbidden, match="^Your Nomad token is not allowed to restart"):
+    with pytest.raises(Forbidden, match=r"^Your Nomad token is not allowed to restart"):
         nomad.restart_allocation(alloc["ID"], token=read, namespace=alloc["Namespace"])
 
 

@@ -7,7 +7,15 @@ import pytest
 import requests
 
 from connectors import (
-    BadResponse, ConsulConnector, Forbidden, InvalidInput, Listing, NomadConnector, NotFound, TimedOut, Unavailable,
+    BadResponse,
+    ConsulConnector,
+    Forbidden,
+    InvalidInput,
+    Listing,
+    NomadConnector,
+    NotFound,
+    TimedOut,
+    Unavailable,
 )
 from connectors.settings import load
 from sandbox import Sandbox
@@ -110,9 +118,16 @@ def a_running_alloc(nomad):
 
 # ---------------------------------------------------------------- lists and indexes
 
+
 def test_every_list_returns_data_and_its_index(nomad, consul):
-    for listing in (nomad.list_jobs(), nomad.list_allocations(), nomad.list_deployments(), nomad.list_nodes(),
-                    nomad.list_namespaces(), nomad.list_services()):
+    for listing in (
+        nomad.list_jobs(),
+        nomad.list_allocations(),
+        nomad.list_deployments(),
+        nomad.list_nodes(),
+        nomad.list_namespaces(),
+        nomad.list_services(),
+    ):
         assert isinstance(listing, Listing) and isinstance(listing.data, list) and listing.index > 0
     jobs = nomad.list_jobs().data
     assert jobs and all("Meta" in j for j in jobs)  # meta=true was sent
@@ -138,11 +153,16 @@ def test_blocking_query_waits_for_a_change_and_returns_the_index(blocking_sandbo
     assert time.monotonic() - t >= 0.3
     assert quiet.index == first.index and quiet.data == first.data
     # a restart from another thread during the wait wakes the query with the new index and the new data
-    alloc = next(a for a in first.data if a.get("ClientStatus") == "running"
-                 and any(ts.get("State") == "running" for ts in (a.get("TaskStates") or {}).values()))
+    alloc = next(
+        a
+        for a in first.data
+        if a.get("ClientStatus") == "running"
+        and any(ts.get("State") == "running" for ts in (a.get("TaskStates") or {}).values())
+    )
     wait = 30.0
-    woke, elapsed = during_blocking_call(lambda: nomad.list_allocations(index=first.index, wait=wait),
-                                         lambda: nomad.restart_allocation(alloc["ID"]))
+    woke, elapsed = during_blocking_call(
+        lambda: nomad.list_allocations(index=first.index, wait=wait), lambda: nomad.restart_allocation(alloc["ID"])
+    )
     assert woke.index > first.index
     assert restarts(woke, alloc["ID"]) > restarts(first, alloc["ID"])
     assert 0.2 <= elapsed < wait  # it waited for the change, and the change (not the wait running out) ended it
@@ -161,7 +181,7 @@ def test_consul_blocking_query(blocking_sandbox):
     # stopping an allocation through the Nomad API deregisters its Consul service and check,
     # which wakes a health query blocked on the current index
     check = next(c for c in first.data if c["ServiceID"].startswith("_nomad-task-"))
-    alloc_id = check["ServiceID"][len("_nomad-task-"):][:36]
+    alloc_id = check["ServiceID"][len("_nomad-task-") :][:36]
 
     def stop():
         r = requests.post(f"{sb.nomad_addr}/v1/allocation/{alloc_id}/stop", timeout=5)
@@ -176,6 +196,7 @@ def test_consul_blocking_query(blocking_sandbox):
 
 
 # ---------------------------------------------------------------- error kinds
+
 
 def test_down_is_unavailable(sandbox, nomad, faults):
     faults.inject("nomad", "/v1/jobs", down=True)
@@ -193,7 +214,7 @@ def test_nothing_listening_is_unavailable():
 def test_latency_beyond_timeout_is_timed_out(sandbox, faults):
     nomad = NomadConnector(settings_for(sandbox, DASHBOARD_HTTP_TIMEOUT="0.3").nomad)
     faults.inject("nomad", "/v1/nodes", latency=1.0)
-    with pytest.raises(TimedOut, match="did not answer within 0.3 seconds while trying to list client nodes"):
+    with pytest.raises(TimedOut, match=r"did not answer within 0\.3 seconds while trying to list client nodes"):
         nomad.list_nodes()
 
 
@@ -227,7 +248,10 @@ def test_malformed_is_bad_response(nomad, consul, faults):
 
 def test_500_is_unavailable_with_the_server_text(nomad, faults):
     faults.inject("nomad", "/v1/allocations", status=500, body="rpc error: No cluster leader")
-    with pytest.raises(Unavailable, match=r"answered with an error while trying to list allocations in all namespaces \(HTTP 500: rpc error: No cluster leader\)"):
+    with pytest.raises(
+        Unavailable,
+        match=r"answered with an error while trying to list allocations in all namespaces \(HTTP 500: rpc error: No cluster leader\)",
+    ):
         nomad.list_allocations()
 
 
@@ -255,10 +279,15 @@ HOSTILE = ["../../v1/acl/tokens", "..", "web%2F..%2Fx", "a%2fb", "x\r\nX-Injecte
 def test_hostile_inputs_never_reach_the_server(counted, value):
     sb, nomad, consul = counted
     before_n, before_c = total(sb, "nomad"), total(sb, "consul")
-    for call in (lambda: nomad.get_job(value), lambda: nomad.job_versions(value),
-                 lambda: nomad.get_allocation(value), lambda: nomad.logs(value, "web"),
-                 lambda: nomad.restart_allocation(value), lambda: consul.catalog_service(value),
-                 *([lambda: nomad.list_jobs(namespace=value)] if value else [])):  # "" = default namespace
+    for call in (
+        lambda: nomad.get_job(value),
+        lambda: nomad.job_versions(value),
+        lambda: nomad.get_allocation(value),
+        lambda: nomad.logs(value, "web"),
+        lambda: nomad.restart_allocation(value),
+        lambda: consul.catalog_service(value),
+        *([lambda: nomad.list_jobs(namespace=value)] if value else []),
+    ):  # "" = default namespace
         with pytest.raises(InvalidInput):
             call()
     assert total(sb, "nomad") == before_n and total(sb, "consul") == before_c
@@ -287,6 +316,7 @@ def test_odd_but_legal_ids_arrive_escaped_as_one_segment(counted, job_id):
 
 
 # ---------------------------------------------------------------- single objects, logs, restart
+
 
 def test_get_allocation_job_and_versions(nomad):
     stub = a_running_alloc(nomad)

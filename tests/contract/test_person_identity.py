@@ -1,8 +1,9 @@
 """Per-person Nomad identity: a person's ID token becomes their own Nomad token,
 and Nomad enforces that person's permissions (sandbox JWT auth method, demo provider)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -37,16 +38,16 @@ def _alloc(queries):
 def _session(idp, queries, user):
     state: dict = {}
     login = lambda jwt: queries.login(AUTH_METHOD, jwt)  # noqa: E731
-    return nomad_identity.current(state, idp.id_token_for(user), login, datetime.now(timezone.utc)), state
+    return nomad_identity.current(state, idp.id_token_for(user), login, datetime.now(UTC)), state
 
 
 def test_support_person_restarts_with_their_own_token_where_the_dashboard_token_cannot(cluster):
-    sb, idp, queries = cluster
+    _sb, idp, queries = cluster
     alloc = _alloc(queries)
     with pytest.raises(Forbidden, match="dashboard's Nomad token"):
         queries.nomad.restart_allocation(alloc["ID"], namespace=alloc["Namespace"])
     session, _ = _session(idp, queries, "support")
-    assert session.expires_at > datetime.now(timezone.utc)
+    assert session.expires_at > datetime.now(UTC)
     queries.nomad.restart_allocation(alloc["ID"], namespace=alloc["Namespace"], token=session.secret_id)
     task = next(iter(alloc["TaskStates"]))
     logs = queries.logs(alloc["ID"], task, namespace=alloc["Namespace"], token=session.secret_id)
@@ -54,7 +55,7 @@ def test_support_person_restarts_with_their_own_token_where_the_dashboard_token_
 
 
 def test_manager_token_from_the_same_exchange_is_refused_a_restart(cluster):
-    sb, idp, queries = cluster
+    _sb, idp, queries = cluster
     alloc = _alloc(queries)
     session, _ = _session(idp, queries, "manager")
     with pytest.raises(Forbidden, match="Your Nomad token"):
@@ -67,8 +68,8 @@ def test_the_exchanged_token_is_kept_for_the_session_not_fetched_per_read(cluste
     state: dict = {}
     login = lambda jwt: queries.login(AUTH_METHOD, jwt)  # noqa: E731
     sb.reset_stats("nomad")
-    first = nomad_identity.current(state, id_token, login, datetime.now(timezone.utc))
-    again = nomad_identity.current(state, id_token, login, datetime.now(timezone.utc))
+    first = nomad_identity.current(state, id_token, login, datetime.now(UTC))
+    again = nomad_identity.current(state, id_token, login, datetime.now(UTC))
     assert again.secret_id == first.secret_id
     assert sb.stats("nomad").get("POST /v1/acl/login") == 1
 

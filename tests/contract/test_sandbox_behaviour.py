@@ -1,4 +1,5 @@
 """Sandbox behaviour over real HTTP: blocking queries, restart, ACLs, faults, logs, pagination, clients."""
+
 from __future__ import annotations
 
 import base64
@@ -18,8 +19,13 @@ def get(sb, path, **kw):
 
 def running_alloc(sb, multi_task=False):
     allocs = get(sb, "/v1/allocations?namespace=*").json()
-    return next(a for a in allocs if a["ClientStatus"] == "running" and not sb.world.allocs[a["ID"]].job.client.scenario
-                and (len(a["TaskStates"]) > 1) == multi_task)
+    return next(
+        a
+        for a in allocs
+        if a["ClientStatus"] == "running"
+        and not sb.world.allocs[a["ID"]].job.client.scenario
+        and (len(a["TaskStates"]) > 1) == multi_task
+    )
 
 
 # ------------------------------------------------------------------ clients
@@ -27,7 +33,8 @@ def test_python_nomad_and_py_consul_work_unchanged(sandbox):
     n = nomad.Nomad(host="127.0.0.1", port=sandbox.nomad_port)
     jobs = n.jobs.get_jobs(namespace="*")
     assert {"northern-leaf-web", "northern-leaf-api", "northern-leaf-worker", "northern-leaf-reports"} <= {
-        j["ID"] for j in jobs}
+        j["ID"] for j in jobs
+    }
     c = consul.Consul(host="127.0.0.1", port=sandbox.consul_port)
     index, entries = c.health.service("web")
     assert int(index) > 0 and entries
@@ -55,8 +62,16 @@ def test_filter_and_pagination(sandbox):
     everything = [a["ID"] for a in get(sandbox, "/v1/allocations?namespace=*&task_states=false").json()]
     seen, token = [], None
     while True:
-        r = get(sandbox, "/v1/allocations", params={"namespace": "*", "per_page": 100, "task_states": "false",
-                                                    **({"next_token": token} if token else {})})
+        r = get(
+            sandbox,
+            "/v1/allocations",
+            params={
+                "namespace": "*",
+                "per_page": 100,
+                "task_states": "false",
+                **({"next_token": token} if token else {}),
+            },
+        )
         seen += [a["ID"] for a in r.json()]
         token = r.headers.get("X-Nomad-NextToken")
         if not token:
@@ -125,8 +140,11 @@ def test_consul_blocking_and_headers(sandbox):
 
 # ------------------------------------------------------------------ restart
 def _restart(sb, alloc_id, body=None):
-    return requests.post(f"{sb.nomad_addr}/v1/client/allocation/{alloc_id}/restart",
-                         data=json.dumps(body) if body is not None else None, timeout=5)
+    return requests.post(
+        f"{sb.nomad_addr}/v1/client/allocation/{alloc_id}/restart",
+        data=json.dumps(body) if body is not None else None,
+        timeout=5,
+    )
 
 
 def test_restart_body_forms(fresh_sandbox):
@@ -180,16 +198,18 @@ def test_acl_tokens(acl_sandbox):
     assert me["Policies"] == ["dash-support"] and me["SecretID"] == sb.tokens["support"]
     c = requests.get(sb.consul_addr + "/v1/catalog/services", timeout=5)
     assert c.json() == {} and c.headers["X-Consul-Results-Filtered-By-ACLs"] == "true"
-    ok = requests.get(sb.consul_addr + "/v1/catalog/services",
-                      headers={"X-Consul-Token": sb.consul_tokens["read"]}, timeout=5)
+    ok = requests.get(
+        sb.consul_addr + "/v1/catalog/services", headers={"X-Consul-Token": sb.consul_tokens["read"]}, timeout=5
+    )
     assert "web" in ok.json()
 
 
 def test_support_token_can_restart(acl_sandbox):
     sb = acl_sandbox
     support = {"X-Nomad-Token": sb.tokens["support"]}
-    a = next(x for x in get(sb, "/v1/allocations?namespace=*", headers=support).json()
-             if x["ClientStatus"] == "running")
+    a = next(
+        x for x in get(sb, "/v1/allocations?namespace=*", headers=support).json() if x["ClientStatus"] == "running"
+    )
     r = requests.post(f"{sb.nomad_addr}/v1/client/allocation/{a['ID']}/restart", headers=support, timeout=5)
     assert r.status_code == 200
 
@@ -252,6 +272,7 @@ def test_log_framing_plain_and_tail(sandbox):
 def test_failed_task_logs_show_the_error(sandbox):
     failed = get(sandbox, '/v1/allocations?namespace=*&filter=ClientStatus == "failed"').json()[0]
     task = next(t for t, s in failed["TaskStates"].items() if s["Failed"])
-    err = get(sandbox, f"/v1/client/fs/logs/{failed['ID']}",
-              params={"task": task, "type": "stderr", "plain": "true"}).text
+    err = get(
+        sandbox, f"/v1/client/fs/logs/{failed['ID']}", params={"task": task, "type": "stderr", "plain": "true"}
+    ).text
     assert "ERROR" in err.splitlines()[-1]

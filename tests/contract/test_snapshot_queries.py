@@ -25,7 +25,9 @@ def queries(sandbox):
 
 
 def running(queries):
-    return next(a for a in queries.nomad.list_allocations().data if a.get("ClientStatus") == "running" and a.get("TaskStates"))
+    return next(
+        a for a in queries.nomad.list_allocations().data if a.get("ClientStatus") == "running" and a.get("TaskStates")
+    )
 
 
 def test_twenty_viewers_of_one_allocation_cost_one_request(sandbox, queries):

@@ -10,8 +10,14 @@ from views import ClientIdentity
 
 
 def settings_for(sb, timeout="5"):
-    return load({"NOMAD_ADDR": sb.nomad_addr, "CONSUL_HTTP_ADDR": sb.consul_addr,
-                 "DASHBOARD_HTTP_TIMEOUT": timeout, "DASHBOARD_CLUSTER_NAME": "sandbox"})
+    return load(
+        {
+            "NOMAD_ADDR": sb.nomad_addr,
+            "CONSUL_HTTP_ADDR": sb.consul_addr,
+            "DASHBOARD_HTTP_TIMEOUT": timeout,
+            "DASHBOARD_CLUSTER_NAME": "sandbox",
+        }
+    )
 
 
 def totals(sb):
@@ -56,8 +62,16 @@ def test_refresh_once_builds_every_frame(refresher):
     assert snap.cluster == "sandbox"
     assert len(snap.frames.clients) > 1 and len(snap.frames.allocations) > 0 and len(snap.frames.jobs) > 0
     assert len(snap.frames.services) > 0 and len(snap.frames.checks) > 0
-    assert set(snap.sources) == {"jobs", "allocations", "deployments", "nodes", "namespaces", "nomad_services",
-                                 "consul_services", "consul_checks"}
+    assert set(snap.sources) == {
+        "jobs",
+        "allocations",
+        "deployments",
+        "nodes",
+        "namespaces",
+        "nomad_services",
+        "consul_services",
+        "consul_checks",
+    }
     assert all(s.ok and s.last_success is not None and s.index > 0 for s in snap.sources.values())
     assert refresher.current() is snap
 
@@ -88,8 +102,10 @@ def test_first_fetch_failing_says_no_data_yet(sandbox, refresher):
     sandbox.faults.inject("nomad", "/v1/nodes", status=403, body="Permission denied")
     snap = refresher.refresh_once()
     assert not snap.sources["nodes"].ok and snap.sources["nodes"].error_kind == "forbidden"
-    assert any(p.startswith("Nomad client nodes: The dashboard has no Nomad token") and p.endswith("No data from it yet.")
-               for p in snap.problems())
+    assert any(
+        p.startswith("Nomad client nodes: The dashboard has no Nomad token") and p.endswith("No data from it yet.")
+        for p in snap.problems()
+    )
     assert len(snap.frames.jobs) > 0  # the rest still arrived
 
 
@@ -139,12 +155,17 @@ def test_background_watchers_pick_up_a_change_through_blocking_queries(small_san
     settings = settings_for(small_sandbox)
     r = Refresher(settings, ClientIdentity(), wait=2.0, min_interval=0.05, debounce=0.05, min_build_interval=0.05)
     with r:
-        first = r.wait_for(lambda s: s.built_at is not None and s.sources["allocations"].ok
-                           and all(st.ok for st in s.sources.values()), timeout=20)
+        first = r.wait_for(
+            lambda s: (
+                s.built_at is not None and s.sources["allocations"].ok and all(st.ok for st in s.sources.values())
+            ),
+            timeout=20,
+        )
         old_index, builds = first.sources["allocations"].index, r.builds
         # quiet cluster: watchers sit in blocking queries, so few requests are made
         small_sandbox.reset_stats()
         import time
+
         time.sleep(0.5)
         quiet = small_sandbox.stats("nomad").get("total", 0)
         assert quiet <= 6  # at most one pending blocking query per Nomad source

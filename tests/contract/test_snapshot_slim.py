@@ -1,6 +1,6 @@
 """Slimming the raw JSON at parse time must not change a single cell of any frame."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -11,7 +11,7 @@ from connectors.slim import ALLOC_FIELDS, CATALOG_FIELDS, CHECK_FIELDS, EVENT_FI
 from snapshot import Refresher
 from views import ClientIdentity
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def _subset(slim, full, path="$"):
@@ -98,8 +98,11 @@ def test_slim_consul_reads_send_the_token(acl_sandbox, monkeypatch):
     from connectors import Forbidden
 
     monkeypatch.setenv("CONSUL_HTTP_TOKEN", "bogus-from-the-process-env")
-    env = {"NOMAD_ADDR": acl_sandbox.nomad_addr, "CONSUL_HTTP_ADDR": acl_sandbox.consul_addr,
-           "CONSUL_HTTP_TOKEN": acl_sandbox.consul_tokens["read"]}
+    env = {
+        "NOMAD_ADDR": acl_sandbox.nomad_addr,
+        "CONSUL_HTTP_ADDR": acl_sandbox.consul_addr,
+        "CONSUL_HTTP_TOKEN": acl_sandbox.consul_tokens["read"],
+    }
     consul = ConsulConnector(load(env).consul)
     name = next(n for n in sorted(consul.catalog_services().data) if consul.catalog_service(n).data)
     assert consul.catalog_service(name, slim=True).data and consul.health_state("any", slim=True).data

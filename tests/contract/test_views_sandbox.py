@@ -28,7 +28,9 @@ def fetch_raw(nomad: str, consul: str) -> dict:
         "nomad_services": get(f"{nomad}/v1/services", namespace="*"),
         "consul_checks": get(f"{consul}/v1/health/state/any"),
     }
-    raw["consul_services"] = {name: get(f"{consul}/v1/catalog/service/{name}") for name in get(f"{consul}/v1/catalog/services")}
+    raw["consul_services"] = {
+        name: get(f"{consul}/v1/catalog/service/{name}") for name in get(f"{consul}/v1/catalog/services")
+    }
     return raw
 
 

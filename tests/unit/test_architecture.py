@@ -7,6 +7,7 @@
 - ui/ modules documented as pure (tables) never import streamlit.
 - Search, log filtering and the activity chart live once, in views/ and charts/ (no ui/ copies).
 """
+
 import ast
 from pathlib import Path
 
@@ -26,8 +27,12 @@ def imported_modules(path: Path) -> set[str]:
                 continue
             found.add(node.module or "")
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
-                "import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant):
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", "")) in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
             found.add(str(node.args[0].value))
     return found
 
@@ -82,8 +87,10 @@ def test_no_second_copy_in_ui(name):
 
 def test_the_checker_sees_imports_in_every_form(tmp_path):
     src = tmp_path / "x.py"
-    src.write_text("import connectors.nomad\nfrom requests import get\nimport importlib\n"
-                   "importlib.import_module('streamlit')\ndef f():\n    from connectors import errors\n")
+    src.write_text(
+        "import connectors.nomad\nfrom requests import get\nimport importlib\n"
+        "importlib.import_module('streamlit')\ndef f():\n    from connectors import errors\n"
+    )
     assert {top(m) for m in imported_modules(src)} >= {"connectors", "requests", "streamlit"}
 
 
@@ -108,12 +115,15 @@ def _modules_defining(name: str) -> list[str]:
     return sorted(str(p.relative_to(ROOT)) for pkg in OWN_CODE for p in files(pkg) if name in _defined_names(p))
 
 
-@pytest.mark.parametrize("name,home", [
-    ("status_counts", ["ui/tables.py"]),
-    ("ALLOC_STATUS_ICONS", ["views/status.py"]),
-    ("ALLOC_ICONS", []),
-    ("is_short_id", ["views/ids.py"]),
-])
+@pytest.mark.parametrize(
+    "name,home",
+    [
+        ("status_counts", ["ui/tables.py"]),
+        ("ALLOC_STATUS_ICONS", ["views/status.py"]),
+        ("ALLOC_ICONS", []),
+        ("is_short_id", ["views/ids.py"]),
+    ],
+)
 def test_written_once(name, home):
     assert _modules_defining(name) == home
 
@@ -121,6 +131,10 @@ def test_written_once(name, home):
 def test_the_uuid_pattern_is_written_in_connectors_and_once_in_views_only():
     # connectors validates input before a request and must not import views; views/ui use views.ids.
     pattern = "[0-9a-f]{8}-[0-9a-f]{4}"
-    holders = sorted(str(p.relative_to(ROOT)) for pkg in OWN_CODE + ["app_pages"] for p in files(pkg)
-                     if pattern in p.read_text(encoding="utf-8"))
+    holders = sorted(
+        str(p.relative_to(ROOT))
+        for pkg in OWN_CODE + ["app_pages"]
+        for p in files(pkg)
+        if pattern in p.read_text(encoding="utf-8")
+    )
     assert sorted(set(holders)) == ["connectors/paths.py", "views/ids.py"]

@@ -1,18 +1,20 @@
 """Per-person Nomad identity: exchange once, keep within the TTL, never show the secret."""
+
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auth.nomad_identity import IdentityUnavailable, NomadSession, current, exchange, forget
+from auth.nomad_identity import IdentityUnavailable, current, exchange, forget
 
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def jwt(exp):
     def part(obj):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
     return f"{part({'alg': 'RS256'})}.{part({'sub': 'u', 'exp': int(exp.timestamp())})}.c2ln"
 
 
@@ -25,7 +27,9 @@ class FakeNomad:
     def login_jwt(self, method, token):
         self.calls.append((method, token))
         n = len(self.calls)
-        exp = (NOW + self.ttl).strftime("%Y-%m-%dT%H:%M:%S.123456789Z") if self.expiration == "auto" else self.expiration
+        exp = (
+            (NOW + self.ttl).strftime("%Y-%m-%dT%H:%M:%S.123456789Z") if self.expiration == "auto" else self.expiration
+        )
         return {"AccessorID": f"acc-{n}", "SecretID": f"secret-{n}", "ExpirationTime": exp}
 
 

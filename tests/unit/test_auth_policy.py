@@ -1,5 +1,6 @@
 """The role -> actions table, as a person would notice it: which pages and controls each role gets."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
 
@@ -7,33 +8,40 @@ from auth import policy
 from auth.policy import Forbidden, can, ensure, pages_for
 from auth.principal import Principal
 
-T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def person(*roles):
-    return Principal(subject="s", name="n", email="e", groups=(), roles=frozenset(roles),
-                     signed_in_at=T0, session_expires_at=T0)
+    return Principal(
+        subject="s", name="n", email="e", groups=(), roles=frozenset(roles), signed_in_at=T0, session_expires_at=T0
+    )
 
 
-@pytest.mark.parametrize("roles, pages", [
-    (("viewer",), ["health", "client", "allocation", "nodes"]),
-    (("support",), ["health", "client", "allocation", "nodes"]),
-    (("manager",), ["health", "client", "deployments"]),
-    (("admin",), ["health", "client", "allocation", "nodes", "deployments", "audit"]),
-    ((), []),
-    (("support", "manager"), ["health", "client", "allocation", "nodes", "deployments"]),
-])
+@pytest.mark.parametrize(
+    "roles, pages",
+    [
+        (("viewer",), ["health", "client", "allocation", "nodes"]),
+        (("support",), ["health", "client", "allocation", "nodes"]),
+        (("manager",), ["health", "client", "deployments"]),
+        (("admin",), ["health", "client", "allocation", "nodes", "deployments", "audit"]),
+        ((), []),
+        (("support", "manager"), ["health", "client", "allocation", "nodes", "deployments"]),
+    ],
+)
 def test_pages_for_each_role_in_navigation_order(roles, pages):
     assert pages_for(person(*roles)) == pages
 
 
-@pytest.mark.parametrize("roles, logs, restart", [
-    (("viewer",), False, False),
-    (("support",), True, True),
-    (("manager",), False, False),
-    (("admin",), True, True),
-    ((), False, False),
-])
+@pytest.mark.parametrize(
+    "roles, logs, restart",
+    [
+        (("viewer",), False, False),
+        (("support",), True, True),
+        (("manager",), False, False),
+        (("admin",), True, True),
+        ((), False, False),
+    ],
+)
 def test_logs_and_restart(roles, logs, restart):
     p = person(*roles)
     assert can(p, "logs:read") is logs

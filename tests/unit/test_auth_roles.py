@@ -1,4 +1,5 @@
 """Groups claim parsing and the group -> role mapping."""
+
 import pytest
 
 import config
@@ -7,18 +8,21 @@ from auth.roles import groups_granting_access, parse_groups, roles_for
 GROUP_ROLES = config.load().group_roles
 
 
-@pytest.mark.parametrize("value, expected", [
-    (["dash-support", "dash-managers"], ("dash-support", "dash-managers")),
-    ("dash-support dash-managers", ("dash-support", "dash-managers")),
-    ("dash-support,dash-managers", ("dash-support", "dash-managers")),
-    ("dash-support, dash-managers ,, ", ("dash-support", "dash-managers")),
-    (["dash-support", "dash-support", ""], ("dash-support",)),
-    ([], ()),
-    ("", ()),
-    (None, ()),
-    ({"not": "a list"}, ()),
-    (42, ()),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (["dash-support", "dash-managers"], ("dash-support", "dash-managers")),
+        ("dash-support dash-managers", ("dash-support", "dash-managers")),
+        ("dash-support,dash-managers", ("dash-support", "dash-managers")),
+        ("dash-support, dash-managers ,, ", ("dash-support", "dash-managers")),
+        (["dash-support", "dash-support", ""], ("dash-support",)),
+        ([], ()),
+        ("", ()),
+        (None, ()),
+        ({"not": "a list"}, ()),
+        (42, ()),
+    ],
+)
 def test_parse_groups_accepts_lists_and_separated_strings(value, expected):
     assert parse_groups({"groups": value}) == expected
 

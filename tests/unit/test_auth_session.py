@@ -1,14 +1,14 @@
 """Principal from ID-token claims, and the maximum session age."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 import config
-from auth.principal import (principal_from_claims, session_expired, session_expires_at,
-                            session_started_at, signed_in_at)
+from auth.principal import principal_from_claims, session_expired, session_expires_at, session_started_at, signed_in_at
 
 CFG = config.load()
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def ts(dt):
@@ -16,15 +16,24 @@ def ts(dt):
 
 
 def make(claims):
-    return principal_from_claims(claims, groups_claim=CFG.groups_claim, group_roles=CFG.group_roles,
-                                 max_session_hours=CFG.max_session_hours)
+    return principal_from_claims(
+        claims, groups_claim=CFG.groups_claim, group_roles=CFG.group_roles, max_session_hours=CFG.max_session_hours
+    )
 
 
 def test_principal_carries_identity_groups_roles_and_times():
     iat = NOW - timedelta(hours=1)
     auth_time = NOW - timedelta(hours=3)
-    p = make({"sub": "u-1", "name": "Sam Support", "email": "sam@example.com",
-              "groups": ["dash-support"], "iat": ts(iat), "auth_time": ts(auth_time)})
+    p = make(
+        {
+            "sub": "u-1",
+            "name": "Sam Support",
+            "email": "sam@example.com",
+            "groups": ["dash-support"],
+            "iat": ts(iat),
+            "auth_time": ts(auth_time),
+        }
+    )
     assert (p.subject, p.name, p.email) == ("u-1", "Sam Support", "sam@example.com")
     assert p.groups == ("dash-support",) and p.roles == {"support"}
     assert p.signed_in_at == auth_time
@@ -33,7 +42,7 @@ def test_principal_carries_identity_groups_roles_and_times():
 
 def test_principal_is_frozen():
     p = make({"sub": "x", "iat": ts(NOW)})
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
         p.roles = frozenset({"admin"})
 
 

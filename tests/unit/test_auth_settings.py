@@ -1,9 +1,13 @@
 """Which [auth] secrets make sign-in work, and which providers get a button."""
+
 from auth.settings import missing_settings, providers
 
 SHARED = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32}
-PROVIDER = {"client_id": "id", "client_secret": "secret",
-            "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration"}
+PROVIDER = {
+    "client_id": "id",
+    "client_secret": "secret",
+    "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration",
+}
 
 
 def test_nothing_configured_says_add_the_auth_table():
@@ -19,18 +23,31 @@ def test_default_provider():
 
 
 def test_named_providers_get_one_button_each():
-    auth = {**SHARED, "okta": dict(PROVIDER), "microsoft": dict(PROVIDER),
-            "keycloak": {**PROVIDER, "display_name": "Company login"}}
+    auth = {
+        **SHARED,
+        "okta": dict(PROVIDER),
+        "microsoft": dict(PROVIDER),
+        "keycloak": {**PROVIDER, "display_name": "Company login"},
+    }
     assert missing_settings(auth) == []
     assert [(p.name, p.label) for p in providers(auth)] == [
-        ("okta", "Okta"), ("microsoft", "Microsoft"), ("keycloak", "Company login")]
+        ("okta", "Okta"),
+        ("microsoft", "Microsoft"),
+        ("keycloak", "Company login"),
+    ]
 
 
 def test_missing_keys_are_named_exactly():
     assert missing_settings({"client_id": "id"}) == [
-        "[auth] redirect_uri", "[auth] cookie_secret", "[auth] client_secret", "[auth] server_metadata_url"]
+        "[auth] redirect_uri",
+        "[auth] cookie_secret",
+        "[auth] client_secret",
+        "[auth] server_metadata_url",
+    ]
     assert missing_settings({**SHARED, "okta": {"client_id": "id"}}) == [
-        "[auth.okta] client_secret", "[auth.okta] server_metadata_url"]
+        "[auth.okta] client_secret",
+        "[auth.okta] server_metadata_url",
+    ]
 
 
 def test_redirect_uri_must_end_in_oauth2callback():

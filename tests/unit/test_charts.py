@@ -15,20 +15,40 @@ H = 3600 * 10**9
 
 @pytest.fixture(scope="module")
 def frames():
-    ev = [{"Time": NOW.value - 3 * H, "Type": "Started", "DisplayMessage": "started"},
-          {"Time": NOW.value - 2 * H, "Type": "Restarting", "DisplayMessage": "restarting"},
-          {"Time": NOW.value - 1 * H, "Type": "Terminated", "DisplayMessage": "Exit Code: 2", "ExitCode": 2}]
+    ev = [
+        {"Time": NOW.value - 3 * H, "Type": "Started", "DisplayMessage": "started"},
+        {"Time": NOW.value - 2 * H, "Type": "Restarting", "DisplayMessage": "restarting"},
+        {"Time": NOW.value - 1 * H, "Type": "Terminated", "DisplayMessage": "Exit Code: 2", "ExitCode": 2},
+    ]
     allocs = [
-        {"ID": "11111111-0000-0000-0000-000000000000", "Namespace": "acme", "JobID": "acme-web", "ClientStatus": "failed",
-         "TaskStates": {"web": {"Events": ev}}},
-        {"ID": "22222222-0000-0000-0000-000000000000", "Namespace": "beta", "JobID": "beta-web", "ClientStatus": "running",
-         "TaskStates": {"web": {"Events": ev[:1]}}},
+        {
+            "ID": "11111111-0000-0000-0000-000000000000",
+            "Namespace": "acme",
+            "JobID": "acme-web",
+            "ClientStatus": "failed",
+            "TaskStates": {"web": {"Events": ev}},
+        },
+        {
+            "ID": "22222222-0000-0000-0000-000000000000",
+            "Namespace": "beta",
+            "JobID": "beta-web",
+            "ClientStatus": "running",
+            "TaskStates": {"web": {"Events": ev[:1]}},
+        },
     ]
     deps = [
-        {"ID": f"d{i}", "Namespace": "acme", "JobID": "acme-web", "JobVersion": i, "Status": st, "CreateIndex": i,
-         "ModifyTime": NOW.value - days * 24 * H}
-        for i, (st, days) in enumerate([("successful", 9), ("failed", 8), ("successful", 1), ("successful", 0),
-                                        ("cancelled", 0), ("running", 0)])
+        {
+            "ID": f"d{i}",
+            "Namespace": "acme",
+            "JobID": "acme-web",
+            "JobVersion": i,
+            "Status": st,
+            "CreateIndex": i,
+            "ModifyTime": NOW.value - days * 24 * H,
+        }
+        for i, (st, days) in enumerate(
+            [("successful", 9), ("failed", 8), ("successful", 1), ("successful", 0), ("cancelled", 0), ("running", 0)]
+        )
     ]
     return views.build_frames({"allocations": allocs, "deployments": deps}, cluster="c", now=NOW)
 
@@ -36,8 +56,14 @@ def frames():
 def test_activity_timeline_traces_by_kind_and_severity(frames):
     fig = charts.activity_timeline(frames.task_events, frames.deployments, client="acme")
     by_name = {t.name: t for t in fig.data}
-    assert set(by_name) == {"task event · error", "task event · warning", "task event · info",
-                            "deployment · error", "deployment · warning", "deployment · info"}
+    assert set(by_name) == {
+        "task event · error",
+        "task event · warning",
+        "task event · info",
+        "deployment · error",
+        "deployment · warning",
+        "deployment · info",
+    }
     assert len(by_name["task event · error"].x) == 1  # Terminated with exit code 2
     assert len(by_name["task event · info"].x) == 1  # only acme's Started, not beta's
     assert len(by_name["deployment · info"].x) == 4 and len(by_name["deployment · error"].x) == 1
@@ -49,7 +75,9 @@ def test_activity_timeline_traces_by_kind_and_severity(frames):
 
 
 def test_activity_timeline_since_and_empty(frames):
-    fig = charts.activity_timeline(frames.task_events, frames.deployments, client="acme", since=NOW - pd.Timedelta(hours=90))
+    fig = charts.activity_timeline(
+        frames.task_events, frames.deployments, client="acme", since=NOW - pd.Timedelta(hours=90)
+    )
     names = {t.name for t in fig.data}
     assert "deployment · error" not in names  # 8 days ago
     assert sum(len(t.x) for t in fig.data) == 3 + 4
@@ -84,7 +112,10 @@ def test_deployment_success_rate(frames):
     fig = charts.deployment_success_rate(frames.deployments, freq="W")
     line = fig.data[0]
     assert list(line.y) == [50.0, 100.0]
-    assert charts.deployment_success_rate(views.Frames.empty().deployments).layout.annotations[0].text == "No finished deployments"
+    assert (
+        charts.deployment_success_rate(views.Frames.empty().deployments).layout.annotations[0].text
+        == "No finished deployments"
+    )
 
 
 def test_activity_timeline_reads_in_the_given_time_zone(frames):

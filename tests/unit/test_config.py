@@ -1,4 +1,5 @@
 """config.parse validates the values that would otherwise crash or misbehave later."""
+
 import math
 from datetime import timedelta
 

@@ -1,4 +1,5 @@
 """connectors._common: one message per kind of failure."""
+
 import json
 
 from connectors import _common

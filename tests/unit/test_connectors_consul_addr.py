@@ -1,4 +1,5 @@
 """CONSUL_HTTP_ADDR with a path (Consul behind a reverse proxy) prefixes every request."""
+
 import io
 
 import requests
@@ -19,8 +20,11 @@ class RecordingAdapter(requests.adapters.BaseAdapter):
         resp.status_code = 200
         resp.headers["X-Consul-Index"] = "7"
         resp.headers["Content-Type"] = "application/json"
-        body = '"10.0.0.1:8300"' if request.path_url.startswith("/proxy/consul/v1/status") else (
-            "{}" if "/catalog/services" in request.path_url else "[]")
+        body = (
+            '"10.0.0.1:8300"'
+            if request.path_url.startswith("/proxy/consul/v1/status")
+            else ("{}" if "/catalog/services" in request.path_url else "[]")
+        )
         resp.raw = urllib3.response.HTTPResponse(body=io.BytesIO(body.encode()), preload_content=False, status=200)
         resp.url = request.url
         resp.request = request
@@ -46,8 +50,12 @@ def test_a_path_prefix_in_the_address_is_kept_for_every_request():
     c.health_state("critical")
     assert c.status_leader() == "10.0.0.1:8300"
     paths = [requests.utils.urlparse(u).path for u in adapter.urls]
-    assert paths == ["/proxy/consul/v1/catalog/services", "/proxy/consul/v1/health/state/any",
-                     "/proxy/consul/v1/health/state/critical", "/proxy/consul/v1/status/leader"]
+    assert paths == [
+        "/proxy/consul/v1/catalog/services",
+        "/proxy/consul/v1/health/state/any",
+        "/proxy/consul/v1/health/state/critical",
+        "/proxy/consul/v1/status/leader",
+    ]
     assert all(u.startswith("https://gateway.example:443/") for u in adapter.urls)
 
 

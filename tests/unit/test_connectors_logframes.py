@@ -11,7 +11,7 @@ from connectors.logframes import FrameDecoder, decode_frames
 REF = Path(__file__).resolve().parents[3] / "shared" / "reference" / "nomad-api"
 
 
-def frame(data: bytes = None, **kw) -> str:
+def frame(data: bytes | None = None, **kw) -> str:
     f = dict(kw)
     if data is not None:
         f["Data"] = base64.b64encode(data).decode()

@@ -2,12 +2,24 @@
 
 import pytest
 
-from connectors import InvalidInput, NotFound
-from connectors import paths
+from connectors import InvalidInput, NotFound, paths
 
 UUID = "5456bd7a-9fc0-c0dd-6131-cbee77f57577"
 
-HOSTILE = ["../etc/passwd", "..", "a/../b", "a%2Fb", "a%2fb", "%2E%2E", "a\\..\\b", "x\ny", "x\x00", "x\u202e", "a" * 129, ""]
+HOSTILE = [
+    "../etc/passwd",
+    "..",
+    "a/../b",
+    "a%2Fb",
+    "a%2fb",
+    "%2E%2E",
+    "a\\..\\b",
+    "x\ny",
+    "x\x00",
+    "x\u202e",
+    "a" * 129,
+    "",
+]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -19,13 +31,16 @@ def test_hostile_names_rejected(value):
     assert err.source == "Nomad" and "job ID" in str(err)
 
 
-@pytest.mark.parametrize("value,escaped", [
-    ("web", "web"),
-    ("batch/dispatch-1", "batch%2Fdispatch-1"),
-    ("a b?c#d", "a%20b%3Fc%23d"),
-    ("café", "caf%C3%A9"),
-    ("100%", "100%25"),
-])
+@pytest.mark.parametrize(
+    "value,escaped",
+    [
+        ("web", "web"),
+        ("batch/dispatch-1", "batch%2Fdispatch-1"),
+        ("a b?c#d", "a%20b%3Fc%23d"),
+        ("café", "caf%C3%A9"),
+        ("100%", "100%25"),
+    ],
+)
 def test_other_names_escaped_as_one_segment(value, escaped):
     assert paths.segment(value, "job ID") == escaped
 

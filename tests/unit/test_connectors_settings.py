@@ -15,16 +15,18 @@ def test_defaults_verify_tls_and_have_no_consul():
 
 
 def test_all_nomad_variables_are_honoured():
-    s = load({
-        "NOMAD_ADDR": "https://nomad.example:4646/",
-        "NOMAD_TOKEN": "n-secret",
-        "NOMAD_REGION": "ca",
-        "NOMAD_NAMESPACE": "acme",
-        "NOMAD_CACERT": "/etc/ca.pem",
-        "NOMAD_CLIENT_CERT": "/etc/c.pem",
-        "NOMAD_CLIENT_KEY": "/etc/k.pem",
-        "DASHBOARD_CLUSTER_NAME": "prod",
-    })
+    s = load(
+        {
+            "NOMAD_ADDR": "https://nomad.example:4646/",
+            "NOMAD_TOKEN": "n-secret",
+            "NOMAD_REGION": "ca",
+            "NOMAD_NAMESPACE": "acme",
+            "NOMAD_CACERT": "/etc/ca.pem",
+            "NOMAD_CLIENT_CERT": "/etc/c.pem",
+            "NOMAD_CLIENT_KEY": "/etc/k.pem",
+            "DASHBOARD_CLUSTER_NAME": "prod",
+        }
+    )
     assert s.name == "prod"
     n = s.nomad
     assert n.addr == "https://nomad.example:4646"
@@ -40,14 +42,16 @@ def test_nomad_skip_verify(value, verify):
 
 
 def test_all_consul_variables_are_honoured():
-    s = load({
-        "CONSUL_HTTP_ADDR": "consul.example:8501",
-        "CONSUL_HTTP_SSL": "true",
-        "CONSUL_HTTP_TOKEN": "c-secret",
-        "CONSUL_CACERT": "/ca.pem",
-        "CONSUL_CLIENT_CERT": "/c.pem",
-        "CONSUL_CLIENT_KEY": "/k.pem",
-    })
+    s = load(
+        {
+            "CONSUL_HTTP_ADDR": "consul.example:8501",
+            "CONSUL_HTTP_SSL": "true",
+            "CONSUL_HTTP_TOKEN": "c-secret",
+            "CONSUL_CACERT": "/ca.pem",
+            "CONSUL_CLIENT_CERT": "/c.pem",
+            "CONSUL_CLIENT_KEY": "/k.pem",
+        }
+    )
     c = s.consul
     assert c.addr == "https://consul.example:8501"
     assert c.token == "c-secret"
@@ -89,12 +93,15 @@ def test_settings_are_hashable_keys():
     assert len({load({"NOMAD_TOKEN": "a"}), load({"NOMAD_TOKEN": "a"}), load({"NOMAD_TOKEN": "b"})}) == 2
 
 
-@pytest.mark.parametrize("var, value", [
-    ("NOMAD_ADDR", "https://admin:s3cret-pw@nomad.example:4646"),
-    ("NOMAD_ADDR", "http://admin@nomad.example:4646"),
-    ("CONSUL_HTTP_ADDR", "https://admin:s3cret-pw@consul.example:8501"),
-    ("CONSUL_HTTP_ADDR", "admin:s3cret-pw@consul.example:8500"),
-])
+@pytest.mark.parametrize(
+    "var, value",
+    [
+        ("NOMAD_ADDR", "https://admin:s3cret-pw@nomad.example:4646"),
+        ("NOMAD_ADDR", "http://admin@nomad.example:4646"),
+        ("CONSUL_HTTP_ADDR", "https://admin:s3cret-pw@consul.example:8501"),
+        ("CONSUL_HTTP_ADDR", "admin:s3cret-pw@consul.example:8500"),
+    ],
+)
 def test_credentials_in_an_address_are_rejected_without_echoing_them(var, value):
     with pytest.raises(SettingsError, match=var) as info:
         load({var: value})

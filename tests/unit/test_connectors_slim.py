@@ -13,7 +13,9 @@ def _reader(body: bytes):
 
 
 DOCS = [
-    [], [1, 2.5, -3e2, "x", None, True, False], [{"a": [1, {"b": "é€😀"}]}, {}, []],
+    [],
+    [1, 2.5, -3e2, "x", None, True, False],
+    [{"a": [1, {"b": "é€😀"}]}, {}, []],
     [{"ID": str(i), "Msg": "ü" * (i % 7), "N": 10 ** (i % 25)} for i in range(500)],
 ]
 
@@ -54,20 +56,58 @@ def test_element_hook_gets_each_element_and_one_memo():
 
 
 def _event(t, typ, msg=""):
-    return {"Details": {}, "DiskLimit": 0, "DisplayMessage": msg, "DriverError": "", "ExitCode": 0, "FailsTask": False,
-            "KillTimeout": 0, "Message": msg, "Signal": 0, "Time": t, "Type": typ, "ValidationError": ""}
+    return {
+        "Details": {},
+        "DiskLimit": 0,
+        "DisplayMessage": msg,
+        "DriverError": "",
+        "ExitCode": 0,
+        "FailsTask": False,
+        "KillTimeout": 0,
+        "Message": msg,
+        "Signal": 0,
+        "Time": t,
+        "Type": typ,
+        "ValidationError": "",
+    }
 
 
 ALLOC = {
-    "ID": "a1", "EvalID": "e1", "Name": "j.g[0]", "Namespace": "ns", "NodeID": "n1", "NodeName": "node-1",
-    "JobID": "j", "JobType": "service", "JobVersion": 0, "TaskGroup": "g", "DesiredStatus": "run",
-    "DesiredDescription": "", "DesiredTransition": {"Migrate": None}, "ClientStatus": "running",
-    "ClientDescription": "Tasks are running", "FollowupEvalID": "", "NextAllocation": "", "PreemptedAllocations": None,
+    "ID": "a1",
+    "EvalID": "e1",
+    "Name": "j.g[0]",
+    "Namespace": "ns",
+    "NodeID": "n1",
+    "NodeName": "node-1",
+    "JobID": "j",
+    "JobType": "service",
+    "JobVersion": 0,
+    "TaskGroup": "g",
+    "DesiredStatus": "run",
+    "DesiredDescription": "",
+    "DesiredTransition": {"Migrate": None},
+    "ClientStatus": "running",
+    "ClientDescription": "Tasks are running",
+    "FollowupEvalID": "",
+    "NextAllocation": "",
+    "PreemptedAllocations": None,
     "DeploymentStatus": {"Healthy": False, "Canary": False, "Timestamp": "2026-01-01T00:00:00Z"},
-    "CreateIndex": 5, "ModifyIndex": 6, "CreateTime": 1, "ModifyTime": 2,
-    "TaskStates": {"web": {"State": "running", "Failed": False, "Restarts": 0, "LastRestart": None,
-                           "StartedAt": "2026-01-01T00:00:00Z", "FinishedAt": None, "TaskHandle": None,
-                           "Events": [_event(1, "Received", "Task received by client"), _event(2, "Started")]}},
+    "CreateIndex": 5,
+    "ModifyIndex": 6,
+    "CreateTime": 1,
+    "ModifyTime": 2,
+    "TaskStates": {
+        "web": {
+            "State": "running",
+            "Failed": False,
+            "Restarts": 0,
+            "LastRestart": None,
+            "StartedAt": "2026-01-01T00:00:00Z",
+            "FinishedAt": None,
+            "TaskHandle": None,
+            "Events": [_event(1, "Received", "Task received by client"), _event(2, "Started")],
+        }
+    },
 }
 
 
@@ -77,8 +117,15 @@ def test_slim_allocation_keeps_what_views_read_including_zero_false_and_empty():
     assert s["DeploymentStatus"] == {"Healthy": False}
     st = s["TaskStates"]["web"]
     assert st == {"State": "running", "Failed": False, "Restarts": 0, "LastRestart": None, "Events": st["Events"]}
-    assert st["Events"][1] == {"Time": 2, "Type": "Started", "DisplayMessage": "", "Message": "", "ExitCode": 0,
-                               "Signal": 0, "FailsTask": False}
+    assert st["Events"][1] == {
+        "Time": 2,
+        "Type": "Started",
+        "DisplayMessage": "",
+        "Message": "",
+        "ExitCode": 0,
+        "Signal": 0,
+        "FailsTask": False,
+    }
     assert all(tuple(e) == EVENT_FIELDS for e in st["Events"])
 
 
@@ -89,16 +136,45 @@ def test_slim_allocation_shares_repeated_strings_and_keeps_odd_shapes():
     assert a["TaskStates"]["web"]["Events"][0]["Type"] is b["TaskStates"]["web"]["Events"][0]["Type"]
     assert slim_allocation("junk") == "junk"
     partial = {"ID": "x", "TaskStates": {"t": {"Events": [{"Type": "Started"}, "junk"]}}, "DeploymentStatus": None}
-    assert slim_allocation(partial) == {"ID": "x", "DeploymentStatus": None,
-                                        "TaskStates": {"t": {"Events": [{"Type": "Started"}, "junk"]}}}
+    assert slim_allocation(partial) == {
+        "ID": "x",
+        "DeploymentStatus": None,
+        "TaskStates": {"t": {"Events": [{"Type": "Started"}, "junk"]}},
+    }
 
 
 def test_slim_consul_entries():
-    e = {"ServiceName": "web", "ServiceKind": "", "ServiceProxy": {}, "ServicePort": 0, "ServiceTags": ["http"],
-         "ServiceMeta": {"client": "a", "version": "1"}, "Node": "n", "TaggedAddresses": {"lan": "x"}}
-    assert slim_catalog_entry(e) == {"ServiceName": "web", "ServicePort": 0, "ServiceTags": ["http"],
-                                     "ServiceMeta": {"client": "a", "version": "1"}, "Node": "n"}
-    c = {"Node": "n", "CheckID": "c", "Name": "x", "Status": "passing", "Output": "", "Notes": "", "ServiceID": "",
-         "ServiceName": "", "ServiceTags": [], "Definition": {}, "CreateIndex": 1}
-    assert slim_check(c) == {k: c[k] for k in ("Node", "CheckID", "Name", "Status", "Output", "Notes", "ServiceID", "ServiceName")}
+    e = {
+        "ServiceName": "web",
+        "ServiceKind": "",
+        "ServiceProxy": {},
+        "ServicePort": 0,
+        "ServiceTags": ["http"],
+        "ServiceMeta": {"client": "a", "version": "1"},
+        "Node": "n",
+        "TaggedAddresses": {"lan": "x"},
+    }
+    assert slim_catalog_entry(e) == {
+        "ServiceName": "web",
+        "ServicePort": 0,
+        "ServiceTags": ["http"],
+        "ServiceMeta": {"client": "a", "version": "1"},
+        "Node": "n",
+    }
+    c = {
+        "Node": "n",
+        "CheckID": "c",
+        "Name": "x",
+        "Status": "passing",
+        "Output": "",
+        "Notes": "",
+        "ServiceID": "",
+        "ServiceName": "",
+        "ServiceTags": [],
+        "Definition": {},
+        "CreateIndex": 1,
+    }
+    assert slim_check(c) == {
+        k: c[k] for k in ("Node", "CheckID", "Name", "Status", "Output", "Notes", "ServiceID", "ServiceName")
+    }
     assert slim_check(None) is None

@@ -19,30 +19,68 @@ J = JobHealth
     [
         (ClientHealth(), "healthy", ["nothing scheduled"]),
         (ClientHealth((J("acme-report", "report"),)), "healthy", ["no allocations desired"]),
-        (ClientHealth((J("w", "web", desired=3, running=3), J("a", "api", desired=2, running=2))), "healthy",
-         ["all 5 allocations running"]),
-        (ClientHealth((J("w", "web", desired=3, running=0), J("a", "api", desired=2, running=0))), "down",
-         ["nothing running: 0 of 5 allocations desired"]),
-        (ClientHealth((J("w", "web", desired=3, running=0, failed=2),)), "down",
-         ["nothing running", "2 of 3 web allocations failed in the last 6h"]),
-        (ClientHealth((J("w", "web", desired=3, running=1, failed=2),), critical_checks=("“http” on web",)), "degraded",
-         ["2 of 3 web allocations failed in the last 6h", "check “http” on web critical"]),
-        (ClientHealth((J("w", "web", desired=1, running=0, failed=1), J("a", "api", desired=1, running=1))), "degraded",
-         ["1 of 1 web allocation failed"]),
-        (ClientHealth((J("w", "web", desired=2, running=2, lost=1),)), "degraded", ["1 web allocation lost in the last 6h"]),
-        (ClientHealth((J("w", "web", desired=3, running=2), J("a", "api", desired=1, running=1))), "degraded",
-         ["web: 2 of 3 running"]),
-        (ClientHealth((J("w", "web", desired=2, running=2, restarts=5),)), "degraded", ["web restarted 5 times in 24h"]),
+        (
+            ClientHealth((J("w", "web", desired=3, running=3), J("a", "api", desired=2, running=2))),
+            "healthy",
+            ["all 5 allocations running"],
+        ),
+        (
+            ClientHealth((J("w", "web", desired=3, running=0), J("a", "api", desired=2, running=0))),
+            "down",
+            ["nothing running: 0 of 5 allocations desired"],
+        ),
+        (
+            ClientHealth((J("w", "web", desired=3, running=0, failed=2),)),
+            "down",
+            ["nothing running", "2 of 3 web allocations failed in the last 6h"],
+        ),
+        (
+            ClientHealth((J("w", "web", desired=3, running=1, failed=2),), critical_checks=("“http” on web",)),
+            "degraded",
+            ["2 of 3 web allocations failed in the last 6h", "check “http” on web critical"],
+        ),
+        (
+            ClientHealth((J("w", "web", desired=1, running=0, failed=1), J("a", "api", desired=1, running=1))),
+            "degraded",
+            ["1 of 1 web allocation failed"],
+        ),
+        (
+            ClientHealth((J("w", "web", desired=2, running=2, lost=1),)),
+            "degraded",
+            ["1 web allocation lost in the last 6h"],
+        ),
+        (
+            ClientHealth((J("w", "web", desired=3, running=2), J("a", "api", desired=1, running=1))),
+            "degraded",
+            ["web: 2 of 3 running"],
+        ),
+        (
+            ClientHealth((J("w", "web", desired=2, running=2, restarts=5),)),
+            "degraded",
+            ["web restarted 5 times in 24h"],
+        ),
         (ClientHealth((J("w", "web", desired=2, running=2, restarts=4),)), "healthy", ["all 2 allocations running"]),
-        (ClientHealth((J("w", "web", desired=2, running=2),), warning_checks=("“tcp” on api",)), "degraded",
-         ["check “tcp” on api warning"]),
-        (ClientHealth((J("w", "web", desired=2, running=2, deployment_failed=True),)), "degraded",
-         ["web deployment failed"]),
+        (
+            ClientHealth((J("w", "web", desired=2, running=2),), warning_checks=("“tcp” on api",)),
+            "degraded",
+            ["check “tcp” on api warning"],
+        ),
+        (
+            ClientHealth((J("w", "web", desired=2, running=2, deployment_failed=True),)),
+            "degraded",
+            ["web deployment failed"],
+        ),
         (ClientHealth((J("w", "web", desired=3, running=1, deploying=True),)), "deploying", ["deploying web"]),
-        (ClientHealth((J("w", "web", desired=3, running=3, deploying=True),), critical_checks=("“http” on web",)),
-         "degraded", ["check “http” on web critical", "deploying web"]),
-        (ClientHealth((J("w", "web", desired=2, running=2),), critical_checks=tuple(f"`c{i}`" for i in range(5))),
-         "degraded", ["checks `c0`, `c1`, `c2` (+2 more) critical"]),
+        (
+            ClientHealth((J("w", "web", desired=3, running=3, deploying=True),), critical_checks=("“http” on web",)),
+            "degraded",
+            ["check “http” on web critical", "deploying web"],
+        ),
+        (
+            ClientHealth((J("w", "web", desired=2, running=2),), critical_checks=tuple(f"`c{i}`" for i in range(5))),
+            "degraded",
+            ["checks `c0`, `c1`, `c2` (+2 more) critical"],
+        ),
     ],
 )
 def test_rules_table(health, status, reason_parts):
@@ -59,14 +97,24 @@ def test_rules_are_configurable():
     h = ClientHealth((J("w", "web", desired=2, running=2, restarts=2),))
     assert evaluate(h)[0] == "healthy"
     assert evaluate(h, HealthRules(restart_threshold=2))[0] == "degraded"
-    assert "in the last 1h" in evaluate(ClientHealth((J("w", "web", desired=2, running=1, failed=1),)),
-                                        HealthRules(failed_window=timedelta(hours=1)))[1]
+    assert (
+        "in the last 1h"
+        in evaluate(
+            ClientHealth((J("w", "web", desired=2, running=1, failed=1),)),
+            HealthRules(failed_window=timedelta(hours=1)),
+        )[1]
+    )
 
 
-@pytest.mark.parametrize("job_id, client, label", [
-    ("northern-leaf-web", "northern-leaf", "web"), ("other-web", "northern-leaf", "other-web"),
-    ("northern-leaf-", "northern-leaf", "northern-leaf-"), ("x", "", "x"),
-])
+@pytest.mark.parametrize(
+    "job_id, client, label",
+    [
+        ("northern-leaf-web", "northern-leaf", "web"),
+        ("other-web", "northern-leaf", "other-web"),
+        ("northern-leaf-", "northern-leaf", "northern-leaf-"),
+        ("x", "", "x"),
+    ],
+)
 def test_job_label(job_id, client, label):
     assert job_label(job_id, client) == label
 
@@ -86,21 +134,36 @@ H = 3600 * 10**9
 
 
 def _job(jid, ns):
-    return {"ID": jid, "Namespace": ns, "Type": "service", "Status": "running",
-            "JobSummary": {"Summary": {"g": {"Running": 0}}}}
+    return {
+        "ID": jid,
+        "Namespace": ns,
+        "Type": "service",
+        "Status": "running",
+        "JobSummary": {"Summary": {"g": {"Running": 0}}},
+    }
 
 
 def _restart_events(hours_ago):
-    return [{"Type": "Restarting", "Time": NOW.value - int(h * H), "DisplayMessage": "Task restarting in 15s"}
-            for h in sorted(hours_ago, reverse=True)]
+    return [
+        {"Type": "Restarting", "Time": NOW.value - int(h * H), "DisplayMessage": "Task restarting in 15s"}
+        for h in sorted(hours_ago, reverse=True)
+    ]
 
 
 def _alloc(i, jid, ns, status, modify_h_ago=1, restarts=0, last_restart=None, restarts_h_ago=()):
-    return {"ID": f"{i:08d}-0000-0000-0000-000000000000", "Namespace": ns, "JobID": jid, "Name": f"{jid}.g[{i % 10}]",
-            "ClientStatus": status, "DesiredStatus": "run", "CreateTime": NOW.value - 48 * H,
-            "ModifyTime": NOW.value - modify_h_ago * H,
-            "TaskStates": {"t": {"Restarts": restarts, "LastRestart": last_restart,
-                                 "Events": _restart_events(restarts_h_ago)}}}
+    return {
+        "ID": f"{i:08d}-0000-0000-0000-000000000000",
+        "Namespace": ns,
+        "JobID": jid,
+        "Name": f"{jid}.g[{i % 10}]",
+        "ClientStatus": status,
+        "DesiredStatus": "run",
+        "CreateTime": NOW.value - 48 * H,
+        "ModifyTime": NOW.value - modify_h_ago * H,
+        "TaskStates": {
+            "t": {"Restarts": restarts, "LastRestart": last_restart, "Events": _restart_events(restarts_h_ago)}
+        },
+    }
 
 
 def test_clients_sorted_worst_first_with_windows_applied():
@@ -112,10 +175,12 @@ def test_clients_sorted_worst_first_with_windows_applied():
             _alloc(20, "b-web", "b", "failed"),  # nothing running -> down
             _alloc(30, "c-web", "c", "running"),
             _alloc(31, "c-web", "c", "failed", modify_h_ago=30),  # old failure: outside 6h, but 1 of 2 running
-            _alloc(40, "d-web", "d", "running", restarts=9, last_restart="2025-12-30T00:00:00Z",
-                   restarts_h_ago=[60] * 9),  # old restarts
-            _alloc(50, "e-web", "e", "running", restarts=9, last_restart="2026-01-01T10:00:00Z",
-                   restarts_h_ago=[2] * 9),
+            _alloc(
+                40, "d-web", "d", "running", restarts=9, last_restart="2025-12-30T00:00:00Z", restarts_h_ago=[60] * 9
+            ),  # old restarts
+            _alloc(
+                50, "e-web", "e", "running", restarts=9, last_restart="2026-01-01T10:00:00Z", restarts_h_ago=[2] * 9
+            ),
         ],
         "deployments": [{"ID": "dep", "Namespace": "a", "JobID": "a-web", "Status": "running", "JobVersion": 1}],
     }
@@ -136,18 +201,24 @@ def test_clients_sorted_worst_first_with_windows_applied():
     assert cl["rank"].is_monotonic_increasing
 
 
-@pytest.mark.parametrize("restarts, hours_ago, expected", [
-    (12, [72] * 11 + [1], 1),      # 11 restarts 3 days ago + 1 an hour ago: 1 in 24h, not 12
-    (6, [1, 2, 3, 4, 5, 23.9], 6),  # all inside the window
-    (6, [24.1] * 6, 0),             # all just outside
-    (3, [], 0),                     # a Restarts count without events proves nothing about when
-    (5, [30, 20, 10, 5, 1], 4),
-])
+@pytest.mark.parametrize(
+    "restarts, hours_ago, expected",
+    [
+        (12, [72] * 11 + [1], 1),  # 11 restarts 3 days ago + 1 an hour ago: 1 in 24h, not 12
+        (6, [1, 2, 3, 4, 5, 23.9], 6),  # all inside the window
+        (6, [24.1] * 6, 0),  # all just outside
+        (3, [], 0),  # a Restarts count without events proves nothing about when
+        (5, [30, 20, 10, 5, 1], 4),
+    ],
+)
 def test_restarts_24h_counts_restarting_events_inside_the_window(restarts, hours_ago, expected):
     last = (NOW - pd.Timedelta(hours=min(hours_ago))).isoformat() if hours_ago else None
-    raw = {"jobs": [_job("a-web", "a")],
-           "allocations": [_alloc(1, "a-web", "a", "running", restarts=restarts, last_restart=last,
-                                  restarts_h_ago=hours_ago)]}
+    raw = {
+        "jobs": [_job("a-web", "a")],
+        "allocations": [
+            _alloc(1, "a-web", "a", "running", restarts=restarts, last_restart=last, restarts_h_ago=hours_ago)
+        ],
+    }
     row = views.build_frames(raw, cluster="c", now=NOW).clients.set_index("client").loc["a"]
     assert row.restarts_24h == expected
     assert ("restarted" in row.reason) == (expected >= 5)
@@ -155,7 +226,9 @@ def test_restarts_24h_counts_restarting_events_inside_the_window(restarts, hours
 
 def test_other_event_types_are_not_restarts():
     a = _alloc(1, "a-web", "a", "running", restarts=6, last_restart=NOW.isoformat())
-    a["TaskStates"]["t"]["Events"] = [{"Type": t, "Time": NOW.value - H} for t in
-                                      ("Not Restarting", "Restart Signaled", "Started", "Terminated", "Killing", "Received")]
+    a["TaskStates"]["t"]["Events"] = [
+        {"Type": t, "Time": NOW.value - H}
+        for t in ("Not Restarting", "Restart Signaled", "Started", "Terminated", "Killing", "Received")
+    ]
     row = views.build_frames({"jobs": [_job("a-web", "a")], "allocations": [a]}, cluster="c", now=NOW).clients.iloc[0]
     assert row.restarts_24h == 0

@@ -1,4 +1,5 @@
 """launcher.py: the demo's generated secrets are valid TOML, and the demo never faces a network."""
+
 from __future__ import annotations
 
 import tomllib

@@ -1,4 +1,5 @@
 """Sandbox data generation and small parsers, without HTTP."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,7 +17,8 @@ def test_same_seed_same_world_and_conventions():
     assert a.clients[0].slug == "northern-leaf" and a.clients[0].scenario is None
     assert 0.15 <= len(a.describe()["unhealthy"]) / 40 <= 0.25
     assert {"northern-leaf-web", "northern-leaf-api", "northern-leaf-worker", "northern-leaf-reports"} <= {
-        j.id for j in a.jobs.values()}
+        j.id for j in a.jobs.values()
+    }
     assert {s.name for s in a.consul_services} == {"web", "api"}  # names do not grow with clients
     assert any("us-east-1" in c.datacenters for c in a.clients)
 

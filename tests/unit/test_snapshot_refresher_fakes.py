@@ -2,7 +2,7 @@
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,8 +15,14 @@ SETTINGS = ClusterSettings("test", NomadSettings(), ConsulSettings())
 
 class FakeNomad:
     def __init__(self):
-        self.data = {"jobs": [{"ID": "a-web"}], "allocations": [{"ID": "1"}], "deployments": [], "nodes": [{"ID": "n1"}],
-                     "namespaces": [{"Name": "a"}], "nomad_services": []}
+        self.data = {
+            "jobs": [{"ID": "a-web"}],
+            "allocations": [{"ID": "1"}],
+            "deployments": [],
+            "nodes": [{"ID": "n1"}],
+            "namespaces": [{"Name": "a"}],
+            "nomad_services": [],
+        }
         self.index = {k: 5 for k in self.data}
         self.fail = {}
         self.calls = []
@@ -31,12 +37,23 @@ class FakeNomad:
             time.sleep(min(wait, 0.05))
         return Listing(self.data[name], self.index[name])
 
-    def list_jobs(self, index=None, wait=None): return self._get("jobs", index, wait)
-    def list_allocations(self, index=None, wait=None, slim=False): return self._get("allocations", index, wait)
-    def list_deployments(self, index=None, wait=None): return self._get("deployments", index, wait)
-    def list_nodes(self, index=None, wait=None): return self._get("nodes", index, wait)
-    def list_namespaces(self, index=None, wait=None): return self._get("namespaces", index, wait)
-    def list_services(self, index=None, wait=None): return self._get("nomad_services", index, wait)
+    def list_jobs(self, index=None, wait=None):
+        return self._get("jobs", index, wait)
+
+    def list_allocations(self, index=None, wait=None, slim=False):
+        return self._get("allocations", index, wait)
+
+    def list_deployments(self, index=None, wait=None):
+        return self._get("deployments", index, wait)
+
+    def list_nodes(self, index=None, wait=None):
+        return self._get("nodes", index, wait)
+
+    def list_namespaces(self, index=None, wait=None):
+        return self._get("namespaces", index, wait)
+
+    def list_services(self, index=None, wait=None):
+        return self._get("nomad_services", index, wait)
 
 
 class FakeConsul:
@@ -67,7 +84,7 @@ def build(raw, *, cluster, identity, now):
 
 class Clock:
     def __init__(self):
-        self.t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self.t = datetime(2026, 1, 1, tzinfo=UTC)
 
     def __call__(self):
         return self.t
@@ -91,8 +108,16 @@ def test_refresh_once_fetches_every_source_once_and_builds():
     r, nomad, consul = make()
     snap = r.refresh_once()
     assert snap.ok and snap.problems() == []
-    assert set(snap.frames["raw"]) == {"jobs", "allocations", "deployments", "nodes", "namespaces",
-                                       "nomad_services", "consul_services", "consul_checks"}
+    assert set(snap.frames["raw"]) == {
+        "jobs",
+        "allocations",
+        "deployments",
+        "nodes",
+        "namespaces",
+        "nomad_services",
+        "consul_services",
+        "consul_checks",
+    }
     assert snap.frames["raw"]["consul_services"] == {"api": [{"ServiceName": "api"}], "web": [{"ServiceName": "web"}]}
     assert len(nomad.calls) == 6
     # 1 catalog/services + one per distinct NAME + 1 health/state
@@ -102,7 +127,7 @@ def test_refresh_once_fetches_every_source_once_and_builds():
 
 def test_one_failing_source_keeps_the_others_and_its_own_old_data():
     clock = Clock()
-    r, nomad, consul = make(clock=clock)
+    r, nomad, _consul = make(clock=clock)
     r.refresh_once()
     clock.t += timedelta(minutes=2)
     nomad.fail["allocations"] = Unavailable("Nomad", "Nomad at http://x cannot be reached (connection refused).")
@@ -110,14 +135,16 @@ def test_one_failing_source_keeps_the_others_and_its_own_old_data():
     nomad.index["jobs"] = 6
     snap = r.refresh_once()
     assert snap.frames["raw"]["allocations"] == [{"ID": "1"}]  # old data kept
-    assert len(snap.frames["raw"]["jobs"]) == 2                  # other source moved on
+    assert len(snap.frames["raw"]["jobs"]) == 2  # other source moved on
     st = snap.sources["allocations"]
     assert not st.ok and st.error_kind == "unavailable" and "cannot be reached" in st.error
     assert st.last_attempt == clock.t and st.last_success == clock.t - timedelta(minutes=2)
     assert st.age_seconds(clock.t) == 120
     assert snap.age_seconds(clock.t) == 120
     problems = snap.problems(clock.t)
-    assert problems == ["Nomad allocations: Nomad at http://x cannot be reached (connection refused). Showing the data from 2 min ago."]
+    assert problems == [
+        "Nomad allocations: Nomad at http://x cannot be reached (connection refused). Showing the data from 2 min ago."
+    ]
     assert snap.sources["jobs"].ok
 
 
@@ -194,8 +221,16 @@ class ScriptedJobs:
 def run_jobs_watcher(script, *, until, min_interval=0.2, cost=0.0, **kw):
     sim = SimTime(until)
     nomad = ScriptedJobs(script, sim, cost)
-    r = Refresher(ClusterSettings("test", NomadSettings(), None), None, nomad=nomad, build=build,
-                  min_interval=min_interval, monotonic=sim, sleep=sim.sleep, **kw)
+    r = Refresher(
+        ClusterSettings("test", NomadSettings(), None),
+        None,
+        nomad=nomad,
+        build=build,
+        min_interval=min_interval,
+        monotonic=sim,
+        sleep=sim.sleep,
+        **kw,
+    )
     sim.refresher = r
     dirty = []
     real_fetch = r._fetch_source
@@ -237,7 +272,7 @@ def test_index_zero_never_blocks():
 
 def test_a_server_without_index_does_not_rebuild_an_unchanged_body():
     script = [(0, ["a"]), (0, ["a"]), (0, ["a"]), (0, ["a", "b"]), (0, ["a", "b"])]
-    calls, changed, r = run_jobs_watcher(script, until=1.0, min_interval=0.2, wait=30)
+    _calls, changed, r = run_jobs_watcher(script, until=1.0, min_interval=0.2, wait=30)
     assert changed == [True, False, False, True, False]
     assert r.raw()["jobs"] == ["a", "b"]
 
@@ -275,8 +310,16 @@ def test_a_failing_build_is_retried_at_the_frame_age_pace_not_every_poll():
             raise RuntimeError("boom")
         return {"now": now}
 
-    r = Refresher(SETTINGS, None, nomad=FakeNomad(), consul=FakeConsul(), build=flaky, clock=clock,
-                  max_frame_age=60, idle_poll=0.01)
+    r = Refresher(
+        SETTINGS,
+        None,
+        nomad=FakeNomad(),
+        consul=FakeConsul(),
+        build=flaky,
+        clock=clock,
+        max_frame_age=60,
+        idle_poll=0.01,
+    )
     first = r.refresh_once()
     assert first.built_at == clock.t
     broken.set()

@@ -1,4 +1,5 @@
 """ui.runtime keys its one-per-process refresher on the settings' values, token included."""
+
 from __future__ import annotations
 
 from unittest import mock

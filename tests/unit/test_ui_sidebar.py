@@ -1,7 +1,7 @@
 """Sidebar search results: names from the cluster are link text, so their Markdown must stay literal."""
-from views.search import Match
 
 from ui import sidebar
+from views.search import Match
 
 
 def test_link_label_escapes_markdown_in_a_hostile_job_name():

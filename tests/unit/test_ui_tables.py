@@ -1,4 +1,5 @@
 """Pure page helpers (ui.tables): client-health rows, lookups."""
+
 import pandas as pd
 import pytest
 
@@ -11,33 +12,48 @@ NOW = pd.Timestamp("2026-01-01T12:00:00Z")
 @pytest.fixture(scope="module")
 def clients():
     # deliberately not in rank order: the helpers must put the worst first
-    return conform(pd.DataFrame({
-        "client": ["calm", "broken", "shaky", "rolling", "quiet"],
-        "status": ["healthy", "down", "degraded", "deploying", "healthy"],
-        "rank": [3, 0, 1, 2, 3],
-        "reason": ["all 4 allocations running", "nothing running: 0 of 3 allocations desired",
-                   "api restarted 7 times in 24h", "deploying web", "nothing scheduled"],
-        "desired": [4, 3, 4, 2, 0], "running": [4, 0, 3, 2, 0], "restarts_24h": [0, 0, 7, 0, 0],
-        "versions": [["1.2.0"], ["2.0.1"], ["1.9.0", "1.9.1"], ["3.0.0"], []],
-        "datacenters": [["ca-tor-1"], ["ca-mtl-1"], ["ca-tor-1", "us-east-1"], ["us-east-1"], []],
-        "last_deployment_status": ["successful", "failed", "successful", "running", ""],
-    }), "clients")
+    return conform(
+        pd.DataFrame(
+            {
+                "client": ["calm", "broken", "shaky", "rolling", "quiet"],
+                "status": ["healthy", "down", "degraded", "deploying", "healthy"],
+                "rank": [3, 0, 1, 2, 3],
+                "reason": [
+                    "all 4 allocations running",
+                    "nothing running: 0 of 3 allocations desired",
+                    "api restarted 7 times in 24h",
+                    "deploying web",
+                    "nothing scheduled",
+                ],
+                "desired": [4, 3, 4, 2, 0],
+                "running": [4, 0, 3, 2, 0],
+                "restarts_24h": [0, 0, 7, 0, 0],
+                "versions": [["1.2.0"], ["2.0.1"], ["1.9.0", "1.9.1"], ["3.0.0"], []],
+                "datacenters": [["ca-tor-1"], ["ca-mtl-1"], ["ca-tor-1", "us-east-1"], ["us-east-1"], []],
+                "last_deployment_status": ["successful", "failed", "successful", "running", ""],
+            }
+        ),
+        "clients",
+    )
 
 
 def test_worst_first_with_stable_ties(clients):
     assert tables.filter_clients(clients)["client"].tolist() == ["broken", "shaky", "rolling", "calm", "quiet"]
 
 
-@pytest.mark.parametrize("kwargs,expected", [
-    ({"statuses": ["healthy"]}, ["calm", "quiet"]),
-    ({"statuses": ["down", "degraded"]}, ["broken", "shaky"]),
-    ({"datacenter": "ca-tor-1"}, ["shaky", "calm"]),
-    ({"text": "RESTARTED"}, ["shaky"]),           # reason, any case
-    ({"text": "1.9.1"}, ["shaky"]),               # a version
-    ({"text": "us-east"}, ["shaky", "rolling"]),  # a datacenter
-    ({"statuses": ["healthy"], "datacenter": "ca-tor-1", "text": "calm"}, ["calm"]),
-    ({"text": "nobody"}, []),
-])
+@pytest.mark.parametrize(
+    "kwargs,expected",
+    [
+        ({"statuses": ["healthy"]}, ["calm", "quiet"]),
+        ({"statuses": ["down", "degraded"]}, ["broken", "shaky"]),
+        ({"datacenter": "ca-tor-1"}, ["shaky", "calm"]),
+        ({"text": "RESTARTED"}, ["shaky"]),  # reason, any case
+        ({"text": "1.9.1"}, ["shaky"]),  # a version
+        ({"text": "us-east"}, ["shaky", "rolling"]),  # a datacenter
+        ({"statuses": ["healthy"], "datacenter": "ca-tor-1", "text": "calm"}, ["calm"]),
+        ({"text": "nobody"}, []),
+    ],
+)
 def test_filters(clients, kwargs, expected):
     assert tables.filter_clients(clients, **kwargs)["client"].tolist() == expected
 
@@ -67,21 +83,24 @@ def allocs():
     return conform(pd.DataFrame({"alloc_id": [A, B, C], "short_id": [A[:8], B[:8], C[:8]]}), "allocations")
 
 
-@pytest.mark.parametrize("value,found,message", [
-    (C, C, ""),
-    (C[:8], C, ""),
-    (C.upper(), C, ""),
-    ([C], C, ""),                                        # a repeated query parameter
-    (A[:8], None, "2 allocations start with `3f9a1c2e`"),
-    ("deadbeef", None, "No allocation `deadbeef`"),
-    ("", None, "No allocation given"),
-    (None, None, "No allocation given"),
-    ("<script>alert(1)</script>", None, "is not an allocation ID"),
-    ("../../v1/acl/tokens", None, "is not an allocation ID"),
-    ("b07c0ffe-aaaa", None, "is not an allocation ID"),
-    ("x" * 10_000, None, "is not an allocation ID"),
-    ("b07c0ffe\x00\n", C, ""),                           # control characters are dropped
-])
+@pytest.mark.parametrize(
+    "value,found,message",
+    [
+        (C, C, ""),
+        (C[:8], C, ""),
+        (C.upper(), C, ""),
+        ([C], C, ""),  # a repeated query parameter
+        (A[:8], None, "2 allocations start with `3f9a1c2e`"),
+        ("deadbeef", None, "No allocation `deadbeef`"),
+        ("", None, "No allocation given"),
+        (None, None, "No allocation given"),
+        ("<script>alert(1)</script>", None, "is not an allocation ID"),
+        ("../../v1/acl/tokens", None, "is not an allocation ID"),
+        ("b07c0ffe-aaaa", None, "is not an allocation ID"),
+        ("x" * 10_000, None, "is not an allocation ID"),
+        ("b07c0ffe\x00\n", C, ""),  # control characters are dropped
+    ],
+)
 def test_resolve_alloc(allocs, value, found, message):
     row, msg = tables.resolve_alloc(allocs, value)
     assert (row["alloc_id"] if row else None) == found
@@ -101,10 +120,26 @@ def test_md_text_keeps_markdown_from_cluster_fields_literal():
 def test_redact_allocation_removes_task_env_and_templates_everywhere():
     from ui.tables import REMOVED, redact_allocation
 
-    alloc = {"ID": "a", "Job": {"Meta": {"client": "x"}, "TaskGroups": [{"Tasks": [
-        {"Name": "web", "Env": {"DB_PASSWORD": "hunter2"}, "Templates": [{"EmbeddedTmpl": "{{ secret }}"}],
-         "Vault": {"Policies": ["p"]}, "Config": {"image": "web:1"}}]}]},
-        "SignedIdentities": {"web": "eyJ..."}}
+    alloc = {
+        "ID": "a",
+        "Job": {
+            "Meta": {"client": "x"},
+            "TaskGroups": [
+                {
+                    "Tasks": [
+                        {
+                            "Name": "web",
+                            "Env": {"DB_PASSWORD": "hunter2"},
+                            "Templates": [{"EmbeddedTmpl": "{{ secret }}"}],
+                            "Vault": {"Policies": ["p"]},
+                            "Config": {"image": "web:1"},
+                        }
+                    ]
+                }
+            ],
+        },
+        "SignedIdentities": {"web": "eyJ..."},
+    }
     out = redact_allocation(alloc)
     task = out["Job"]["TaskGroups"][0]["Tasks"][0]
     assert task["Env"] == task["Templates"] == task["Vault"] == out["SignedIdentities"] == REMOVED
@@ -119,13 +154,19 @@ def test_status_counts_keeps_a_status_the_palette_does_not_know(clients):
 
 def _node_allocs():
     t = pd.Timestamp("2026-01-01T12:00:00Z")
-    return conform(pd.DataFrame({
-        "alloc_id": [A, B, C, "c0ffee00-0000-0000-0000-000000000000"],
-        "client": ["acme", "beta", "gamma", "delta"], "node_id": ["n1", "n1", "n1", "n2"],
-        "client_status": ["running", "failed", "running", "failed"],
-        "create_time": [t - pd.Timedelta(hours=2), t - pd.Timedelta(hours=3), t, t],
-        "job_id": ["acme-web", "beta-api", "gamma-web", "delta-web"],
-    }), "allocations")
+    return conform(
+        pd.DataFrame(
+            {
+                "alloc_id": [A, B, C, "c0ffee00-0000-0000-0000-000000000000"],
+                "client": ["acme", "beta", "gamma", "delta"],
+                "node_id": ["n1", "n1", "n1", "n2"],
+                "client_status": ["running", "failed", "running", "failed"],
+                "create_time": [t - pd.Timedelta(hours=2), t - pd.Timedelta(hours=3), t, t],
+                "job_id": ["acme-web", "beta-api", "gamma-web", "delta-web"],
+            }
+        ),
+        "allocations",
+    )
 
 
 def test_alloc_table_with_client_sorts_once_and_keeps_each_row_s_client():
@@ -139,8 +180,9 @@ def test_alloc_table_with_client_sorts_once_and_keeps_each_row_s_client():
 
 def test_node_allocations_is_the_alloc_table_of_that_node():
     allocs = _node_allocs()
-    pd.testing.assert_frame_equal(tables.node_allocations(allocs, "n1"),
-                                  tables.alloc_table(allocs[allocs["node_id"] == "n1"], with_client=True))
+    pd.testing.assert_frame_equal(
+        tables.node_allocations(allocs, "n1"), tables.alloc_table(allocs[allocs["node_id"] == "n1"], with_client=True)
+    )
 
 
 def test_alloc_badge_comes_from_the_views_palette():
@@ -153,16 +195,28 @@ def test_alloc_badge_comes_from_the_views_palette():
 def test_redact_allocation_removes_registry_logins_getter_and_check_headers_and_tokens():
     from ui.tables import REMOVED, redact_allocation
 
-    task = {"Name": "web", "Config": {"image": "registry.example.ca/web:1",
-                                      "auth": {"username": "ci", "password": "hunter2"}},
-            "Artifacts": [{"GetterSource": "s3::bucket/x", "GetterOptions": {"aws_access_key_id": "AKIA-secret"},
-                           "GetterHeaders": {"Authorization": "Bearer hunter2"}}],
-            "Services": [{"Checks": [{"Type": "http", "Header": {"Authorization": ["Basic hunter2"]}}]}]}
-    alloc = {"Job": {"VaultToken": "hvs.hunter2", "ConsulToken": "hunter2", "Payload": "aHVudGVyMg==",
-                     "TaskGroups": [{"Tasks": [task]}]}}
+    task = {
+        "Name": "web",
+        "Config": {"image": "registry.example.ca/web:1", "auth": {"username": "ci", "password": "hunter2"}},
+        "Artifacts": [
+            {
+                "GetterSource": "s3::bucket/x",
+                "GetterOptions": {"aws_access_key_id": "AKIA-secret"},
+                "GetterHeaders": {"Authorization": "Bearer hunter2"},
+            }
+        ],
+        "Services": [{"Checks": [{"Type": "http", "Header": {"Authorization": ["Basic hunter2"]}}]}],
+    }
+    alloc = {
+        "Job": {
+            "VaultToken": "hvs.hunter2",
+            "ConsulToken": "hunter2",
+            "Payload": "aHVudGVyMg==",
+            "TaskGroups": [{"Tasks": [task]}],
+        }
+    }
     out = redact_allocation(alloc)
     shown = out["Job"]["TaskGroups"][0]["Tasks"][0]
     assert "hunter2" not in str(out) and "AKIA" not in str(out) and "aHVudGVyMg" not in str(out)
     assert shown["Config"] == {"image": "registry.example.ca/web:1", "auth": REMOVED}  # the image stays readable
     assert shown["Artifacts"][0]["GetterSource"] == "s3::bucket/x"
-

@@ -28,19 +28,41 @@ def _assert_schema(frames):
 
 def _job(jid, ns, *, meta=None, running=1, failed=0, type_="service", stop=False, **kw):
     return {
-        "ID": jid, "Name": jid, "Namespace": ns, "Type": type_, "Status": "running", "Priority": 50, "Stop": stop,
-        "Meta": meta, "Datacenters": ["ca-tor-1"], "SubmitTime": NOW_NS - HOUR, "Version": 2,
-        "JobSummary": {"Namespace": ns, "Summary": {"g": {"Running": running, "Failed": failed, "Queued": 0,
-                                                          "Starting": 0, "Lost": 0, "Complete": 0}}},
+        "ID": jid,
+        "Name": jid,
+        "Namespace": ns,
+        "Type": type_,
+        "Status": "running",
+        "Priority": 50,
+        "Stop": stop,
+        "Meta": meta,
+        "Datacenters": ["ca-tor-1"],
+        "SubmitTime": NOW_NS - HOUR,
+        "Version": 2,
+        "JobSummary": {
+            "Namespace": ns,
+            "Summary": {
+                "g": {"Running": running, "Failed": failed, "Queued": 0, "Starting": 0, "Lost": 0, "Complete": 0}
+            },
+        },
         **kw,
     }
 
 
 def _alloc(aid, jid, ns, *, status="running", name=None, task_states=None, modify=None, desired="run"):
     return {
-        "ID": aid, "Namespace": ns, "JobID": jid, "TaskGroup": "g", "Name": name or f"{jid}.g[0]",
-        "ClientStatus": status, "DesiredStatus": desired, "NodeID": N1, "NodeName": "n1", "JobVersion": 2,
-        "CreateTime": NOW_NS - 2 * HOUR, "ModifyTime": modify if modify is not None else NOW_NS - HOUR,
+        "ID": aid,
+        "Namespace": ns,
+        "JobID": jid,
+        "TaskGroup": "g",
+        "Name": name or f"{jid}.g[0]",
+        "ClientStatus": status,
+        "DesiredStatus": desired,
+        "NodeID": N1,
+        "NodeName": "n1",
+        "JobVersion": 2,
+        "CreateTime": NOW_NS - 2 * HOUR,
+        "ModifyTime": modify if modify is not None else NOW_NS - HOUR,
         "TaskStates": task_states,
     }
 
@@ -61,8 +83,13 @@ def test_null_task_states_events_and_meta_become_empty():
         "jobs": [_job("j", "ns", meta=None)],
         "allocations": [
             _alloc(A1, "j", "ns", task_states=None),
-            _alloc(A2, "j", "ns", name="j.g[1]", task_states={"t": {"Events": None, "Restarts": None, "State": None},
-                                                              "u": None}),
+            _alloc(
+                A2,
+                "j",
+                "ns",
+                name="j.g[1]",
+                task_states={"t": {"Events": None, "Restarts": None, "State": None}, "u": None},
+            ),
         ],
         "nodes": [{"ID": N1, "Name": "n1", "Datacenter": "ca-tor-1"}],
     }
@@ -78,8 +105,12 @@ def test_null_task_states_events_and_meta_become_empty():
 
 
 def test_missing_keys_in_events_and_allocs_do_not_raise():
-    raw = {"allocations": [{"ID": A1, "TaskStates": {"t": {"Events": [{"Type": "Started"}, {"Time": 5, "Message": "m"}]}}},
-                           {}]}
+    raw = {
+        "allocations": [
+            {"ID": A1, "TaskStates": {"t": {"Events": [{"Type": "Started"}, {"Time": 5, "Message": "m"}]}}},
+            {},
+        ]
+    }
     f = views.build_frames(raw, cluster="c", now=NOW)
     _assert_schema(f)
     ev = f.task_events
@@ -91,14 +122,32 @@ def test_missing_keys_in_events_and_allocs_do_not_raise():
 
 def test_restarts_summed_and_last_event_is_newest_across_tasks():
     ts = {
-        "a": {"Restarts": 2, "LastRestart": "2026-01-01T11:00:00Z", "State": "running", "Failed": False,
-              "Events": [{"Time": NOW_NS - 3 * HOUR, "Type": "Started", "DisplayMessage": "started"}]},
-        "b": {"Restarts": 1, "LastRestart": "2026-01-01T11:30:00.5Z", "State": "dead", "Failed": True,
-              "Events": [{"Time": NOW_NS - 2 * HOUR, "Type": "Terminated", "Message": "Exit Code: 1", "ExitCode": 1},
-                         {"Time": NOW_NS - HOUR, "Type": "Not Restarting", "DisplayMessage": "Exceeded allowed attempts",
-                          "FailsTask": True}]},
+        "a": {
+            "Restarts": 2,
+            "LastRestart": "2026-01-01T11:00:00Z",
+            "State": "running",
+            "Failed": False,
+            "Events": [{"Time": NOW_NS - 3 * HOUR, "Type": "Started", "DisplayMessage": "started"}],
+        },
+        "b": {
+            "Restarts": 1,
+            "LastRestart": "2026-01-01T11:30:00.5Z",
+            "State": "dead",
+            "Failed": True,
+            "Events": [
+                {"Time": NOW_NS - 2 * HOUR, "Type": "Terminated", "Message": "Exit Code: 1", "ExitCode": 1},
+                {
+                    "Time": NOW_NS - HOUR,
+                    "Type": "Not Restarting",
+                    "DisplayMessage": "Exceeded allowed attempts",
+                    "FailsTask": True,
+                },
+            ],
+        },
     }
-    f = views.build_frames({"allocations": [_alloc(A1, "j", "ns", status="failed", task_states=ts)]}, cluster="c", now=NOW)
+    f = views.build_frames(
+        {"allocations": [_alloc(A1, "j", "ns", status="failed", task_states=ts)]}, cluster="c", now=NOW
+    )
     r = f.allocations.iloc[0]
     assert r.restarts == 3 and r.tasks == 2 and r.tasks_failed == 1 and r.failed
     assert r.last_event_type == "Not Restarting" and r.last_event_message == "Exceeded allowed attempts"
@@ -112,10 +161,12 @@ def test_restarts_summed_and_last_event_is_newest_across_tasks():
 
 
 def test_unknown_statuses_are_kept_not_dropped():
-    raw = {"allocations": [_alloc(A1, "j", "ns", status="weird")],
-           "deployments": [{"ID": "d1", "Namespace": "ns", "JobID": "j", "Status": "exploded", "TaskGroups": None}],
-           "consul_checks": [{"Node": "n", "CheckID": "c", "Status": "maintenance", "ServiceID": "s"}],
-           "consul_services": {"s": [{"Node": "n", "ServiceID": "s", "ServiceName": "s"}]}}
+    raw = {
+        "allocations": [_alloc(A1, "j", "ns", status="weird")],
+        "deployments": [{"ID": "d1", "Namespace": "ns", "JobID": "j", "Status": "exploded", "TaskGroups": None}],
+        "consul_checks": [{"Node": "n", "CheckID": "c", "Status": "maintenance", "ServiceID": "s"}],
+        "consul_services": {"s": [{"Node": "n", "ServiceID": "s", "ServiceName": "s"}]},
+    }
     f = views.build_frames(raw, cluster="c", now=NOW)
     assert f.allocations.client_status.tolist() == ["weird"]
     assert not f.allocations.failed.iloc[0]
@@ -125,8 +176,16 @@ def test_unknown_statuses_are_kept_not_dropped():
 
 
 def test_rfc3339_and_nanosecond_times_both_become_utc():
-    deps = [{"ID": "d1", "Namespace": "ns", "JobID": "j", "Status": "successful", "CreateTime": NOW_NS - HOUR,
-             "ModifyTime": "2026-01-01T07:00:00-05:00"}]
+    deps = [
+        {
+            "ID": "d1",
+            "Namespace": "ns",
+            "JobID": "j",
+            "Status": "successful",
+            "CreateTime": NOW_NS - HOUR,
+            "ModifyTime": "2026-01-01T07:00:00-05:00",
+        }
+    ]
     f = views.build_frames({"deployments": deps}, cluster="c", now=NOW)
     d = f.deployments.iloc[0]
     assert d.create_time == NOW - pd.Timedelta(hours=1)
@@ -134,9 +193,17 @@ def test_rfc3339_and_nanosecond_times_both_become_utc():
 
 
 def test_deployment_modify_time_falls_back_to_last_progress():
-    deps = [{"ID": "d1", "Namespace": "ns", "JobID": "j", "Status": "running",
-             "TaskGroups": {"g": {"DesiredTotal": 2, "RequireProgressBy": "2026-01-01T12:10:00Z",
-                                  "ProgressDeadline": 600 * 10**9}}}]
+    deps = [
+        {
+            "ID": "d1",
+            "Namespace": "ns",
+            "JobID": "j",
+            "Status": "running",
+            "TaskGroups": {
+                "g": {"DesiredTotal": 2, "RequireProgressBy": "2026-01-01T12:10:00Z", "ProgressDeadline": 600 * 10**9}
+            },
+        }
+    ]
     f = views.build_frames({"deployments": deps}, cluster="c", now=NOW)
     assert f.deployments.iloc[0].modify_time == pd.Timestamp("2026-01-01T12:00:00Z")
 
@@ -203,14 +270,31 @@ def test_services_join_checks_and_fall_back_to_alloc_client():
     raw = {
         "jobs": [_job("acme-web", "acme")],
         "allocations": [_alloc(A1, "acme-web", "acme")],
-        "consul_services": {"web": [
-            {"Node": "n1", "ServiceID": sid, "ServiceName": "web", "ServiceMeta": {"version": "1.2.3"},
-             "ServicePort": 8080, "Address": "10.0.0.1", "ServiceAddress": "", "ServiceTags": None},
-            {"Node": "n2", "ServiceID": "web-2", "ServiceName": "web", "ServiceMeta": {"client": "beta"}},
-        ]},
+        "consul_services": {
+            "web": [
+                {
+                    "Node": "n1",
+                    "ServiceID": sid,
+                    "ServiceName": "web",
+                    "ServiceMeta": {"version": "1.2.3"},
+                    "ServicePort": 8080,
+                    "Address": "10.0.0.1",
+                    "ServiceAddress": "",
+                    "ServiceTags": None,
+                },
+                {"Node": "n2", "ServiceID": "web-2", "ServiceName": "web", "ServiceMeta": {"client": "beta"}},
+            ]
+        },
         "consul_checks": [
-            {"Node": "n1", "CheckID": "c1", "Name": "http", "Status": "critical", "Output": "refused", "ServiceID": sid,
-             "ServiceName": "web"},
+            {
+                "Node": "n1",
+                "CheckID": "c1",
+                "Name": "http",
+                "Status": "critical",
+                "Output": "refused",
+                "ServiceID": sid,
+                "ServiceName": "web",
+            },
             {"Node": "n1", "CheckID": "c2", "Name": "tcp", "Status": "passing", "ServiceID": sid, "ServiceName": "web"},
             {"Node": "n2", "CheckID": "serfHealth", "Name": "Serf Health Status", "Status": "warning", "ServiceID": ""},
         ],
@@ -232,8 +316,10 @@ def test_services_join_checks_and_fall_back_to_alloc_client():
 
 
 def test_nodes_count_running_allocations():
-    raw = {"nodes": [{"ID": N1, "Name": "n1"}, {"ID": "other", "Name": "n2"}],
-           "allocations": [_alloc(A1, "j", "ns"), _alloc(A2, "j", "ns", status="complete", name="j.g[1]")]}
+    raw = {
+        "nodes": [{"ID": N1, "Name": "n1"}, {"ID": "other", "Name": "n2"}],
+        "allocations": [_alloc(A1, "j", "ns"), _alloc(A2, "j", "ns", status="complete", name="j.g[1]")],
+    }
     f = views.build_frames(raw, cluster="c", now=NOW)
     n = f.nodes.set_index("name")
     assert (n.loc["n1", "allocs_running"], n.loc["n1", "allocs_total"]) == (1, 2)
@@ -269,8 +355,11 @@ def test_conform_fills_a_missing_timedelta_with_nat():
 def test_build_does_not_modify_raw():
     import copy
 
-    raw = {"jobs": [_job("j", "ns")], "allocations": [_alloc(A1, "j", "ns", task_states={"t": {"Events": []}})],
-           "consul_services": {"web": [{"Node": "n", "ServiceID": "x"}]}}
+    raw = {
+        "jobs": [_job("j", "ns")],
+        "allocations": [_alloc(A1, "j", "ns", task_states={"t": {"Events": []}})],
+        "consul_services": {"web": [{"Node": "n", "ServiceID": "x"}]},
+    }
     before = copy.deepcopy(raw)
     views.build_frames(raw, cluster="c", now=NOW)
     assert raw == before
@@ -282,14 +371,21 @@ def test_now_may_be_naive_or_aware_or_datetime():
     raw = {"allocations": [_alloc(A1, "j", "ns")]}
     ages = {
         str(now): views.build_frames(raw, cluster="c", now=now).allocations.age.iloc[0]
-        for now in (NOW, NOW.tz_localize(None), NOW.to_pydatetime(), dt.datetime(2026, 1, 1, 7, tzinfo=dt.timezone(dt.timedelta(hours=-5))))
+        for now in (
+            NOW,
+            NOW.tz_localize(None),
+            NOW.to_pydatetime(),
+            dt.datetime(2026, 1, 1, 7, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+        )
     }
     assert set(ages.values()) == {pd.Timedelta(hours=2)}
 
 
 def test_conform_is_idempotent_on_built_frames_and_fixes_time_units():
-    raw = {"allocations": [_alloc(A1, "j", "ns", task_states={"t": {"Events": [{"Time": NOW_NS, "Type": "Started"}]}})],
-           "jobs": [_job("j", "ns")]}
+    raw = {
+        "allocations": [_alloc(A1, "j", "ns", task_states={"t": {"Events": [{"Time": NOW_NS, "Type": "Started"}]}})],
+        "jobs": [_job("j", "ns")],
+    }
     f = views.build_frames(raw, cluster="c", now=NOW)
     for name, df in f.as_dict().items():
         out = schema.conform(df, name)
@@ -301,45 +397,80 @@ def test_conform_is_idempotent_on_built_frames_and_fixes_time_units():
 def test_go_zero_time_and_garbage_times_become_nat():
     ts = {"t": {"Restarts": 1, "LastRestart": "0001-01-01T00:00:00Z", "Events": []}}
     deps = [{"ID": "d", "Namespace": "ns", "JobID": "j", "Status": "failed", "ModifyTime": "not a time"}]
-    f = views.build_frames({"allocations": [_alloc(A1, "j", "ns", task_states=ts)], "deployments": deps},
-                           cluster="c", now=NOW)
+    f = views.build_frames(
+        {"allocations": [_alloc(A1, "j", "ns", task_states=ts)], "deployments": deps}, cluster="c", now=NOW
+    )
     assert pd.isna(f.allocations.last_restart.iloc[0]) and pd.isna(f.deployments.modify_time.iloc[0])
 
 
-@pytest.mark.parametrize("seconds,words", [(None, "never"), (float("nan"), "never"), (-5, "0 s ago"), (0, "0 s ago"),
-                                           (4.7, "4 s ago"), (59, "59 s ago"), (60, "1 min ago"),
-                                           (7260, "2 h 1 min ago"), (90000, "1 d 1 h ago")])
+@pytest.mark.parametrize(
+    "seconds,words",
+    [
+        (None, "never"),
+        (float("nan"), "never"),
+        (-5, "0 s ago"),
+        (0, "0 s ago"),
+        (4.7, "4 s ago"),
+        (59, "59 s ago"),
+        (60, "1 min ago"),
+        (7260, "2 h 1 min ago"),
+        (90000, "1 d 1 h ago"),
+    ],
+)
 def test_ago_words(seconds, words):
     assert ago_words(seconds) == words
 
 
-@pytest.mark.parametrize("name, service, label", [
-    ('service: "api" check', "api", "“api”"),  # Nomad's default check name says only the service
-    ("http", "web", "“http” on web"),
-    ("disk", "", "“disk”"),
-])
+@pytest.mark.parametrize(
+    "name, service, label",
+    [
+        ('service: "api" check', "api", "“api”"),  # Nomad's default check name says only the service
+        ("http", "web", "“http” on web"),
+        ("disk", "", "“disk”"),
+    ],
+)
 def test_check_labels_read_well_in_reasons(name, service, label):
     from views.clients import check_label
 
     assert check_label(name, service) == label
 
 
-
-@pytest.mark.parametrize("node_status, expected_status, crit, warn", [
-    ("critical", "degraded", 1, 0),
-    ("warning", "degraded", 0, 1),
-    ("passing", "healthy", 0, 0),
-])
+@pytest.mark.parametrize(
+    "node_status, expected_status, crit, warn",
+    [
+        ("critical", "degraded", 1, 0),
+        ("warning", "degraded", 0, 1),
+        ("passing", "healthy", 0, 0),
+    ],
+)
 def test_a_node_check_counts_for_the_clients_with_services_on_that_node(node_status, expected_status, crit, warn):
     raw = {
         "jobs": [_job("acme-web", "acme"), _job("beta-web", "beta")],
         "allocations": [_alloc(A1, "acme-web", "acme"), _alloc(A2, "beta-web", "beta", name="beta-web.g[0]")],
-        "consul_services": {"web": [
-            {"Node": "nomad-tor1-003", "ServiceID": "web-a", "ServiceName": "web", "ServiceMeta": {"client": "acme"}},
-            {"Node": "nomad-tor1-004", "ServiceID": "web-b", "ServiceName": "web", "ServiceMeta": {"client": "beta"}},
-        ]},
+        "consul_services": {
+            "web": [
+                {
+                    "Node": "nomad-tor1-003",
+                    "ServiceID": "web-a",
+                    "ServiceName": "web",
+                    "ServiceMeta": {"client": "acme"},
+                },
+                {
+                    "Node": "nomad-tor1-004",
+                    "ServiceID": "web-b",
+                    "ServiceName": "web",
+                    "ServiceMeta": {"client": "beta"},
+                },
+            ]
+        },
         "consul_checks": [
-            {"Node": "nomad-tor1-003", "CheckID": "serfHealth", "Name": "serfHealth", "Status": node_status, "ServiceID": ""},
+            {
+                "Node": "nomad-tor1-003",
+                "CheckID": "serfHealth",
+                "Name": "serfHealth",
+                "Status": node_status,
+                "ServiceID": "",
+            },
         ],
     }
     f = views.build_frames(raw, cluster="c", now=NOW)
@@ -348,7 +479,10 @@ def test_a_node_check_counts_for_the_clients_with_services_on_that_node(node_sta
     # the service on that node and its client agree
     assert s.loc["web-a", "health"] == node_status
     assert (cl.loc["acme", "status"], cl.loc["acme", "checks_critical"], cl.loc["acme", "checks_warning"]) == (
-        expected_status, crit, warn)
+        expected_status,
+        crit,
+        warn,
+    )
     if node_status != "passing":
         assert f"check node nomad-tor1-003 “serfHealth” {node_status}" in cl.loc["acme", "reason"]
     # a client with no service on that node is untouched
@@ -359,14 +493,31 @@ def test_a_node_check_counts_for_the_clients_with_services_on_that_node(node_sta
 def test_last_event_of_a_failed_allocation_says_why_the_task_failed():
     """A sidecar killed after the main task failed has the newest event, but not the one support needs."""
     alloc = {
-        "ID": "6d3c4f5e-0000-4000-8000-000000000001", "Namespace": "acme", "JobID": "acme-web",
-        "TaskGroup": "web", "ClientStatus": "failed", "DesiredStatus": "run", "CreateTime": 1,
+        "ID": "6d3c4f5e-0000-4000-8000-000000000001",
+        "Namespace": "acme",
+        "JobID": "acme-web",
+        "TaskGroup": "web",
+        "ClientStatus": "failed",
+        "DesiredStatus": "run",
+        "CreateTime": 1,
         "TaskStates": {
-            "frontend": {"State": "dead", "Failed": True, "Events": [
-                {"Type": "Terminated", "Time": 100, "DisplayMessage": "Exit Code: 1, Exit Message: \"missing API key\""},
-                {"Type": "Not Restarting", "Time": 101, "DisplayMessage": "Exceeded allowed attempts"}]},
-            "log-shipper": {"State": "dead", "Failed": False, "Events": [
-                {"Type": "Killed", "Time": 105, "DisplayMessage": "Task successfully killed"}]},
+            "frontend": {
+                "State": "dead",
+                "Failed": True,
+                "Events": [
+                    {
+                        "Type": "Terminated",
+                        "Time": 100,
+                        "DisplayMessage": 'Exit Code: 1, Exit Message: "missing API key"',
+                    },
+                    {"Type": "Not Restarting", "Time": 101, "DisplayMessage": "Exceeded allowed attempts"},
+                ],
+            },
+            "log-shipper": {
+                "State": "dead",
+                "Failed": False,
+                "Events": [{"Type": "Killed", "Time": 105, "DisplayMessage": "Task successfully killed"}],
+            },
         },
     }
     row = views.build_frames({"allocations": [alloc]}, cluster="c").allocations.iloc[0]

@@ -36,15 +36,18 @@ def test_invalid_pattern_is_an_error_value_not_an_exception(pattern):
 ACCESS_LOG = "GET /healthz 200 3ms\nERROR upstream timed out\nPOST /api 201 9ms\nwarn slow query\n"
 
 
-@pytest.mark.parametrize("pattern,lines,error", [
-    ("", 4, ""),
-    ("error", 1, ""),                 # case-insensitive
-    ("^(GET|POST) ", 2, ""),
-    (r"\d+ms$", 2, ""),
-    ("(unclosed", 4, "not a valid regular expression"),
-    ("*", 4, "not a valid regular expression"),
-    ("a" * 400, 4, "longer than"),
-])
+@pytest.mark.parametrize(
+    "pattern,lines,error",
+    [
+        ("", 4, ""),
+        ("error", 1, ""),  # case-insensitive
+        ("^(GET|POST) ", 2, ""),
+        (r"\d+ms$", 2, ""),
+        ("(unclosed", 4, "not a valid regular expression"),
+        ("*", 4, "not a valid regular expression"),
+        ("a" * 400, 4, "longer than"),
+    ],
+)
 def test_filter_lines_text_and_counts(pattern, lines, error):
     out = filter_lines(ACCESS_LOG, pattern)
     assert out.matched == lines and out.total == 4
@@ -54,23 +57,35 @@ def test_filter_lines_text_and_counts(pattern, lines, error):
 
 @pytest.mark.parametrize(
     "src, n, out",
-    [(LOG, 2, ["GET /health 200", "error: retry"]), (LOG, 0, []), (LOG, -1, []), (LOG, 99, split_lines(LOG)),
-     (b"a\r\nb\xff\n", 1, ["b\ufffd"]), (None, 3, []), (["x", "y"], 1, ["y"])],
+    [
+        (LOG, 2, ["GET /health 200", "error: retry"]),
+        (LOG, 0, []),
+        (LOG, -1, []),
+        (LOG, 99, split_lines(LOG)),
+        (b"a\r\nb\xff\n", 1, ["b\ufffd"]),
+        (None, 3, []),
+        (["x", "y"], 1, ["y"]),
+    ],
 )
 def test_tail(src, n, out):
     assert tail(src, n) == out
 
 
 def test_resources_from_allocated_resources():
-    alloc = {"AllocatedResources": {"Tasks": {"web": {"Cpu": {"CpuShares": 500}, "Memory": {"MemoryMB": 256}},
-                                              "sidecar": {"Cpu": {"CpuShares": 100}, "Memory": {"MemoryMB": 64,
-                                                                                                 "MemoryMaxMB": 128}}},
-                                    "Shared": {"DiskMB": 300, "Ports": [{"Label": "http", "Value": 24000, "To": 8080,
-                                                                         "HostIP": "10.0.0.5"}]}}}
+    alloc = {
+        "AllocatedResources": {
+            "Tasks": {
+                "web": {"Cpu": {"CpuShares": 500}, "Memory": {"MemoryMB": 256}},
+                "sidecar": {"Cpu": {"CpuShares": 100}, "Memory": {"MemoryMB": 64, "MemoryMaxMB": 128}},
+            },
+            "Shared": {"DiskMB": 300, "Ports": [{"Label": "http", "Value": 24000, "To": 8080, "HostIP": "10.0.0.5"}]},
+        }
+    }
     df = resources(alloc)
     assert df.to_dict("records") == [
         {"task": "web", "cpu_mhz": 500, "memory_mb": 256, "memory_max_mb": 0},
-        {"task": "sidecar", "cpu_mhz": 100, "memory_mb": 64, "memory_max_mb": 128}]
+        {"task": "sidecar", "cpu_mhz": 100, "memory_mb": 64, "memory_max_mb": 128},
+    ]
     assert df.attrs["disk_mb"] == 300
     assert ports(alloc) == ["http: 10.0.0.5:24000 → 8080"]
     assert resources({}).empty and ports({}) == []

@@ -75,7 +75,13 @@ def test_task_events_sample(frames):
 def test_job_sample_uses_summary_namespace_and_counts(frames):
     j = frames.jobs.iloc[0]
     assert (j.job_id, j.namespace, j.client, j.type, j.status, j.priority) == (
-        "example", "default", "default", "service", "pending", 50)
+        "example",
+        "default",
+        "default",
+        "service",
+        "pending",
+        50,
+    )
     assert (j.queued, j.complete, j.running) == (1, 1, 0)
     assert j.task_groups == ["cache"]
     assert j.job_version == -1 and pd.isna(j.submit_time)  # the doc sample carries neither
@@ -96,7 +102,14 @@ def test_job_desired_takes_the_latest_deployment_total(frames):
 def test_nodes_sample(frames):
     n = frames.nodes.iloc[0]
     assert (n.node_id, n["name"], n.datacenter, n.node_pool, n.status, n.eligibility, n.version) == (
-        "f7476465-4d6e-c0de-26d0-e383c49be941", "nomad-4", "dc1", "default", "ready", "eligible", "0.8.0-rc1")
+        "f7476465-4d6e-c0de-26d0-e383c49be941",
+        "nomad-4",
+        "dc1",
+        "default",
+        "ready",
+        "eligible",
+        "0.8.0-rc1",
+    )
     assert n.drain is False or n.drain == False  # noqa: E712
 
 
@@ -115,7 +128,12 @@ def test_nomad_services_sample(frames):
 def test_catalog_service_sample_keeps_meta(frames):
     s = frames.services.iloc[0]
     assert (s.service, s.service_id, s.node, s.address, s.port) == (
-        "web", "32a2a47f7992:nodea:5000", "t2.320", "172.17.0.3", 5000)
+        "web",
+        "32a2a47f7992:nodea:5000",
+        "t2.320",
+        "172.17.0.3",
+        5000,
+    )
     assert s.meta == {"web_meta_value": "baz"} and s.tags == ["prod"]
     assert s.client == "" and s.alloc_id == ""  # not a Nomad-registered service
     assert s.health == "passing" and s.checks_total == 0

@@ -3,6 +3,7 @@
 Two fixtures: hand-made conforming frames (shared short IDs, a job without a client) and
 frames built from raw API JSON (namespaces, prefixes).
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -25,17 +26,40 @@ N1 = "795e8229-451a-bd81-f1d6-9ed617f5e837"
 @pytest.fixture(scope="module")
 def frames():
     f = Frames.empty()
-    allocs = conform(pd.DataFrame({
-        "alloc_id": [A1, A2, A3], "short_id": [A1[:8], A2[:8], A3[:8]],
-        "client": ["northern-leaf", "northern-leaf", "boreal-roots"],
-        "job_id": ["northern-leaf-web", "northern-leaf-web", "boreal-roots-api"],
-        "client_status": ["running", "failed", "running"],
-    }), "allocations")
+    allocs = conform(
+        pd.DataFrame(
+            {
+                "alloc_id": [A1, A2, A3],
+                "short_id": [A1[:8], A2[:8], A3[:8]],
+                "client": ["northern-leaf", "northern-leaf", "boreal-roots"],
+                "job_id": ["northern-leaf-web", "northern-leaf-web", "boreal-roots-api"],
+                "client_status": ["running", "failed", "running"],
+            }
+        ),
+        "allocations",
+    )
     clients = conform(pd.DataFrame({"client": ["northern-leaf", "boreal-roots", "northern-leaf-2"]}), "clients")
-    jobs = conform(pd.DataFrame({"client": ["northern-leaf", "boreal-roots", ""],
-                                 "job_id": ["northern-leaf-web", "boreal-roots-api", "system-logs"]}), "jobs")
-    nodes = conform(pd.DataFrame({"node_id": [N1], "short_id": [N1[:8]], "name": ["nomad-mtl1-010"],
-                                  "datacenter": ["ca-mtl-1"], "status": ["down"]}), "nodes")
+    jobs = conform(
+        pd.DataFrame(
+            {
+                "client": ["northern-leaf", "boreal-roots", ""],
+                "job_id": ["northern-leaf-web", "boreal-roots-api", "system-logs"],
+            }
+        ),
+        "jobs",
+    )
+    nodes = conform(
+        pd.DataFrame(
+            {
+                "node_id": [N1],
+                "short_id": [N1[:8]],
+                "name": ["nomad-mtl1-010"],
+                "datacenter": ["ca-mtl-1"],
+                "status": ["down"],
+            }
+        ),
+        "nodes",
+    )
     return Frames(**{**f.as_dict(), "allocations": allocs, "clients": clients, "jobs": jobs, "nodes": nodes})
 
 
@@ -44,20 +68,26 @@ def go(frames, q):
     return None if m is None else (m.page, m.params)
 
 
-@pytest.mark.parametrize("query,expected", [
-    (A3, ("allocation", {"alloc": A3})),                    # full ID
-    (A3[:8], ("allocation", {"alloc": A3})),                # 8-character short form
-    ("  B07C0FFE ", ("allocation", {"alloc": A3})),         # case and blanks do not matter
-    (A1, ("allocation", {"alloc": A1})),                    # full ID wins even when the short form is shared
-    (A1[:8], None),                                         # two allocations share it: list both
-    ("northern-leaf", ("client", {"client": "northern-leaf"})),  # exact client beats partial ones
-    ("boreal-roots-api", ("client", {"client": "boreal-roots", "job": "boreal-roots-api"})),  # job -> its client
-    ("nomad-mtl1-010", ("nodes", {"node": N1})),            # node by name
-    (N1, ("nodes", {"node": N1})),                          # node by ID
-    (N1[:8], ("nodes", {"node": N1})),                      # node by short ID
-    ("boreal", None),                                       # several partial matches: list them
-    ("", None), ("   ", None), ("x" * 500, None), ("no-such-thing", None),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        (A3, ("allocation", {"alloc": A3})),  # full ID
+        (A3[:8], ("allocation", {"alloc": A3})),  # 8-character short form
+        ("  B07C0FFE ", ("allocation", {"alloc": A3})),  # case and blanks do not matter
+        (A1, ("allocation", {"alloc": A1})),  # full ID wins even when the short form is shared
+        (A1[:8], None),  # two allocations share it: list both
+        ("northern-leaf", ("client", {"client": "northern-leaf"})),  # exact client beats partial ones
+        ("boreal-roots-api", ("client", {"client": "boreal-roots", "job": "boreal-roots-api"})),  # job -> its client
+        ("nomad-mtl1-010", ("nodes", {"node": N1})),  # node by name
+        (N1, ("nodes", {"node": N1})),  # node by ID
+        (N1[:8], ("nodes", {"node": N1})),  # node by short ID
+        ("boreal", None),  # several partial matches: list them
+        ("", None),
+        ("   ", None),
+        ("x" * 500, None),
+        ("no-such-thing", None),
+    ],
+)
 def test_where_a_query_goes(frames, query, expected):
     assert go(frames, query) == expected
 
@@ -108,14 +138,30 @@ M1 = "f7476465-4d6e-c0de-26d0-e383c49be941"
 @pytest.fixture(scope="module")
 def built():
     def alloc(aid, jid, ns):
-        return {"ID": aid, "Namespace": ns, "JobID": jid, "Name": f"{jid}.g[0]", "ClientStatus": "running",
-                "DesiredStatus": "run", "NodeID": M1}
+        return {
+            "ID": aid,
+            "Namespace": ns,
+            "JobID": jid,
+            "Name": f"{jid}.g[0]",
+            "ClientStatus": "running",
+            "DesiredStatus": "run",
+            "NodeID": M1,
+        }
 
     raw = {
-        "jobs": [{"ID": j, "Namespace": ns, "Type": "service"} for j, ns in
-                 [("northern-leaf-web", "northern-leaf"), ("northern-leaf-api", "northern-leaf"), ("acme-web", "acme")]],
-        "allocations": [alloc(B1, "northern-leaf-web", "northern-leaf"), alloc(B2, "northern-leaf-api", "northern-leaf"),
-                        alloc(B3, "acme-web", "acme")],
+        "jobs": [
+            {"ID": j, "Namespace": ns, "Type": "service"}
+            for j, ns in [
+                ("northern-leaf-web", "northern-leaf"),
+                ("northern-leaf-api", "northern-leaf"),
+                ("acme-web", "acme"),
+            ]
+        ],
+        "allocations": [
+            alloc(B1, "northern-leaf-web", "northern-leaf"),
+            alloc(B2, "northern-leaf-api", "northern-leaf"),
+            alloc(B3, "acme-web", "acme"),
+        ],
         "nodes": [{"ID": M1, "Name": "nomad-tor1-001", "Datacenter": "ca-tor-1"}],
     }
     return views.build_frames(raw, cluster="c", now=NOW)
@@ -129,8 +175,12 @@ def built():
         ("  5457f16d  ", "allocation", B1, {"alloc": B1}),  # short ID, exact, beats the other 5457f16* prefix
         ("c0ffee", "allocation", B3, {"alloc": B3}),  # unique prefix
         ("northern-leaf", "client", "northern-leaf", {"client": "northern-leaf"}),
-        ("Northern-Leaf-Web", "job", "northern-leaf-web",
-         {"job": "northern-leaf-web", "namespace": "northern-leaf", "client": "northern-leaf"}),
+        (
+            "Northern-Leaf-Web",
+            "job",
+            "northern-leaf-web",
+            {"job": "northern-leaf-web", "namespace": "northern-leaf", "client": "northern-leaf"},
+        ),
         ("nomad-tor1-001", "node", M1, {"node": M1}),
         ("f7476465", "node", M1, {"node": M1}),
     ],
