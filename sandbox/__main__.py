@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -22,7 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--seed", type=int, default=7)
     serve.add_argument("--acl", action="store_true", help="require ACL tokens (printed below)")
     serve.add_argument("--frozen", action="store_true", help="simulated time only moves when told")
+    describe = sub.add_parser("describe", help="print the generated world's summary and digest as JSON, no servers")
+    describe.add_argument("--clients", type=int, default=40)
+    describe.add_argument("--allocs", type=int, default=None)
+    describe.add_argument("--seed", type=int, default=7)
+    describe.add_argument("--start-time", type=float, default=1_700_000_000, help="simulated start (Unix seconds)")
+    describe.add_argument("--advance", type=float, default=0, help="then move simulated time this many seconds")
     args = parser.parse_args(argv)
+    if args.command == "describe":
+        return _describe(args)
 
     started = time.monotonic()
     common = dict(
@@ -49,6 +58,18 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: done.set())
     done.wait()
     sb.stop()
+    return 0
+
+
+def _describe(args) -> int:
+    common = dict(seed=args.seed, frozen=True, start_time=args.start_time)
+    sb = Sandbox.sized(args.allocs, **common) if args.allocs else Sandbox(clients=args.clients, **common)
+    step = 60.0  # in minutes, as the live ticker would, so the world lives through the whole span
+    left = args.advance
+    while left > 0:
+        sb.clock.advance(min(step, left))
+        left -= step
+    print(json.dumps(dict(sb.describe(), digest=sb.world.digest(), now=sb.clock.now()), sort_keys=True))
     return 0
 
 

@@ -1,0 +1,342 @@
+"""Generating the platform at start: clients, nodes, jobs with their history, seeded trouble."""
+
+from __future__ import annotations
+
+from ..clock import NS
+from ..names import client_names
+from .records import (
+    DATACENTERS,
+    DAY,
+    FAILED_DEPLOYMENT_REASONS,
+    HOUR,
+    ROLES,
+    SCENARIOS,
+    Alloc,
+    Client,
+    Deployment,
+    Job,
+    Node,
+    Role,
+    Version,
+)
+
+
+class Generation:
+    """Mixin of ``World``: builds the initial state from the seed (``self.rng``)."""
+
+    def _generate(self, n_clients, jobs_per_client, allocs_per_group):
+        rng = self.rng
+        now = self.clock.now_ns()
+        names = client_names(n_clients, self.seed)
+        order = list(range(1, n_clients))  # northern-leaf (0) stays healthy: a stable example
+        rng.shuffle(order)
+        n_bad = round(n_clients * 0.2)
+        scenario_of = {ci: SCENARIOS[k % len(SCENARIOS)] for k, ci in enumerate(order[:n_bad])}
+        # A few clients also run in us-east-1 (for data-residency checks); one of
+        # them is only allowed Canadian datacenters, i.e. a violation to find.
+        n_us = max(1, n_clients // 12)
+        us_clients = order[n_bad : n_bad + n_us]
+        self._generate_nodes(max(6, (n_clients * 5) // 8 + 1))
+        for ci, (slug, name) in enumerate(names):
+            if ci in us_clients:
+                dcs = ["ca-tor-1", "us-east-1"]
+                allowed = list(dcs) if ci != us_clients[0] else ["ca-tor-1", "ca-mtl-1"]
+            else:
+                dcs = ["ca-tor-1", "ca-mtl-1"]
+                allowed = list(dcs)
+            c = Client(
+                slug, name, ci, dcs, allowed, scenario_of.get(ci), rng.choice(("standard", "standard", "premium"))
+            )
+            self.clients.append(c)
+            self.client_by_slug[slug] = c
+            self.kv[f"dashboard/clients/{slug}"] = (
+                (
+                    '{"name": "%s", "tier": "%s", "allowed_datacenters": [%s]}'
+                    % (name, c.tier, ", ".join(f'"{d}"' for d in allowed))
+                ).encode(),
+                self._next_index(),
+                0,
+            )
+            for role in ROLES[:jobs_per_client]:
+                self._generate_job(c, role, allocs_per_group, now)
+        self.kv["dashboard/maintenance"] = (b"false", self._next_index(), 0)
+        self.kv["platform/ctls/endpoint"] = (b"https://ctls.example.gc.ca/api/v2", self._next_index(), 0)
+        self.job_list.sort(key=lambda j: (j.namespace, j.id))
+        for t in self.tables:
+            self.tables[t] = self.index
+
+    def _generate_nodes(self, count):
+        self.nodes_by_dc: dict[str, list[Node]] = {dc: [] for dc in DATACENTERS}
+        per_dc = {"ca-tor-1": 0.45, "ca-mtl-1": 0.4, "us-east-1": 0.15}
+        for dci, dc in enumerate(DATACENTERS):
+            n = max(4, int(count * per_dc[dc]))  # room for the drained and the down node
+            short = dc.replace("-", "")[2:]  # tor1, mtl1, east1
+            for i in range(n):
+                node = Node(
+                    self.uuid(),
+                    f"nomad-{short}-{i + 1:03d}",
+                    dc,
+                    f"10.{dci + 10}.{i // 200}.{i % 200 + 10}",
+                    self._next_index(),
+                )
+                node.events.append(("Node registered", "Cluster", self.clock.now_ns() - 60 * DAY))
+                self.nodes.append(node)
+                self.node_by_id[node.id] = node
+                self.nodes_by_dc[dc].append(node)
+        # One drained node and one down node in Montreal: realistic cluster noise,
+        # and the down node is where "lost-alloc" clients had their allocation.
+        mtl = self.nodes_by_dc["ca-mtl-1"]
+        mtl[-2].eligibility = "ineligible"
+        mtl[-2].events.append(("Node drain complete", "Drain", self.clock.now_ns() - 2 * DAY))
+        self.down_node = mtl[-1]
+        self.down_node.status = "down"
+        self.down_node.events.append(("Node heartbeat missed", "Cluster", self.clock.now_ns() - 3 * HOUR))
+        self.healthy_nodes_by_dc = {
+            dc: [n for n in ns if n.status == "ready" and n.eligibility == "eligible"]
+            for dc, ns in self.nodes_by_dc.items()
+        }
+
+    def _app_version(self, job_seed: int, v: int) -> str:
+        return f"{1 + job_seed % 3}.{(job_seed // 3) % 9 + v}.{(job_seed + v * 7) % 10}"
+
+    def _generate_job(self, c: Client, role: Role, allocs_per_group, now):
+        rng = self.rng
+        job = Job(f"{c.slug}-{role.name}", c, role)
+        job.create_index = self._next_index()
+        self._add_job(job)
+        job_seed = job.app_seed = rng.getrandbits(16)
+        n_versions = rng.randint(2, 5) if role.type == "service" else rng.randint(1, 2)
+        hit = role.name == self._scenario_role(c.scenario) or (c.scenario == "outage" and role.type == "service")
+        scenario = c.scenario if hit and not role.periodic else None
+        # The latest version was submitted hours or days ago; a failed deployment is today's news.
+        t = now - (rng.randint(2, 5) if scenario == "failed-deployment" else rng.randint(1, 72)) * HOUR
+        times = [t]
+        for _ in range(n_versions - 1):
+            t -= rng.randint(2 * DAY, 12 * DAY)
+            times.append(t)
+        times.reverse()
+        for v, ts in enumerate(times):
+            job.versions.append(Version(v, ts, self._app_version(job_seed, v), False, self._next_index()))
+        job.modify_index = job.version.index
+        count = allocs_per_group or role.count
+
+        if role.periodic:
+            job.status = "running"  # a periodic parent shows running while it is scheduled
+            # One alloc per nightly run, whatever the group size, to keep totals predictable.
+            self._generate_periodic_children(job, now, role.count)
+            return
+
+        running_deploy = scenario is None and c.scenario is None and rng.random() < 0.04
+        # Deployment history, one per version, like service jobs with an update block.
+        for ver in job.versions:
+            ev = self._add_eval(job, "job-register", ver.submit_ns)
+            last = ver is job.version
+            if not last:
+                roll = rng.random()
+                if roll < 0.12:
+                    reason = rng.choice(FAILED_DEPLOYMENT_REASONS).format(prev=max(0, ver.number - 1))
+                    status, desc = "failed", reason
+                elif roll < 0.2:
+                    status, desc = "cancelled", "Cancelled due to newer version of job"
+                else:
+                    status, desc = "successful", "Deployment completed successfully"
+            elif scenario == "failed-deployment":
+                status, desc = "failed", "Failed due to progress deadline"
+            elif running_deploy:
+                status, desc = "running", "Deployment is running"
+            else:
+                status, desc = "successful", "Deployment completed successfully"
+            d = Deployment(
+                self.uuid(), job, ver.number, status, desc, self._next_index(), count, ver.submit_ns + 2 * NS
+            )
+            d.modify_index = self._next_index()
+            ev.deployment_id = d.id
+            if status == "successful":
+                ver.stable = True
+            elif status == "failed":
+                d.placed, d.healthy, d.unhealthy = 1, 0, 1
+            elif status == "cancelled":
+                d.placed = d.healthy = max(0, count - 1)
+            else:  # running: finishes a minute or two of simulated time from now
+                d.placed, d.healthy = count, max(0, count - 1)
+                d.finish_ns = now + rng.randint(30, 150) * NS
+            self.deployments[d.id] = d
+            job.deployments.append(d)
+
+        latest = job.version
+        good = latest if scenario != "failed-deployment" else job.versions[-2]
+        for i in range(count):
+            ver = good
+            if scenario == "failed-deployment" and i == 0:
+                ver = latest
+            a = self._new_alloc(job, i, ver, job.evals[-1].id, ver.submit_ns + 3 * NS, c)
+            dep = next(d for d in job.deployments if d.version == ver.number)
+            a.deployment = dep
+            if running_deploy and i == count - 1:
+                a.healthy = None  # not yet healthy: the deployment is waiting on it
+            self._start_tasks(a, a.create_ns + rng.randint(1, 20) * NS)
+            self._register_services(a, "passing")
+        # Previous-version alloc, stopped by the last update, for history.
+        if allocs_per_group is None and len(job.versions) > 1:
+            prev = job.versions[-2]
+            old = self._new_alloc(job, 0, prev, job.evals[-2].id, prev.submit_ns + 3 * NS, c)
+            old.deployment = job.deployments[-2]
+            self._start_tasks(old, old.create_ns + 5 * NS)
+            self._kill_tasks(old, latest.submit_ns + 4 * NS, "alloc is being updated due to job update")
+            old.client_status, old.desired_status = "complete", "stop"
+            old.desired_description = "alloc is being updated due to job update"
+            old.client_description = "All tasks have completed"
+        if scenario:
+            self._apply_scenario(job, scenario, now)
+        elif c.scenario is None and rng.random() < 0.05:
+            # Mild noise on healthy clients: a warning check that does not fail anything.
+            svc = self.consul_by_alloc.get(job.allocs[0].id)
+            if svc:
+                self._set_check(svc[0], "warning", "HTTP GET {url}: 429 Too Many Requests Output: rate limited")
+        job.modify_index = self._next_index()
+
+    @staticmethod
+    def _scenario_role(scenario):
+        return {
+            "crashloop": "api",
+            "failed-alloc": "worker",
+            "failed-deployment": "web",
+            "critical-check": "api",
+            "lost-alloc": "worker",
+            "pending-alloc": "web",
+        }.get(scenario)
+
+    def _generate_periodic_children(self, job: Job, now, count):
+        rng = self.rng
+        c = job.client
+        job.versions[-1].stable = True
+        # Two most recent nightly runs: launched at 02:00 on the last two days.
+        for k in (2, 1):
+            launch = now - k * DAY - rng.randint(0, 600) * NS
+            launch_s = launch // NS
+            child = Job(f"{job.id}/periodic-{launch_s}", c, job.role, parent=job)
+            child.versions.append(Version(0, launch, job.version.app_version, False, self._next_index()))
+            child.create_index = child.modify_index = child.version.index
+            child.launch_ns = launch
+            child.status = "dead"
+            self._add_job(child)
+            job.children.append(child)
+            ev = self._add_eval(child, "periodic-job", launch)
+            fail = c.scenario == "failed-alloc" and k == 1
+            for i in range(count):
+                a = self._new_alloc(child, i, child.version, ev.id, launch + NS, c)
+                a.healthy = None
+                self._start_tasks(a, launch + 4 * NS)
+                end = launch + rng.randint(300, 2400) * NS
+                if fail and i == 0:
+                    self._terminate(
+                        a.tasks[0], end, 1, "Error: CTLS upload rejected: HTTP 422 (reporting period closed)"
+                    )
+                    self._not_restarting(a, end, 'Exceeded allowed attempts 0 in interval 24h0m0s and mode is "fail"')
+                    a.client_status, a.client_description = "failed", "Failed tasks"
+                else:
+                    self._terminate(a.tasks[0], end, 0, "")
+                    a.tasks[0].state = "dead"
+                    a.tasks[0].finished_ns = end
+                    a.client_status, a.client_description = "complete", "All tasks have completed"
+                a.modify_ns = end
+
+    # -------------------------------------------------------------- scenarios
+    def _apply_scenario(self, job: Job, scenario: str, now: int):
+        rng = self.rng
+        a = job.allocs[0]
+        svcs = self.consul_by_alloc.get(a.id, [])
+        if scenario == "crashloop":
+            ts = a.tasks[0]
+            for k in range(rng.randint(3, 7), 0, -1):
+                self._crash_restart(
+                    a, ts, now - k * 4 * 60 * NS, 1, "panic: dial tcp 10.20.0.15:5432: connect: connection refused"
+                )
+            a.modify_ns = ts.last_restart_ns
+            for s in svcs:
+                self._set_check(s, "critical", 'Get "{url}": dial tcp {addr}: connect: connection refused')
+        elif scenario == "failed-alloc":
+            t = now - 40 * 60 * NS
+            self._fail(
+                a,
+                t,
+                137,
+                "OOM Killed",
+                'Exceeded allowed attempts 2 in interval 30m0s and mode is "fail"',
+                crashes=(t - 20 * 60 * NS, t - 10 * 60 * NS),
+            )
+            # The reschedule is delayed: a pending follow-up evaluation, no replacement yet.
+            fe = self._add_eval(job, "alloc-failure", t, status="pending")
+            fe.wait_until_ns = now + 20 * 60 * NS
+            fe.description = "created for delayed rescheduling"
+            a.followup_eval = fe.id
+            self._deregister_services(a)
+        elif scenario == "failed-deployment":
+            t = a.create_ns + 40 * NS
+            self._fail(
+                a,
+                t,
+                1,
+                "Error: missing required environment variable CTLS_API_KEY",
+                'Exceeded allowed attempts 1 in interval 5m0s and mode is "fail"',
+                crashes=(t - 25 * NS,),
+            )
+            self._deregister_services(a)
+        elif scenario == "critical-check":
+            for s in svcs:
+                self._set_check(
+                    s,
+                    "critical",
+                    "HTTP GET {url}: 503 Service Unavailable Output: "
+                    '{{"status":"degraded","database":"timeout after 5s"}}',
+                )
+        elif scenario == "lost-alloc":
+            a.node = self.down_node
+            for s in svcs:
+                s.node = self.down_node
+                s.address = self.down_node.address
+            t = now - 3 * HOUR
+            a.client_status, a.desired_status = "lost", "stop"
+            a.client_description = "alloc is lost since its node is down"
+            a.desired_description = "alloc is lost since its node is down"
+            a.modify_ns = t
+            a.healthy = False
+            self._deregister_services(a)
+            repl = self._new_alloc(
+                job, a.index, job.versions[a.version], self._add_eval(job, "node-update", t).id, t + NS, job.client
+            )
+            repl.previous, a.next = a.id, repl.id
+            repl.deployment = a.deployment
+            self._pending(repl, t + 2 * NS, "Downloading image")
+        elif scenario == "outage":
+            # Every allocation of the job failed at once: the client is down.
+            t = now - 25 * 60 * NS
+            for a in [a for a in job.allocs if a.client_status == "running"]:
+                self._fail(
+                    a,
+                    t,
+                    1,
+                    'FATAL: password authentication failed for user "app"',
+                    'Exceeded allowed attempts 1 in interval 30m0s and mode is "fail"',
+                    crashes=(t - 10 * 60 * NS,),
+                )
+                self._deregister_services(a)
+        elif scenario == "pending-alloc":
+            a2 = job.allocs[-1]
+            for ts in a2.tasks:
+                ts.events.clear()
+                ts.state, ts.started_ns = "pending", 0
+            self._pending(a2, a2.create_ns, "Downloading image")
+            self._deregister_services(a2)
+
+    def _pending(self, a: Alloc, t: int, msg: str):
+        image = f"registry.example.ca/{a.job.client.slug}/{a.job.role.name}:{a.job.versions[a.version].app_version}"
+        for ts in a.tasks:
+            ts.events += [
+                ("Received", t, None),
+                ("Task Setup", t + 2_000_000, {"Message": "Building Task Directory"}),
+                ("Driver", t + NS, {"DriverMessage": f"{msg} {image}"}),
+            ]
+            ts.state = "pending"
+        a.client_status, a.client_description = "pending", "No tasks have started"
+        a.healthy = None

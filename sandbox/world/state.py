@@ -1,0 +1,121 @@
+"""The ``World``: the simulated platform's state, its per-table indexes and lookups.
+
+Every change goes through a ``World`` method that bumps the per-table index
+like Nomad's state store, which is what wakes blocking queries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+
+from ..clock import SimClock
+from .generation import Generation
+from .lifecycle import Lifecycle
+from .records import CONSUL_TABLES, NOMAD_TABLES, Alloc, Client, ConsulService, Deployment, Evaluation, Job, Node
+from .simulation import Simulation
+
+
+class World(Generation, Lifecycle, Simulation):
+    def __init__(self, clients=40, seed=7, jobs_per_client=4, allocs_per_group=None, clock: SimClock | None = None):
+        self.seed = seed
+        self.clock = clock or SimClock()
+        self.rng = random.Random(seed)
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.index = 10
+        self.tables = {t: 1 for t in NOMAD_TABLES + CONSUL_TABLES}
+        self.clients: list[Client] = []
+        self.client_by_slug: dict[str, Client] = {}
+        self.nodes: list[Node] = []
+        self.node_by_id: dict[str, Node] = {}
+        self.jobs: dict[tuple[str, str], Job] = {}
+        self.job_list: list[Job] = []  # sorted by (namespace, id), the order Nomad lists them
+        self.allocs: dict[str, Alloc] = {}
+        self.alloc_list: list[Alloc] = []  # in creation order
+        self.deployments: dict[str, Deployment] = {}
+        self.evals: dict[str, Evaluation] = {}
+        self.consul_services: list[ConsulService] = []
+        self.consul_by_alloc: dict[str, list[ConsulService]] = {}
+        self.kv: dict[str, tuple[bytes, int, int]] = {}
+        self._step_rng = random.Random(f"live-{seed}")
+        self._steps = 0
+        self._generate(clients, jobs_per_client, allocs_per_group)
+        self.clock.on_advance(self._on_advance)
+
+    # ------------------------------------------------------------------ ids
+    def uuid(self) -> str:
+        h = "%032x" % self.rng.getrandbits(128)
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def _next_index(self) -> int:
+        self.index += 1
+        return self.index
+
+    def touch(self, *tables: str) -> int:
+        """Record a change in ``tables`` (caller holds the lock) and wake waiters."""
+        idx = self._next_index()
+        for t in tables:
+            self.tables[t] = idx
+        self.changed.notify_all()
+        return idx
+
+    # ------------------------------------------------------------- lookups
+    def job(self, namespace: str, job_id: str) -> Job | None:
+        return self.jobs.get((namespace, job_id))
+
+    def summary(self, job: Job) -> dict[str, int]:
+        counts = {"Queued": 0, "Complete": 0, "Failed": 0, "Running": 0, "Starting": 0, "Lost": 0, "Unknown": 0}
+        allocs = job.allocs if not job.children else [a for ch in job.children for a in ch.allocs]
+        for a in allocs:
+            key = {
+                "running": "Running",
+                "pending": "Starting",
+                "complete": "Complete",
+                "failed": "Failed",
+                "lost": "Lost",
+                "unknown": "Unknown",
+            }.get(a.client_status)
+            if key:
+                counts[key] += 1
+        return counts
+
+    # -------------------------------------------------------------- summary
+    def describe(self) -> dict:
+        return {
+            "clients": len(self.clients),
+            "jobs": len(self.jobs),
+            "allocations": len(self.allocs),
+            "deployments": len(self.deployments),
+            "nodes": len(self.nodes),
+            "unhealthy": {c.slug: c.scenario for c in self.clients if c.scenario},
+            "us_east_clients": [c.slug for c in self.clients if "us-east-1" in c.datacenters],
+        }
+
+    def digest(self) -> str:
+        """A fingerprint of everything the APIs serve: equal digests mean equal worlds.
+
+        Lets a test compare two processes (say, with different PYTHONHASHSEED).
+        """
+        h = hashlib.sha256()
+        with self.lock:
+            h.update(repr((self.index, sorted(self.tables.items()))).encode())
+            for j in self.job_list:
+                h.update(
+                    repr(
+                        (j.id, j.status, j.modify_index, [(v.number, v.app_version, v.stable) for v in j.versions])
+                    ).encode()
+                )
+            for a in self.alloc_list:
+                tasks = [(t.name, t.state, t.restarts, t.events) for t in a.tasks]
+                h.update(
+                    repr(
+                        (a.id, a.client_status, a.desired_status, a.modify_index, a.version, a.healthy, tasks)
+                    ).encode()
+                )
+            for d in self.deployments.values():
+                h.update(repr((d.id, d.status, d.description, d.modify_index, d.create_ns)).encode())
+            for s in self.consul_services:
+                h.update(repr((s.id, s.check_status, s.check_output, s.check_modify_index)).encode())
+        return h.hexdigest()
