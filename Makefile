@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test lint bench deps dev-deps browser oidc-provider clean
+.PHONY: run test lint bench deps dev-deps browser postgresql oidc-provider clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ dev-deps: $(VENV)/.dev-deps
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's PostgreSQL server binaries: the store tests start a throwaway cluster on loopback with them.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 # A certified third-party OpenID provider (npm oidc-provider) for the login tests.
 oidc-provider:
 	@test -d tests/oidc/node_modules/oidc-provider || npm ci --prefix tests/oidc --silent --no-audit --no-fund
@@ -37,7 +41,7 @@ lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint browser oidc-provider
+test: lint browser postgresql oidc-provider
 	$(PY) -m pytest
 
 bench: dev-deps
