@@ -15,7 +15,8 @@ calls of the connectors can instead (``slim=True``):
 * share repeated strings (statuses, event types and messages, namespaces, node
   IDs, task names, ...) through one memo per response.
 
-The field lists below are the ones ``views/frames.py`` reads; the contract test
+The field lists live in ``common.fields``, read by both this module and the views (connectors
+import nothing else of ours; see docs/architecture.md); the contract test
 ``tests/contract/test_snapshot_slim.py`` checks that the views build exactly the
 same frames from slimmed and from full JSON.  An element that does not have the
 expected shape is kept as it came (never lose data over an optimisation).
@@ -28,6 +29,15 @@ import gc
 import json
 from collections.abc import Callable
 from typing import Any
+
+from common.fields import (
+    ALLOC_FIELDS,
+    ALLOC_SCALAR_FIELDS,
+    CATALOG_FIELDS,
+    CHECK_FIELDS,
+    EVENT_FIELDS,
+    TASK_STATE_FIELDS,
+)
 
 __all__ = [
     "ALLOC_FIELDS",
@@ -44,45 +54,9 @@ __all__ = [
 
 Memo = dict[Any, Any]
 
-# Allocation stub fields read by the views (besides TaskStates and DeploymentStatus.Healthy).
-# (key, share the value through the memo?)  IDs unique to one allocation are not memoised.
-_ALLOC_KEYS = (
-    ("ID", False),
-    ("Namespace", True),
-    ("JobID", True),
-    ("TaskGroup", True),
-    ("ClientStatus", True),
-    ("NodeID", True),
-    ("Name", False),
-    ("JobType", True),
-    ("JobVersion", False),
-    ("NodeName", True),
-    ("ClientDescription", True),
-    ("DesiredStatus", True),
-    ("DesiredDescription", True),
-    ("CreateTime", False),
-    ("ModifyTime", False),
-    ("DeploymentID", True),
-    ("EvalID", False),
-    ("NextAllocation", False),
-)
-ALLOC_FIELDS = tuple(k for k, _ in _ALLOC_KEYS) + ("DeploymentStatus", "TaskStates")
-TASK_STATE_FIELDS = ("State", "Failed", "Restarts", "LastRestart", "Events")
-EVENT_FIELDS = ("Time", "Type", "DisplayMessage", "Message", "ExitCode", "Signal", "FailsTask")
-# Consul /v1/catalog/service/:name entries (ServiceMeta is kept whole: the client key is configurable).
-CATALOG_FIELDS = (
-    "ServiceName",
-    "ServiceID",
-    "Node",
-    "Datacenter",
-    "ServiceAddress",
-    "Address",
-    "ServicePort",
-    "ServiceTags",
-    "ServiceMeta",
-)
-# Consul /v1/health/state/:state checks.
-CHECK_FIELDS = ("Node", "CheckID", "Name", "Status", "Output", "Notes", "ServiceID", "ServiceName")
+# The field lists are written once, in common.fields (the views read exactly these).
+_ALLOC_KEYS = ALLOC_SCALAR_FIELDS
+_STATE_SCALARS = tuple(k for k in TASK_STATE_FIELDS if k != "Events")
 
 
 def _shared(memo: Memo, v: Any) -> Any:
@@ -92,26 +66,19 @@ def _shared(memo: Memo, v: Any) -> Any:
 def _slim_event(e: Any, m: Callable[[Any, Any], Any]) -> Any:
     if e.__class__ is not dict:
         return e
-    try:
-        t, d, msg = e["Type"], e["DisplayMessage"], e["Message"]
-        return {
-            "Time": e["Time"],
-            "Type": m(t, t) if t.__class__ is str else t,
-            "DisplayMessage": m(d, d) if d.__class__ is str else d,
-            "Message": m(msg, msg) if msg.__class__ is str else msg,
-            "ExitCode": e["ExitCode"],
-            "Signal": e["Signal"],
-            "FailsTask": e["FailsTask"],
-        }
-    except KeyError:  # an older/partial event: keep the fields it has
-        return {k: e[k] for k in EVENT_FIELDS if k in e}
+    out = {}
+    for k in EVENT_FIELDS:  # an older/partial event keeps the fields it has
+        if k in e:
+            v = e[k]
+            out[k] = m(v, v) if v.__class__ is str else v
+    return out
 
 
 def _slim_state(st: Any, memo: Memo) -> Any:
     if st.__class__ is not dict:
         return st
     out = {}
-    for k in ("State", "Failed", "Restarts", "LastRestart"):
+    for k in _STATE_SCALARS:
         if k in st:
             out[k] = _shared(memo, st[k])
     if "Events" in st:

@@ -177,9 +177,6 @@ def client_jobs(jobs: pd.DataFrame, client: str) -> pd.DataFrame:
     )
 
 
-ALLOC_ORDER = {"failed": 0, "lost": 1, "pending": 2, "running": 3, "unknown": 4, "complete": 5}
-
-
 def client_allocations(allocs: pd.DataFrame, client: str, *, statuses=(), job: str = "") -> pd.DataFrame:
     """A client's allocations, troubled first, then newest first."""
     df = allocs[allocs["client"] == client]
@@ -191,9 +188,9 @@ def client_allocations(allocs: pd.DataFrame, client: str, *, statuses=(), job: s
 
 
 def alloc_table(df: pd.DataFrame, *, with_client: bool = False) -> pd.DataFrame:
-    """Allocation rows, troubled first (ALLOC_ORDER), then newest first; ``with_client`` adds a link
+    """Allocation rows, troubled first (views.status.ALLOC_STATUS_ORDER), then newest first; ``with_client`` adds a link
     to each allocation's client after its status (a node's allocations belong to many clients)."""
-    order = df["client_status"].map(ALLOC_ORDER).fillna(9)
+    order = df["client_status"].map(vstatus.ALLOC_STATUS_ORDER).fillna(9)
     df = df.assign(_o=order).sort_values(["_o", "create_time"], ascending=[True, False], kind="stable")
     client = {"client": df["client"].map(client_link)} if with_client else {}
     return pd.DataFrame(

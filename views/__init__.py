@@ -3,7 +3,9 @@
     frames = views.build_frames(raw, cluster="prod", identity=ClientIdentity.parse("namespace"), now=now)
     frames.clients            # one row per client, worst first, with status and reason
 
-Columns and dtypes: ``views.schema``. Raw JSON parsing: ``views.frames``; the per-client
+Columns and dtypes: ``views.schema``. Raw JSON parsing: one module per resource
+(``views.jobs``, ``views.allocations``, ``views.deployments``, ``views.nodes``, ``views.services``,
+``views.checks``, ``views.namespaces``; shared column helpers in ``views.columns``); the per-client
 health roll-up: ``views.clients``. Health rules: ``views.health``. Status
 colours and icons: ``views.status``. Search: ``views.search``. Logs: ``views.logs``;
 an allocation's resources and ports: ``views.resources``.
@@ -17,8 +19,16 @@ from typing import Any
 
 import pandas as pd
 
-from . import clients as _c
-from . import frames as _f
+from . import allocations as _allocations
+from . import checks as _checks
+from . import clients as _clients
+from . import columns as col
+from . import deployments as _deployments
+from . import jobs as _jobs
+from . import namespaces as _namespaces
+from . import nodes as _nodes
+from . import services as _services
+from .gcpause import gc_paused
 from .health import DEFAULT_RULES, HealthRules
 from .identity import ClientIdentity
 from .schema import FRAME_NAMES, SCHEMAS, conform, empty
@@ -89,44 +99,46 @@ def build_frames(
     raw = raw or {}
     if not isinstance(identity, ClientIdentity):
         identity = ClientIdentity.parse(identity)
-    with _f.gc_paused():
+    with gc_paused():
         return _build(raw, cluster=cluster, identity=identity, now=now, rules=rules)
 
 
 def _build(raw: Mapping[str, Any], *, cluster: str, identity: ClientIdentity, now: Any, rules: HealthRules) -> Frames:
-    now_ts = _f._utc_now(now)
+    now_ts = col.utc_now(now)
     cluster = cluster or ""
 
-    jobs_raw = _f._as_list(raw.get("jobs"))
-    job_client = _f._job_client_map(jobs_raw, identity)
+    jobs_raw = col.records(raw.get("jobs"))
+    job_client = _jobs.job_client_map(jobs_raw, identity)
 
-    nodes = _f.build_nodes(raw.get("nodes"), cluster=cluster)
+    nodes = _nodes.build_nodes(raw.get("nodes"), cluster=cluster)
     node_dc = dict(zip(nodes["node_id"].tolist(), nodes["datacenter"].tolist())) if len(nodes) else {}
 
-    jobs = _f.build_jobs(jobs_raw, cluster=cluster, job_client=job_client)
-    allocations, task_events = _f.build_allocations(
+    jobs = _jobs.build_jobs(jobs_raw, cluster=cluster, job_client=job_client)
+    allocations, task_events = _allocations.build_allocations(
         raw.get("allocations"), cluster=cluster, identity=identity, job_client=job_client, node_dc=node_dc, now=now_ts
     )
-    deployments = _f.build_deployments(
+    deployments = _deployments.build_deployments(
         raw.get("deployments"), cluster=cluster, identity=identity, job_client=job_client
     )
-    _c.fill_job_desired(jobs, allocations, deployments)
-    _f.fill_node_counts(nodes, allocations)
+    _jobs.fill_job_desired(jobs, allocations, deployments)
+    _nodes.fill_node_counts(nodes, allocations)
 
     alloc_client = (
         dict(zip(allocations["alloc_id"].tolist(), allocations["client"].tolist())) if len(allocations) else {}
     )
-    checks = _f.build_checks(raw.get("consul_checks"), cluster=cluster)
-    services = _f.build_services(
+    checks = _checks.build_checks(raw.get("consul_checks"), cluster=cluster)
+    services = _services.build_services(
         raw.get("consul_services"), checks, cluster=cluster, identity=identity, alloc_client=alloc_client
     )
-    _f.fill_check_clients(checks, services, alloc_client)
+    _checks.fill_check_clients(checks, services, alloc_client)
 
     job_counts = jobs["namespace"].value_counts().to_dict() if len(jobs) else {}
-    namespaces = _f.build_namespaces(raw.get("namespaces"), cluster=cluster, identity=identity, job_counts=job_counts)
-    nomad_services = _f.build_nomad_services(raw.get("nomad_services"), cluster=cluster, identity=identity)
+    namespaces = _namespaces.build_namespaces(
+        raw.get("namespaces"), cluster=cluster, identity=identity, job_counts=job_counts
+    )
+    nomad_services = _services.build_nomad_services(raw.get("nomad_services"), cluster=cluster, identity=identity)
 
-    clients = _c.build_clients(
+    clients = _clients.build_clients(
         cluster=cluster,
         identity=identity,
         jobs=jobs,

@@ -1,10 +1,10 @@
 """Client health aggregation: the built frames -> one row per client (see ``views.schema``).
 
 ``build_clients`` folds the allocation, task event, deployment, service and check frames
-that ``views.frames`` parsed from the raw JSON into one row per client, worst first, with
-the status and reason the rules in ``views.health`` give. ``fill_job_desired`` sets how
-many allocations each job should run, which those rules compare with. Same approach as
-``views.frames``: vectorised counts and dict look-ups, no per-row pandas work.
+that the per-resource builders (``views.jobs``, ``views.allocations``, ...) parsed from the raw
+JSON into one row per client, worst first, with the status and reason the rules in
+``views.health`` give (compared with ``jobs.desired``, set by ``views.jobs.fill_job_desired``).
+Same approach as the builders: vectorised counts and dict look-ups, no per-row pandas work.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
+from . import columns as col
 from . import health as _health
-from .frames import INAT, _frame, _objs, _times
 from .identity import ClientIdentity
 from .schema import SCHEMAS, empty
 from .status import ACTIVE_DEPLOYMENT_STATUSES, STATUS_RANK
@@ -89,7 +89,7 @@ def build_clients(
         rmask = (
             (task_events["type"].to_numpy() == "Restarting")
             & (et >= now_ns - int(rules.restart_window.total_seconds() * 1e9))
-            & (et != INAT)
+            & (et != col.INAT)
         )
         rst_by = _group_sum(task_events["client"].to_numpy(), task_events["job_id"].to_numpy(), rmask.astype(np.int64))
     total_by = _group_sum(a_client, a_job, np.ones(len(allocations), dtype=np.int64))
@@ -102,7 +102,7 @@ def build_clients(
         dwin = now_ns - int(rules.deployment_window.total_seconds() * 1e9)
         mt = deployments["modify_time"].to_numpy(dtype="M8[ns]").view(np.int64)
         ct = deployments["create_time"].to_numpy(dtype="M8[ns]").view(np.int64)
-        t = np.where(mt == INAT, ct, mt)
+        t = np.where(mt == col.INAT, ct, mt)
         for c, j, st, lat, tt, ci in zip(
             deployments["client"].tolist(),
             deployments["job_id"].tolist(),
@@ -113,7 +113,7 @@ def build_clients(
         ):
             if lat:
                 dep_active[(c, j)] = st in ACTIVE_DEPLOYMENT_STATUSES
-                dep_failed[(c, j)] = st == "failed" and (tt == INAT or tt >= dwin)
+                dep_failed[(c, j)] = st == "failed" and (tt == col.INAT or tt >= dwin)
             prev = last_dep.get(c)
             if prev is None or (tt, ci) > prev[:2]:
                 last_dep[c] = (tt, ci, st)
@@ -243,57 +243,9 @@ def build_clients(
         cols["last_deployment_time"].append(ld[0] if ld else 0)
         cols["versions"].append(sorted(versions.get(c, ())))
         cols["datacenters"].append(sorted(dcs.get(c, ())))
-    cols["namespaces"] = _objs(cols["namespaces"])
-    cols["versions"] = _objs(cols["versions"])
-    cols["datacenters"] = _objs(cols["datacenters"])
-    cols["last_deployment_time"] = _times([0 if v == INAT else v for v in cols["last_deployment_time"]])
-    df = _frame("clients", cols)
+    cols["namespaces"] = col.objs(cols["namespaces"])
+    cols["versions"] = col.objs(cols["versions"])
+    cols["datacenters"] = col.objs(cols["datacenters"])
+    cols["last_deployment_time"] = col.times([0 if v == col.INAT else v for v in cols["last_deployment_time"]])
+    df = col.frame("clients", cols)
     return df.sort_values(["rank", "client"], kind="stable", ignore_index=True)
-
-
-# ------------------------------------------------------------------- desired
-
-
-def fill_job_desired(jobs: pd.DataFrame, allocations: pd.DataFrame, deployments: pd.DataFrame) -> None:
-    """Set jobs.desired in place (see the schema for the rule)."""
-    if not len(jobs):
-        return
-    key_ns = jobs["namespace"].to_numpy()
-    key_j = jobs["job_id"].to_numpy()
-    keys = list(zip(key_ns.tolist(), key_j.tolist()))
-    summ = jobs["running"].to_numpy() + jobs["starting"].to_numpy() + jobs["queued"].to_numpy()
-    by_names: dict = {}
-    by_sys: dict = {}
-    if len(allocations):
-        a = allocations
-        live = a["desired_status"].to_numpy() == "run"
-        sub = pd.DataFrame(
-            {
-                "ns": a["namespace"].to_numpy()[live],
-                "j": a["job_id"].to_numpy()[live],
-                "n": a["name"].to_numpy()[live],
-                "cs": a["client_status"].to_numpy()[live],
-            }
-        )
-        if len(sub):
-            names = sub.groupby(["ns", "j"], sort=False)["n"].nunique()
-            by_names = dict(zip(names.index.tolist(), names.tolist()))
-            nonterm = sub[sub["cs"] != "complete"].groupby(["ns", "j"], sort=False).size()
-            by_sys = dict(zip(nonterm.index.tolist(), nonterm.tolist()))
-    dep_tot: dict = {}
-    if len(deployments):
-        d = deployments[deployments["is_latest"].to_numpy()]
-        dep_tot = dict(zip(zip(d["namespace"].tolist(), d["job_id"].tolist()), d["desired_total"].tolist()))
-    types = jobs["type"].tolist()
-    stop = jobs["stop"].tolist()
-    per = jobs["periodic"].to_numpy() | jobs["parameterized"].to_numpy()
-    out = np.zeros(len(jobs), dtype=np.int64)
-    for i, k in enumerate(keys):
-        t = types[i]
-        if stop[i] or per[i] or t in ("batch", "sysbatch"):
-            continue
-        if t == "system":
-            out[i] = max(int(summ[i]), by_sys.get(k, 0))
-        else:
-            out[i] = max(int(summ[i]), by_names.get(k, 0), dep_tot.get(k, 0))
-    jobs["desired"] = out

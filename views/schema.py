@@ -146,7 +146,7 @@ _DEFS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("exit_code", INT, None, "ExitCode (0 when absent)"),
         ("signal", INT, None, "Signal (0 when absent)"),
         ("fails_task", BOOL, None, "FailsTask"),
-        ("severity", STR, _STR_KIND, "error | warning | info (views.frames.event_severity)"),
+        ("severity", STR, _STR_KIND, "error | warning | info (views.allocations.event_severity)"),
         ("task_state", STR, _STR_KIND, "the task's current State (pending | running | dead)"),
         ("task_failed", BOOL, None, "the task's Failed flag"),
     ],
@@ -298,7 +298,7 @@ def conform(df: pd.DataFrame | None, name: str) -> pd.DataFrame:
     Missing columns are added with the absent value (``""``, 0, False, NaT, ``[]``,
     ``{}``); extra columns are dropped; str columns get ``""`` for NaN/None; naive
     times are taken as UTC. Meant for frames built elsewhere (tests, pages); the
-    builders in ``views.frames`` and ``views.clients`` produce conforming frames directly.
+    per-resource builders (``views.jobs``, ``views.allocations``, ...) and ``views.clients`` produce conforming frames directly.
     """
     schema = SCHEMAS[name]
     if df is None or (len(df.columns) == 0 and len(df) == 0):

@@ -1,4 +1,4 @@
-"""The one place for status names, order, colours and icons.
+"""The one place for status names, sort orders, colours and icons.
 
 Client health statuses, worst first: ``down`` (red), ``degraded`` (amber),
 ``deploying`` (blue), ``healthy`` (green). Pages and charts take colours and
@@ -64,7 +64,10 @@ ALLOC_STATUS_ICONS: dict[str, str] = {
     "complete": "⚪",
     "unknown": "🟠",
 }
-# Consul check status
+# Troubled first: the order allocation rows are listed in (then newest first).
+ALLOC_STATUS_ORDER: dict[str, int] = {"failed": 0, "lost": 1, "pending": 2, "running": 3, "unknown": 4, "complete": 5}
+# Consul check status, worst first (a service's health is its worst check's).
+CHECK_RANK: dict[str, int] = {"critical": 0, "warning": 1, "passing": 2}
 CHECK_STATUS_COLORS: dict[str, str] = {"passing": "#2ca02c", "warning": "#ff9f1c", "critical": "#d62728"}
 # Nomad deployment status
 DEPLOYMENT_STATUS_COLORS: dict[str, str] = {

@@ -7,8 +7,8 @@ import pytest
 
 import views
 from views import schema
-from views.frames import parse_nomad_service_alloc
 from views.identity import ClientIdentity
+from views.services import parse_nomad_service_alloc
 from views.words import ago_words
 
 NOW = pd.Timestamp("2026-01-01T12:00:00Z")

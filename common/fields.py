@@ -1,0 +1,53 @@
+"""The fields of Nomad's and Consul's list responses the dashboard reads: written once.
+
+``connectors.slim`` keeps only these keys when it slims a big list body, and the views
+(``views.allocations``, ``views.services``, ``views.checks``) read exactly these keys, so a field
+the views start reading cannot be silently dropped by the connector: add it here and both follow.
+tests/contract/test_snapshot_slim.py checks that slimmed and full bodies build the same frames.
+"""
+
+from __future__ import annotations
+
+# Allocation stub (/v1/allocations?task_states=true), besides DeploymentStatus and TaskStates:
+# (key, shared?)  shared values repeat across allocations (statuses, namespaces, node IDs), so the
+# connector shares one string per response; IDs unique to one allocation are not worth sharing.
+ALLOC_SCALAR_FIELDS: tuple[tuple[str, bool], ...] = (
+    ("ID", False),
+    ("Namespace", True),
+    ("JobID", True),
+    ("TaskGroup", True),
+    ("ClientStatus", True),
+    ("NodeID", True),
+    ("Name", False),
+    ("JobType", True),
+    ("JobVersion", False),
+    ("NodeName", True),
+    ("ClientDescription", True),
+    ("DesiredStatus", True),
+    ("DesiredDescription", True),
+    ("CreateTime", False),
+    ("ModifyTime", False),
+    ("DeploymentID", True),
+    ("EvalID", False),
+    ("NextAllocation", False),
+)
+# Of DeploymentStatus only "Healthy" is read.
+ALLOC_FIELDS: tuple[str, ...] = tuple(k for k, _ in ALLOC_SCALAR_FIELDS) + ("DeploymentStatus", "TaskStates")
+# TaskStates[task]
+TASK_STATE_FIELDS: tuple[str, ...] = ("State", "Failed", "Restarts", "LastRestart", "Events")
+# TaskStates[task].Events[i]
+EVENT_FIELDS: tuple[str, ...] = ("Time", "Type", "DisplayMessage", "Message", "ExitCode", "Signal", "FailsTask")
+# Consul /v1/catalog/service/:name entries (ServiceMeta is kept whole: the client key is configurable).
+CATALOG_FIELDS: tuple[str, ...] = (
+    "ServiceName",
+    "ServiceID",
+    "Node",
+    "Datacenter",
+    "ServiceAddress",
+    "Address",
+    "ServicePort",
+    "ServiceTags",
+    "ServiceMeta",
+)
+# Consul /v1/health/state/:state checks.
+CHECK_FIELDS: tuple[str, ...] = ("Node", "CheckID", "Name", "Status", "Output", "Notes", "ServiceID", "ServiceName")
