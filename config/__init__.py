@@ -7,6 +7,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 DEFAULT_PATH = Path(__file__).with_name("dashboard.toml")
 ROLES = ("viewer", "support", "manager", "admin")
@@ -27,6 +28,18 @@ class DashboardConfig:
     group_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     page_refresh_seconds: int = 10
     blocking_wait_seconds: int = 30
+    # [versions]: where a service's running version is read from, in order (views.versions.SOURCES).
+    version_sources: tuple[str, ...] = ("consul_meta", "tag", "nomad_tags", "job_meta", "image")
+    version_meta_keys: tuple[str, ...] = ("version",)
+    # [residency]: a views.residency.Policy (None: no [residency] section, so no client has a policy).
+    residency: Any = None
+
+    @property
+    def residency_policy(self):
+        """The residency policy (an empty one when the file has no [residency] section)."""
+        from views.residency import NO_POLICY
+
+        return self.residency if self.residency is not None else NO_POLICY
 
     def links_for(self, client: str) -> dict[str, str]:
         """The client's links: defaults with {client} filled in, then its overrides."""
@@ -81,6 +94,68 @@ def _identity(value: object) -> str:
     return spec
 
 
+def _names(where: str, value: object) -> tuple[str, ...]:
+    """A list of non-empty strings, or ConfigError naming where it is."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f'{where} must be a list of names in quotes, e.g. ["ca-tor-1"], not {value!r}')
+    return tuple(v.strip() for v in value)
+
+
+def _versions(section: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    from views.versions import DEFAULT_META_KEYS, SOURCES
+
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"[versions] must be a table, not {section!r}")
+    unknown = sorted(set(section) - {"sources", "meta_keys"})
+    if unknown:
+        raise ConfigError(f"[versions] has unknown key(s) {unknown}; known keys: ['meta_keys', 'sources']")
+    sources = _names("[versions] sources", section.get("sources", list(SOURCES)))
+    bad = [s for s in sources if s not in SOURCES]
+    if bad:
+        raise ConfigError(f"[versions] sources names unknown source(s) {bad}; known sources: {list(SOURCES)}")
+    if not sources or len(set(sources)) != len(sources):
+        raise ConfigError(
+            f"[versions] sources must list each source at most once and at least one, not {list(sources)}"
+        )
+    meta_keys = _names("[versions] meta_keys", section.get("meta_keys", list(DEFAULT_META_KEYS)))
+    if not meta_keys:
+        raise ConfigError('[versions] meta_keys must name at least one meta key, e.g. ["version"]')
+    return sources, meta_keys
+
+
+def _allowed(where: str, rule: object):
+    from views.residency import Allowed
+
+    if not isinstance(rule, Mapping):
+        raise ConfigError(f'{where} must be a table like {{ datacenters = ["ca-tor-1"] }}, not {rule!r}')
+    unknown = sorted(set(rule) - {"datacenters", "regions"})
+    if unknown:
+        raise ConfigError(f"{where} has unknown key(s) {unknown}; known keys: ['datacenters', 'regions']")
+    allowed = Allowed(
+        datacenters=_names(f"{where} datacenters", rule.get("datacenters", [])),
+        regions=_names(f"{where} regions", rule.get("regions", [])),
+    )
+    if not allowed.datacenters and not allowed.regions:
+        raise ConfigError(f"{where} must list at least one of datacenters or regions")
+    return allowed
+
+
+def _residency(section: object):
+    from views.residency import Policy
+
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"[residency] must be a table, not {section!r}")
+    unknown = sorted(set(section) - {"default", "clients"})
+    if unknown:
+        raise ConfigError(f"[residency] has unknown key(s) {unknown}; known keys: ['clients', 'default']")
+    default = _allowed("[residency] default", section["default"]) if "default" in section else None
+    clients = section.get("clients", {})
+    if not isinstance(clients, Mapping):
+        raise ConfigError(f"[residency.clients] must be a table of client = {{ datacenters = [...] }}, not {clients!r}")
+    rules = {str(c): _allowed(f"[residency.clients] {c!r}", r) for c, r in clients.items()}
+    return Policy(clients=rules, default=default)
+
+
 def parse(data: Mapping) -> DashboardConfig:
     links = dict(data.get("links", {}))
     overrides = links.pop("overrides", {})
@@ -106,6 +181,8 @@ def parse(data: Mapping) -> DashboardConfig:
         raise ConfigError(
             f"[refresh] blocking_wait_seconds must be between {WAIT_RANGE[0]} and {WAIT_RANGE[1]}, not {wait}"
         )
+    sources, meta_keys = _versions(data.get("versions", {}))
+    residency = _residency(data["residency"]) if "residency" in data else None
     return DashboardConfig(
         identify_by=_identity(data.get("clients", {}).get("identify_by", "namespace")),
         links={str(k): str(v) for k, v in links.items()},
@@ -116,4 +193,7 @@ def parse(data: Mapping) -> DashboardConfig:
         group_roles=group_roles,
         page_refresh_seconds=page_seconds,
         blocking_wait_seconds=wait,
+        version_sources=sources,
+        version_meta_keys=meta_keys,
+        residency=residency,
     )
