@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
@@ -38,7 +39,7 @@ from connectors.settings import load as load_settings
 
 from .model import SOURCE_LABELS, Snapshot, SourceStatus, utcnow
 
-__all__ = ["CONSUL_SOURCES", "NOMAD_SOURCES", "Refresher", "get_refresher"]
+__all__ = ["CONSUL_SOURCES", "NOMAD_SOURCES", "Refresher", "RefresherOwner", "get_refresher"]
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,23 @@ class Refresher:
     @property
     def running(self) -> bool:
         return any(t.is_alive() for t in self._threads)
+
+    @property
+    def stopped(self) -> bool:
+        """stop() was called: this refresher is done (its threads end as their requests return)."""
+        return self._stop.is_set()
+
+    @property
+    def died(self) -> bool:
+        """Started, not stopped, yet a thread is no longer alive (its data would freeze)."""
+        return bool(self._threads) and not self._stop.is_set() and not all(t.is_alive() for t in self._threads)
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout` for every thread to end; True when none is left."""
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return not self.running
 
     @property
     def builds(self) -> int:
@@ -406,10 +424,7 @@ class Refresher:
             time.sleep(poll)
 
 
-# ---------------------------------------------------------------------- process-wide accessor
-
-_REGISTRY: dict[tuple[Hashable, Hashable], tuple[Hashable, Refresher]] = {}
-_REGISTRY_LOCK = threading.Lock()
+# ---------------------------------------------------------------------- process-wide owner
 
 
 def _key(value: Any) -> Hashable:
@@ -420,37 +435,72 @@ def _key(value: Any) -> Hashable:
         return repr(value)
 
 
+_DEFAULTS = {
+    name: p.default
+    for name, p in inspect.signature(Refresher.__init__).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY
+}
+
+
+class RefresherOwner:
+    """Owns the one Refresher per cluster (by name) in this process.
+
+    ``get`` hands out the cluster's refresher if it was made for exactly these settings (token
+    included), identity and options; on any difference (a config edit, another blocking wait, a
+    rotated token) it stops the old one and makes a new one, so two never poll the same cluster
+    side by side. A refresher that was stopped, or whose threads died, is never handed out again.
+    The old one stops at once unless a watcher is inside a blocking query: that thread ends when
+    the server answers (within the blocking wait) and makes no further request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[Hashable, Refresher]] = {}
+
+    def get(
+        self, cluster_settings: ClusterSettings, identity: Any = None, *, start: bool = True, **options: Any
+    ) -> Refresher:
+        unknown = set(options) - set(_DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown Refresher options: {sorted(unknown)}")
+        made_for = (cluster_settings, _key(identity), _key(tuple(sorted({**_DEFAULTS, **options}.items()))))
+        old = None
+        with self._lock:
+            entry = self._held.get(cluster_settings.name)
+            if entry is None or entry[0] != made_for or entry[1].stopped or entry[1].died:
+                old = entry[1] if entry else None
+                entry = self._held[cluster_settings.name] = (made_for, Refresher(cluster_settings, identity, **options))
+            ref = entry[1]
+            if start:
+                ref.start()
+        if old is not None:
+            old.stop(timeout=0.1)
+        return ref
+
+    def held(self) -> list[Refresher]:
+        with self._lock:
+            return [ref for _, ref in self._held.values()]
+
+    def stop_all(self, timeout: float = 0.1) -> None:
+        with self._lock:
+            refs = [ref for _, ref in self._held.values()]
+            self._held.clear()
+        for r in refs:
+            r.stop(timeout=timeout)
+
+
+_OWNER = RefresherOwner()
+
+
 def get_refresher(
     cluster_settings: ClusterSettings | None = None, identity: Any = None, *, start: bool = True, **kwargs: Any
 ) -> Refresher:
-    """The process-wide Refresher for these settings (created, and started, on first use).
-
-    The Streamlit app wraps this in st.cache_resource; without Streamlit it is
-    still one per process because of this registry.
-    """
+    """The process-wide Refresher for this cluster (see ``RefresherOwner.get``): created, and started,
+    on first use; replaced (the old one stopped) when settings, identity or options change."""
     settings = cluster_settings if cluster_settings is not None else load_settings()
-    key = (settings, _key(identity))
-    options = _key(tuple(sorted(kwargs.items())))
-    replaced = None
-    with _REGISTRY_LOCK:
-        entry = _REGISTRY.get(key)
-        if entry is None or entry[0] != options:
-            # New options (say another blocking wait from an edited config): one refresher per
-            # cluster still, so the old one stops instead of polling beside the new one.
-            replaced = entry[1] if entry else None
-            entry = _REGISTRY[key] = (options, Refresher(settings, identity, **kwargs))
-        ref = entry[1]
-    if replaced is not None:
-        replaced.stop(timeout=0.1)
-    if start:
-        ref.start()
-    return ref
+    return _OWNER.get(settings, identity, start=start, **kwargs)
 
 
 def _reset_registry() -> None:
     """Stop and forget every refresher (tests)."""
-    with _REGISTRY_LOCK:
-        refs = [ref for _, ref in _REGISTRY.values()]
-        _REGISTRY.clear()
-    for r in refs:
-        r.stop(timeout=0.1)
+    _OWNER.stop_all()

@@ -1,4 +1,4 @@
-"""Process-wide data for every session: the one Refresher (st.cache_resource), its snapshot, the queries.
+"""Process-wide data for every session: the one Refresher per cluster, its snapshot, the queries.
 
 Pages call ``snapshot()`` and ``queries()``; they never build connectors themselves.
 """
@@ -57,21 +57,20 @@ def _settings():
     return cluster_settings.load()
 
 
-@st.cache_resource(show_spinner=False)
-def _refresher(key: tuple, _settings, _identity, wait: float):
-    # One per process and cluster: `key` is (settings, identity) itself, hashed by value (the settings
-    # dataclasses are frozen, tokens included), so a rotated NOMAD_TOKEN gets a new refresher. (Its
-    # repr redacts the token, so it cannot be the key.)
-    return snapshot_pkg.get_refresher(_settings, _identity, wait=wait)
-
-
 def refresher():
+    """The cluster's one refresher, made for the current settings, identity and blocking wait.
+
+    Asked for on every page run (a dict look-up and a comparison): the owner in snapshot.refresher
+    stops the old refresher on any change (config edit, another blocking wait, a rotated token)
+    and never hands out a stopped one. Not st.cache_resource: a cache keyed by those values would
+    hand back an entry the owner has since stopped (wait 30 -> 10 -> 30).
+    """
     settings = _settings()
     # The identity travels as its config string: views.build_frames parses it. (A ClientIdentity object
     # made here could belong to an older copy of the views module after Streamlit reloads changed files.)
     cfg = dashboard_config()
     identity = ClientIdentity.parse(cfg.identify_by).spec
-    return _refresher((settings, identity), settings, identity, float(cfg.blocking_wait_seconds))
+    return snapshot_pkg.get_refresher(settings, identity, wait=float(cfg.blocking_wait_seconds))
 
 
 def _settled(snap) -> bool:

@@ -437,3 +437,27 @@ def test_one_refresher_per_cluster_and_new_options_replace_the_old_one():
         assert not a.running  # the replaced refresher stopped polling
     finally:
         _reset_registry()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_refresher_whose_thread_died_is_replaced_not_handed_out():
+    """A BaseException (not Exception) escaping a watcher ends its thread: that source's data would
+    freeze with no banner. The owner sees it and hands out a new refresher instead."""
+    from snapshot.refresher import _reset_registry, get_refresher
+
+    class Escaped(BaseException):
+        pass
+
+    nomad, consul = FakeNomad(), FakeConsul()
+    nomad.fail["jobs"] = Escaped()
+    try:
+        a = get_refresher(SETTINGS, "namespace", nomad=nomad, consul=consul, build=build, min_interval=0.01)
+        dead = next(t for t in a._threads if t.name == "refresher-jobs")
+        dead.join(timeout=5)
+        assert not dead.is_alive() and a.died
+        del nomad.fail["jobs"]
+        b = get_refresher(SETTINGS, "namespace", nomad=nomad, consul=consul, build=build, min_interval=0.01)
+        assert b is not a and b.running and not b.died
+        assert a.stopped and a.join(timeout=5)
+    finally:
+        _reset_registry()
