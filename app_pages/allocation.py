@@ -39,12 +39,12 @@ def render_header(a: dict) -> None:
     st.markdown(
         f"{icon} **{md(a['client_status'])}** (desired: {md(a['desired_status'])})"
         + (f" — {md(a['client_description'])}" if a["client_description"] else "")
-        + f" · ID `{a['alloc_id']}`"
+        + f" · ID {tables.md_code(a['alloc_id'], 40)}"
     )
     if a["next_allocation"]:
         st.page_link(
             "app_pages/allocation.py",
-            label=f"Replaced by allocation {a['next_allocation'][:8]}",
+            label=f"Replaced by allocation {tables.md_text(a['next_allocation'][:8])}",
             query_params={"alloc": a["next_allocation"]},
             icon=":material/arrow_forward:",
         )
@@ -81,7 +81,7 @@ def render_data(value: str) -> None:
     a, problem = tables.resolve_alloc(snap.frames.allocations, value)
     if a is None:
         st.title("📦 Allocation")
-        st.error(problem)
+        st.error(problem)  # resolve_alloc quotes the input with md_code
         st.page_link("app_pages/health.py", label="Back to client health", icon=":material/arrow_back:")
         return
     render_header(a)
@@ -91,7 +91,7 @@ def render_data(value: str) -> None:
     full, err = runtime.fetch_allocation(a["alloc_id"], a["namespace"])
     st.subheader("Resources")
     if full is None:
-        st.warning(f"Could not read the allocation's details: {err}")
+        st.warning(f"Could not read the allocation's details: {tables.md_text(err)}")
     else:
         res = resources(full)
         st.dataframe(
@@ -104,7 +104,10 @@ def render_data(value: str) -> None:
                 "memory_max_mb": st.column_config.NumberColumn("Memory max (MB)"),
             },
         )
-        st.caption(f"Shared disk {res.attrs.get('disk_mb', 0)} MB" + "".join(f" · port {p}" for p in ports(full)))
+        st.caption(
+            f"Shared disk {res.attrs.get('disk_mb', 0)} MB"
+            + "".join(f" · port {tables.md_text(p)}" for p in ports(full))
+        )
     if full is not None and auth.policy.can(principal, auth.policy.ALLOC_RAW):
         with st.expander("Advanced: raw allocation JSON (secrets removed)"):
             st.json(tables.redact_allocation(full), expanded=False)
@@ -128,12 +131,12 @@ def render_logs(a: dict, tasks: list[str]) -> None:
     )
     text, err = runtime.fetch_logs(a["alloc_id"], task, kind, a["namespace"])
     if text is None:
-        st.warning(f"Could not read the {kind} log: {err}")
+        st.warning(f"Could not read the {kind} log: {tables.md_text(err)}")
         return
     out = filter_lines(text, pattern)
     if out.error:
-        st.error(out.error)
-    st.caption(f"Showing {out.matched} of {out.total} lines of the last 64 KiB of {task} {kind}.")
+        st.error(tables.md_text(out.error))
+    st.caption(f"Showing {out.matched} of {out.total} lines of the last 64 KiB of {tables.md_text(task)} {kind}.")
     st.code(out.text or "(no lines)", language=None, height=420, line_numbers=False)
     st.download_button(
         "Download these lines",

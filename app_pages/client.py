@@ -105,7 +105,9 @@ def render_data(client: str, job: str) -> None:
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
     statuses = c1.multiselect("Allocation status", ALLOC_STATUSES, key=f"{P}_alloc_status", placeholder="All statuses")
     widgets.sync_param("status", list(statuses), key=f"{P}_alloc_status")
-    if job and c2.button(f"Show every job, not only {job[:60]}", key=f"{P}_all_jobs", icon=":material/filter_alt_off:"):
+    if job and c2.button(
+        f"Show every job, not only {tables.md_text(job[:60])}", key=f"{P}_all_jobs", icon=":material/filter_alt_off:"
+    ):
         del st.query_params["job"]
         st.rerun()
     allocs = tables.client_allocations(f.allocations, client, statuses=statuses, job=job)

@@ -32,7 +32,7 @@ def render_node(node: dict, allocs) -> None:
         f"{md(tables.node_badge(node['status']))} · **{md(node['eligibility'])}**"
         + (" · **draining**" if node["drain"] else "")
         + f" · {md(node['datacenter'])} · pool {tables.md_code(node['node_pool'], 120)} · Nomad {md(node['version'])}"
-        + f" · {md(node['address'])} · ID `{node['node_id']}`"
+        + f" · {md(node['address'])} · ID {tables.md_code(node['node_id'], 40)}"
     )
     st.page_link("app_pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
     table = tables.node_allocations(allocs, node["node_id"])

@@ -11,6 +11,7 @@ zone the x axis reads in, so the chart agrees with the tables beside it.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,9 @@ from views.health import job_label
 from .palette import SEVERITY_COLORS, SEVERITY_ORDER, UNKNOWN_COLOR, no_data
 
 KIND_SYMBOLS = {"task event": "circle", "deployment": "diamond"}
+
+# The x axis spans at least this much: one event alone would otherwise fill a few milliseconds.
+MIN_SPAN = pd.Timedelta(hours=1)
 
 # deployment status -> severity on the timeline
 DEPLOYMENT_SEVERITY = {"failed": "error", "cancelled": "warning", "paused": "warning", "blocked": "warning"}
@@ -77,7 +81,9 @@ def activity_timeline(
         if len(ev):
             part = ev[ev["severity"] == sev]
             if len(part):
-                hover = part["task"] + " · " + part["type"] + ": " + part["message"] + " (" + part["short_id"] + ")"
+                hover = _plain(
+                    part["task"] + " · " + part["type"] + ": " + part["message"] + " (" + part["short_id"] + ")"
+                )
                 fig.add_trace(
                     _trace(
                         _wall(part["time"], zone),
@@ -92,7 +98,7 @@ def activity_timeline(
         if len(dp):
             part = dp[dp["status"].map(DEPLOYMENT_SEVERITY).fillna("info") == sev]
             if len(part):
-                hover = (
+                hover = _plain(
                     "deployment v"
                     + part["job_version"].astype(str)
                     + " "
@@ -112,22 +118,42 @@ def activity_timeline(
                     )
                 )
     lanes = sorted(set(ev["job_id"] if len(ev) else []) | set(dp["job_id"] if len(dp) else []))
+    times = pd.concat(
+        [_wall(ev["time"], zone) if len(ev) else pd.Series(dtype="datetime64[ns]")]
+        + ([_wall(dp["_t"], zone)] if len(dp) else [])
+    )
     fig.update_layout(
         title=title,
-        height=max(180, 60 + 28 * len(lanes)) + (30 if title else 0),
-        xaxis={"title": f"time ({zone})"},
+        # room above the plot for the legend, so it never covers the top lane
+        height=max(180, 60 + 28 * len(lanes)) + 40 + (30 if title else 0),
+        xaxis={"title": f"time ({zone})", "range": _span(times)},
         # lanes are job IDs; on a client's chart they read without the client prefix ("web", not "acme-web")
         yaxis={
             "title": None,
             "type": "category",
             "tickmode": "array",
             "tickvals": lanes,
-            "ticktext": [job_label(j, client) if client else j for j in lanes],
+            "ticktext": [html.escape(job_label(j, client) if client else j) for j in lanes],
         },
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1.0},
+        margin={"l": 10, "r": 10, "t": 80 if title else 50, "b": 10},
     )
     return fig
+
+
+def _plain(text: pd.Series) -> pd.Series:
+    """Cluster text for plotly, which reads <a href>, <b>, <br> in labels: shown as typed, never as markup."""
+    return text.astype(str).map(html.escape)
+
+
+def _span(times: pd.Series) -> list:
+    """The x range: the events' own span, widened to at least MIN_SPAN around their middle."""
+    lo, hi = times.min(), times.max()
+    if hi - lo >= MIN_SPAN:
+        pad = (hi - lo) * 0.03
+        return [lo - pad, hi + pad]
+    mid = lo + (hi - lo) / 2
+    return [mid - MIN_SPAN / 2, mid + MIN_SPAN / 2]
 
 
 def _zone(tz: str | None) -> str:

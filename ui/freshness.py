@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from ui.clock import local
+from ui.tables import md_text
 from views.words import ago_words
 
 
@@ -16,7 +17,7 @@ def render(snap, *, now: datetime | None = None) -> bool:
     problems = snap.problems(now)
     if not snap.has_data:
         st.warning(
-            "No data yet from the cluster.\n\n" + "\n\n".join(f"- {p}" for p in problems)
+            "No data yet from the cluster.\n\n" + "\n\n".join(f"- {md_text(p)}" for p in problems)
             if problems
             else "Waiting for the first answer from the cluster…",
             icon="⏳",
@@ -24,11 +25,11 @@ def render(snap, *, now: datetime | None = None) -> bool:
         return False
     age = snap.age_seconds(now)
     as_of = local(snap.confirmed_at(now)).strftime("%H:%M:%S")
-    st.caption(f":material/schedule: Data as of **{as_of}**, {ago_words(age)} · cluster `{snap.cluster}`")
+    st.caption(f":material/schedule: Data as of **{as_of}**, {ago_words(age)} · cluster {md_text(snap.cluster)}")
     if problems:
         st.warning(
             "**Some data could not be refreshed; showing the last good data.**\n\n"
-            + "\n".join(f"- {p}" for p in problems),
+            + "\n".join(f"- {md_text(p)}" for p in problems),
             icon="⚠️",
         )
     return True

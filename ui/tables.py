@@ -41,15 +41,21 @@ def md_code(value, limit: int = 60) -> str:
     return f"`{s}`" if s else "`(empty)`"
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>|~:$])")  # inline Markdown, links, Streamlit directives
-_WWW = re.compile(r"(?i)\b(www)\.")  # GFM turns a bare www.example.com into a link
+_MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character (CommonMark escapes them all)
+# GFM turns bare URLs and e-mail addresses into links *after* escapes are resolved, so a backslash
+# does not stop it: an invisible word joiner (U+2060) inside "http://", "www." and "a@b" does.
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9+.-])(?=://)|(?<=\bwww)(?=\.)|(?=@)")
 
 
 def md_text(value) -> str:
-    """Text from the cluster or the identity provider shown literally inside Markdown: every Markdown
-    character is escaped, so ``[x](https://evil)`` stays text, not a link; line breaks become spaces."""
+    """Text from the cluster, a server, the identity provider or the URL shown literally inside
+    Markdown (st.markdown, captions, alerts, labels): every ASCII punctuation character is escaped,
+    so ``[x](https://evil)``, ``![i](..)``, ``:red[..]``, backticks, ``# heading`` and HTML stay text;
+    bare URLs and e-mail addresses get a word joiner so GFM does not link them; line breaks become
+    spaces. The one escaping helper: use it (or a plain-text widget) for every such value."""
     s = "" if value is None else " ".join(str(value).split())
-    return _WWW.sub(r"\1\\.", _MD_SPECIAL.sub(r"\\\1", s))
+    return _MD_PUNCT.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, s))
 
 
 DEPLOY_ICONS = {

@@ -87,7 +87,7 @@ def test_activity_timeline_since_and_empty(frames):
 
 def test_activity_timeline_on_a_client_page(frames):
     fig = charts.activity_timeline(frames.task_events, frames.deployments, client="acme", title=None)
-    assert not fig.layout.title.text and fig.layout.margin.t == 10
+    assert not fig.layout.title.text and fig.layout.margin.t >= 40  # room for the legend above the top lane
     assert list(fig.layout.yaxis.tickvals) == ["acme-web"] and list(fig.layout.yaxis.ticktext) == ["web"]
     assert fig.layout.height >= 180 and fig.layout.legend.orientation == "h"
     hover = {t.name: list(t.hovertext) for t in fig.data}
@@ -135,3 +135,41 @@ def test_activity_timeline_reads_in_the_given_time_zone(frames):
 def test_activity_timeline_with_an_unknown_zone_falls_back_to_utc(frames):
     fig = charts.activity_timeline(frames.task_events, frames.deployments, client="acme", tz="Mars/Olympus")
     assert fig.layout.xaxis.title.text == "time (UTC)"
+
+
+def _one_event(message="Exit Code: 2"):
+    allocs = [
+        {
+            "ID": "33333333-0000-0000-0000-000000000000",
+            "Namespace": "acme",
+            "JobID": "acme-web",
+            "ClientStatus": "failed",
+            "TaskStates": {
+                "web": {"Events": [{"Time": NOW.value - H, "Type": "Terminated", "DisplayMessage": message}]}
+            },
+        }
+    ]
+    return views.build_frames({"allocations": allocs}, cluster="c", now=NOW)
+
+
+def test_activity_timeline_with_one_event_spans_an_hour_not_milliseconds():
+    f = _one_event()
+    fig = charts.activity_timeline(f.task_events, f.deployments, client="acme")
+    lo, hi = (pd.Timestamp(x) for x in fig.layout.xaxis.range)
+    assert hi - lo >= pd.Timedelta(hours=1)
+    assert lo < pd.Timestamp(fig.data[0].x[0]) < hi
+
+
+def test_activity_timeline_legend_sits_above_the_plot_area_with_room_for_it():
+    """The legend is drawn above the top lane (y > 1, in the top margin), not over it."""
+    f = _one_event()
+    fig = charts.activity_timeline(f.task_events, f.deployments, client="acme", title=None)
+    assert fig.layout.legend.yanchor == "bottom" and fig.layout.legend.y > 1.0
+    assert fig.layout.margin.t >= 40
+
+
+def test_activity_timeline_hover_and_lanes_show_cluster_html_as_text():
+    f = _one_event('<a href="https://evil.example">click</a><b>x</b>')
+    fig = charts.activity_timeline(f.task_events, f.deployments, client="acme")
+    hover = fig.data[0].hovertext[0]
+    assert "<a " not in hover and "&lt;a href=" in hover
