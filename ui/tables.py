@@ -41,7 +41,10 @@ def md_code(value, limit: int = 60) -> str:
     return f"`{s}`" if s else "`(empty)`"
 
 
-_MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character (CommonMark escapes them all)
+# Punctuation Markdown (CommonMark, GFM, Streamlit's :color[] and :material: directives, $math$)
+# can read anywhere in a line; '-', '.', '=', '/' and the like only matter at a block's start.
+_MD_PUNCT = re.compile(r"([\\`*_{}\[\]()<>#+!|~:$&])")
+_MD_LEAD = re.compile(r"^(\d*)([-.=])")  # "- item", "1. item", "---", "===" at the very start
 # GFM turns bare URLs and e-mail addresses into links *after* escapes are resolved, so a backslash
 # does not stop it: an invisible word joiner (U+2060) inside "http://", "www." and "a@b" does.
 WORD_JOINER = "\u2060"
@@ -50,12 +53,12 @@ _AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9+.-])(?=://)|(?<=\bwww)(?=\.)|(?=@)")
 
 def md_text(value) -> str:
     """Text from the cluster, a server, the identity provider or the URL shown literally inside
-    Markdown (st.markdown, captions, alerts, labels): every ASCII punctuation character is escaped,
+    Markdown (st.markdown, captions, alerts, labels): every character Markdown reads is escaped,
     so ``[x](https://evil)``, ``![i](..)``, ``:red[..]``, backticks, ``# heading`` and HTML stay text;
     bare URLs and e-mail addresses get a word joiner so GFM does not link them; line breaks become
     spaces. The one escaping helper: use it (or a plain-text widget) for every such value."""
     s = "" if value is None else " ".join(str(value).split())
-    return _MD_PUNCT.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, s))
+    return _MD_LEAD.sub(r"\1\\\2", _MD_PUNCT.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, s)))
 
 
 DEPLOY_ICONS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,8 @@ def open_app(user_claims, auth_secrets, page=None, **params):
 
 
 def banner(at) -> str:
-    return "\n".join(w.value for w in at.warning)
+    """The warnings as a person reads them (Markdown escapes resolved, invisible word joiners dropped)."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(w.value for w in at.warning)).replace("\u2060", "")
 
 
 @pytest.mark.slow

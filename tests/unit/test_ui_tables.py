@@ -112,13 +112,14 @@ def test_md_text_keeps_markdown_from_cluster_fields_literal():
     from ui.tables import md_text
 
     wj = "\u2060"  # GFM links bare URLs after escapes are resolved: a word joiner stops it
-    assert md_text("[x](https://evil)") == rf"\[x\]\(https{wj}\:\/\/evil\)"
+    assert md_text("[x](https://evil)") == rf"\[x\]\(https{wj}\://evil\)"
     assert md_text("**bold** :red[alert]\nnext") == r"\*\*bold\*\* \:red\[alert\] next"
     assert md_text(None) == ""
-    assert md_text("see www.evil.example") == rf"see www{wj}\.evil\.example"
-    assert md_text("ops@evil.example") == rf"ops{wj}\@evil\.example"
-    assert md_text("# heading") == r"\# heading" and md_text("1. item") == r"1\. item"
-    assert md_text("<img src=x> &amp;") == r"\<img src\=x\> \&amp\;"
+    assert md_text("see www.evil.example") == f"see www{wj}.evil.example"
+    assert md_text("ops@evil.example") == f"ops{wj}@evil.example"
+    assert md_text("# heading") == r"\# heading" and md_text("1. item") == r"1\. item" and md_text("- x") == r"\- x"
+    assert md_text("<img src=x> &amp;") == r"\<img src=x\> \&amp;"
+    assert md_text("northern-leaf 1.2.3") == "northern-leaf 1.2.3"  # plain names read (and compare) unchanged
 
 
 def test_redact_allocation_removes_task_env_and_templates_everywhere():
