@@ -19,6 +19,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from connectors import NomadConnector
+from connectors.errors import TimedOut
 from connectors.settings import ClusterSettings, NomadSettings
 
 __all__ = ["Queries", "TTLCache", "get_queries"]
@@ -31,14 +32,35 @@ class _Pending:
         self.done = threading.Event()
         self.value: Any = None
         self.error: BaseException | None = None
+        self.interrupted = False  # the loading thread was interrupted: a waiter loads again
+        self.waiters = 0
+
+
+class LoadTimedOut(TimeoutError):
+    """Waited `wait_timeout` seconds for another reader's load of the same key."""
 
 
 class TTLCache:
-    """A small thread-safe TTL cache with single-flight loading."""
+    """A small thread-safe TTL cache with single-flight loading.
 
-    def __init__(self, ttl: float = DEFAULT_TTL, max_entries: int = 512, clock: Callable[[], float] = time.monotonic):
+    The outcome of a load is always published: a value or an ``Exception`` is cached for ``ttl``
+    seconds and handed to every reader waiting for it; a ``BaseException`` that is not an
+    ``Exception`` (Streamlit's rerun and stop interrupt a script that way, and so does Ctrl-C) is
+    not cached: it goes on up the loading thread, and the waiters load again themselves. Waiters
+    give up after ``wait_timeout`` seconds (``LoadTimedOut``), so one stuck load cannot hang a key
+    for the whole process.
+    """
+
+    def __init__(
+        self,
+        ttl: float = DEFAULT_TTL,
+        max_entries: int = 512,
+        clock: Callable[[], float] = time.monotonic,
+        wait_timeout: float = 60.0,
+    ):
         self.ttl = ttl
         self.max_entries = max_entries
+        self.wait_timeout = wait_timeout
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, tuple[float, Any, BaseException | None]] = OrderedDict()
@@ -46,6 +68,7 @@ class TTLCache:
         self.loads = 0  # how many times a loader actually ran
 
     def get(self, key: Hashable, loader: Callable[[], Any]) -> Any:
+        deadline = time.monotonic() + self.wait_timeout
         while True:
             with self._lock:
                 now = self._clock()
@@ -59,16 +82,27 @@ class TTLCache:
                 owner = pending is None
                 if owner:
                     pending = self._pending[key] = _Pending()
+                else:
+                    pending.waiters += 1
             if not owner:
-                pending.done.wait()
+                if not pending.done.wait(max(0.0, deadline - time.monotonic())):
+                    raise LoadTimedOut(f"still loading after {self.wait_timeout:g} s")
+                if pending.interrupted:
+                    continue  # the loading thread was interrupted: load again (or join a newer load)
                 if pending.error is not None:
                     raise pending.error
                 return pending.value
+            self.loads += 1
             try:
-                self.loads += 1
                 value, error = loader(), None
             except Exception as err:  # cached too: a 404/403 is not retried by every viewer
                 value, error = None, err
+            except BaseException:
+                with self._lock:
+                    del self._pending[key]
+                pending.interrupted = True
+                pending.done.set()
+                raise
             with self._lock:
                 self._entries[key] = (self._clock() + self.ttl, value, error)
                 self._entries.move_to_end(key)
@@ -81,6 +115,12 @@ class TTLCache:
                 raise error
             return value
 
+    def waiting(self, key: Hashable) -> int:
+        """How many readers are waiting for the load of `key` in flight (0 when none is)."""
+        with self._lock:
+            pending = self._pending.get(key)
+            return pending.waiters if pending is not None else 0
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -90,6 +130,16 @@ def _token_key(token: str | None) -> str | None:
     if token is None:
         return None
     return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def _shared(cache: TTLCache, key: Hashable, loader: Callable[[], Any]) -> Any:
+    """cache.get, with a waiter's timeout said as a connector error (every read raises only those)."""
+    try:
+        return cache.get(key, loader)
+    except LoadTimedOut:
+        raise TimedOut(
+            "Nomad", f"Nomad has not answered another reader's identical request within {cache.wait_timeout:g} s"
+        ) from None
 
 
 class Queries:
@@ -103,7 +153,7 @@ class Queries:
     def allocation(self, alloc_id: str, *, namespace: str | None = None, token: str | None = None) -> dict[str, Any]:
         """The full allocation: resources, task states and events."""
         key = ("alloc", alloc_id, namespace, _token_key(token))
-        return self.cache.get(key, lambda: self.nomad.get_allocation(alloc_id, namespace=namespace, token=token))
+        return _shared(self.cache, key, lambda: self.nomad.get_allocation(alloc_id, namespace=namespace, token=token))
 
     def logs(
         self,
@@ -117,20 +167,22 @@ class Queries:
     ) -> str:
         """The last `tail_bytes` of a task's stdout/stderr as text."""
         key = ("logs", alloc_id, task, kind, tail_bytes, namespace, _token_key(token))
-        return self.log_cache.get(
-            key, lambda: self.nomad.logs(alloc_id, task, kind, tail_bytes, namespace=namespace, token=token)
+        return _shared(
+            self.log_cache,
+            key,
+            lambda: self.nomad.logs(alloc_id, task, kind, tail_bytes, namespace=namespace, token=token),
         )
 
     def job(self, job_id: str, *, namespace: str | None = None, token: str | None = None) -> dict[str, Any]:
         key = ("job", job_id, namespace, _token_key(token))
-        return self.cache.get(key, lambda: self.nomad.get_job(job_id, namespace=namespace, token=token))
+        return _shared(self.cache, key, lambda: self.nomad.get_job(job_id, namespace=namespace, token=token))
 
     def job_versions(
         self, job_id: str, *, namespace: str | None = None, diffs: bool = False, token: str | None = None
     ) -> dict[str, Any]:
         key = ("versions", job_id, namespace, diffs, _token_key(token))
-        return self.cache.get(
-            key, lambda: self.nomad.job_versions(job_id, namespace=namespace, diffs=diffs, token=token)
+        return _shared(
+            self.cache, key, lambda: self.nomad.job_versions(job_id, namespace=namespace, diffs=diffs, token=token)
         )
 
     def login(self, method: str, jwt: str) -> dict[str, Any]:

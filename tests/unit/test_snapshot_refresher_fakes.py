@@ -340,6 +340,14 @@ def test_a_failing_build_is_retried_at_the_frame_age_pace_not_every_poll():
         builder.join(2)
 
 
+def wait_until(predicate, timeout=5.0):
+    """Poll (bounded) until predicate() holds; the tests then assert on what happened."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.005)
+
+
 def test_ttl_cache_single_flight_and_expiry():
     now = [0.0]
     cache = TTLCache(ttl=3, clock=lambda: now[0])
@@ -348,21 +356,87 @@ def test_ttl_cache_single_flight_and_expiry():
 
     def loader():
         calls.append(1)
-        gate.wait(1)
+        gate.wait(5)
         return "v"
 
     results = []
     threads = [threading.Thread(target=lambda: results.append(cache.get("k", loader))) for _ in range(20)]
     for t in threads:
         t.start()
-    time.sleep(0.05)
+    # Release the load only once the 19 others are waiting for it: single flight, not a late cache hit.
+    wait_until(lambda: cache.waiting("k") == 19)
     gate.set()
     for t in threads:
-        t.join()
+        t.join(5)
     assert results == ["v"] * 20 and len(calls) == 1
     assert cache.get("k", loader) == "v" and len(calls) == 1
     now[0] = 3.5
     assert cache.get("k", loader) == "v" and len(calls) == 2
+
+
+class Interrupted(BaseException):
+    """Like Streamlit's RerunException/StopException: a BaseException, not an Exception."""
+
+
+def test_an_interrupted_load_does_not_hang_its_key():
+    cache = TTLCache(ttl=30)
+    gate = threading.Event()
+    calls = []
+
+    def interrupted_loader():
+        calls.append("interrupted")
+        gate.wait(5)
+        raise Interrupted()
+
+    def loader():
+        calls.append("loaded")
+        return "v"
+
+    owner_saw = []
+
+    def owner():
+        try:
+            cache.get("k", interrupted_loader)
+        except Interrupted:
+            owner_saw.append("interrupted")  # it goes on up the interrupted thread, as Streamlit needs
+
+    results = []
+    first = threading.Thread(target=owner)
+    first.start()
+    wait_until(lambda: calls == ["interrupted"])
+    waiters = [threading.Thread(target=lambda: results.append(cache.get("k", loader))) for _ in range(5)]
+    for t in waiters:
+        t.start()
+    wait_until(lambda: cache.waiting("k") == 5)
+    gate.set()
+    for t in [first, *waiters]:
+        t.join(5)
+    assert not any(t.is_alive() for t in [first, *waiters]), "a reader is stuck on the interrupted load"
+    assert owner_saw == ["interrupted"]
+    assert results == ["v"] * 5 and calls == ["interrupted", "loaded"]  # the waiters loaded once again
+    assert cache.get("k", loader) == "v" and calls == ["interrupted", "loaded"]  # and it is cached
+
+
+def test_waiters_give_up_on_a_load_that_never_finishes():
+    from snapshot.queries import LoadTimedOut
+
+    cache = TTLCache(ttl=30, wait_timeout=0.2)
+    gate = threading.Event()
+    started = threading.Event()
+
+    def stuck():
+        started.set()
+        gate.wait(10)
+        return "late"
+
+    first = threading.Thread(target=lambda: cache.get("k", stuck))
+    first.start()
+    started.wait(5)
+    with pytest.raises(LoadTimedOut):
+        cache.get("k", lambda: "never called")
+    gate.set()
+    first.join(5)
+    assert cache.get("k", lambda: "never called") == "late"
 
 
 def test_ttl_cache_caches_errors_briefly():
