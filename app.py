@@ -9,7 +9,7 @@ import streamlit as st
 import auth
 import auth.policy
 import config
-from ui import runtime, sidebar
+from ui import login, runtime, sidebar
 from ui.tables import md_text
 
 log = logging.getLogger("dashboard")
@@ -28,7 +28,7 @@ except config.ConfigError as err:
 # Whoever the gate lets through is set again below; a run it stops must not leave the last one behind.
 st.session_state.pop("principal", None)
 st.session_state.pop("allowed_pages", None)
-principal = auth.gate(settings, demo=runtime.is_loopback_demo())
+principal = login.gate(settings, demo=runtime.is_loopback_demo())
 
 # Every page the app has, by the name the policy knows it by. They live in app_pages/, not pages/:
 # Streamlit runs scripts in a pages/ folder directly (old-style multipage) until a run calls

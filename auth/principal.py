@@ -1,7 +1,7 @@
 """The signed-in person, built from the ID-token claims Streamlit puts in ``st.user``.
 
 Pure (no Streamlit import): ``principal_from_claims`` and the session-age rule
-are unit-tested directly; ``auth.ui.gate`` feeds them ``st.user``.
+are unit-tested directly; ``ui.login.gate`` feeds them ``st.user``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 DEFAULT_PATH = Path(__file__).with_name("dashboard.toml")
 ROLES = ("viewer", "support", "manager", "admin")
@@ -42,10 +43,22 @@ class DashboardConfig:
         return self.residency if self.residency is not None else NO_POLICY
 
     def links_for(self, client: str) -> dict[str, str]:
-        """The client's links: defaults with {client} filled in, then its overrides."""
-        links = {name: url.replace("{client}", client) for name, url in self.links.items()}
+        """The client's links: defaults with {client} filled in (URL-encoded), then its overrides."""
+        links = {name: url for name, template in self.links.items() if (url := fill_link(template, client))}
         links.update(self.link_overrides.get(client, {}))
         return links
+
+
+def fill_link(template: str, client: str) -> str | None:
+    """``template`` with every ``{client}`` replaced by the client's name, percent-encoded so it stays
+    one path segment, one query value or the fragment wherever it lands (under ``meta:`` identity any
+    job author picks the name: ``../../admin``, ``?x=``, ``#`` must not change the URL's shape).
+    None when the name would be a ``.``/``..`` path segment: browsers resolve those even encoded."""
+    encoded = quote(client, safe="")
+    path_end = min((i for i in (template.find("?"), template.find("#")) if i >= 0), default=len(template))
+    if "{client}" in template[:path_end] and client in (".", ".."):
+        return None
+    return template.replace("{client}", encoded)
 
 
 def load(path: str | os.PathLike | None = None, env: Mapping[str, str] = os.environ) -> DashboardConfig:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-import auth
-from ui import runtime
+from ui import login, runtime
 from ui.tables import md_text
 from views.search import Match, destination, search
 
@@ -47,7 +46,7 @@ def render(principal, *, pages: dict, allowed) -> None:
                         help=md_text(m.detail),
                     )
         st.divider()
-    auth.render_identity(principal)
+    login.render_identity(principal)
 
 
 def link_label(match: Match) -> str:

@@ -1,5 +1,5 @@
 """The login gate and the role x page matrix, through AppTest with a script that follows app.py's contract:
-``auth.gate`` -> ``st.navigation`` of ``auth.policy.pages_for`` -> ``auth.render_identity``.
+``ui.login.gate`` -> ``st.navigation`` of ``auth.policy.pages_for`` -> ``ui.login.render_identity``.
 
 (``test_roles_app.py`` runs the role x page matrix through the real app.py against the sandbox, with
 deep links to pages outside a role.)
@@ -16,11 +16,11 @@ ALL = list(policy.PAGES)
 def contract_app():
     import streamlit as st
 
-    import auth
     import auth.policy
     import config
+    from ui import login
 
-    principal = auth.gate(config.load(), demo=False)
+    principal = login.gate(config.load(), demo=False)
 
     def page(name):
         def render():
@@ -34,7 +34,7 @@ def contract_app():
         for n in auth.policy.pages_for(principal)
     ]
     nav = st.navigation(pages)
-    auth.render_identity(principal)
+    login.render_identity(principal)
     nav.run()
 
 
@@ -145,13 +145,13 @@ def test_sidebar_sign_out_ends_the_session(run_app, nav_pages):
 def demo_app():
     import streamlit as st
 
-    import auth
     import auth.policy
     import config
+    from ui import login
 
-    principal = auth.gate(config.load(), demo=True)
+    principal = login.gate(config.load(), demo=True)
     st.header("PAGES " + ",".join(auth.policy.pages_for(principal)))
-    auth.render_identity(principal)
+    login.render_identity(principal)
 
 
 @patch_config_options({"server.address": "localhost"})

@@ -59,3 +59,30 @@ def test_valid_identify_by_is_kept(spec):
 def test_unknown_role_names_the_group():
     with pytest.raises(ConfigError, match="dash-x"):
         parse({"roles": {"dash-x": ["root"]}})
+
+
+def _shipped_links(client):
+    return config.load(config.DEFAULT_PATH, env={}).links_for(client)
+
+
+def test_client_links_encode_a_hostile_name_where_it_lands():
+    """A name set by any job author (``meta:`` identity) stays one path segment / one query value."""
+    from urllib.parse import parse_qs, urlsplit
+
+    name = "../../admin?x=1&role=admin#top"
+    links = _shipped_links(name)
+    runbook, tickets, logs = (urlsplit(links[k]) for k in ("runbook", "tickets", "logs"))
+    assert runbook.netloc == "wiki.example.com" and runbook.path.count("/") == 2  # /runbooks/<one segment>
+    assert runbook.path.startswith("/runbooks/") and not runbook.query and not runbook.fragment
+    assert parse_qs(tickets.query) == {"client": [name]} and not tickets.fragment
+    assert parse_qs(logs.query) == {"q": [f"client:{name}"]} and not logs.fragment
+
+
+def test_a_dot_segment_name_gets_no_path_link_but_keeps_query_links():
+    links = _shipped_links("..")
+    assert "runbook" not in links  # browsers resolve "..", even percent-encoded, to the parent
+    assert links["tickets"] == "https://support.example.com/issues?client=.."
+
+
+def test_plain_client_names_fill_in_unchanged():
+    assert _shipped_links("northern-leaf")["runbook"] == "https://wiki.example.com/runbooks/northern-leaf"

@@ -37,7 +37,7 @@ def test_missing_or_unknown_zone_is_utc(browser_zone, name):
 
 
 def test_sidebar_identity_time_uses_the_browser_zone(browser_zone):
-    from auth.ui import _local_time
+    from ui.login import _local_time
 
     browser_zone("Europe/Paris")
     assert _local_time(datetime(2026, 1, 14, 12, 0, tzinfo=UTC)) == "Jan 14, 13:00 CET"

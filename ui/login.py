@@ -1,4 +1,4 @@
-"""The login gate and the sidebar identity line: the only part of ``auth`` that imports Streamlit.
+"""The login gate and the sidebar identity line (Streamlit): ``ui`` imports ``auth``, never the reverse.
 
 ``gate(config, demo=...)`` runs first in app.py. It either returns the signed-in
 ``Principal`` or renders one of the pages below and calls ``st.stop()``, so no
@@ -21,6 +21,8 @@ import streamlit as st
 from auth import settings
 from auth.principal import Principal, principal_from_claims, session_expired
 from auth.roles import groups_granting_access
+from ui.clock import local
+from ui.tables import md_code, md_text
 
 TITLE = "Nomad support dashboard"
 
@@ -42,14 +44,10 @@ def _user() -> dict[str, Any]:
 
 def _md(text) -> str:
     """Names and groups from the identity provider shown literally in Markdown (no links, no formatting)."""
-    from ui.tables import md_text
-
     return md_text(text)
 
 
 def _md_code(text) -> str:
-    from ui.tables import md_code
-
     return md_code(text, 120)
 
 
@@ -164,8 +162,6 @@ def gate(config, *, demo: bool) -> Principal:
 
 
 def _local_time(moment: datetime) -> str:
-    from ui.clock import local  # imported here: auth/ stays importable without the ui package loaded
-
     shown = local(moment)
     return shown.strftime("%b %d, %H:%M ") + (shown.tzname() or "UTC")
 
