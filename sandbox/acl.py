@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
 import threading
 import time
@@ -27,6 +29,18 @@ GROUP_POLICIES = {
 
 AUTH_METHOD = "dashboard-sso"
 LOGIN_TTL = 3600
+
+
+def _go_duration(seconds: int) -> str:
+    """time.Duration.String() for whole seconds ("1h0m0s", "2m30s"); "" for zero, as
+    ACLToken.MarshalJSON sends it."""
+    if seconds <= 0:
+        return ""
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{h}h{m}m{s}s"
+    return f"{m}m{s}s" if m else f"{s}s"
 
 
 def _iso(ts: float) -> str:
@@ -60,7 +74,12 @@ class Token:
         return caps is None or capability in caps
 
     def as_json(self) -> dict:
-        d = {
+        """ACLToken.MarshalJSON (nomad/structs/acl.go): encoding/json over the struct, so every
+        key is sent; ExpirationTime null when unset; ExpirationTTL a Go duration string, ""
+        when zero; Hash the []byte token hash as base64."""
+        digest = hashlib.blake2b(f"{self.accessor}|{self.policies}".encode(), digest_size=32).digest()
+        ttl = 0 if self.expires is None else round(self.expires - self.create_time)
+        return {
             "AccessorID": self.accessor,
             "SecretID": self.secret,
             "Name": self.name,
@@ -68,14 +87,13 @@ class Token:
             "Policies": list(self.policies),
             "Roles": list(self.roles),
             "Global": self.expires is None,
+            "Hash": base64.b64encode(digest).decode(),
             "CreateTime": _iso(self.create_time),
+            "ExpirationTime": None if self.expires is None else _iso(self.expires),
+            "ExpirationTTL": _go_duration(ttl),
             "CreateIndex": self.index,
             "ModifyIndex": self.index,
         }
-        if self.expires is not None:
-            d["ExpirationTime"] = _iso(self.expires)
-            d["ExpirationTTL"] = int((self.expires - self.create_time) * 1e9)
-        return d
 
 
 class Acl:

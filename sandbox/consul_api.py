@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 
 from .acl import Acl
 from .filters import compile_filter
@@ -12,6 +13,11 @@ from .world import ConsulService, Node, World
 # Consul query endpoints that a token without rights answers with an empty,
 # filtered result rather than a 403 (default-deny ACLs).
 _FILTERED = "filtered"
+
+# ConnectProxyConfig.MarshalJSON of a plain (non-proxy) service: every omitempty field left out,
+# Mode (no omitempty) and the struct values MeshGateway and Expose always sent
+# (agent/structs/connect_proxy_config.go).
+_PLAIN_PROXY = {"Mode": "", "MeshGateway": {}, "Expose": {}}
 
 
 class ConsulApi:
@@ -87,7 +93,6 @@ class ConsulApi:
             "Timeout": "2s",
             "ExposedPort": 0,
             "Definition": {},
-            "Namespace": "default",
             "CreateIndex": s.create_index,
             "ModifyIndex": s.check_modify_index,
         }
@@ -109,32 +114,56 @@ class ConsulApi:
             "Timeout": "",
             "ExposedPort": 0,
             "Definition": {},
-            "Namespace": "default",
             "CreateIndex": n.create_index,
             "ModifyIndex": n.modify_index,
         }
 
     @staticmethod
-    def _service(s: ConsulService) -> dict:
+    def _tagged(s: ConsulService) -> dict:
+        # structs.ServiceAddress / api.ServiceAddress: capitalised Address and Port.
+        return {k: {"Address": s.address, "Port": s.port} for k in ("lan_ipv4", "wan_ipv4")}
+
+    def _service(self, s: ConsulService) -> dict:
+        """structs.NodeService (agent/structs/structs.go). A CE build sends no Namespace or
+        Partition (acl/enterprisemeta_ce.go); Proxy goes through ConnectProxyConfig.MarshalJSON,
+        which always sends Mode, MeshGateway and Expose; PeerName has no omitempty."""
         return {
             "ID": s.id,
             "Service": s.name,
             "Tags": list(s.tags),
             "Address": s.address,
-            "TaggedAddresses": {
-                k: {"address": s.address, "port": s.port} for k in ("lan", "lan_ipv4", "wan", "wan_ipv4")
-            },
+            "TaggedAddresses": self._tagged(s),
             "Meta": dict(s.meta),
             "Port": s.port,
             "Weights": {"Passing": 1, "Warning": 1},
             "EnableTagOverride": False,
-            "Datacenter": s.node.dc,
-            "Namespace": "default",
+            "Proxy": dict(_PLAIN_PROXY),
+            "Connect": {},
+            "PeerName": "",
             "CreateIndex": s.create_index,
             "ModifyIndex": s.modify_index,
         }
 
+    def _agent_service(self, s: ConsulService) -> dict:
+        """api.AgentService as buildAgentService fills it (agent/agent_endpoint.go): no Raft
+        indexes, a ContentHash, the agent's Datacenter; no Proxy/Connect for a plain service."""
+        digest = hashlib.blake2b(f"{s.id}|{s.modify_index}".encode(), digest_size=8).hexdigest()
+        return {
+            "ID": s.id,
+            "Service": s.name,
+            "Tags": list(s.tags),
+            "Meta": dict(s.meta),
+            "Port": s.port,
+            "Address": s.address,
+            "TaggedAddresses": self._tagged(s),
+            "Weights": {"Passing": 1, "Warning": 1},
+            "EnableTagOverride": False,
+            "ContentHash": digest,
+            "Datacenter": s.node.dc,
+        }
+
     def _catalog_entry(self, s: ConsulService) -> dict:
+        """structs.ServiceNode (agent/structs/structs.go), CE build: no Namespace/Partition."""
         n = s.node
         return {
             "ID": n.id,
@@ -150,23 +179,13 @@ class ConsulApi:
             "ServiceAddress": s.address,
             "ServicePort": s.port,
             "ServiceMeta": dict(s.meta),
-            "ServiceTaggedAddresses": {
-                k: {"address": s.address, "port": s.port} for k in ("lan", "lan_ipv4", "wan", "wan_ipv4")
-            },
+            "ServiceTaggedAddresses": self._tagged(s),
             "ServiceWeights": {"Passing": 1, "Warning": 1},
+            "ServiceSocketPath": "",
             "ServiceEnableTagOverride": False,
-            "ServiceProxy": {
-                "DestinationServiceName": "",
-                "DestinationServiceID": "",
-                "LocalServiceAddress": "",
-                "LocalServicePort": 0,
-                "Config": None,
-                "Upstreams": None,
-                "MeshGateway": {},
-                "Expose": {},
-            },
-            "ServiceConnect": {"Native": False, "Proxy": None},
-            "Namespace": "default",
+            "ServiceProxy": dict(_PLAIN_PROXY),
+            "ServiceConnect": {},
+            "ServiceLocality": None,
             "CreateIndex": s.create_index,
             "ModifyIndex": s.modify_index,
         }
@@ -257,7 +276,7 @@ class ConsulApi:
         if req.auth == _FILTERED:
             return {}
         node = self.w.nodes[0]
-        return {s.id: self._service(s) for s in self.w.consul_services if s.node is node}
+        return {s.id: self._agent_service(s) for s in self.w.consul_services if s.node is node}
 
     def leader(self, req: Request):
         return "10.10.0.3:8300"

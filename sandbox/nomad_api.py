@@ -12,6 +12,7 @@ from .http import HTTPError, Reply, Request, Route, dumps, json_reply
 from .nomad_shapes import (
     alloc_full,
     alloc_stub,
+    default_namespace,
     deployment_dict,
     eval_dict,
     job_diff,
@@ -270,7 +271,8 @@ class NomadApi:
     def nodes(self, req: Request):
         prefix = req.params.get("prefix", "")
         objs = [n for n in self.w.nodes if n.id.startswith(prefix)]
-        return self._list_reply(req, objs, lambda n: n.id, lambda n: node_stub(self.w, n))
+        res, os_ = req.flag("resources"), req.flag("os")
+        return self._list_reply(req, objs, lambda n: n.id, lambda n: node_stub(self.w, n, res, os_))
 
     def node(self, req: Request):
         node_id = req.args["id"]
@@ -284,15 +286,7 @@ class NomadApi:
 
     def namespaces(self, req: Request):
         prefix = req.params.get("prefix", "")
-        default = {
-            "Name": "default",
-            "Description": "Default shared namespace",
-            "Quota": "",
-            "Capabilities": None,
-            "Meta": None,
-            "CreateIndex": 1,
-            "ModifyIndex": 1,
-        }
+        default = default_namespace()
         out = [default] + [namespace_dict(c) for c in sorted(self.w.clients, key=lambda c: c.slug)]
         return [n for n in out if n["Name"].startswith(prefix)]
 

@@ -1,7 +1,16 @@
-"""World records -> the JSON shapes Nomad's HTTP API sends (field names as in Nomad 1.11)."""
+"""World records -> the JSON shapes Nomad's HTTP API sends (Nomad 1.11 release builds).
+
+The key sets follow the Go structs the handlers encode (nomad/structs/structs.go, alloc.go,
+deployment.go) and the release encoder's rules (go-msgpack codec with generated code: codec
+tags only, so a ``json:",omitempty"`` tag does not omit; a ``_struct`` omitempty field, as in
+Allocation, Evaluation, NetworkResource and Port, leaves out every zero field). The contract
+test ``tests/contract/test_structs_contract.py`` holds every body to those key lists.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import UTC, datetime
 
 from .clock import NS
@@ -36,13 +45,28 @@ _EVENT_BLANK = {
 }
 
 
-def fmt_time(ns: int) -> str | None:
-    """Go's RFC3339Nano; Nomad's JSON codec writes a zero time.Time as null."""
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def fmt_time(ns: int) -> str:
+    """Go's RFC3339Nano; a zero time.Time is "0001-01-01T00:00:00Z" (go-msgpack codec/json.go)."""
     if not ns:
-        return None
+        return ZERO_TIME
     dt = datetime.fromtimestamp(ns // NS, tz=UTC)
     frac = f"{ns % NS:09d}".rstrip("0")
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
+
+
+def _is_zero(v) -> bool:
+    if isinstance(v, dict):
+        return all(_is_zero(x) for x in v.values())
+    return v is None or v is False or v == 0 or v == "" or v == [] or v == ZERO_TIME
+
+
+def omit_zero(d: dict) -> dict:
+    """A ``_struct`` omitempty type: the codec leaves out every zero field (nil, "", 0, false,
+    empty list/map, zero time, a struct whose fields are all zero)."""
+    return {k: v for k, v in d.items() if not _is_zero(v)}
 
 
 def _display(etype: str, f: dict) -> str:
@@ -91,13 +115,29 @@ def task_state_dict(ts: TaskState) -> dict:
         "Restarts": ts.restarts,
         "StartedAt": fmt_time(ts.started_ns),
         "State": ts.state,
-        "TaskHandle": None,
+        "Paused": "",
     }
 
 
 # ------------------------------------------------------------------ jobs
 def _image(job: Job, version: int) -> str:
     return f"registry.example.ca/{job.client.slug}/{job.role.name}:{job.versions[version].app_version}"
+
+
+def _resources(cpu: int, memory: int, disk: int = 0, networks=None) -> dict:
+    """structs.Resources (task resources in a job spec, legacy alloc resources)."""
+    return {
+        "CPU": cpu,
+        "Cores": 0,
+        "MemoryMB": memory,
+        "MemoryMaxMB": 0,
+        "DiskMB": disk,
+        "IOPS": 0,
+        "Networks": networks,
+        "Devices": None,
+        "NUMA": None,
+        "SecretsMB": 0,
+    }
 
 
 _RESTART = {"Attempts": 2, "Interval": 1800 * NS, "Delay": 15 * NS, "Mode": "fail", "RenderTemplates": False}
@@ -108,28 +148,58 @@ def _task(job: Job, name: str, version: int, first: bool) -> dict:
     app_version = job.versions[version].app_version
     services = None
     if first and role.service:
+        # Service.Canonicalize sets TaskName (and each check's) for task-level services.
         services = [
             {
                 "Name": role.service,
+                "TaskName": name,
                 "PortLabel": role.port,
-                "Provider": role.provider,
+                "AddressMode": "auto",
+                "Address": "",
+                "EnableTagOverride": False,
                 "Tags": ["http"],
-                "Meta": {"client": job.client.slug, "version": app_version},
+                "CanaryTags": None,
                 "Checks": [
                     {
                         "Name": f'service: "{role.service}" check',
                         "Type": "http",
-                        "Path": "/health",
                         "Command": "",
                         "Args": None,
+                        "Path": "/health",
                         "Protocol": "",
                         "PortLabel": "",
-                        "Method": "GET",
+                        "Expose": False,
+                        "AddressMode": "",
                         "Interval": 10 * NS,
                         "Timeout": 2 * NS,
                         "InitialStatus": "",
+                        "Notes": "",
+                        "TLSServerName": "",
+                        "TLSSkipVerify": False,
+                        "Method": "GET",
+                        "Header": None,
+                        "CheckRestart": None,
+                        "GRPCService": "",
+                        "GRPCUseTLS": False,
+                        "TaskName": name,
+                        "SuccessBeforePassing": 0,
+                        "FailuresBeforeCritical": 0,
+                        "FailuresBeforeWarning": 0,
+                        "Body": "",
+                        "OnUpdate": "require_healthy",
                     }
                 ],
+                "Connect": None,
+                "Meta": {"client": job.client.slug, "version": app_version},
+                "CanaryMeta": None,
+                "Weights": None,
+                "TaggedAddresses": None,
+                "Namespace": "default",
+                "OnUpdate": "require_healthy",
+                "Provider": role.provider,
+                "Cluster": "default",
+                "Identity": None,
+                "Kind": "",
             }
         ]
     sidecar = not first
@@ -145,6 +215,8 @@ def _task(job: Job, name: str, version: int, first: bool) -> dict:
         "Env": {"CLIENT": job.client.slug, "APP_VERSION": app_version, "LOG_LEVEL": "info"},
         "Services": services,
         "Vault": None,
+        "Secrets": None,
+        "Consul": None,
         "Templates": [
             {
                 "SourcePath": "",
@@ -152,22 +224,25 @@ def _task(job: Job, name: str, version: int, first: bool) -> dict:
                 "EmbeddedTmpl": '{{ with nomadVar "nomad/jobs" }}{{ end }}',
                 "ChangeMode": "restart",
                 "ChangeSignal": "",
+                "ChangeScript": None,
+                "Once": False,
                 "Splay": 5 * NS,
                 "Perms": "0644",
+                "Uid": None,
+                "Gid": None,
+                "LeftDelim": "{{",
+                "RightDelim": "}}",
+                "Envvars": False,
+                "VaultGrace": 0,
+                "Wait": None,
+                "ErrMissingKey": False,
             }
         ]
         if first
         else None,
         "Constraints": None,
         "Affinities": None,
-        "Resources": {
-            "CPU": role.cpu if first else 100,
-            "MemoryMB": role.memory if first else 128,
-            "DiskMB": 0,
-            "IOPS": 0,
-            "Devices": None,
-            "Networks": None,
-        },
+        "Resources": _resources(role.cpu if first else 100, role.memory if first else 128),
         "DispatchPayload": None,
         "Meta": None,
         "KillTimeout": 5 * NS,
@@ -182,6 +257,10 @@ def _task(job: Job, name: str, version: int, first: bool) -> dict:
         "VolumeMounts": None,
         "RestartPolicy": dict(_RESTART),
         "Lifecycle": {"Hook": "poststart", "Sidecar": True} if sidecar else None,
+        "Identity": None,
+        "Identities": None,
+        "Actions": None,
+        "Schedule": None,
     }
 
 
@@ -213,22 +292,16 @@ def job_full(w: World, job: Job, version: int | None = None) -> dict:
             "Unlimited": True,
         },
         "Networks": [
-            {
-                "Mode": "bridge",
-                "DynamicPorts": [{"Label": role.port, "Value": 0, "To": 8080, "HostNetwork": "default"}],
-                "ReservedPorts": None,
-                "IP": "",
-                "CIDR": "",
-                "Device": "",
-                "MBits": 0,
-                "DNS": None,
-            }
+            # NetworkResource and Port are _struct omitempty: only non-zero fields are sent.
+            {"Mode": "bridge", "DynamicPorts": [{"Label": role.port, "To": 8080, "HostNetwork": "default"}]}
         ],
+        "Consul": None,
         "Tasks": [_task(job, t, v, i == 0) for i, t in enumerate(role.tasks)],
         "EphemeralDisk": {"Sticky": False, "SizeMB": 300, "Migrate": False},
         "Meta": None,
         "Services": None,
         "Volumes": None,
+        "PreventRescheduleOnLost": False,
         "Update": (
             {
                 "AutoPromote": False,
@@ -249,6 +322,7 @@ def job_full(w: World, job: Job, version: int | None = None) -> dict:
         {
             "Enabled": True,
             "Spec": "0 2 * * *",
+            "Specs": None,
             "SpecType": "cron",
             "ProhibitOverlap": True,
             "TimeZone": "America/Toronto",
@@ -301,6 +375,8 @@ def job_full(w: World, job: Job, version: int | None = None) -> dict:
         "CreateIndex": job.create_index,
         "ModifyIndex": job.modify_index if latest else ver.index,
         "JobModifyIndex": ver.index,
+        "UI": None,
+        "VersionTag": None,
     }
 
 
@@ -337,10 +413,10 @@ def job_stub(w: World, job: Job, meta: bool) -> dict:
         "ModifyIndex": job.modify_index,
         "JobModifyIndex": job.job_modify_index,
         "SubmitTime": job.version.submit_ns,
-        "Version": job.version.number,
+        # JobListStub has no Version. Job.Stub fills Meta only when asked (meta=true); a release
+        # build still sends the key as null (codec tags only, json omitempty ignored).
+        "Meta": {"client": job.client.slug, "version": job.version.app_version, "team": "platform"} if meta else None,
     }
-    if meta:
-        d["Meta"] = {"client": job.client.slug, "version": job.version.app_version, "team": "platform"}
     return d
 
 
@@ -394,26 +470,54 @@ def _allocated_resources(a: Alloc) -> dict:
         "Shared": {
             "DiskMB": 300,
             "Networks": [
-                {
-                    "Mode": "bridge",
-                    "IP": a.node.address,
-                    "Device": "",
-                    "CIDR": "",
-                    "MBits": 0,
-                    "ReservedPorts": None,
-                    "DNS": None,
-                    "DynamicPorts": [{"Label": role.port, "Value": a.port, "To": 8080, "HostNetwork": "default"}],
-                }
+                omit_zero(
+                    {
+                        "Mode": "bridge",
+                        "IP": a.node.address,
+                        "DynamicPorts": [
+                            omit_zero({"Label": role.port, "Value": a.port, "To": 8080, "HostNetwork": "default"})
+                        ],
+                    }
+                )
             ],
-            "Ports": [{"Label": role.port, "Value": a.port, "To": 8080, "HostIP": a.node.address}],
+            "Ports": [omit_zero({"Label": role.port, "Value": a.port, "To": 8080, "HostIP": a.node.address})],
         },
     }
+
+
+_DESIRED_TRANSITION = {
+    "Migrate": None,
+    "Reschedule": None,
+    "ForceReschedule": None,
+    "NoShutdownDelay": None,
+    "MigrateDisablePlacement": None,
+}
 
 
 def _deployment_status(a: Alloc):
     if a.deployment is None:
         return None
     return {"Canary": False, "Healthy": a.healthy, "ModifyIndex": a.modify_index, "Timestamp": fmt_time(a.modify_ns)}
+
+
+def _reschedule_tracker(w: World, a: Alloc) -> dict | None:
+    """The RescheduleTracker of a rescheduled allocation (stub and full alloc carry the same).
+    Only a replacement of a failed allocation is a reschedule; one placed by a job update or
+    for a lost allocation has a PreviousAllocation but no tracker (scheduler/reconcile.go)."""
+    prev = w.allocs.get(a.previous) if a.previous else None
+    if prev is None or prev.client_status != "failed":
+        return None
+    return {
+        "Events": [
+            {
+                "PrevAllocID": a.previous,
+                "PrevNodeID": prev.node.id,
+                "RescheduleTime": a.create_ns,
+                "Delay": 30 * NS,
+            }
+        ],
+        "LastReschedule": "ok",  # structs.LastRescheduleSuccess
+    }
 
 
 def alloc_stub(w: World, a: Alloc, task_states: bool = True, resources: bool = False) -> dict:
@@ -431,112 +535,90 @@ def alloc_stub(w: World, a: Alloc, task_states: bool = True, resources: bool = F
         "DeploymentStatus": _deployment_status(a),
         "DesiredStatus": a.desired_status,
         "DesiredDescription": a.desired_description,
-        "DesiredTransition": {"ForceReschedule": None, "Migrate": None, "Reschedule": None},
+        "DesiredTransition": _DESIRED_TRANSITION,
         "ClientStatus": a.client_status,
         "ClientDescription": a.client_description,
         "FollowupEvalID": a.followup_eval,
         "NextAllocation": a.next,
-        "PreviousAllocation": a.previous,
+        # AllocListStub has no PreviousAllocation (only the full Allocation does).
         "PreemptedAllocations": None,
         "PreemptedByAllocation": "",
-        "RescheduleTracker": None,
+        "RescheduleTracker": _reschedule_tracker(w, a),
         "CreateIndex": a.create_index,
         "ModifyIndex": a.modify_index,
         "CreateTime": a.create_ns,
         "ModifyTime": a.modify_ns,
     }
-    if task_states:
-        d["TaskStates"] = {ts.name: task_state_dict(ts) for ts in a.tasks}
-    if resources:
-        d["AllocatedResources"] = _allocated_resources(a)
+    # Allocation.Stub(fields): TaskStates nil with task_states=false, AllocatedResources only
+    # with resources=true; a nil map/pointer is sent as null (nomad/structs/alloc.go).
+    d["TaskStates"] = {ts.name: task_state_dict(ts) for ts in a.tasks} if task_states else None
+    d["AllocatedResources"] = _allocated_resources(a) if resources else None
     return d
 
 
 def alloc_full(w: World, a: Alloc) -> dict:
     role = a.job.role
-    net = [
-        {
-            "Device": "eth0",
-            "CIDR": "",
-            "IP": a.node.address,
-            "MBits": 0,
-            "ReservedPorts": None,
-            "DynamicPorts": [{"Label": role.port, "Value": a.port}],
-        }
-    ]
+    net = [{"Device": "eth0", "IP": a.node.address, "DynamicPorts": [omit_zero({"Label": role.port, "Value": a.port})]}]
     task_res = {
-        t: {
-            "CPU": role.cpu if i == 0 else 100,
-            "MemoryMB": role.memory if i == 0 else 128,
-            "DiskMB": 0,
-            "Networks": net if i == 0 else None,
-        }
+        t: _resources(role.cpu if i == 0 else 100, role.memory if i == 0 else 128, 0, net if i == 0 else None)
         for i, t in enumerate(role.tasks)
     }
-    tracker = None
-    if a.previous:
-        prev = w.allocs.get(a.previous)
-        tracker = {
-            "Events": [
-                {
-                    "PrevAllocID": a.previous,
-                    "PrevNodeID": prev.node.id if prev else "",
-                    "RescheduleTime": a.create_ns,
-                    "Delay": 30 * NS,
-                }
-            ]
+    tracker = _reschedule_tracker(w, a)
+    # Allocation has a `_struct` omitempty field: every zero field is left out (alloc.go).
+    return omit_zero(
+        {
+            "ID": a.id,
+            "Namespace": a.job.namespace,
+            "EvalID": a.eval_id,
+            "Name": a.name,
+            "NodeID": a.node.id,
+            "NodeName": a.node.name,
+            "PreviousAllocation": a.previous,
+            "NextAllocation": a.next,
+            "RescheduleTracker": tracker,
+            "JobID": a.job.id,
+            "Job": job_full(w, a.job, a.version),
+            "TaskGroup": role.name,
+            "Resources": _resources(
+                sum(r["CPU"] for r in task_res.values()), sum(r["MemoryMB"] for r in task_res.values()), 300, net
+            ),
+            "SharedResources": _resources(0, 0, 300),
+            "TaskResources": task_res,
+            "AllocatedResources": _allocated_resources(a),
+            "Metrics": {
+                "NodesEvaluated": 3,
+                "NodesFiltered": 0,
+                "NodesInPool": 3,
+                "NodePool": "default",
+                "NodesAvailable": {a.node.dc: 3},
+                "ClassFiltered": None,
+                "ConstraintFiltered": None,
+                "NodesExhausted": 0,
+                "ClassExhausted": None,
+                "DimensionExhausted": None,
+                "QuotaExhausted": None,
+                "ResourcesExhausted": None,
+                "Scores": {f"{a.node.id}.binpack": 0.62},
+                "ScoreMetaData": None,
+                "AllocationTime": 31729,
+                "CoalescedFailures": 0,
+            },
+            "DeploymentID": a.deployment.id if a.deployment else "",
+            "DeploymentStatus": _deployment_status(a),
+            "DesiredStatus": a.desired_status,
+            "DesiredDescription": a.desired_description,
+            "DesiredTransition": _DESIRED_TRANSITION,
+            "ClientStatus": a.client_status,
+            "ClientDescription": a.client_description,
+            "FollowupEvalID": a.followup_eval,
+            "TaskStates": {ts.name: task_state_dict(ts) for ts in a.tasks},
+            "CreateIndex": a.create_index,
+            "ModifyIndex": a.modify_index,
+            "AllocModifyIndex": a.alloc_modify_index,
+            "CreateTime": a.create_ns,
+            "ModifyTime": a.modify_ns,
         }
-    return {
-        "ID": a.id,
-        "Namespace": a.job.namespace,
-        "EvalID": a.eval_id,
-        "Name": a.name,
-        "NodeID": a.node.id,
-        "NodeName": a.node.name,
-        "PreviousAllocation": a.previous,
-        "NextAllocation": a.next,
-        "RescheduleTracker": tracker,
-        "JobID": a.job.id,
-        "Job": job_full(w, a.job, a.version),
-        "TaskGroup": role.name,
-        "Resources": {
-            "CPU": sum(r["CPU"] for r in task_res.values()),
-            "MemoryMB": sum(r["MemoryMB"] for r in task_res.values()),
-            "DiskMB": 300,
-            "Networks": net,
-        },
-        "SharedResources": {"CPU": 0, "MemoryMB": 0, "DiskMB": 300, "Networks": None},
-        "TaskResources": task_res,
-        "AllocatedResources": _allocated_resources(a),
-        "Metrics": {
-            "NodesEvaluated": 3,
-            "NodesFiltered": 0,
-            "NodesAvailable": {a.node.dc: 3},
-            "NodesInPool": 3,
-            "ClassFiltered": None,
-            "ConstraintFiltered": None,
-            "NodesExhausted": 0,
-            "ClassExhausted": None,
-            "DimensionExhausted": None,
-            "Scores": {f"{a.node.id}.binpack": 0.62},
-            "AllocationTime": 31729,
-            "CoalescedFailures": 0,
-        },
-        "DeploymentID": a.deployment.id if a.deployment else "",
-        "DeploymentStatus": _deployment_status(a),
-        "DesiredStatus": a.desired_status,
-        "DesiredDescription": a.desired_description,
-        "DesiredTransition": {"ForceReschedule": None, "Migrate": None, "Reschedule": None},
-        "ClientStatus": a.client_status,
-        "ClientDescription": a.client_description,
-        "FollowupEvalID": a.followup_eval,
-        "TaskStates": {ts.name: task_state_dict(ts) for ts in a.tasks},
-        "CreateIndex": a.create_index,
-        "ModifyIndex": a.modify_index,
-        "AllocModifyIndex": a.alloc_modify_index,
-        "CreateTime": a.create_ns,
-        "ModifyTime": a.modify_ns,
-    }
+    )
 
 
 # ------------------------------------------------------- deployments/evals
@@ -568,42 +650,50 @@ def deployment_dict(d: Deployment) -> dict:
         },
         "Status": d.status,
         "StatusDescription": d.description,
+        "EvalPriority": 50,  # the job's priority (job_full's Priority)
         "CreateIndex": d.create_index,
         "ModifyIndex": d.modify_index,
+        # int64 Unix nanoseconds (nomad/structs/deployment.go); ModifyTime moves with each
+        # status change: the world's modify time if it keeps one, else when it finished.
+        "CreateTime": d.create_ns,
+        "ModifyTime": getattr(d, "modify_ns", 0) or d.finish_ns or d.create_ns,
     }
 
 
 def eval_dict(e: Evaluation) -> dict:
+    """Evaluation has a `_struct` omitempty field: zero fields are left out (structs.go)."""
     job = e.job
-    return {
-        "ID": e.id,
-        "Namespace": job.namespace,
-        "Priority": 50,
-        "Type": job.role.type,
-        "TriggeredBy": e.triggered_by,
-        "JobID": job.id,
-        "JobModifyIndex": job.job_modify_index,
-        "NodeID": e.node_id,
-        "NodeModifyIndex": 0,
-        "DeploymentID": e.deployment_id,
-        "Status": e.status,
-        "StatusDescription": e.description,
-        "Wait": 0,
-        "WaitUntil": fmt_time(e.wait_until_ns),
-        "NextEval": "",
-        "PreviousEval": e.previous,
-        "BlockedEval": "",
-        "FailedTGAllocs": None,
-        "ClassEligibility": None,
-        "EscapedComputedClass": False,
-        "AnnotatePlan": False,
-        "QueuedAllocations": {job.role.name: 0},
-        "SnapshotIndex": e.create_index,
-        "CreateIndex": e.create_index,
-        "ModifyIndex": e.modify_index,
-        "CreateTime": e.create_ns,
-        "ModifyTime": e.create_ns + 40_000_000,
-    }
+    return omit_zero(
+        {
+            "ID": e.id,
+            "Namespace": job.namespace,
+            "Priority": 50,
+            "Type": job.role.type,
+            "TriggeredBy": e.triggered_by,
+            "JobID": job.id,
+            "JobModifyIndex": job.job_modify_index,
+            "NodeID": e.node_id,
+            "NodeModifyIndex": 0,
+            "DeploymentID": e.deployment_id,
+            "Status": e.status,
+            "StatusDescription": e.description,
+            "Wait": 0,
+            "WaitUntil": fmt_time(e.wait_until_ns),
+            "NextEval": "",
+            "PreviousEval": e.previous,
+            "BlockedEval": "",
+            "FailedTGAllocs": None,
+            "ClassEligibility": None,
+            "EscapedComputedClass": False,
+            "AnnotatePlan": False,
+            "QueuedAllocations": {job.role.name: 0},
+            "SnapshotIndex": e.create_index,
+            "CreateIndex": e.create_index,
+            "ModifyIndex": e.modify_index,
+            "CreateTime": e.create_ns,
+            "ModifyTime": e.create_ns + 40_000_000,
+        }
+    )
 
 
 # ------------------------------------------------------------------ nodes
@@ -637,21 +727,102 @@ def _drivers(n: Node, now_ns: int) -> dict:
     }
 
 
-def node_stub(w: World, n: Node) -> dict:
+NOMAD_VERSION = "1.11.1"
+
+
+def _attributes(n: Node) -> dict:
+    return {
+        "cpu.arch": "amd64",
+        "cpu.numcores": "8",
+        "cpu.totalcompute": "20000",
+        "kernel.name": "linux",
+        "os.name": "ubuntu",
+        "os.version": "24.04",
+        "memory.totalbytes": "33554432000",
+        "nomad.version": NOMAD_VERSION,
+        "unique.hostname": n.name,
+        "unique.network.ip-address": n.address,
+        "consul.datacenter": n.dc,
+        "consul.version": "1.22.1",
+    }
+
+
+def _node_resources(n: Node) -> dict:
+    return {
+        "Cpu": {"CpuShares": 20000, "TotalCpuCores": 8, "ReservableCpuCores": list(range(8))},
+        "Processors": {
+            # numalib.Topology goes through its own encoding extension (nomad/structs/extensions.go).
+            "Topology": {
+                "Nodes": [0],
+                "Distances": [[10]],
+                "Cores": [
+                    {
+                        "SocketID": 0,
+                        "NodeID": 0,
+                        "ID": i,
+                        "Grade": True,
+                        "Disable": False,
+                        "BaseSpeed": 2500,
+                        "MaxSpeed": 2500,
+                        "GuessSpeed": 0,
+                    }
+                    for i in range(8)
+                ],
+                "OverrideTotalCompute": 0,
+                "OverrideWitholdCompute": 0,
+            }
+        },
+        "Memory": {"MemoryMB": 32000},
+        "Disk": {"DiskMB": 200000},
+        "Devices": None,
+        "NodeNetworks": [
+            {
+                "Mode": "host",
+                "Device": "eth0",
+                "MacAddress": "02:42:ac:11:00:02",
+                "Speed": 1000,
+                "Addresses": [
+                    {"Family": "ipv4", "Alias": "default", "Address": n.address, "ReservedPorts": "", "Gateway": ""}
+                ],
+            }
+        ],
+        # NetworkResource is _struct omitempty.
+        "Networks": [{"CIDR": f"{n.address}/32", "Device": "eth0", "IP": n.address, "MBits": 1000}],
+        "MinDynamicPort": 20000,
+        "MaxDynamicPort": 32000,
+    }
+
+
+_RESERVED = {
+    "Cpu": {"CpuShares": 0, "ReservedCpuCores": None},
+    "Memory": {"MemoryMB": 0},
+    "Disk": {"DiskMB": 0},
+    "Networks": {"ReservedHostPorts": ""},
+}
+
+
+def node_stub(w: World, n: Node, resources: bool = False, os: bool = False) -> dict:
+    """structs.NodeListStub from Node.Stub(fields): ``resources=true`` fills NodeResources and
+    ReservedResources, ``os=true`` fills Attributes with only ``os.name``; otherwise those are nil
+    and a release build sends them as null. Address is the host of HTTPAddr, Version the
+    ``nomad.version`` attribute (command/agent/http.go parseNodeListStubFields; structs.go Stub)."""
     return {
         "Address": n.address,
         "ID": n.id,
-        "Name": n.name,
+        "Attributes": {"os.name": _attributes(n)["os.name"]} if os else None,
         "Datacenter": n.dc,
-        "NodeClass": "",
+        "Name": n.name,
         "NodePool": "default",
-        "Version": "1.11.1",
+        "NodeClass": "",
+        "Version": NOMAD_VERSION,
         "Drain": False,
         "SchedulingEligibility": n.eligibility,
         "Status": n.status,
         "StatusDescription": "",
-        "Attributes": {"os.name": "ubuntu", "nomad.version": "1.11.1"},
         "Drivers": _drivers(n, w.clock.now_ns()),
+        "HostVolumes": None,
+        "NodeResources": _node_resources(n) if resources else None,
+        "ReservedResources": _RESERVED if resources else None,
         "LastDrain": None,
         "CreateIndex": n.create_index,
         "ModifyIndex": n.modify_index,
@@ -659,91 +830,75 @@ def node_stub(w: World, n: Node) -> dict:
 
 
 def node_full(w: World, n: Node) -> dict:
-    d = node_stub(w, n)
-    d.update(
-        {
-            "Attributes": {
-                "cpu.arch": "amd64",
-                "cpu.numcores": "8",
-                "cpu.totalcompute": "20000",
-                "kernel.name": "linux",
-                "os.name": "ubuntu",
-                "os.version": "24.04",
-                "memory.totalbytes": "33554432000",
-                "nomad.version": "1.11.1",
-                "unique.hostname": n.name,
-                "unique.network.ip-address": n.address,
-                "consul.datacenter": n.dc,
-                "consul.version": "1.22.1",
-            },
-            "ComputedClass": "v1:1234567890",
-            "DrainStrategy": None,
-            "HTTPAddr": f"{n.address}:4646",
-            "Events": [
-                {"CreateIndex": n.create_index, "Details": None, "Message": m, "Subsystem": s, "Timestamp": fmt_time(t)}
-                for m, s, t in n.events
-            ],
-            "HostVolumes": None,
-            "HostNetworks": None,
-            "Links": {"consul": f"{n.dc}.{n.name}"},
-            "Meta": {"rack": f"r{int(n.address.split('.')[-1]) % 8}"},
-            "NodeResources": {
-                "Cpu": {"CpuShares": 20000},
-                "Devices": None,
-                "Disk": {"DiskMB": 200000},
-                "Memory": {"MemoryMB": 32000},
-                "Networks": [
-                    {
-                        "CIDR": f"{n.address}/32",
-                        "Device": "eth0",
-                        "DynamicPorts": None,
-                        "IP": n.address,
-                        "MBits": 1000,
-                        "Mode": "",
-                        "ReservedPorts": None,
-                    }
-                ],
-                "NodeNetworks": [
-                    {
-                        "Addresses": [
-                            {
-                                "Address": n.address,
-                                "Alias": "default",
-                                "Family": "ipv4",
-                                "Gateway": "",
-                                "ReservedPorts": "",
-                            }
-                        ],
-                        "Device": "eth0",
-                        "MacAddress": "02:42:ac:11:00:02",
-                        "Mode": "host",
-                    }
-                ],
-            },
-            "ReservedResources": {
-                "Cpu": {"CpuShares": 0},
-                "Disk": {"DiskMB": 0},
-                "Memory": {"MemoryMB": 0},
-                "Networks": {"ReservedHostPorts": ""},
-            },
-            "SecretID": "",
-            "StatusUpdatedAt": w.clock.now_ns() // NS - 30,
-            "TLSEnabled": False,
-        }
-    )
-    return d
+    """structs.Node through the nodeExt encoding extension (nomad/structs/extensions.go): SecretID
+    blanked, a top-level Drain added. The full Node has no Address or Version (stub-only keys)."""
+    now = w.clock.now_ns()
+    return {
+        "ID": n.id,
+        "SecretID": "",
+        "Datacenter": n.dc,
+        "Name": n.name,
+        "CgroupParent": "",
+        "HTTPAddr": f"{n.address}:4646",
+        "TLSEnabled": False,
+        "Attributes": _attributes(n),
+        "NodeResources": _node_resources(n),
+        "ReservedResources": _RESERVED,
+        "Links": {"consul": f"{n.dc}.{n.name}"},
+        "Meta": {"rack": f"r{int(n.address.split('.')[-1]) % 8}"},
+        "NodeClass": "",
+        "NodePool": "default",
+        "ComputedClass": "v1:1234567890",
+        "DrainStrategy": None,
+        "SchedulingEligibility": n.eligibility,
+        "Status": n.status,
+        "StatusDescription": "",
+        "IdentitySigningKeyID": "",
+        "StatusUpdatedAt": now // NS - 30,
+        "Events": [
+            {"Message": m, "Subsystem": s, "Details": None, "Timestamp": fmt_time(t), "CreateIndex": n.create_index}
+            for m, s, t in n.events
+        ],
+        "Drivers": _drivers(n, now),
+        "CSIControllerPlugins": None,
+        "CSINodePlugins": None,
+        "HostVolumes": None,
+        "GCVolumesOnNodeGC": False,
+        "HostNetworks": None,
+        "LastDrain": None,
+        "NodeMaxAllocs": 0,
+        "LastMissedHeartbeatIndex": 0,
+        "LastAllocUpdateIndex": n.modify_index,
+        "CreateIndex": n.create_index,
+        "ModifyIndex": n.modify_index,
+        "Drain": False,
+    }
+
+
+def _namespace(name: str, description: str, meta: dict | None, index: int) -> dict:
+    """structs.Namespace; Hash is the []byte SetHash computes, sent as base64."""
+    digest = hashlib.blake2b(f"{name}|{description}|{meta}".encode(), digest_size=32).digest()
+    return {
+        "Name": name,
+        "Description": description,
+        "Quota": "",
+        "Capabilities": None,
+        "NodePoolConfiguration": None,
+        "VaultConfiguration": None,
+        "ConsulConfiguration": None,
+        "Meta": meta,
+        "Hash": base64.b64encode(digest).decode(),
+        "CreateIndex": index,
+        "ModifyIndex": index,
+    }
+
+
+def default_namespace() -> dict:
+    return _namespace("default", "Default shared namespace", None, 1)
 
 
 def namespace_dict(c) -> dict:
-    return {
-        "Name": c.slug,
-        "Description": c.name,
-        "Quota": "",
-        "Capabilities": None,
-        "Meta": {"client": c.slug, "display_name": c.name},
-        "CreateIndex": 5 + c.index,
-        "ModifyIndex": 5 + c.index,
-    }
+    return _namespace(c.slug, c.name, {"client": c.slug, "display_name": c.name}, 5 + c.index)
 
 
 def service_registration(s: ConsulService) -> dict:
