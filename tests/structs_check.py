@@ -202,3 +202,25 @@ def check_endpoint(ref: Reference, name: str, body, flags: tuple[str, ...] = ())
 
 def drop_allowed(problems: list[Problem], allowed: dict[tuple[str, str], str]) -> list[Problem]:
     return [p for p in problems if (p.type_name, p.key) not in allowed]
+
+
+def skeleton(ref: Reference, type_name: str, **values) -> dict:
+    """A faithful item of ``type_name`` built from the key list alone: every key the encoder
+    always sends, with its zero value (the zero time for times, nested struct values filled the
+    same way, null for pointers, slices and maps), then ``values`` on top. For parser tests
+    that must not lean on the sandbox's own idea of a body."""
+    out = {}
+    for f in ref.fields(type_name) or []:
+        if f.get("omitempty"):
+            continue
+        kind = f["kind"]
+        if f.get("format") == "rfc3339" and not f["nullable"]:
+            out[f["key"]] = ZERO_TIME
+        elif kind.startswith("object:") and not f["nullable"]:
+            out[f["key"]] = skeleton(ref, kind[7:])
+        elif f["nullable"]:
+            out[f["key"]] = None
+        else:
+            out[f["key"]] = {"string": "", "number": 0, "bool": False}.get(kind)
+    out.update(values)
+    return out

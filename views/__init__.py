@@ -121,6 +121,7 @@ def _build(raw: Mapping[str, Any], *, cluster: str, identity: ClientIdentity, no
         raw.get("deployments"), cluster=cluster, identity=identity, job_client=job_client
     )
     _jobs.fill_job_desired(jobs, allocations, deployments)
+    _jobs.fill_job_versions(jobs, allocations, deployments)
     _nodes.fill_node_counts(nodes, allocations)
 
     alloc_client = (

@@ -1,5 +1,5 @@
 """Nomad deployments (/v1/deployments) -> the ``deployments`` frame (``TaskGroups`` group -> counts;
-CreateTime/ModifyTime when present; which one is each job's latest)."""
+times from CreateTime/ModifyTime; which one is each job's latest)."""
 
 from __future__ import annotations
 
@@ -13,19 +13,6 @@ from . import columns as col
 from .identity import ClientIdentity
 from .schema import empty
 from .status import ACTIVE_DEPLOYMENT_STATUSES
-
-
-def _deployment_modify_times(ds: list, progress: list) -> pd.DatetimeIndex:
-    """ModifyTime when Nomad sends it; else the last progress time (RequireProgressBy - ProgressDeadline)."""
-    mt = col.times([d.get("ModifyTime") or 0 for d in ds])
-    missing = np.flatnonzero(mt.isna() & np.array([p is not None for p in progress], dtype=bool))
-    if len(missing):
-        rp = col.str_times([progress[i][0] for i in missing]).asi8
-        dl = np.array([int(progress[i][1] or 0) for i in missing], dtype=np.int64)
-        vals = mt.asi8.copy()
-        vals[missing] = np.where(rp == col.INAT, col.INAT, rp - dl)
-        mt = pd.DatetimeIndex(vals.view("M8[ns]")).tz_localize("UTC")
-    return mt
 
 
 def build_deployments(
@@ -46,7 +33,6 @@ def build_deployments(
     uh = [0] * n
     ngroups = [0] * n
     promoted = [True] * n
-    progress: list = [None] * n  # latest RequireProgressBy - ProgressDeadline (last progress), as ns
     for i, d in enumerate(ds):
         tg = d.get("TaskGroups")
         if not tg:
@@ -55,11 +41,6 @@ def build_deployments(
         for g in tg.values():
             if not g:
                 continue
-            rp = g.get("RequireProgressBy")
-            if rp:
-                progress[i] = (
-                    (rp, g.get("ProgressDeadline") or 0) if progress[i] is None or rp > progress[i][0] else progress[i]
-                )
             tot[i] += g.get("DesiredTotal") or 0
             c = g.get("DesiredCanaries") or 0
             can[i] += c
@@ -95,7 +76,9 @@ def build_deployments(
             "active": [s in ACTIVE_DEPLOYMENT_STATUSES for s in status],
             "is_latest": latest,
             "create_time": col.times([d.get("CreateTime") or 0 for d in ds]),
-            "modify_time": _deployment_modify_times(ds, progress),
+            # int64 ns in Nomad 1.11 (nomad/structs/deployment.go); RequireProgressBy is a deadline,
+            # not a time anything happened, so it is never used in their place.
+            "modify_time": col.times([d.get("ModifyTime") or 0 for d in ds]),
             "create_index": cidx,
             "task_groups": ngroups,
             "desired_total": tot,

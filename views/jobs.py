@@ -58,10 +58,6 @@ def build_jobs(jobs: Any, *, cluster: str, job_client: Mapping[tuple[str, str], 
                 v = g.get(k)
                 if v:
                     sums[k][i] += v
-    versions = []
-    for j in js:
-        v = j.get("Version")
-        versions.append(v if isinstance(v, int) else -1)
     return col.frame(
         "jobs",
         {
@@ -76,7 +72,8 @@ def build_jobs(jobs: Any, *, cluster: str, job_client: Mapping[tuple[str, str], 
             "status_description": [col.text(j.get("StatusDescription")) for j in js],
             "stop": [bool(j.get("Stop")) for j in js],
             "priority": [j.get("Priority") or 0 for j in js],
-            "job_version": versions,
+            # JobListStub has no Version (nomad/structs/structs.go): fill_job_versions sets it.
+            "job_version": np.full(n, -1, dtype=np.int64),
             "app_version": [col.text(m.get("version")) for m in metas],
             "datacenters": col.objs([col.list_of(j.get("Datacenters")) for j in js]),
             "periodic": [bool(j.get("Periodic")) for j in js],
@@ -139,3 +136,20 @@ def fill_job_desired(jobs: pd.DataFrame, allocations: pd.DataFrame, deployments:
         else:
             out[i] = max(int(summ[i]), by_names.get(k, 0), dep_tot.get(k, 0))
     jobs["desired"] = out
+
+
+def fill_job_versions(jobs: pd.DataFrame, allocations: pd.DataFrame, deployments: pd.DataFrame) -> None:
+    """Set jobs.job_version in place: the newest JobVersion Nomad reports for the job, from its
+    allocations' ``JobVersion`` and its deployments' ``JobVersion`` (the /v1/jobs stub carries no
+    version). -1 when neither has one (a job never placed, a periodic or parameterized parent)."""
+    if not len(jobs):
+        return
+    best: dict[tuple[str, str], int] = {}
+    for frame in (allocations, deployments):
+        if not len(frame):
+            continue
+        for ns, jid, v in zip(frame["namespace"].tolist(), frame["job_id"].tolist(), frame["job_version"].tolist()):
+            if v > best.get((ns, jid), -1):
+                best[(ns, jid)] = int(v)
+    keys = zip(jobs["namespace"].tolist(), jobs["job_id"].tolist())
+    jobs["job_version"] = np.array([best.get(k, -1) for k in keys], dtype=np.int64)

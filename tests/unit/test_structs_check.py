@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from structs_check import Reference, check_endpoint, check_item, drop_allowed
+from structs_check import Reference, check_endpoint, check_item, drop_allowed, skeleton
 
 
 @pytest.fixture(scope="module")
@@ -22,24 +22,8 @@ def consul(reference_dir):
     return Reference(json.loads((reference_dir / "structs" / "consul.json").read_text()))
 
 
-def _zero(kind: str):
-    return {"string": "", "number": 0, "bool": False}.get(kind)
-
-
 def faithful(ref: Reference, type_name: str) -> dict:
-    """The smallest faithful item: every always-sent key with its zero value, nothing else."""
-    out = {}
-    for f in ref.fields(type_name):
-        if f.get("omitempty"):
-            continue
-        kind = f["kind"]
-        if f.get("format") == "rfc3339":
-            out[f["key"]] = "0001-01-01T00:00:00Z"
-        elif kind.startswith("object:") and not f["nullable"]:
-            out[f["key"]] = faithful(ref, kind[7:])
-        else:
-            out[f["key"]] = _zero(kind) if not f["nullable"] else None
-    return out
+    return skeleton(ref, type_name)
 
 
 def messages(problems):

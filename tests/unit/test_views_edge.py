@@ -192,7 +192,9 @@ def test_rfc3339_and_nanosecond_times_both_become_utc():
     assert d.modify_time == pd.Timestamp("2026-01-01T12:00:00Z")
 
 
-def test_deployment_modify_time_falls_back_to_last_progress():
+def test_deployment_times_never_come_from_the_progress_deadline():
+    """Deployment times are CreateTime/ModifyTime (nomad/structs/deployment.go); RequireProgressBy
+    is a deadline in the future of the last progress, not when anything happened."""
     deps = [
         {
             "ID": "d1",
@@ -205,7 +207,7 @@ def test_deployment_modify_time_falls_back_to_last_progress():
         }
     ]
     f = views.build_frames({"deployments": deps}, cluster="c", now=NOW)
-    assert f.deployments.iloc[0].modify_time == pd.Timestamp("2026-01-01T12:00:00Z")
+    assert pd.isna(f.deployments.iloc[0].modify_time) and pd.isna(f.deployments.iloc[0].create_time)
 
 
 def test_latest_deployment_per_job():

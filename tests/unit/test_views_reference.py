@@ -84,7 +84,8 @@ def test_job_sample_uses_summary_namespace_and_counts(frames):
     )
     assert (j.queued, j.complete, j.running) == (1, 1, 0)
     assert j.task_groups == ["cache"]
-    assert j.job_version == -1 and pd.isna(j.submit_time)  # the doc sample carries neither
+    # A job stub has no Version: it comes from the allocations sample's JobVersion (0).
+    assert j.job_version == 0 and pd.isna(j.submit_time)
 
 
 def test_deployment_sample(frames):
