@@ -23,6 +23,9 @@ PAGE_AUDIT = "page:audit"
 LOGS_READ = "logs:read"
 ALLOC_RESTART = "alloc:restart"
 ALLOC_RAW = "alloc:raw"
+ALLOC_STOP = "alloc:stop"
+GROUP_RESTART = "group:rolling_restart"
+AUDIT_ALL = "audit:all"
 
 ACTIONS: dict[str, str] = {
     PAGE_HEALTH: "open the client health page",
@@ -34,6 +37,9 @@ ACTIONS: dict[str, str] = {
     LOGS_READ: "read allocation logs",
     ALLOC_RESTART: "restart an allocation",
     ALLOC_RAW: "see an allocation's raw JSON (secrets removed)",
+    ALLOC_STOP: "stop an allocation (Nomad reschedules it elsewhere)",
+    GROUP_RESTART: "restart a task group one allocation at a time",
+    AUDIT_ALL: "see everyone's audit records (without it: only one's own)",
 }
 
 # Pages in navigation order, named by their st.Page url_path.
@@ -44,8 +50,8 @@ _VIEWER = frozenset({PAGE_HEALTH, PAGE_CLIENT, PAGE_ALLOCATION, PAGE_NODES})
 # The table. A person with several roles may do the union of their actions.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "viewer": _VIEWER,
-    "support": _VIEWER | {LOGS_READ, ALLOC_RESTART, ALLOC_RAW},
-    "manager": frozenset({PAGE_HEALTH, PAGE_CLIENT, PAGE_DEPLOYMENTS}),
+    "support": _VIEWER | {LOGS_READ, ALLOC_RESTART, ALLOC_RAW, GROUP_RESTART, PAGE_AUDIT},
+    "manager": frozenset({PAGE_HEALTH, PAGE_CLIENT, PAGE_DEPLOYMENTS, PAGE_AUDIT, AUDIT_ALL}),
     "admin": frozenset(ACTIONS),
 }
 

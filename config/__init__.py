@@ -19,6 +19,17 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class ActionSettings:
+    """Guardrails of the audited actions ([actions] in dashboard.toml)."""
+
+    rate_limit: int = 10  # actions per person...
+    rate_window_minutes: float = 10  # ...in this many minutes
+    cooldown_seconds: float = 120  # the same allocation is not acted on again sooner
+    stale_after_seconds: float = 120  # refuse when the page's data is older than this
+    rolling_health_timeout_seconds: float = 300  # each allocation of a rolling restart must be healthy within
+
+
+@dataclass(frozen=True)
 class DashboardConfig:
     identify_by: str = "namespace"
     links: Mapping[str, str] = field(default_factory=dict)
@@ -34,6 +45,8 @@ class DashboardConfig:
     version_meta_keys: tuple[str, ...] = ("version",)
     # [residency]: a views.residency.Policy (None: no [residency] section, so no client has a policy).
     residency: Any = None
+    # [actions]: guardrails of the audited actions.
+    actions: ActionSettings = field(default_factory=ActionSettings)
 
     @property
     def residency_policy(self):
@@ -196,7 +209,9 @@ def parse(data: Mapping) -> DashboardConfig:
         )
     sources, meta_keys = _versions(data.get("versions", {}))
     residency = _residency(data["residency"]) if "residency" in data else None
+    actions = _actions(data.get("actions", {}))
     return DashboardConfig(
+        actions=actions,
         identify_by=_identity(data.get("clients", {}).get("identify_by", "namespace")),
         links={str(k): str(v) for k, v in links.items()},
         link_overrides={str(c): dict(v) for c, v in overrides.items()},
@@ -210,3 +225,20 @@ def parse(data: Mapping) -> DashboardConfig:
         version_meta_keys=meta_keys,
         residency=residency,
     )
+
+
+def _actions(section: Mapping) -> ActionSettings:
+    defaults = ActionSettings()
+    values = {}
+    for key, kind, low, high in (
+        ("rate_limit", int, 1, 1000),
+        ("rate_window_minutes", float, 0.1, 24 * 60),
+        ("cooldown_seconds", float, 0, 24 * 3600),
+        ("stale_after_seconds", float, 5, 24 * 3600),
+        ("rolling_health_timeout_seconds", float, 5, 3600),
+    ):
+        value = _number("actions", key, section.get(key, getattr(defaults, key)), kind)
+        if not low <= value <= high:
+            raise ConfigError(f"[actions] {key} must be between {low:g} and {high:g}, not {value:g}")
+        values[key] = value
+    return ActionSettings(**values)

@@ -327,6 +327,24 @@ class NomadConnector:
             raise BadResponse("Nomad", f"Nomad at {self.settings.addr} sent unreadable versions for job {job_id}.")
         return data
 
+    def job_allocations(
+        self, job_id: str, *, namespace: str | None = None, token: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The job's allocation stubs (every version, terminal ones included), fresh from Nomad."""
+        ns = self._namespace(namespace)
+        seg = paths.segment(job_id, "job ID")
+        ctx = self._ctx(
+            f"list the allocations of job {job_id} in namespace {ns}", token, missing=f"job {job_id} in namespace {ns}"
+        )
+        data = self._json(ctx, self._call(ctx, "get", "job", seg, "allocations", token=token, params={"namespace": ns}))
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise BadResponse(
+                "Nomad", f"Nomad at {self.settings.addr} sent something other than a list of allocations for {job_id}."
+            )
+        return data
+
     def status_leader(self, *, token: str | None = None) -> str:
         ctx = self._ctx("find the cluster leader", token)
         return str(self._json(ctx, self._call(ctx, "get", "status", "leader", token=token)))
@@ -417,6 +435,26 @@ class NomadConnector:
         resp = self._call(
             ctx, "post", "client", "allocation", aid, "restart", token=token, params=params, json_body=body
         )
+        data = self._json(ctx, resp) if resp.content.strip() else {}
+        return data if isinstance(data, dict) else {}
+
+    def stop_allocation(
+        self,
+        alloc_id: str,
+        *,
+        namespace: str | None = None,
+        no_shutdown_delay: bool = False,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """Stop an allocation: Nomad's scheduler places a replacement elsewhere (`{"EvalID", "Index"}`)."""
+        aid = paths.alloc_id(alloc_id)
+        params = {"no_shutdown_delay": "true"} if no_shutdown_delay else {}
+        where = ""
+        if namespace:
+            params["namespace"] = self._namespace(namespace)
+            where = f" in namespace {namespace}"
+        ctx = self._ctx(f"stop allocations{where}", token, missing=f"allocation {aid}")
+        resp = self._call(ctx, "post", "allocation", aid, "stop", token=token, params=params, json_body={})
         data = self._json(ctx, resp) if resp.content.strip() else {}
         return data if isinstance(data, dict) else {}
 

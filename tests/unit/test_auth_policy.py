@@ -21,11 +21,11 @@ def person(*roles):
     "roles, pages",
     [
         (("viewer",), ["health", "client", "allocation", "nodes"]),
-        (("support",), ["health", "client", "allocation", "nodes"]),
-        (("manager",), ["health", "client", "deployments"]),
+        (("support",), ["health", "client", "allocation", "nodes", "audit"]),
+        (("manager",), ["health", "client", "deployments", "audit"]),
         (("admin",), ["health", "client", "allocation", "nodes", "deployments", "audit"]),
         ((), []),
-        (("support", "manager"), ["health", "client", "allocation", "nodes", "deployments"]),
+        (("support", "manager"), ["health", "client", "allocation", "nodes", "deployments", "audit"]),
     ],
 )
 def test_pages_for_each_role_in_navigation_order(roles, pages):
@@ -74,3 +74,19 @@ def test_unknown_action_is_a_bug_not_a_silent_deny():
         can(person("admin"), "alloc:restrat")
     with pytest.raises(ValueError):
         ensure(person("admin"), "page:nope")
+
+
+@pytest.mark.parametrize(
+    "roles, stop, rolling, audit_all",
+    [
+        (("viewer",), False, False, False),
+        (("support",), False, True, False),
+        (("manager",), False, False, True),
+        (("admin",), True, True, True),
+    ],
+)
+def test_stop_is_admin_only_and_managers_see_the_whole_audit_trail(roles, stop, rolling, audit_all):
+    p = person(*roles)
+    assert can(p, policy.ALLOC_STOP) is stop
+    assert can(p, policy.GROUP_RESTART) is rolling
+    assert can(p, policy.AUDIT_ALL) is audit_all
