@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import auth.policy
-from ui import freshness, runtime, tables, widgets
+from ui import freshness, redact, runtime, tables, widgets
 from views import status as vstatus
 from views.logs import filter_lines
 from views.resources import ports, resources
@@ -109,8 +109,9 @@ def render_data(value: str) -> None:
             + "".join(f" · port {tables.md_text(p)}" for p in ports(full))
         )
     if full is not None and auth.policy.can(principal, auth.policy.ALLOC_RAW):
-        with st.expander("Advanced: raw allocation JSON (secrets removed)"):
-            st.json(tables.redact_allocation(full), expanded=False)
+        with st.expander("Advanced: raw allocation JSON (secrets removed)", expanded=True):
+            st.caption(f"{redact.NOTE} Click ▸ beside a section to open it.")
+            st.json(tables.redact_allocation(full), expanded=2)
 
 
 @st.fragment

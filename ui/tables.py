@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from ui import redact
 from views import ids
 from views import status as vstatus
 
@@ -304,40 +305,7 @@ def resolve_node(nodes: pd.DataFrame, value) -> tuple[dict | None, str]:
 
 # ------------------------------------------------------------------ raw allocation JSON
 
-# Keys whose values can carry credentials, wherever they appear: task environment and templates,
-# Vault/Consul settings and tokens, workload identities, Docker registry logins (Config.auth),
-# artifact getter options and headers, check headers (often Authorization), dispatch payloads.
-SECRET_KEYS = frozenset(
-    {
-        "Env",
-        "Templates",
-        "Vault",
-        "Identity",
-        "Identities",
-        "SignedIdentities",
-        "Secrets",
-        "Consul",
-        "VaultToken",
-        "ConsulToken",
-        "auth",
-        "GetterOptions",
-        "GetterHeaders",
-        "Header",
-        "Headers",
-        "Payload",
-    }
-)
-REMOVED = "(removed: may hold secrets)"
-
-
-def redact_allocation(alloc):
-    """A copy of an allocation's JSON for people to read: task environment, templates, Vault/Consul
-    settings and workload identities replaced by a note, wherever they appear (Job, task groups, tasks)."""
-    if isinstance(alloc, dict):
-        return {k: (REMOVED if k in SECRET_KEYS and v else redact_allocation(v)) for k, v in alloc.items()}
-    if isinstance(alloc, list):
-        return [redact_allocation(v) for v in alloc]
-    return alloc
+redact_allocation = redact.redact_allocation  # an allowlist of the fields support needs: ui/redact.py
 
 
 # ------------------------------------------------------------------ nodes

@@ -57,7 +57,10 @@ def test_raw_allocation_json_is_for_support_only_and_without_secrets(open_page, 
     viewer = open_page("app_pages/allocation.py", role="viewer", alloc=alloc)
     assert not [e for e in viewer.expander if "raw allocation JSON" in e.label]
     support = open_page("app_pages/allocation.py", role="support", alloc=alloc)
-    assert [e for e in support.expander if "raw allocation JSON" in e.label]
+    raw = [e for e in support.expander if "raw allocation JSON" in e.label]
+    assert raw and raw[0].proto.expanded  # opens expanded, and says how to open a section
+    assert support.json[0].proto.expanded and support.json[0].proto.max_expand_depth >= 2
+    assert any("Click ▸" in c.value for c in support.caption)
     shown = json.loads(support.json[0].proto.body)
     assert shown.get("ID") == alloc
     for key in ("Env", "Templates", "Vault", "Identity", "SignedIdentities"):
