@@ -54,15 +54,42 @@ class ConsulApi:
             raise HTTPError(500, "No path to datacenter")
         return (lambda d: True) if not dc else (lambda d: d == dc)
 
+    @staticmethod
+    def _node_meta_ok(req: Request):
+        """?node-meta=key:value (repeatable): nodes whose Meta has every pair
+        (agent/http.go parseMetaFilter, structs.SatisfiesMetaFilters)."""
+        pairs = [v.split(":", 1) + [""] for k, v in req.multi if k == "node-meta"]
+        want = {p[0]: p[1] for p in pairs}
+        if not want:
+            return lambda n: True
+        return lambda n: all(ConsulApi._node_meta(n).get(k) == v for k, v in want.items())
+
     def _services(self, req: Request, name: str | None = None) -> list[ConsulService]:
-        dc_ok = self._dc_ok(req)
-        tags = [v for k, v in req.multi if k == "tag"]
-        out = [s for s in self.w.consul_services if (name is None or s.name == name) and dc_ok(s.node.dc)]
+        """Service names and tags match case-insensitively: the state store indexes names
+        lower-cased (agent/consul/state/indexer.go indexFromQuery) and the tag filter compares
+        lower-cased tags (agent/consul/state/catalog.go serviceTagFilter)."""
+        dc_ok, meta_ok = self._dc_ok(req), self._node_meta_ok(req)
+        tags = [v.lower() for k, v in req.multi if k == "tag" and v]
+        lname = name.lower() if name is not None else None
+        out = [
+            s
+            for s in self.w.consul_services
+            if (lname is None or s.name.lower() == lname) and dc_ok(s.node.dc) and meta_ok(s.node)
+        ]
         if tags:
-            out = [s for s in out if all(t in s.tags for t in tags)]
+            out = [s for s in out if all(t in {x.lower() for x in s.tags} for t in tags)]
         return out
 
+    def _named_node(self, req: Request) -> Node | None:
+        """Node names match case-insensitively (indexFromQuery lower-cases them)."""
+        name = req.args["node"].lower()
+        return next((n for n in self.w.nodes if n.name.lower() == name), None)
+
     # --------------------------------------------------------------- shapes
+    @staticmethod
+    def _node_meta(n: Node) -> dict:
+        return {"consul-network-segment": "", "nomad-dc": n.dc}
+
     @staticmethod
     def _node(n: Node) -> dict:
         return {
@@ -71,7 +98,7 @@ class ConsulApi:
             "Address": n.address,
             "Datacenter": n.dc,
             "TaggedAddresses": {"lan": n.address, "lan_ipv4": n.address, "wan": n.address, "wan_ipv4": n.address},
-            "Meta": {"consul-network-segment": "", "nomad-dc": n.dc},
+            "Meta": ConsulApi._node_meta(n),
             "CreateIndex": n.create_index,
             "ModifyIndex": n.modify_index,
         }
@@ -171,7 +198,7 @@ class ConsulApi:
             "Address": n.address,
             "Datacenter": n.dc,
             "TaggedAddresses": {"lan": n.address, "lan_ipv4": n.address, "wan": n.address, "wan_ipv4": n.address},
-            "NodeMeta": {"consul-network-segment": "", "nomad-dc": n.dc},
+            "NodeMeta": self._node_meta(n),
             "ServiceKind": "",
             "ServiceID": s.id,
             "ServiceName": s.name,
@@ -198,7 +225,9 @@ class ConsulApi:
     def catalog_services(self, req: Request):
         if req.auth == _FILTERED:
             return self._filtered(req, {})
-        out: dict[str, set] = {"consul": set()}
+        # The server's own "consul" service; its node's meta is not modelled, so a node-meta
+        # filter leaves it out.
+        out: dict[str, set] = {} if any(k == "node-meta" for k, _ in req.multi) else {"consul": set()}
         for s in self._services(req):
             out.setdefault(s.name, set()).update(s.tags)
         return {k: sorted(v) for k, v in sorted(out.items())}
@@ -211,8 +240,22 @@ class ConsulApi:
     def catalog_nodes(self, req: Request):
         if req.auth == _FILTERED:
             return self._filtered(req, [])
-        dc_ok = self._dc_ok(req)
-        return self._apply_filter(req, [self._node(n) for n in self.w.nodes if dc_ok(n.dc)])
+        dc_ok, meta_ok = self._dc_ok(req), self._node_meta_ok(req)
+        return self._apply_filter(req, [self._node(n) for n in self.w.nodes if dc_ok(n.dc) and meta_ok(n)])
+
+    def catalog_node(self, req: Request):
+        """structs.NodeServices {Node, Services: service ID -> NodeService}; an unknown node is
+        200 null (agent/catalog_endpoint.go CatalogNodeServices)."""
+        if req.auth == _FILTERED:
+            return self._filtered(req, None)
+        n = self._named_node(req)
+        if n is None or not self._dc_ok(req)(n.dc):
+            return None
+        services = {s.id: self._service(s) for s in self.w.consul_services if s.node is n}
+        flt = compile_filter(req.params.get("filter"))
+        if flt is not None:
+            services = {k: v for k, v in services.items() if flt(v)}
+        return {"Node": self._node(n), "Services": services}
 
     def datacenters(self, req: Request):
         return sorted({n.dc for n in self.w.nodes})
@@ -222,13 +265,39 @@ class ConsulApi:
         if req.auth == _FILTERED:
             return self._filtered(req, [])
         out = []
-        passing_only = req.flag("passing")
+        passing_only = self._passing(req)
         for s in self._services(req, req.args["name"]):
             checks = [self._check(s), self._serf(s.node)]
             if passing_only and any(c["Status"] != "passing" for c in checks):
                 continue
             out.append({"Node": self._node(s.node), "Service": self._service(s), "Checks": checks})
         return self._apply_filter(req, out)
+
+    @staticmethod
+    def _passing(req: Request) -> bool:
+        """?passing is Go's strconv.ParseBool ("" means true); anything else is a 400
+        "Invalid value for ?passing" (agent/health_endpoint.go getBoolQueryParam)."""
+        if "passing" not in req.params:
+            return False
+        v = req.params["passing"]
+        if v == "":
+            return True
+        if v in ("1", "t", "T", "TRUE", "true", "True"):
+            return True
+        if v in ("0", "f", "F", "FALSE", "false", "False"):
+            return False
+        raise HTTPError(400, "Invalid value for ?passing")
+
+    def health_node(self, req: Request):
+        """[]HealthCheck of one node: its serfHealth and its services' checks; [] for an unknown
+        node (agent/health_endpoint.go HealthNodeChecks; no node-meta on this endpoint)."""
+        if req.auth == _FILTERED:
+            return self._filtered(req, [])
+        n = self._named_node(req)
+        if n is None or not self._dc_ok(req)(n.dc):
+            return []
+        checks = [self._serf(n)] + [self._check(s) for s in self.w.consul_services if s.node is n]
+        return self._apply_filter(req, checks)
 
     def health_checks(self, req: Request):
         if req.auth == _FILTERED:
@@ -241,8 +310,8 @@ class ConsulApi:
             raise HTTPError(400, f"Bad state: {state!r}")
         if req.auth == _FILTERED:
             return self._filtered(req, [])
-        dc_ok = self._dc_ok(req)
-        checks = [self._serf(n) for n in self.w.nodes if dc_ok(n.dc)]
+        dc_ok, meta_ok = self._dc_ok(req), self._node_meta_ok(req)
+        checks = [self._serf(n) for n in self.w.nodes if dc_ok(n.dc) and meta_ok(n)]
         checks += [self._check(s) for s in self._services(req)]
         if state != "any":
             checks = [c for c in checks if c["Status"] == state]
@@ -277,6 +346,64 @@ class ConsulApi:
             return {}
         node = self.w.nodes[0]
         return {s.id: self._agent_service(s) for s in self.w.consul_services if s.node is node}
+
+    def agent_checks(self, req: Request):
+        """Check ID -> structs.HealthCheck of the answering agent's local checks
+        (agent/agent_endpoint.go AgentChecks), like agent/services the first node's."""
+        if req.auth == _FILTERED:
+            return {}
+        node = self.w.nodes[0]
+        checks = {s.check_id: self._check(s) for s in self.w.consul_services if s.node is node}
+        flt = compile_filter(req.params.get("filter"))
+        return checks if flt is None else {k: v for k, v in checks.items() if flt(v)}
+
+    _SERVER = {"Name": "consul-server-1", "Addr": "10.10.0.3", "Port": 8301}
+
+    def agent_members(self, req: Request):
+        """The LAN serf members as serf.Member (agent/agent_endpoint.go AgentMembers): the
+        server and one client agent per Nomad node; Status 1 alive, 4 failed."""
+
+        def member(name, addr, role, dc, status):
+            return {
+                "Name": name,
+                "Addr": addr,
+                "Port": 8301,
+                "Tags": {"dc": dc, "role": role, "build": "1.22.1", "segment": ""},
+                "Status": status,
+                "ProtocolMin": 1,
+                "ProtocolMax": 5,
+                "ProtocolCur": 2,
+                "DelegateMin": 2,
+                "DelegateMax": 5,
+                "DelegateCur": 4,
+            }
+
+        out = [member(self._SERVER["Name"], self._SERVER["Addr"], "consul", "ca-tor-1", 1)]
+        out += [member(n.name, n.address, "node", n.dc, 4 if n.status == "down" else 1) for n in self.w.nodes]
+        return out
+
+    def peers(self, req: Request):
+        """Raft peers, "ip:port" strings (agent/status_endpoint.go StatusPeers)."""
+        return ["10.10.0.3:8300"]
+
+    def coordinate_nodes(self, req: Request):
+        """[]structs.Coordinate {Node, Segment, Coord} (agent/coordinate_endpoint.go
+        CoordinateNodes); CE sends no Partition."""
+        dc_ok = self._dc_ok(req)
+        return [
+            {
+                "Node": n.name,
+                "Segment": "",
+                "Coord": {
+                    "Vec": [round(((n.create_index * (i + 3)) % 17) / 1e4, 6) for i in range(8)],
+                    "Error": 0.2,
+                    "Adjustment": 0.0,
+                    "Height": 1e-05,
+                },
+            }
+            for n in self.w.nodes
+            if dc_ok(n.dc)
+        ]
 
     def leader(self, req: Request):
         return "10.10.0.3:8300"
@@ -333,12 +460,18 @@ class ConsulApi:
             route("/v1/catalog/services", self.catalog_services, svc),
             route("/v1/catalog/service/:name", self.catalog_service, svc),
             route("/v1/catalog/nodes", self.catalog_nodes, ("consul_nodes",)),
+            route("/v1/catalog/node/:node", self.catalog_node, both),
             route("/v1/catalog/datacenters", self.datacenters, cap=None),
             route("/v1/health/service/:name", self.health_service, both),
             route("/v1/health/checks/:name", self.health_checks, ("consul_checks",)),
+            route("/v1/health/node/:node", self.health_node, ("consul_checks", "consul_nodes")),
             route("/v1/health/state/:state", self.health_state, ("consul_checks", "consul_nodes"), cache=True),
             route("/v1/agent/self", self.agent_self, cap="agent"),
             route("/v1/agent/services", self.agent_services, cap=None),
+            route("/v1/agent/checks", self.agent_checks, cap=None),
+            route("/v1/agent/members", self.agent_members, cap=None),
             route("/v1/status/leader", self.leader, cap=None),
+            route("/v1/status/peers", self.peers, cap=None),
+            route("/v1/coordinate/nodes", self.coordinate_nodes, ("consul_nodes",)),
             route("/v1/kv/*key", self.kv, ("kv",)),
         ]

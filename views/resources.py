@@ -38,9 +38,14 @@ def resources(alloc: dict) -> pd.DataFrame:
 
 
 def ports(alloc: dict) -> list[str]:
-    """Shared network ports as 'label: host-ip:port → container port'."""
+    """Shared network ports as 'label: host-ip:port → container port'.
+
+    AllocatedPortMapping is ``_struct`` omitempty (nomad/structs/structs.go): a zero ``To`` (no
+    mapping) or empty ``HostIP`` is left out of the JSON, so neither is shown rather than "None"."""
     ar = (alloc if isinstance(alloc, dict) else {}).get("AllocatedResources") or {}
     out = []
     for p in (ar.get("Shared") or {}).get("Ports") or []:
-        out.append(f"{p.get('Label')}: {p.get('HostIP')}:{p.get('Value')} → {p.get('To')}")
+        host = f"{p['HostIP']}:" if p.get("HostIP") else ""
+        to = f" → {p['To']}" if p.get("To") else ""
+        out.append(f"{p.get('Label') or ''}: {host}{p.get('Value') or 0}{to}")
     return out

@@ -36,6 +36,24 @@ NOT_SERVED = {
     "GET /v1/evaluation/:eval_id": "not emulated yet (issue 8, missing endpoints)",
 }
 
+SERF_MEMBER = {
+    "Name": str,
+    "Addr": str,
+    "Port": int,
+    "Tags": dict,
+    "Status": int,
+    "ProtocolMin": int,
+    "ProtocolMax": int,
+    "ProtocolCur": int,
+    "DelegateMin": int,
+    "DelegateMax": int,
+    "DelegateCur": int,
+}
+# agent/structs/structs.go type Coordinate {Node, Segment, Partition omitempty (CE: ""), Coord
+# *coordinate.Coordinate}; serf/coordinate/coordinate.go {Vec []float64, Error, Adjustment, Height}
+COORDINATE = {"Node": str, "Segment": str, "Coord": dict}
+COORD = {"Vec": list, "Error": float, "Adjustment": float, "Height": float}
+
 # Served GET routes that the structs files do not list, held to a struct they return or to a
 # JSON kind (``check_value``), with where that comes from.
 OTHER_ROUTES = {
@@ -50,8 +68,19 @@ OTHER_ROUTES = {
     "consul": {
         # agent/catalog_endpoint.go CatalogNodes: structs.Nodes ([]*Node)
         "/v1/catalog/nodes": ("list", "Node"),
+        # CatalogNodeServices: *structs.NodeServices {Node *Node, Services map[string]*NodeService}
+        "/v1/catalog/node/:node": ("node-services", None),
+        # HealthNodeChecks: structs.HealthChecks
+        "/v1/health/node/:node": ("list", "HealthCheck"),
+        # agent/agent_endpoint.go AgentChecks: map[types.CheckID]*structs.HealthCheck
+        "/v1/agent/checks": ("map", "HealthCheck"),
+        # AgentMembers: []serf.Member; serf is not in the structs file, keys from hashicorp/serf
+        # serf/serf.go type Member (Addr a net.IP, Status a MemberStatus int)
+        "/v1/agent/members": ("keys", SERF_MEMBER),
+        "/v1/coordinate/nodes": ("keys", COORDINATE),
         "/v1/catalog/datacenters": ("kind", "array:string"),
         "/v1/status/leader": ("kind", "string"),
+        "/v1/status/peers": ("kind", "array:string"),
     },
 }
 # Served GET routes with no struct in the reference files at all, and why.
@@ -221,13 +250,41 @@ def test_other_nomad_routes_hold_their_struct(sandbox, refs):
     assert drop_allowed(problems, ALLOWED) == []
 
 
+def _keys(obj, want: dict, path: str) -> list[str]:
+    out = [] if set(obj) == set(want) else [f"{path}: keys {sorted(obj)} != {sorted(want)}"]
+    for k, t in want.items():
+        if (k in obj and not isinstance(obj[k], t)) or isinstance(obj.get(k), bool):
+            out.append(f"{path}.{k}: expected {t.__name__}, got {obj.get(k)!r:.30}")
+    return out
+
+
 def test_other_consul_routes_hold_their_struct(sandbox, refs):
     ref = refs["consul"]
-    problems = [p for n in _get(sandbox, "consul", "/v1/catalog/nodes") for p in check_item(ref, n, "Node")]
-    for path in ("/v1/catalog/datacenters", "/v1/status/leader"):
+    nodes = _get(sandbox, "consul", "/v1/catalog/nodes")
+    problems = [p for n in nodes for p in check_item(ref, n, "Node")]
+    for n in nodes[:3]:
+        ns = _get(sandbox, "consul", f"/v1/catalog/node/{n['Node']}")
+        assert set(ns) == {"Node", "Services"} and ns["Services"], ns
+        problems += check_item(ref, ns["Node"], "Node", ".Node")
+        problems += [p for k, v in ns["Services"].items() for p in check_item(ref, v, "NodeService", f".Services[{k}]")]
+        problems += [
+            p
+            for c in _get(sandbox, "consul", f"/v1/health/node/{n['Node']}")
+            for p in check_item(ref, c, "HealthCheck")
+        ]
+    checks = _get(sandbox, "consul", "/v1/agent/checks")
+    assert checks
+    problems += [p for k, c in checks.items() for p in check_item(ref, c, "HealthCheck", f"[{k}]")]
+    for path in ("/v1/catalog/datacenters", "/v1/status/leader", "/v1/status/peers"):
         kind = OTHER_ROUTES["consul"][path][1]
         check_value(ref, _get(sandbox, "consul", path), {"kind": kind, "nullable": False}, path, "", problems)
-    assert drop_allowed(problems, ALLOWED) == []
+    assert [str(p) for p in drop_allowed(problems, ALLOWED)] == []
+    members = _get(sandbox, "consul", "/v1/agent/members")
+    coords = _get(sandbox, "consul", "/v1/coordinate/nodes")
+    assert members and coords
+    shape = [e for m in members for e in _keys(m, SERF_MEMBER, "member")]
+    shape += [e for c in coords for e in _keys(c, COORDINATE, "coordinate") + _keys(c["Coord"], COORD, "coord")]
+    assert shape == []
 
 
 def test_acl_token_self_holds_acl_token_marshal_json(acl_sandbox, refs):

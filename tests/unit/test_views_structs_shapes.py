@@ -14,10 +14,11 @@ import json
 
 import pandas as pd
 import pytest
-from structs_check import Reference, check_endpoint, skeleton
+from structs_check import Reference, check_endpoint, check_item, skeleton
 
 import views
 from ui.tables import client_jobs
+from views.resources import ports
 
 NOW = pd.Timestamp("2026-03-01T12:00:00Z")
 NS = 10**9
@@ -213,3 +214,11 @@ def test_nodes_and_consul_frames_read_the_struct_shapes(frames):
     svc = frames.services.iloc[0]
     assert (svc["service"], svc["address"], svc["port"], svc["alloc_id"]) == ("web", "10.0.0.1", 8080, A1)
     assert frames.checks.iloc[0]["status"] == "passing"
+
+
+def test_ports_leave_out_what_the_codec_left_out(nomad):
+    """AllocatedPortMapping drops zero fields: a port without a mapping has no To."""
+    shared = skeleton(nomad, "AllocatedSharedResources", Ports=[{"Label": "http", "Value": 24000}])
+    alloc = {"AllocatedResources": skeleton(nomad, "AllocatedResources", Shared=shared)}
+    assert check_item(nomad, alloc["AllocatedResources"], "AllocatedResources") == []
+    assert ports(alloc) == ["http: 24000"]
