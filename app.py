@@ -39,6 +39,8 @@ PAGES = {
     "client": st.Page("app_pages/client.py", title="Client", icon="🏢", url_path="client"),
     "allocation": st.Page("app_pages/allocation.py", title="Allocation", icon="📦", url_path="allocation"),
     "nodes": st.Page("app_pages/nodes.py", title="Nodes", icon="🖥️", url_path="nodes"),
+    "versions": st.Page("app_pages/versions.py", title="Versions", icon="🏷️", url_path="versions"),
+    "residency": st.Page("app_pages/residency.py", title="Data residency", icon="🛡️", url_path="residency"),
 }
 allowed = set(auth.policy.pages_for(principal))
 page = st.navigation([p for name, p in PAGES.items() if name in allowed])

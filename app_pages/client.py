@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 import charts
-from ui import clock, freshness, runtime, tables, widgets
+from ui import clock, fleet, freshness, runtime, tables, widgets
 from views import status as vstatus
+from views import versions as vversions
 
 P = "client"
 ALLOC_STATUSES = ["failed", "lost", "pending", "running", "complete", "unknown"]
@@ -92,8 +93,9 @@ def render_data(client: str, job: str) -> None:
     c[1].metric("Failed allocations (6 h)", row["failed_allocs"], border=True)
     c[2].metric("Restarts (24 h)", row["restarts_24h"], border=True)
     c[3].metric("Checks critical / warning", f"{row['checks_critical']} / {row['checks_warning']}", border=True)
+    labels = vversions.client_versions(fleet.version_tables(snap).matrix, row["client"], row["cluster"])
     st.markdown(
-        f"**Versions** {tables.md_text(tables.join_list(row['versions'])) or '–'} · "
+        f"**Versions** {tables.md_text(' · '.join(f'{s} {v}' for s, v in labels)) or '–'} · "
         f"**Datacenters** {tables.md_text(tables.join_list(row['datacenters'])) or '–'} · "
         f"**Namespaces** {tables.md_text(tables.join_list(row['namespaces'])) or '–'}"
     )

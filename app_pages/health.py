@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import freshness, runtime, tables, widgets
+from ui import fleet, freshness, runtime, tables, widgets
 from views import status as vstatus
 
 P = "health"  # widget key prefix
@@ -35,6 +35,7 @@ COLUMNS = {
         "Client", display_text=r"client=(.*)$", width=170, pinned=True, help="Open the client's page"
     ),
     "status": st.column_config.TextColumn("Status", width=115),
+    "residency": st.column_config.TextColumn("Residency", width=95, help="placements outside the residency policy"),
     "reason": st.column_config.TextColumn("Reason", width=380),
     "running": st.column_config.TextColumn("Running", width=70, help="running / desired allocations"),
     "running_ratio": widgets.progress("Running / desired"),
@@ -52,7 +53,7 @@ def render_data(statuses: list[str], dc: str, text: str) -> None:
     snap = runtime.snapshot()
     if not freshness.render(snap):
         return
-    clients = snap.frames.clients
+    clients = fleet.flagged_clients(snap)  # + residency flag, and "behind" in the reason (issue 12)
     widgets.status_tiles(tables.status_counts(clients), len(clients))
     shown = tables.filter_clients(clients, statuses=statuses, datacenter=dc, text=text)
     st.caption(

@@ -20,6 +20,8 @@ PAGE_ALLOCATION = "page:allocation"
 PAGE_NODES = "page:nodes"
 PAGE_DEPLOYMENTS = "page:deployments"
 PAGE_AUDIT = "page:audit"
+PAGE_VERSIONS = "page:versions"
+PAGE_RESIDENCY = "page:residency"
 LOGS_READ = "logs:read"
 ALLOC_RESTART = "alloc:restart"
 ALLOC_RAW = "alloc:raw"
@@ -34,6 +36,8 @@ ACTIONS: dict[str, str] = {
     PAGE_NODES: "open the nodes page",
     PAGE_DEPLOYMENTS: "open the deployment analytics page",
     PAGE_AUDIT: "open the audit trail",
+    PAGE_VERSIONS: "open the service versions page",
+    PAGE_RESIDENCY: "open the data residency page",
     LOGS_READ: "read allocation logs",
     ALLOC_RESTART: "restart an allocation",
     ALLOC_RAW: "see an allocation's raw JSON (secrets removed)",
@@ -43,15 +47,17 @@ ACTIONS: dict[str, str] = {
 }
 
 # Pages in navigation order, named by their st.Page url_path.
-PAGES: tuple[str, ...] = ("health", "client", "allocation", "nodes", "deployments", "audit")
+PAGES: tuple[str, ...] = ("health", "client", "allocation", "nodes", "versions", "residency", "deployments", "audit")
 
-_VIEWER = frozenset({PAGE_HEALTH, PAGE_CLIENT, PAGE_ALLOCATION, PAGE_NODES})
+_VIEWER = frozenset({PAGE_HEALTH, PAGE_CLIENT, PAGE_ALLOCATION, PAGE_NODES, PAGE_VERSIONS, PAGE_RESIDENCY})
 
 # The table. A person with several roles may do the union of their actions.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "viewer": _VIEWER,
     "support": _VIEWER | {LOGS_READ, ALLOC_RESTART, ALLOC_RAW, GROUP_RESTART, PAGE_AUDIT},
-    "manager": frozenset({PAGE_HEALTH, PAGE_CLIENT, PAGE_DEPLOYMENTS, PAGE_AUDIT, AUDIT_ALL}),
+    "manager": frozenset(
+        {PAGE_HEALTH, PAGE_CLIENT, PAGE_DEPLOYMENTS, PAGE_AUDIT, AUDIT_ALL, PAGE_VERSIONS, PAGE_RESIDENCY}
+    ),
     "admin": frozenset(ACTIONS),
 }
 

@@ -138,6 +138,14 @@ def filter_clients(clients: pd.DataFrame, *, statuses=(), datacenter: str = "", 
     return df.sort_values("rank", kind="stable")
 
 
+RESIDENCY_BADGES = {"forbidden": "⛔ outside", "unknown": "❔ unknown", "no policy": "no policy"}
+
+
+def residency_badge(flag: str) -> str:
+    """The client-health residency cell (views.residency.client_flags); '' when all is allowed."""
+    return RESIDENCY_BADGES.get(flag, flag or "")
+
+
 def health_table(clients: pd.DataFrame) -> pd.DataFrame:
     """The rows the client-health page shows, in the given order (columns most-scanned first)."""
     desired = clients["desired"].astype("int64")
@@ -147,6 +155,7 @@ def health_table(clients: pd.DataFrame) -> pd.DataFrame:
         {
             "client": clients["client"].map(client_link),
             "status": clients["status"].map(vstatus.badge),
+            "residency": clients["residency"].map(residency_badge) if "residency" in clients else "",
             "reason": clients["reason"],
             "running": running.astype(str) + " / " + desired.astype(str),
             "running_ratio": ratio,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-PAGES = ["health", "client", "allocation", "nodes"]
+PAGES = ["health", "client", "allocation", "nodes", "versions", "residency"]
 
 
 @pytest.mark.parametrize("page", ["allocation", "nodes"])

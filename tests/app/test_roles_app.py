@@ -12,12 +12,12 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import APP, AUTH_SECRETS, make_user_claims
 
-# app.py has four pages today; the policy's deployments and audit pages arrive later.
+# app.py has six pages today; the policy's deployments and audit pages arrive later.
 EXPECTED = {
-    "viewer": ["health", "client", "allocation", "nodes"],
-    "support": ["health", "client", "allocation", "nodes"],
-    "manager": ["health", "client"],
-    "admin": ["health", "client", "allocation", "nodes"],
+    "viewer": ["health", "client", "allocation", "nodes", "versions", "residency"],
+    "support": ["health", "client", "allocation", "nodes", "versions", "residency"],
+    "manager": ["health", "client", "versions", "residency"],
+    "admin": ["health", "client", "allocation", "nodes", "versions", "residency"],
 }
 
 

@@ -39,9 +39,9 @@ def contract_app():
 
 
 EXPECTED = {
-    "viewer": ["health", "client", "allocation", "nodes"],
-    "support": ["health", "client", "allocation", "nodes"],
-    "manager": ["health", "client", "deployments"],
+    "viewer": ["health", "client", "allocation", "nodes", "versions", "residency"],
+    "support": ["health", "client", "allocation", "nodes", "versions", "residency"],
+    "manager": ["health", "client", "versions", "residency", "deployments"],
     "admin": ALL,
 }
 

@@ -20,12 +20,15 @@ def person(*roles):
 @pytest.mark.parametrize(
     "roles, pages",
     [
-        (("viewer",), ["health", "client", "allocation", "nodes"]),
-        (("support",), ["health", "client", "allocation", "nodes", "audit"]),
-        (("manager",), ["health", "client", "deployments", "audit"]),
-        (("admin",), ["health", "client", "allocation", "nodes", "deployments", "audit"]),
+        (("viewer",), ["health", "client", "allocation", "nodes", "versions", "residency"]),
+        (("support",), ["health", "client", "allocation", "nodes", "versions", "residency", "audit"]),
+        (("manager",), ["health", "client", "versions", "residency", "deployments", "audit"]),
+        (("admin",), ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "audit"]),
         ((), []),
-        (("support", "manager"), ["health", "client", "allocation", "nodes", "deployments", "audit"]),
+        (
+            ("support", "manager"),
+            ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "audit"],
+        ),
     ],
 )
 def test_pages_for_each_role_in_navigation_order(roles, pages):

@@ -1,0 +1,132 @@
+"""Versions: which version each client runs per service, who lags, who runs two at once; filters in the URL."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import export, fleet, fleet_tables, freshness, runtime, tables, widgets
+
+P = "versions"
+cfg = runtime.dashboard_config()
+principal = widgets.require_page("versions")
+SHOW_LABELS = {
+    "all": "All",
+    "behind": f"{fleet_tables.BEHIND_MARK} Behind",
+    "mixed": f"{fleet_tables.MIXED_MARK} Two versions",
+}
+
+
+def render_filters(services: list[str], clients: list[str]) -> tuple[list[str], str, str]:
+    widgets.seed(f"{P}_service", "service", multi=True)
+    widgets.seed(f"{P}_client", "client")
+    widgets.seed(f"{P}_show", "show", allowed=fleet_tables.SHOW)
+    # A value from a shared link that the cluster no longer has still shows (and matches nothing).
+    services = sorted(set(services) | set(st.session_state[f"{P}_service"]))
+    if st.session_state[f"{P}_client"] and st.session_state[f"{P}_client"] not in clients:
+        clients = clients + [st.session_state[f"{P}_client"]]
+    if not st.session_state[f"{P}_show"]:
+        st.session_state[f"{P}_show"] = "all"
+    c1, c2, c3 = st.columns([2, 2, 2], vertical_alignment="bottom")
+    chosen = c1.multiselect("Service", services, key=f"{P}_service", placeholder="All services")
+    client = c2.selectbox("Client", [""] + clients, key=f"{P}_client", format_func=lambda c: c or "All clients")
+    show = c3.segmented_control(
+        "Show", list(fleet_tables.SHOW), key=f"{P}_show", format_func=SHOW_LABELS.get, selection_mode="single"
+    )
+    show = show or "all"
+    widgets.sync_param("service", list(chosen), key=f"{P}_service")
+    widgets.sync_param("client", client, key=f"{P}_client")
+    widgets.sync_param("show", "" if show == "all" else show, key=f"{P}_show")
+    return list(chosen), client, show
+
+
+COUNT_COLS = {
+    "service": "Service",
+    "version": "Version",
+    "newest": st.column_config.CheckboxColumn("Newest", help="The newest version of this service in the fleet"),
+    "clients": st.column_config.NumberColumn("Clients"),
+    "instances": st.column_config.NumberColumn("Instances", help="running allocations (or service instances)"),
+}
+MIXED_COLS = {
+    "client": widgets.LINK_CLIENT,
+    "service": "Service",
+    "versions": "Versions",
+    "instances": st.column_config.NumberColumn("Instances"),
+    "since": widgets.at_time("Two versions since"),
+    "for": widgets.when("For"),
+}
+
+
+@st.fragment(run_every=cfg.page_refresh_seconds)
+def render_data(services: list[str], client: str, show: str) -> None:
+    widgets.still_signed_in(principal)
+    snap = runtime.snapshot()
+    if not freshness.render(snap):
+        return
+    vt = fleet.version_tables(snap)
+    shown = fleet_tables.filter_matrix(vt.matrix, services=services, client=client, show=show)
+    c = st.columns(4)
+    c[0].metric("Services", int(vt.matrix["service"].nunique()) if len(vt.matrix) else 0, border=True)
+    c[1].metric("Clients", int(vt.matrix["client"].nunique()) if len(vt.matrix) else 0, border=True)
+    c[2].metric(f"{fleet_tables.BEHIND_MARK} Behind the newest", int(vt.matrix["behind"].sum()), border=True)
+    c[3].metric(f"{fleet_tables.MIXED_MARK} Two versions at once", int(vt.matrix["mixed"].sum()), border=True)
+
+    st.subheader("Client × service")
+    grid, headers = fleet_tables.matrix_table(shown)
+    grid_cols = {
+        key: st.column_config.TextColumn(
+            svc, help=f"newest in the fleet: {newest}" if newest else "versions not comparable"
+        )
+        for key, (svc, newest) in headers.items()
+    }
+    grid_cols.update({"client": widgets.LINK_CLIENT, "cluster": st.column_config.TextColumn("Cluster", width="small")})
+    st.caption(
+        f"{len(grid)} clients, {len(shown)} client × service pairs. {fleet_tables.BEHIND_MARK} behind the newest "
+        f"version in the fleet · {fleet_tables.MIXED_MARK} two versions running at once · – not running. "
+        f"Versions read from: {', '.join(cfg.version_sources)}."
+    )
+    widgets.linked_table(
+        grid,
+        key=f"{P}_grid",
+        link_col="client",
+        page="app_pages/client.py",
+        param="client",
+        column_config=grid_cols,
+        max_height=560,
+    )
+    st.download_button(
+        "Download CSV",
+        export.csv_bytes(fleet_tables.matrix_export(shown)),
+        file_name=f"versions-{snap.cluster}.csv",
+        mime="text/csv",
+        key=f"{P}_csv",
+        icon=":material/download:",
+    )
+    if vt.specs_missing:
+        st.caption(f"{vt.specs_missing} job specs could not be read for image tags; their versions show as unknown.")
+
+    mixed = fleet_tables.mixed_table(shown)
+    st.subheader(f"Two versions at once ({len(mixed)})")
+    if len(mixed):
+        mixed, mixed_cols = widgets.unlink(mixed, MIXED_COLS)
+        st.dataframe(mixed, hide_index=True, width="stretch", column_config=mixed_cols)
+    else:
+        st.caption("No client runs two versions of a service at once.")
+
+    st.subheader("Versions across the fleet")
+    st.dataframe(
+        fleet_tables.counts_table(vt.counts, services=services),
+        hide_index=True,
+        width="stretch",
+        column_config=COUNT_COLS,
+    )
+
+
+st.title("🏷️ Versions")
+snap0 = runtime.snapshot()
+m0 = fleet.version_tables(snap0).matrix if snap0.has_data else None
+service_names = sorted(set(m0["service"].tolist())) if m0 is not None and len(m0) else []
+client_names = sorted(set(m0["client"].tolist())) if m0 is not None and len(m0) else []
+picked, client, show = render_filters(service_names, client_names)
+if client and client not in client_names:
+    st.caption(f"No versions known for client {tables.md_code(client, 80)}.")
+render_data(picked, client, show)
