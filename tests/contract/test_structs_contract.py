@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 from itertools import islice
+from pathlib import Path
 
 import pytest
 import requests
-from conftest import find_reference_dir
 from structs_check import Reference, check_endpoint, check_item, check_value, drop_allowed
 
 from sandbox.consul_api import ConsulApi
@@ -106,8 +106,10 @@ OUTSIDE = {
 
 
 def _refs() -> dict[str, Reference] | None:
-    ref = find_reference_dir()
-    if ref is None:
+    # The same place as conftest's reference_dir (../shared/reference beside the project); read
+    # here too because the parametrisation needs the endpoint list at collection time.
+    ref = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
+    if not ref.is_dir():
         return None
     return {p: Reference(json.loads((ref / "structs" / f"{p}.json").read_text())) for p in ("nomad", "consul")}
 
