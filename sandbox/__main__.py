@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--seed", type=int, default=7)
     serve.add_argument("--acl", action="store_true", help="require ACL tokens (printed below)")
     serve.add_argument("--frozen", action="store_true", help="simulated time only moves when told")
+    serve.add_argument(
+        "--churn", type=float, default=0, help="about R allocation changes per second (GET /_sandbox/churn lists them)"
+    )
     describe = sub.add_parser("describe", help="print the generated world's summary and digest as JSON, no servers")
     describe.add_argument("--clients", type=int, default=40)
     describe.add_argument("--allocs", type=int, default=None)
@@ -35,7 +38,12 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     common = dict(
-        seed=args.seed, acl=args.acl, frozen=args.frozen, nomad_port=args.nomad_port, consul_port=args.consul_port
+        seed=args.seed,
+        acl=args.acl,
+        frozen=args.frozen,
+        nomad_port=args.nomad_port,
+        consul_port=args.consul_port,
+        churn=args.churn,
     )
     sb = Sandbox.sized(args.allocs, **common) if args.allocs else Sandbox(clients=args.clients, **common)
     sb.start()

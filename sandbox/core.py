@@ -32,15 +32,18 @@ class Sandbox:
         consul_port: int = 0,
         *,
         jwt_jwks: Callable[[], dict] | dict | None = None,
-        tick_seconds: float = 2.0,
+        tick_seconds: float | None = None,
         start_time: float | None = None,
+        churn: float = 0,
     ):
+        """``churn``: about that many allocation changes per simulated second (see ``World.churn_state``)."""
         self.clock = SimClock(start_time)
-        self.world = World(clients, seed, jobs_per_client, allocs_per_group, self.clock)
+        self.world = World(clients, seed, jobs_per_client, allocs_per_group, self.clock, churn=churn)
         self.faults = Faults()
         self.acl = Acl(acl, seed, jwt_jwks)
         self.frozen = frozen
-        self.tick_seconds = tick_seconds
+        # Churn wants a smooth stream of changes, not a burst every 2 s.
+        self.tick_seconds = tick_seconds if tick_seconds is not None else (0.1 if churn else 2.0)
         self._ports = (nomad_port, consul_port)
         self._servers: dict[str, ApiServer] = {}
         self._ticker: threading.Thread | None = None
@@ -129,3 +132,7 @@ class Sandbox:
 
     def describe(self) -> dict:
         return self.world.describe()
+
+    def churn(self, since: float | None = None) -> dict:
+        """Applied churn changes (as GET /_sandbox/churn): rate, count, [monotonic time, alloc ID, index]."""
+        return self.world.churn_state(since)

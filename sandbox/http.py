@@ -353,6 +353,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if path == "/_sandbox/stats" and self.command == "GET":
                 return self._send(json_reply(api.stats.snapshot()))
+            if path == "/_sandbox/churn" and self.command == "GET":
+                since = dict(parse_qsl(urlsplit(self.path).query)).get("since")
+                return self._send(json_reply(api.world.churn_state(float(since) if since else None)))
             if path == "/_sandbox/stats/reset" and self.command == "POST":
                 api.stats.reset()
                 return self._send(json_reply({}))

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from ..clock import NS
 from ..names import client_names
+from .history import History, release_plans
+from .lifecycle import CHECK_REFUSED
 from .records import (
     DATACENTERS,
     DAY,
-    FAILED_DEPLOYMENT_REASONS,
     HOUR,
     ROLES,
     SCENARIOS,
     Alloc,
     Client,
-    Deployment,
     Job,
     Node,
     Role,
@@ -21,7 +21,7 @@ from .records import (
 )
 
 
-class Generation:
+class Generation(History):
     """Mixin of ``World``: builds the initial state from the seed (``self.rng``)."""
 
     def _generate(self, n_clients, jobs_per_client, allocs_per_group):
@@ -37,6 +37,7 @@ class Generation:
         n_us = max(1, n_clients // 12)
         us_clients = order[n_bad : n_bad + n_us]
         self._generate_nodes(max(6, (n_clients * 5) // 8 + 1))
+        self.plans = release_plans(self.seed, now)
         for ci, (slug, name) in enumerate(names):
             if ci in us_clients:
                 dcs = ["ca-tor-1", "us-east-1"]
@@ -96,82 +97,39 @@ class Generation:
             for dc, ns in self.nodes_by_dc.items()
         }
 
-    def _app_version(self, job_seed: int, v: int) -> str:
-        return f"{1 + job_seed % 3}.{(job_seed // 3) % 9 + v}.{(job_seed + v * 7) % 10}"
-
     def _generate_job(self, c: Client, role: Role, allocs_per_group, now):
         rng = self.rng
         job = Job(f"{c.slug}-{role.name}", c, role)
         job.create_index = self._next_index()
         self._add_job(job)
-        job_seed = job.app_seed = rng.getrandbits(16)
-        n_versions = rng.randint(2, 5) if role.type == "service" else rng.randint(1, 2)
         hit = role.name == self._scenario_role(c.scenario) or (c.scenario == "outage" and role.type == "service")
         scenario = c.scenario if hit and not role.periodic else None
-        # The latest version was submitted hours or days ago; a failed deployment is today's news.
-        t = now - (rng.randint(2, 5) if scenario == "failed-deployment" else rng.randint(1, 72)) * HOUR
-        times = [t]
-        for _ in range(n_versions - 1):
-            t -= rng.randint(2 * DAY, 12 * DAY)
-            times.append(t)
-        times.reverse()
-        for v, ts in enumerate(times):
-            job.versions.append(Version(v, ts, self._app_version(job_seed, v), False, self._next_index()))
-        job.modify_index = job.version.index
         count = allocs_per_group or role.count
+        plan = self.plans[role.name]
 
         if role.periodic:
+            # A batch job has no deployments: a version or two, the newest some days old.
+            t = now - rng.randint(3, 30) * DAY
+            if rng.random() < 0.5:
+                self._history_version(job, t - rng.randint(20, 200) * DAY, plan.current(t - 20 * DAY))
+            self._history_version(job, t, plan.current(t), stable=True)
+            job.modify_index = job.version.index
             job.status = "running"  # a periodic parent shows running while it is scheduled
             # One alloc per nightly run, whatever the group size, to keep totals predictable.
             self._generate_periodic_children(job, now, role.count)
             return
 
-        running_deploy = scenario is None and c.scenario is None and rng.random() < 0.04
-        # Deployment history, one per version, like service jobs with an update block.
-        for ver in job.versions:
-            ev = self._add_eval(job, "job-register", ver.submit_ns)
-            last = ver is job.version
-            if not last:
-                roll = rng.random()
-                if roll < 0.12:
-                    reason = rng.choice(FAILED_DEPLOYMENT_REASONS).format(prev=max(0, ver.number - 1))
-                    status, desc = "failed", reason
-                elif roll < 0.2:
-                    status, desc = "cancelled", "Cancelled due to newer version of job"
-                else:
-                    status, desc = "successful", "Deployment completed successfully"
-            elif scenario == "failed-deployment":
-                status, desc = "failed", "Failed due to progress deadline"
-            elif running_deploy:
-                status, desc = "running", "Deployment is running"
-            else:
-                status, desc = "successful", "Deployment completed successfully"
-            d = Deployment(
-                self.uuid(), job, ver.number, status, desc, self._next_index(), count, ver.submit_ns + 2 * NS
-            )
-            d.modify_index = self._next_index()
-            ev.deployment_id = d.id
-            if status == "successful":
-                ver.stable = True
-            elif status == "failed":
-                d.placed, d.healthy, d.unhealthy = 1, 0, 1
-            elif status == "cancelled":
-                d.placed = d.healthy = max(0, count - 1)
-            else:  # running: finishes a minute or two of simulated time from now
-                d.placed, d.healthy = count, max(0, count - 1)
-                d.finish_ns = now + rng.randint(30, 150) * NS
-            self.deployments[d.id] = d
-            job.deployments.append(d)
-
+        running_deploy = self._job_history(job, plan, count, now, scenario)
+        job.modify_index = job.version.index
+        by_version = {d.version: d for d in job.deployments}
         latest = job.version
-        good = latest if scenario != "failed-deployment" else job.versions[-2]
+        good = latest if scenario != "failed-deployment" else next(v for v in reversed(job.versions) if v.stable)
         for i in range(count):
             ver = good
             if scenario == "failed-deployment" and i == 0:
                 ver = latest
             a = self._new_alloc(job, i, ver, job.evals[-1].id, ver.submit_ns + 3 * NS, c)
-            dep = next(d for d in job.deployments if d.version == ver.number)
-            a.deployment = dep
+            a.deployment = by_version.get(ver.number)
             if running_deploy and i == count - 1:
                 a.healthy = None  # not yet healthy: the deployment is waiting on it
             self._start_tasks(a, a.create_ns + rng.randint(1, 20) * NS)
@@ -180,7 +138,7 @@ class Generation:
         if allocs_per_group is None and len(job.versions) > 1:
             prev = job.versions[-2]
             old = self._new_alloc(job, 0, prev, job.evals[-2].id, prev.submit_ns + 3 * NS, c)
-            old.deployment = job.deployments[-2]
+            old.deployment = by_version.get(prev.number)
             self._start_tasks(old, old.create_ns + 5 * NS)
             self._kill_tasks(old, latest.submit_ns + 4 * NS, "alloc is being updated due to job update")
             old.client_status, old.desired_status = "complete", "stop"
@@ -188,11 +146,6 @@ class Generation:
             old.client_description = "All tasks have completed"
         if scenario:
             self._apply_scenario(job, scenario, now)
-        elif c.scenario is None and rng.random() < 0.05:
-            # Mild noise on healthy clients: a warning check that does not fail anything.
-            svc = self.consul_by_alloc.get(job.allocs[0].id)
-            if svc:
-                self._set_check(svc[0], "warning", "HTTP GET {url}: 429 Too Many Requests Output: rate limited")
         job.modify_index = self._next_index()
 
     @staticmethod
@@ -247,14 +200,16 @@ class Generation:
         a = job.allocs[0]
         svcs = self.consul_by_alloc.get(a.id, [])
         if scenario == "crashloop":
+            # The task dies half a minute after each start (its database refuses connections),
+            # and keeps doing so as simulated time moves (``Lifecycle._crash``).
             ts = a.tasks[0]
-            for k in range(rng.randint(3, 7), 0, -1):
-                self._crash_restart(
-                    a, ts, now - k * 4 * 60 * NS, 1, "panic: dial tcp 10.20.0.15:5432: connect: connection refused"
-                )
+            a.crash = (1, "panic: dial tcp 10.20.0.15:5432: connect: connection refused")
+            for k in range(rng.randint(5, 9), 0, -1):
+                self._crash_restart(a, ts, now - k * 50 * NS, *a.crash)
             a.modify_ns = ts.last_restart_ns
             for s in svcs:
-                self._set_check(s, "critical", 'Get "{url}": dial tcp {addr}: connect: connection refused')
+                self._set_check(s, "critical", CHECK_REFUSED)
+            self.at(max(ts.started_ns + (20 + a.log_seed % 25) * NS, now + 5 * NS), self._crash, a)
         elif scenario == "failed-alloc":
             t = now - 40 * 60 * NS
             self._fail(

@@ -5,6 +5,17 @@ from __future__ import annotations
 from ..clock import NS
 from .records import Alloc, Client, ConsulService, Evaluation, Job, TaskState, Version
 
+# Consul HTTP check outputs, as Consul's agent writes them (agent/checks/check.go).
+CHECK_OK = 'HTTP GET {url}: 200 OK Output: {{"status":"ok"}}'
+CHECK_REFUSED = 'Get "{url}": dial tcp {addr}: connect: connection refused'
+CHECK_RATE_LIMITED = "HTTP GET {url}: 429 Too Many Requests Output: rate limited"
+
+# Restart Signaled reasons, word for word from the Nomad client (client/client.go, RestartAllocation).
+RESTART_TASK = "User requested task to restart"
+RESTART_ALL = "User requested all tasks to restart"
+RESTART_RUNNING = "User requested running tasks to restart"
+MS = 1_000_000
+
 
 class Lifecycle:
     """Mixin of ``World``: the state changes an allocation goes through, as Nomad's client records them."""
@@ -154,7 +165,7 @@ class Lifecycle:
         }
         s.check_id = "_nomad-check-%040x" % self.rng.getrandbits(160)
         s.check_status = status
-        s.check_output = self._output(s, status, 'HTTP GET {url}: 200 OK Output: {{"status":"ok"}}')
+        s.check_output = self._output(s, status, CHECK_OK if status == "passing" else CHECK_REFUSED)
         s.create_index = s.modify_index = s.check_modify_index = self._next_index()
         self.consul_by_alloc.setdefault(a.id, []).append(s)
         if role.provider == "consul":
@@ -162,8 +173,21 @@ class Lifecycle:
 
     def _deregister_services(self, a: Alloc):
         for s in self.consul_by_alloc.pop(a.id, []):
-            if s in self.consul_services:
-                self.consul_services.remove(s)
+            self.consul_services.discard(s)
+
+    def _hand_over_services(self, old: Alloc, new: Alloc, status: str = "passing"):
+        """The replacement allocation's registrations take the old one's place (O(1), no catalogue scan)."""
+        svcs = self.consul_by_alloc.pop(old.id, [])
+        role = new.job.role
+        for s in svcs:
+            s.id = f"_nomad-task-{new.id}-{role.tasks[0]}-{role.service}-{role.port}"
+            s.alloc, s.node, s.address, s.port = new, new.node, new.node.address, new.port
+            s.meta = dict(s.meta, version=new.job.versions[new.version].app_version, alloc_id=new.id)
+            s.check_id = "_nomad-check-%040x" % self.rng.getrandbits(160)
+            self._set_check(s, status, CHECK_OK if status == "passing" else CHECK_REFUSED)
+            s.create_index = s.modify_index = s.check_modify_index
+        if svcs:
+            self.consul_by_alloc[new.id] = svcs
 
     @staticmethod
     def _output(s: ConsulService, status: str, template: str) -> str:
@@ -184,42 +208,101 @@ class Lifecycle:
 
     # ------------------------------------------------------------- actions
     def restart(self, a: Alloc, task: str | None, all_tasks: bool) -> None:
-        """User-requested in-place restart, as the Nomad client does it."""
+        """User-requested in-place restart, played out over the next seconds as the Nomad client does it.
+
+        Restart Signaled now; the task exits on its kill signal a second or two later (Terminated),
+        the restart tracker says Restarting with no delay, the driver starts it again (Started), and
+        the Consul check, refused while the process is down, passes again a few seconds later
+        (client/allocrunner/taskrunner: lifecycle.go restartImpl, task_runner.go shouldRestart).
+        A crash-looping task crashes again soon after: a restart does not fix it.
+        """
         now = self.clock.now_ns()
         if all_tasks:
-            targets = list(a.tasks)
+            targets, reason = list(a.tasks), RESTART_ALL
         elif task:
-            targets = [ts for ts in a.tasks if ts.name == task]
+            targets, reason = [ts for ts in a.tasks if ts.name == task], RESTART_TASK
         else:
-            targets = [ts for ts in a.tasks if ts.state == "running"]
+            targets, reason = [ts for ts in a.tasks if ts.state == "running"], RESTART_RUNNING
         for ts in targets:
             ts.events.append(
-                (
-                    "Restart Signaled",
-                    now,
-                    {
-                        "RestartReason": "User requested restart",
-                        "Details": {"restart_reason": "User requested restart"},
-                    },
-                )
+                ("Restart Signaled", now, {"RestartReason": reason, "Details": {"restart_reason": reason}})
             )
+        self.at(now + (1000 + a.log_seed % 1500) * MS, self._restart_exited, a, targets)
+        a.modify_ns = now
+        a.modify_index = self.touch("allocs")
+
+    def _restart_exited(self, at: int, a: Alloc, targets: list[TaskState]) -> None:
+        if a.terminal:
+            return
+        for ts in targets:
+            if ts.state == "running":
+                self._terminate(ts, at, 0, "")
             ts.events.append(
                 (
                     "Restarting",
-                    now + 1_000_000,
-                    {
-                        "RestartReason": "User requested restart",
-                        "StartDelay": 0,
-                        "Details": {"restart_reason": "User requested restart", "start_delay": "0"},
-                    },
+                    at + MS,
+                    {"RestartReason": "", "StartDelay": 0, "Details": {"restart_reason": "", "start_delay": "0"}},
                 )
             )
-            ts.events.append(("Started", now + 400_000_000, None))
+            ts.state = "pending"
             ts.restarts += 1
-            ts.last_restart_ns = now + 1_000_000
-            ts.state, ts.failed, ts.started_ns = "running", False, now + 400_000_000
-        a.modify_ns = now
+            ts.last_restart_ns = at + MS
+        for s in self.consul_by_alloc.get(a.id, ()):
+            self._set_check(s, "critical", CHECK_REFUSED)
+        a.modify_ns = at
+        a.modify_index = self.touch("allocs", "consul_checks")
+        self.at(at + (1200 + a.log_seed % 1800) * MS, self._restart_started, a, targets)
+
+    def _restart_started(self, at: int, a: Alloc, targets: list[TaskState]) -> None:
+        if a.terminal:
+            return
+        for ts in targets:
+            ts.events.append(("Started", at, None))
+            ts.state, ts.failed, ts.started_ns = "running", False, at
+        a.modify_ns = at
         a.modify_index = self.touch("allocs")
+        if a.crash:
+            self.at(at + (20 + a.log_seed % 25) * NS, self._crash, a)
+        else:
+            self.at(at + (4 + a.log_seed % 8) * NS, self._checks_pass, a)
+
+    def _crash(self, at: int, a: Alloc, code: int = 1, message: str = "") -> None:
+        """The main task exits on its own; the restart policy starts it again after its delay."""
+        ts = a.tasks[0]
+        if a.terminal or ts.state != "running":
+            return
+        if a.crash:
+            code, message = a.crash
+        delay = 15 * NS + (a.log_seed % 5000) * MS
+        self._terminate(ts, at, code, message)
+        ts.events.append(
+            (
+                "Restarting",
+                at + MS,
+                {
+                    "RestartReason": "Restart within policy",
+                    "StartDelay": delay,
+                    "Details": {"restart_reason": "Restart within policy", "start_delay": str(delay)},
+                },
+            )
+        )
+        ts.state = "pending"
+        ts.restarts += 1
+        ts.last_restart_ns = at + MS
+        for s in self.consul_by_alloc.get(a.id, ()):
+            self._set_check(s, "critical", CHECK_REFUSED)
+        a.modify_ns = at
+        a.modify_index = self.touch("allocs", "consul_checks")
+        self.at(at + delay, self._restart_started, a, [ts])
+
+    def _checks_pass(self, at: int, a: Alloc) -> None:
+        if a.terminal or a.crash:
+            return
+        svcs = self.consul_by_alloc.get(a.id, ())
+        for s in svcs:
+            self._set_check(s, "passing", CHECK_OK)
+        if svcs:
+            self.touch("consul_checks")
 
     def stop(self, a: Alloc) -> Evaluation:
         now = self.clock.now_ns()

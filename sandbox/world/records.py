@@ -55,11 +55,24 @@ SCENARIOS = (
     "outage",
 )
 
-FAILED_DEPLOYMENT_REASONS = (
-    "Failed due to progress deadline",
-    "Failed due to unhealthy allocations",
-    "Failed due to unhealthy allocations - rolling back to job version {prev}",
-)
+# Deployment status descriptions, word for word from Nomad (nomad/structs/deployment.go,
+# DeploymentStatusDescription*); the dashboard and people match on them.
+DEPLOYMENT_RUNNING = "Deployment is running"
+DEPLOYMENT_SUCCESSFUL = "Deployment completed successfully"
+DEPLOYMENT_STOPPED_JOB = "Cancelled because job is stopped"
+DEPLOYMENT_NEWER_JOB = "Cancelled due to newer version of job"
+DEPLOYMENT_FAILED_ALLOCS = "Failed due to unhealthy allocations"
+DEPLOYMENT_PROGRESS_DEADLINE = "Failed due to progress deadline"
+DEPLOYMENT_FAILED_BY_USER = "Deployment marked as failed"
+
+
+def deployment_rollback(base: str, version: int) -> str:
+    """Nomad's DeploymentStatusDescriptionRollback: auto-revert to the latest stable version."""
+    return f"{base} - rolling back to job version {version}"
+
+
+# The progress deadline of every service group's update block (Nomad's default, 10m).
+PROGRESS_DEADLINE = 600 * NS
 
 
 class Client:
@@ -92,7 +105,6 @@ class Version:
 class Job:
     __slots__ = (
         "allocs",
-        "app_seed",
         "children",
         "client",
         "create_index",
@@ -118,7 +130,6 @@ class Job:
         self.status = "running"
         self.stop = False
         self.launch_ns = 0
-        self.app_seed = 0  # seeds the app version series (never hash(): it changes with PYTHONHASHSEED)
         self.create_index = self.modify_index = 0
 
     @property
@@ -140,15 +151,16 @@ class Job:
 
 class Deployment:
     __slots__ = (
+        "auto_revert",
         "create_index",
         "create_ns",
         "description",
         "desired",
-        "finish_ns",
         "healthy",
         "id",
         "job",
         "modify_index",
+        "modify_ns",
         "placed",
         "status",
         "unhealthy",
@@ -162,8 +174,9 @@ class Deployment:
         self.desired = desired
         self.placed = self.healthy = desired if status == "successful" else 0
         self.unhealthy = 0
-        self.finish_ns = 0
-        self.create_ns = create_ns
+        # CreateTime / ModifyTime in Unix ns, as Nomad's deployment watcher stamps them.
+        self.create_ns = self.modify_ns = create_ns
+        self.auto_revert = True  # the group's update block; False: a failure stays failed
 
 
 class Evaluation:
@@ -210,6 +223,7 @@ class Alloc:
         "alloc_modify_index",
         "client_description",
         "client_status",
+        "crash",
         "create_index",
         "create_ns",
         "deployment",
@@ -245,6 +259,8 @@ class Alloc:
         self.tasks: list[TaskState] = []
         self.port = 0
         self.log_seed = 0
+        # (exit code, message) while the main task is crash-looping: restarts do not fix it.
+        self.crash: tuple[int, str] | None = None
 
     @property
     def name(self) -> str:
@@ -274,3 +290,36 @@ class ConsulService:
         "port",
         "tags",
     )
+
+
+class Registry:
+    """Consul's service catalogue: registration order, O(1) add and remove, iterates the services.
+
+    (A plain list made every deregistration a scan of 100k services.)
+    """
+
+    __slots__ = ("_by_id",)
+
+    def __init__(self):
+        self._by_id: dict[int, ConsulService] = {}
+
+    def append(self, s: ConsulService) -> None:
+        self._by_id[id(s)] = s
+
+    def remove(self, s: ConsulService) -> None:
+        del self._by_id[id(s)]
+
+    def discard(self, s: ConsulService) -> None:
+        self._by_id.pop(id(s), None)
+
+    def __contains__(self, s) -> bool:
+        return id(s) in self._by_id
+
+    def __iter__(self):
+        return iter(list(self._by_id.values()))
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_id)

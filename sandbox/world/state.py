@@ -7,18 +7,39 @@ like Nomad's state store, which is what wakes blocking queries.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import random
 import threading
+from collections.abc import Callable
 
 from ..clock import SimClock
 from .generation import Generation
 from .lifecycle import Lifecycle
-from .records import CONSUL_TABLES, NOMAD_TABLES, Alloc, Client, ConsulService, Deployment, Evaluation, Job, Node
+from .records import (
+    CONSUL_TABLES,
+    NOMAD_TABLES,
+    Alloc,
+    Client,
+    ConsulService,
+    Deployment,
+    Evaluation,
+    Job,
+    Node,
+    Registry,
+)
 from .simulation import Simulation
 
 
 class World(Generation, Lifecycle, Simulation):
-    def __init__(self, clients=40, seed=7, jobs_per_client=4, allocs_per_group=None, clock: SimClock | None = None):
+    def __init__(
+        self,
+        clients=40,
+        seed=7,
+        jobs_per_client=4,
+        allocs_per_group=None,
+        clock: SimClock | None = None,
+        churn: float = 0,
+    ):
         self.seed = seed
         self.clock = clock or SimClock()
         self.rng = random.Random(seed)
@@ -36,12 +57,15 @@ class World(Generation, Lifecycle, Simulation):
         self.alloc_list: list[Alloc] = []  # in creation order
         self.deployments: dict[str, Deployment] = {}
         self.evals: dict[str, Evaluation] = {}
-        self.consul_services: list[ConsulService] = []
+        self.consul_services = Registry()
         self.consul_by_alloc: dict[str, list[ConsulService]] = {}
         self.kv: dict[str, tuple[bytes, int, int]] = {}
         self._step_rng = random.Random(f"live-{seed}")
         self._steps = 0
+        self._timers: list[tuple[int, int, Callable, tuple]] = []
+        self._timer_seq = 0
         self._generate(clients, jobs_per_client, allocs_per_group)
+        self._init_simulation(churn)
         self.clock.on_advance(self._on_advance)
 
     # ------------------------------------------------------------------ ids
@@ -60,6 +84,17 @@ class World(Generation, Lifecycle, Simulation):
             self.tables[t] = idx
         self.changed.notify_all()
         return idx
+
+    def at(self, when_ns: int, fn: Callable, *args) -> None:
+        """Run ``fn(when_ns, *args)`` once the simulated clock reaches ``when_ns`` (caller holds the lock)."""
+        self._timer_seq += 1
+        heapq.heappush(self._timers, (when_ns, self._timer_seq, fn, args))
+
+    def _run_timers(self, until_ns: int) -> None:
+        timers = self._timers
+        while timers and timers[0][0] <= until_ns:
+            when, _seq, fn, args = heapq.heappop(timers)
+            fn(when, *args)
 
     # ------------------------------------------------------------- lookups
     def job(self, namespace: str, job_id: str) -> Job | None:

@@ -124,7 +124,8 @@ def test_blocking_query_wakes_on_change_and_not_on_other_tables(fresh_sandbox):
     # and it came back before its own 20 s wait ran out
     assert new_index > index and elapsed < 20
     after = next(x for x in allocs if x["ID"] == a["ID"])["TaskStates"]
-    assert sum(ts["Restarts"] for ts in after.values()) > sum(ts["Restarts"] for ts in before.values())
+    signaled = [e for ts in after.values() for e in ts["Events"] if e["Type"] == "Restart Signaled"]
+    assert len(signaled) > sum(e["Type"] == "Restart Signaled" for ts in before.values() for e in ts["Events"])
     nodes_elapsed, nodes_index = results["nodes"]
     assert nodes_index == node_index and nodes_elapsed >= 1.0  # an allocation change does not wake a nodes query
 
@@ -154,13 +155,20 @@ def test_restart_body_forms(fresh_sandbox):
     main, sidecar = list(before)
 
     assert _restart(sb, a["ID"]).json() == {}  # no body: every running task
+    sb.clock.advance(10)  # the client plays the restart out over a few seconds
     after = get(sb, f"/v1/allocation/{a['ID']}").json()["TaskStates"]
     for t in (main, sidecar):
         assert after[t]["Restarts"] == before[t]["Restarts"] + 1
-        assert [e["Type"] for e in after[t]["Events"][-3:]] == ["Restart Signaled", "Restarting", "Started"]
+        assert [e["Type"] for e in after[t]["Events"][-4:]] == [
+            "Restart Signaled",
+            "Terminated",
+            "Restarting",
+            "Started",
+        ]
         assert after[t]["LastRestart"]
 
     assert _restart(sb, a["ID"], {"TaskName": sidecar}).status_code == 200
+    sb.clock.advance(10)
     again = get(sb, f"/v1/allocation/{a['ID']}").json()["TaskStates"]
     assert again[sidecar]["Restarts"] == after[sidecar]["Restarts"] + 1
     assert again[main]["Restarts"] == after[main]["Restarts"]

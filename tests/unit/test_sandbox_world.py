@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
 import subprocess
 import sys
 import urllib.request
@@ -11,10 +13,10 @@ import urllib.request
 import pytest
 
 from sandbox import Sandbox
-from sandbox.clock import SimClock
+from sandbox.clock import NS, SimClock
 from sandbox.filters import compile_filter
 from sandbox.http import HTTPError, parse_wait
-from sandbox.world import World
+from sandbox.world import DAY, HOUR, World
 
 
 def test_same_seed_same_world_and_conventions():
@@ -79,3 +81,104 @@ def test_parse_wait_and_filters():
     assert f({"Meta": {"client": "a"}, "Status": "running"}) and not f({"Meta": {"client": "b"}})
     with pytest.raises(HTTPError):
         compile_filter("Status matches x")
+
+
+# Nomad's deployment status descriptions (nomad/structs/deployment.go, DeploymentStatusDescription*).
+NOMAD_DESCRIPTIONS = {
+    "Deployment is running",
+    "Deployment completed successfully",
+    "Cancelled because job is stopped",
+    "Cancelled due to newer version of job",
+    "Failed due to unhealthy allocations",
+    "Failed due to progress deadline",
+    "Deployment marked as failed",
+}
+ROLLBACK = re.compile(
+    r"^(Failed due to unhealthy allocations|Failed due to progress deadline) - rolling back to job version (\d+)$"
+)
+
+
+def test_deployments_carry_nomads_descriptions_and_real_times():
+    w = World(40, 7, clock=SimClock(1_700_000_000))
+    now = w.clock.now_ns()
+    seen = set()
+    for d in w.deployments.values():
+        assert 0 < d.create_ns <= d.modify_ns <= now, d.id
+        m = ROLLBACK.match(d.description)
+        if m:
+            seen.add("rollback: " + m.group(1))
+            target = d.job.versions[int(m.group(2))]
+            assert d.status == "failed" and target.stable and target.number < d.version
+            # the rollback is the next version, with the stable version's contents, and it went well
+            after = next(x for x in d.job.deployments if x.version == d.version + 1)
+            assert d.job.versions[after.version].app_version == target.app_version and after.status == "successful"
+        else:
+            assert d.description in NOMAD_DESCRIPTIONS, d.description
+            seen.add(d.description)
+        if d.status == "successful":
+            assert d.modify_ns > d.create_ns and d.healthy == d.desired
+    assert seen >= NOMAD_DESCRIPTIONS - {"Failed due to unhealthy allocations"} | {
+        "rollback: Failed due to progress deadline",
+        "rollback: Failed due to unhealthy allocations",
+    }
+
+
+def test_a_deployment_started_by_the_clock_gets_its_times_as_it_goes():
+    w = World(8, 7, clock=SimClock(1_700_000_000))
+    job = next(j for j in w.job_list if j.role.type == "service" and not j.client.scenario)
+    with w.lock:
+        d = w._start_deployment(w.clock.now_ns(), job, random.Random(1))
+    assert d.status == "running" and d.create_ns == d.modify_ns == w.clock.now_ns()
+    w.clock.advance(120)
+    assert d.status == "successful" and d.description == "Deployment completed successfully"
+    assert d.create_ns < d.modify_ns <= w.clock.now_ns()
+    assert job.versions[d.version].stable
+
+
+def test_six_weeks_of_fleet_rollouts():
+    """Issue 11 item 4: each role's releases reach every client within two hours, for weeks back."""
+    w = World(40, 7, clock=SimClock(1_700_000_000))
+    now = w.clock.now_ns()
+    deps = list(w.deployments.values())
+    assert now - min(d.create_ns for d in deps) > 5 * 7 * DAY
+    for role in ("web", "api", "worker"):
+        by_app: dict[str, list] = {}
+        for d in deps:
+            if d.job.role.name == role and d.job.versions[d.version].submit_ns > now - 42 * DAY:
+                by_app.setdefault(d.job.versions[d.version].app_version, []).append(d)
+        rollouts = [
+            ds for ds in by_app.values() if len({d.job.client.slug for d in ds}) >= 38
+        ]  # a fleet rollout: (nearly) every client got it
+        assert len(rollouts) >= 3, role
+        for ds in rollouts:
+            firsts = sorted(min(x.create_ns for x in ds if x.job is j) for j in {d.job for d in ds})
+            assert firsts[-1] - firsts[0] <= 2 * HOUR + 60 * NS
+    failed = [d for d in deps if d.status == "failed"]
+    assert 0.02 * len(deps) <= len(failed) <= 0.15 * len(deps)
+    jobs_with_history = [j for j in w.job_list if len(j.deployments) >= 4]
+    assert len(jobs_with_history) >= 100
+    # the same seed gives the same history
+    assert World(40, 7, clock=SimClock(1_700_000_000)).digest() == w.digest()
+
+
+def test_churn_is_deterministic_and_about_the_rate_asked():
+    """Issue 13 item 3: ~R changes per simulated second, the same ones for a seed, each logged."""
+    runs = []
+    for _ in range(2):
+        w = World(40, 7, clock=SimClock(1_700_000_000), churn=20)
+        for _ in range(50):  # five simulated seconds in 0.1 s ticks
+            w.clock.advance(0.1)
+        runs.append(w)
+    a, b = runs
+    assert 90 <= a.churn_applied <= 100
+    assert [e[1:] for e in a.churn_log] == [e[1:] for e in b.churn_log]
+    assert a.digest() == b.digest()
+    state = a.churn_state()
+    assert state["rate"] == 20 and state["applied"] == a.churn_applied == len(state["changes"])
+    assert all(alloc_id in a.allocs for _, alloc_id, _ in state["changes"][-10:])
+    indexes = [idx for _, _, idx in state["changes"]]
+    assert indexes == sorted(indexes) and indexes[-1] <= a.index
+    quiet = World(40, 7, clock=SimClock(1_700_000_000))
+    for _ in range(50):
+        quiet.clock.advance(0.1)
+    assert quiet.churn_applied == 0 and not quiet.churn_state()["changes"]
