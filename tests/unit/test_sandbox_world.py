@@ -80,7 +80,7 @@ def test_parse_wait_and_filters():
     f = compile_filter('Meta.client == "a" and Status != "dead"')
     assert f({"Meta": {"client": "a"}, "Status": "running"}) and not f({"Meta": {"client": "b"}})
     with pytest.raises(HTTPError):
-        compile_filter("Status matches x")
+        compile_filter("Status ==")  # a parse error (matches is part of go-bexpr)
 
 
 # Nomad's deployment status descriptions (nomad/structs/deployment.go, DeploymentStatusDescription*).
