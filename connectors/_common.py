@@ -10,7 +10,16 @@ from typing import Any
 import requests
 import urllib3.exceptions
 
-from .errors import BadResponse, ConnectorError, Forbidden, NotFound, TimedOut, Unavailable, scrub
+from .errors import (
+    BadResponse,
+    ConnectorError,
+    Forbidden,
+    NotFound,
+    TimedOut,
+    Unavailable,
+    nomad_known_error,
+    scrub,
+)
 
 USER_AGENT = "nomad-consul-dashboard"
 # Nomad and Consul add up to wait/16 of jitter to a blocking query.
@@ -185,6 +194,10 @@ def from_status(ctx: Context, status: int, body: Any) -> ConnectorError:
     """Map an HTTP error status (with the server's text) to a ConnectorError."""
     detail = scrub(body, ctx.secrets) or f"HTTP {status}"
     src = ctx.source
+    known = nomad_known_error(status, detail) if src == "Nomad" else None
+    if known is not None:
+        cls, words = known
+        return cls(src, f"{words} ({src} said: {detail})", status=status, detail=detail)
     if status in (401, 403):
         if not ctx.has_token:
             return Forbidden(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ GROUP_POLICIES = {
 }
 
 AUTH_METHOD = "dashboard-sso"
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 LOGIN_TTL = 3600
 
 
@@ -43,7 +45,9 @@ def _go_duration(seconds: int) -> str:
     return f"{m}m{s}s" if m else f"{s}s"
 
 
-def _iso(ts: float) -> str:
+def _iso(ts: float | None) -> str:
+    if ts is None:
+        return "0001-01-01T00:00:00Z"  # Go's zero time.Time
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -54,10 +58,11 @@ class Token:
     name: str
     type: str  # management | client
     policies: list[str]
-    create_time: float
+    create_time: float | None
     index: int
     expires: float | None = None
     roles: list[dict] = field(default_factory=list)
+    builtin: bool = False  # nomad/structs/acl.go AnonymousACLToken / ACLsDisabledToken
 
     @property
     def caps(self) -> frozenset | None:
@@ -84,16 +89,21 @@ class Token:
             "SecretID": self.secret,
             "Name": self.name,
             "Type": self.type,
-            "Policies": list(self.policies),
-            "Roles": list(self.roles),
-            "Global": self.expires is None,
-            "Hash": base64.b64encode(digest).decode(),
+            "Policies": list(self.policies) if self.policies or not self.builtin else None,
+            "Roles": list(self.roles) if not self.builtin else None,
+            "Global": self.expires is None and not self.builtin,
+            "Hash": None if self.builtin else base64.b64encode(digest).decode(),
             "CreateTime": _iso(self.create_time),
             "ExpirationTime": None if self.expires is None else _iso(self.expires),
             "ExpirationTTL": _go_duration(ttl),
             "CreateIndex": self.index,
             "ModifyIndex": self.index,
         }
+
+
+# The tokens Nomad answers without a secret (ACLs on) and with ACLs off; zero-valued otherwise.
+ANONYMOUS = Token("anonymous", "", "Anonymous Token", "client", ["anonymous"], None, 0, builtin=True)
+ACLS_DISABLED = Token("acls-disabled", "", "ACLs disabled token", "client", [], None, 0, builtin=True)
 
 
 class Acl:
@@ -130,26 +140,52 @@ class Acl:
         return secret or None
 
     def nomad_token(self, headers: dict) -> Token | None:
-        """The caller's token; raises 403 like Nomad for unknown or expired secrets."""
-        secret = self._secret(headers)
-        if secret is None:
-            return None
-        tok = self.nomad.get(secret)
-        if tok is None:
-            raise HTTPError(403, "ACL token not found")
-        if tok.expires is not None and tok.expires < time.time():
-            raise HTTPError(403, "ACL token expired")
-        return tok
-
-    def nomad_check(self, headers: dict, capability: str | None) -> Token | None:
-        if not self.enabled:
-            return None
-        tok = self.nomad_token(headers)
-        if capability is None:
-            return tok
-        if tok is None or not tok.allows(capability):
+        """The caller's token (None without one); raises like Nomad's data endpoints do:
+        nomad/auth/auth.go Authenticate fails for a malformed, unknown or expired secret and
+        every RPC then answers structs.ErrPermissionDenied (403 "Permission denied")."""
+        kind, tok = self.resolve(headers)
+        if kind != "ok":
             raise HTTPError(403, "Permission denied")
         return tok
+
+    def resolve(self, headers: dict) -> tuple[str, Token | None]:
+        """("ok", token or None for anonymous) or (malformed | unknown | expired, None)."""
+        secret = self._secret(headers)
+        if secret is None:
+            return "ok", None
+        if not _UUID.match(secret):
+            return "malformed", None
+        tok = self.nomad.get(secret)
+        if tok is None:
+            return "unknown", None
+        if tok.expires is not None and tok.expires < time.time():
+            return "expired", None
+        return "ok", tok
+
+    def nomad_check(self, headers: dict, capability: str | None) -> Token | None:
+        """capability None: no ACL at all; "": authenticate only (the handler checks later)."""
+        if not self.enabled or capability is None:
+            return None
+        tok = self.nomad_token(headers) or ANONYMOUS
+        if capability and not tok.allows(capability):
+            raise HTTPError(403, "Permission denied")
+        return tok
+
+    def token_self(self, headers: dict) -> dict:
+        """GET /v1/acl/token/self (ACL.WhoAmI, command/agent/acl_endpoint.go aclTokenSelf)."""
+        if not self.enabled:
+            return ACLS_DISABLED.as_json()  # resolveSecretToken answers this token for any secret
+        kind, tok = self.resolve(headers)
+        if kind == "unknown":
+            raise HTTPError(403, "Permission denied")
+        if kind == "expired":
+            raise HTTPError(500, "ACL token expired")  # WhoAmI returns the error as is: no 403 mapping
+        if kind == "malformed":
+            # Not a UUID: Nomad tries it as a workload identity JWT and returns that error.
+            raise HTTPError(
+                500, "failed to parse signed token: go-jose/go-jose: compact JWS format must have three parts"
+            )
+        return (tok or ANONYMOUS).as_json()
 
     # ------------------------------------------------------------- consul
     def consul_role(self, headers: dict, query_token: str | None) -> str | None:

@@ -88,6 +88,9 @@ class Route:
     cache: bool = False
     capability: str | None = None  # ACL capability needed
     regex: re.Pattern = None
+    # The index of the one object a route reads (its ModifyIndex), None when it does not exist:
+    # then the route's table index stands in, as Nomad's single-object reads do.
+    index_of: Callable[[Request], int | None] | None = None
 
     def __post_init__(self):
         # ":id" matches one segment, "*key" the rest of the path (job IDs and KV keys may contain "/").
@@ -216,6 +219,14 @@ class ApiServer:
     def table_index(self, tables: tuple[str, ...]) -> int:
         return max((self.world.tables[t] for t in tables), default=self.world.index)
 
+    def route_index(self, req: Request, route: Route) -> int:
+        """Caller holds the world lock."""
+        if route.index_of is not None:
+            own = route.index_of(req)
+            if own is not None:
+                return own
+        return self.table_index(route.tables)
+
     def block(self, req: Request, route: Route) -> None:
         """Hold the request while the route's tables are at or below the client's index."""
         try:
@@ -228,7 +239,7 @@ class ApiServer:
         wait += self._jitter.random() * wait / 16  # both servers add up to wait/16 of jitter
         deadline = time.monotonic() + wait
         with self.world.changed:
-            while self.table_index(route.tables) <= min_index and not self.stopping:
+            while self.route_index(req, route) <= min_index and not self.stopping:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -240,7 +251,7 @@ class ApiServer:
             self.block(req, route)
         key = None
         with self.world.lock:
-            index = self.table_index(route.tables) if route.tables else None
+            index = self.route_index(req, route) if route.tables else None
             if route.cache:
                 params = tuple(sorted((k, v) for k, v in req.multi if k not in ("index", "wait", "stale")))
                 scope = req.auth if isinstance(req.auth, str) else None  # Consul's ACL-filtered views

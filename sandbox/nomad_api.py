@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -24,9 +25,60 @@ from .nomad_shapes import (
     node_stub,
     service_registration,
 )
-from .world import Alloc, World
+from .world import Alloc, Deployment, Evaluation, Node, World
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+# Nomad's paginator wraps filter errors differently for parsing and for evaluation (400 both).
+_PARSE_PREFIX = "failed to create result paginator: failed to read filter expression: "
+_EVAL_PREFIX = "failed to read result page: "
+
+
+def uuid_index_error(value: str, exact: bool) -> str | None:
+    """go-memdb's UUIDFieldIndex check (index.go parseString): what Nomad answers for a bad ID."""
+    n = len(value)
+    if exact and n != 36:
+        return "UUID must be 36 characters"
+    if n > 36:
+        return f"Invalid UUID length. UUID have 36 characters; got {n}"
+    hyphens = value.count("-")
+    if hyphens > 4:
+        return f'UUID should have maximum of 4 "-"; got {hyphens}'
+    bare = value.replace("-", "")
+    if len(bare) % 2:
+        return "Input (without hyphens) must be even length"
+    bad = next((c for c in bare if c not in _HEX), None)
+    if bad is not None:
+        return f"Invalid UUID: encoding/hex: invalid byte: U+{ord(bad):04X} {bad!r}"
+    return None
+
+
+def go_bool(value: str) -> bool | None:
+    """strconv.ParseBool; None when Go would refuse it."""
+    if value in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if value in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    return None
+
+
+def _cmp(a, b) -> int:
+    return (a > b) - (a < b)
+
+
+def id_token(obj_id: str, target: str) -> tuple[str, int]:
+    """paginator.IDTokenizer."""
+    return obj_id, _cmp(obj_id, target)
+
+
+def create_token(create_index: int, obj_id: str, target: str) -> tuple[str, int]:
+    """paginator.CreateIndexAndIDTokenizer: "<CreateIndex>.<ID>", compared by number then ID."""
+    token = f"{create_index}.{obj_id}"
+    head, dot, tail = target.partition(".")
+    if not dot or not head.isdigit():
+        return token, _cmp(token, target)
+    by_index = _cmp(create_index, int(head))
+    return token, by_index if by_index else _cmp(obj_id, tail)
 
 
 class NomadApi:
@@ -56,36 +108,57 @@ class NomadApi:
         return (lambda n: True) if ns == "*" else (lambda n: n == ns)
 
     @staticmethod
-    def _paginate(req: Request, items: list, token_of) -> tuple[list, str | None]:
-        """Nomad's per_page/next_token: the token names the first item of the next page."""
-        if req.flag("reverse"):
-            items = items[::-1]
-        start = 0
-        token = req.params.get("next_token")
-        if token:
-            start = next((i for i, it in enumerate(items) if token_of(it) == token), len(items))
-        try:
-            per_page = int(req.params.get("per_page") or 0)
-        except ValueError as exc:
-            raise HTTPError(400, "per_page must be an integer") from exc
-        if per_page <= 0:
-            return items[start:], None
-        page = items[start : start + per_page]
-        nxt = items[start + per_page] if start + per_page < len(items) else None
-        return page, (token_of(nxt) if nxt is not None else None)
+    def _paginate(req: Request, items, tokenizer, full=None) -> tuple[list, str]:
+        """nomad/state/paginator: skip items whose token sorts before next_token, filter the
+        full object with go-bexpr, stop after per_page; the next token is the token of the
+        first item left out ("" when the listing is complete)."""
+        raw = req.params.get("per_page", "")
+        per_page = 0
+        if raw:
+            if not re.fullmatch(r"[+-]?\d+", raw) or not -(2**31) <= int(raw) < 2**31:
+                raise HTTPError(400, "Expect a number for `per_page` query string parameter")
+            per_page = int(raw)
+        flt = compile_filter(req.params.get("filter"), parse_prefix=_PARSE_PREFIX, eval_prefix=_EVAL_PREFIX)
+        reverse = req.params.get("reverse") == "true"
+        if reverse:
+            items = list(items)[::-1]
+        target = req.params.get("next_token", "")
+        found, out = not target, []
+        for it in items:
+            token, order = tokenizer(it, target)
+            if not found and order == (1 if reverse else -1):
+                continue
+            if flt is not None and not flt(full(it)):
+                continue
+            found = True
+            if per_page and len(out) + 1 > per_page:
+                return out, token
+            out.append(it)
+        return out, ""
 
-    def _list_reply(self, req: Request, objs: list, token_of, render) -> Reply:
-        flt = compile_filter(req.params.get("filter"))
-        if flt is not None:
-            rendered = [(o, d) for o in objs if flt(d := render(o))]
-            page, nxt = self._paginate(req, rendered, lambda od: token_of(od[0]))
-            reply = json_reply([d for _, d in page])
-        else:
-            page, nxt = self._paginate(req, objs, token_of)
-            reply = json_reply([render(o) for o in page])
+    def _list_reply(self, req: Request, objs, tokenizer, render, full=None) -> Reply:
+        page, nxt = self._paginate(req, objs, tokenizer, full or render)
+        reply = json_reply([render(o) for o in page])
         if nxt:
             reply.headers["X-Nomad-NextToken"] = nxt
         return reply
+
+    @staticmethod
+    def _prefix(label: str, prefix: str):
+        """A UUID-indexed prefix scan (go-memdb id_prefix): bad prefixes are 500s with memdb's text."""
+        err = uuid_index_error(prefix, exact=False)
+        if err:
+            raise HTTPError(500, f"{label}index error: {err}")
+        bare = prefix.replace("-", "").lower()
+        return lambda obj_id: obj_id.replace("-", "").startswith(bare)
+
+    @staticmethod
+    def _exact(label: str, obj_id: str) -> str:
+        """An exact UUID lookup (go-memdb id index): anything but 36 characters is a 500."""
+        err = uuid_index_error(obj_id, exact=True)
+        if err:
+            raise HTTPError(500, f"{label} lookup failed: index error: {err}")
+        return obj_id.lower()
 
     def _job(self, req: Request):
         job = self.w.job(self._ns(req), req.args["id"])
@@ -93,26 +166,32 @@ class NomadApi:
             raise HTTPError(404, "job not found")
         return job
 
-    def _alloc(self, alloc_id: str, full_only: bool = False) -> Alloc:
-        a = self.w.allocs.get(alloc_id)
-        if a is None and not full_only and 1 <= len(alloc_id) < 36:
-            hits = [x for x in self.w.alloc_list if x.id.startswith(alloc_id)]
-            a = hits[0] if len(hits) == 1 else None
+    def _alloc(self, alloc_id: str, missing: str = "alloc not found") -> Alloc:
+        a = self.w.allocs.get(self._exact("alloc", alloc_id))
         if a is None:
-            raise HTTPError(404, "alloc not found")
+            raise HTTPError(404, missing)
         return a
 
     # ---------------------------------------------------------------- jobs
     def jobs(self, req: Request):
+        # Job.List: by (namespace, ID), tokens "<namespace>.<ID>" (NamespaceIDTokenizer).
         in_ns, prefix, meta = self._in_ns(req), req.params.get("prefix", ""), req.flag("meta")
-        objs = [j for j in self.w.job_list if in_ns(j.namespace) and j.id.startswith(prefix)]
-        return self._list_reply(req, objs, lambda j: f"{j.namespace}.{j.id}", lambda j: job_stub(self.w, j, meta))
+        objs = (j for j in self.w.job_list if in_ns(j.namespace) and j.id.startswith(prefix))
+        return self._list_reply(
+            req,
+            objs,
+            lambda j, t: ((tok := f"{j.namespace}.{j.id}"), _cmp(tok, t)),
+            lambda j: job_stub(self.w, j, meta),
+            lambda j: job_full(self.w, j),
+        )
 
     def job(self, req: Request):
         return job_full(self.w, self._job(req))
 
     def job_versions(self, req: Request):
-        job = self._job(req)
+        job = self.w.job(self._ns(req), req.args["id"])
+        if job is None:
+            raise HTTPError(404, "job versions not found")
         versions = [job_full(self.w, job, v.number) for v in reversed(job.versions)]
         diffs = None
         if req.flag("diffs"):
@@ -120,33 +199,40 @@ class NomadApi:
         return {"Diffs": diffs, "Index": job.modify_index, "KnownLeader": True, "LastContact": 0, "Versions": versions}
 
     def job_allocations(self, req: Request):
-        job = self._job(req)
-        allocs = job.allocs if not job.children else [a for c in job.children for a in c.allocs]
-        return [alloc_stub(self.w, a) for a in allocs]
+        # Job.Allocations reads AllocsByJob for this exact job ID: an unknown job is 200 [],
+        # and a periodic parent has no allocations of its own (its runs are child jobs).
+        job = self.w.job(self._ns(req), req.args["id"])
+        return [alloc_stub(self.w, a) for a in job.allocs] if job else []
 
     def job_deployments(self, req: Request):
-        return [deployment_dict(d) for d in reversed(self._job(req).deployments)]
+        job = self.w.job(self._ns(req), req.args["id"])
+        return [deployment_dict(d) for d in reversed(job.deployments)] if job else []
 
     def job_deployment(self, req: Request):
-        job = self._job(req)
-        return deployment_dict(job.deployments[-1]) if job.deployments else None
+        job = self.w.job(self._ns(req), req.args["id"])
+        return deployment_dict(job.deployments[-1]) if job and job.deployments else None
 
     def job_summary(self, req: Request):
         return job_summary(self.w, self._job(req))
 
     def job_evaluations(self, req: Request):
-        return [eval_dict(e) for e in reversed(self._job(req).evals)]
+        job = self.w.job(self._ns(req), req.args["id"])
+        return [eval_dict(e) for e in reversed(job.evals)] if job else []
 
     # ---------------------------------------------------------- allocations
     def allocations(self, req: Request):
+        # Alloc.List: with prefix= an ID-ordered prefix scan (IDTokenizer), otherwise by
+        # CreateIndex (CreateIndexAndIDTokenizer); the filter sees the full Allocation.
         in_ns, prefix = self._in_ns(req), req.params.get("prefix", "")
         task_states, resources = req.flag("task_states", True), req.flag("resources")
-        objs = [a for a in self.w.alloc_list if in_ns(a.job.namespace) and a.id.startswith(prefix)]
-        if req.params.get("filter"):
-            return self._list_reply(
-                req, objs, self._alloc_token, lambda a: alloc_stub(self.w, a, task_states, resources)
-            )
-        page, nxt = self._paginate(req, objs, self._alloc_token)
+        if prefix:
+            match = self._prefix("alloc lookup failed: ", prefix)
+            objs = sorted((a for a in self.w.alloc_list if match(a.id) and in_ns(a.job.namespace)), key=lambda a: a.id)
+            tokenizer = lambda a, t: id_token(a.id, t)  # noqa: E731
+        else:
+            objs = (a for a in self.w.alloc_list if in_ns(a.job.namespace))
+            tokenizer = lambda a, t: create_token(a.create_index, a.id, t)  # noqa: E731
+        page, nxt = self._paginate(req, objs, tokenizer, lambda a: alloc_full(self.w, a))
         frags = self._alloc_frags
         parts = []
         for a in page:
@@ -161,66 +247,121 @@ class NomadApi:
             reply.headers["X-Nomad-NextToken"] = nxt
         return reply
 
-    @staticmethod
-    def _alloc_token(a: Alloc) -> str:
-        return f"{a.create_index}.{a.id}"
+    def _alloc_index(self, req: Request) -> int | None:
+        """Alloc.GetAlloc answers with the allocation's own ModifyIndex (table index if unknown)."""
+        a = self.w.allocs.get(self._exact("alloc", req.args["id"]))
+        return a.modify_index if a else None
+
+    # Single objects answer with their own ModifyIndex, so a blocking read of one object waits
+    # until that object changes (nomad/*_endpoint.go Get*: reply.Index = out.ModifyIndex).
+    def _job_index(self, req: Request) -> int | None:
+        job = self.w.job(self._ns(req), req.args["id"])
+        return job.modify_index if job else None
+
+    def _deployment_index(self, req: Request) -> int | None:
+        d = self._deployment(req)
+        return d.modify_index if d else None
+
+    def _eval_index(self, req: Request) -> int | None:
+        e = self._eval(req)
+        return e.modify_index if e else None
+
+    def _node_index(self, req: Request) -> int | None:
+        n = self._node(req)
+        return n.modify_index if n else None
 
     def allocation(self, req: Request):
         return alloc_full(self.w, self._alloc(req.args["id"]))
 
     def allocation_stop(self, req: Request):
-        a = self._alloc(req.args["id"])
+        a = self._alloc(req.args["id"], missing="allocation not found")
         ev = self.w.stop(a)
         return Reply(dumps({"EvalID": ev.id, "Index": ev.create_index}), index=ev.create_index)
 
+    def _client_alloc(self, alloc_id: str) -> Alloc:
+        """What the server does before it forwards a client RPC (nomad/util.go getAlloc,
+        nomad/client_rpc.go findNodeConnAndForward): exact lookup, then a node connection."""
+        a = self.w.allocs.get(self._exact("alloc", alloc_id))
+        if a is None:
+            raise HTTPError(404, f'Unknown allocation "{alloc_id}"')
+        return a
+
+    @staticmethod
+    def _reachable(a: Alloc) -> None:
+        if a.node.status == "down":
+            raise HTTPError(404, "No path to node")
+
     def allocation_restart(self, req: Request):
-        alloc_id = req.args["id"]
-        if not _UUID.match(alloc_id):
-            raise HTTPError(400, "invalid allocation ID: must be a full UUID")
-        a = self._alloc(alloc_id, full_only=True)
-        body = req.json_body() or {}
+        a = self._client_alloc(req.args["id"])
+        if req.auth is not None and not req.auth.allows("alloc-lifecycle"):
+            raise HTTPError(403, "Permission denied")
+        self._reachable(a)
+        try:
+            body = json.loads(req.body) if req.body.strip() else {}
+        except ValueError as exc:
+            raise HTTPError(500, str(exc)) from None  # the handler returns the decode error as is
         if not isinstance(body, dict):
-            raise HTTPError(400, "Request body must be a JSON object")
+            raise HTTPError(500, "json: cannot unmarshal into Go value of type struct")
         task, all_tasks = body.get("TaskName") or "", bool(body.get("AllTasks"))
+        # client/client.go RestartAllocation and client/allocrunner/alloc_runner.go.
         if task and all_tasks:
-            raise HTTPError(400, "task name cannot be set when restarting all tasks")
-        if a.terminal:
-            # The client's alloc runner has nothing running to restart.
-            raise HTTPError(500, "Task not running")
+            raise HTTPError(500, "task name cannot be set when restarting all tasks")
         if task:
             ts = next((t for t in a.tasks if t.name == task), None)
             if ts is None:
-                raise HTTPError(404, f'Unknown task name "{task}"')
-            if ts.state != "running" and not all_tasks:
+                raise HTTPError(500, f"Could not find task runner for task: {task}")
+            if ts.state != "running" or a.terminal:
                 raise HTTPError(500, "Task not running")
+        elif a.terminal:
+            raise HTTPError(500, "restart of an alloc that should not run")
         self.w.restart(a, task or None, all_tasks)
-        return {}
+        return {"Index": 0}
 
     # --------------------------------------------------------------- logs
     def logs(self, req: Request):
+        # command/agent/fs_endpoint.go Logs checks the query first, in this order.
         alloc_id = req.args["id"]
         task, kind = req.params.get("task", ""), req.params.get("type", "")
         if not task:
             raise HTTPError(400, "must provide task name")
+        flags = {}
+        for name in ("follow", "plain"):
+            raw = req.params.get(name, "")
+            flags[name] = False
+            if raw:
+                val = go_bool(raw)
+                if val is None:
+                    raise HTTPError(
+                        400,
+                        f'failed to parse {name} field to boolean: strconv.ParseBool: parsing "{raw}": invalid syntax',
+                    )
+                flags[name] = val
         if kind not in ("stdout", "stderr"):
             raise HTTPError(400, "must provide log type (stdout/stderr)")
-        if not _UUID.match(alloc_id):
-            raise HTTPError(400, "alloc lookup failed: the log API needs the full allocation ID")
-        a = self._alloc(alloc_id, full_only=True)
-        ts = next((t for t in a.tasks if t.name == task), None)
-        if ts is None:
-            raise HTTPError(400, f'unknown task name "{task}"')
-        data = logs.task_log(a, ts, kind)
-        try:
-            offset = int(req.params.get("offset") or 0)
-        except ValueError as exc:
-            raise HTTPError(400, "offset must be an integer") from exc
+        raw_offset = req.params.get("offset", "")
+        offset = 0
+        if raw_offset:
+            if not re.fullmatch(r"[+-]?\d+", raw_offset):
+                raise HTTPError(400, f'error parsing offset: strconv.ParseInt: parsing "{raw_offset}": invalid syntax')
+            offset = int(raw_offset)
         origin = req.params.get("origin") or "start"
         if origin not in ("start", "end"):
             raise HTTPError(400, "origin must be start or end")
+        # nomad/client_fs_endpoint.go logs: alloc lookup, read-logs, node connection.
+        a = self._client_alloc(alloc_id)
+        if req.auth is not None and not req.auth.allows("read-logs"):
+            raise HTTPError(500, "Permission denied")  # a stream error without a code is a 500
+        self._reachable(a)
+        # client/fs_endpoint.go logs: the task must exist and have started.
+        ts = next((t for t in a.tasks if t.name == task), None)
+        if ts is None:
+            raise HTTPError(400, f'unknown task name "{task}"')
+        if not ts.started_ns:
+            raise HTTPError(404, f'task "{task}" not started yet. No logs available')
+        data = logs.task_log(a, ts, kind)
         start = max(0, len(data) - offset) if origin == "end" else min(len(data), max(0, offset))
-        follow = req.flag("follow")
-        if req.flag("plain"):
+        follow = flags["follow"]
+        if flags["plain"]:
             body = data[start:]
             if follow:
                 return Reply(stream=iter([body]), content_type="text/plain; charset=utf-8")
@@ -240,55 +381,107 @@ class NomadApi:
     # ------------------------------------------------------- deployments etc.
     def deployments(self, req: Request):
         in_ns, prefix = self._in_ns(req), req.params.get("prefix", "")
-        objs = sorted(
-            (d for d in self.w.deployments.values() if in_ns(d.job.namespace) and d.id.startswith(prefix)),
-            key=lambda d: d.create_index,
-        )
-        return self._list_reply(req, objs, lambda d: f"{d.create_index}.{d.id}", deployment_dict)
+        objs = (d for d in self.w.deployments.values() if in_ns(d.job.namespace))
+        if prefix:
+            match = self._prefix("", prefix)  # DeploymentsByIDPrefix does not wrap the error
+            objs = sorted((d for d in objs if match(d.id)), key=lambda d: d.id)
+            tokenizer = lambda d, t: id_token(d.id, t)  # noqa: E731
+        else:
+            objs = sorted(objs, key=lambda d: (d.create_index, d.id))
+            tokenizer = lambda d, t: create_token(d.create_index, d.id, t)  # noqa: E731
+        return self._list_reply(req, objs, tokenizer, deployment_dict)
+
+    def _deployment(self, req: Request) -> Deployment | None:
+        return self.w.deployments.get(self._exact("deployment", req.args["id"]))
 
     def deployment(self, req: Request):
-        d = self.w.deployments.get(req.args["id"])
+        d = self._deployment(req)
         if d is None:
             raise HTTPError(404, "deployment not found")
         return deployment_dict(d)
 
+    def deployment_allocations(self, req: Request):
+        # Deployment.Allocations reads AllocsByDeployment (a string index: no UUID check); [] if unknown.
+        d = self.w.deployments.get(req.args["id"])
+        if d is None:
+            return []
+        return [alloc_stub(self.w, a) for a in d.job.allocs if a.deployment is d]
+
     def evaluations(self, req: Request):
         in_ns, prefix = self._in_ns(req), req.params.get("prefix", "")
         job_id, status = req.params.get("job"), req.params.get("status")
-        objs = sorted(
-            (
-                e
-                for e in self.w.evals.values()
-                if in_ns(e.job.namespace)
-                and e.id.startswith(prefix)
-                and (not job_id or e.job.id == job_id)
-                and (not status or e.status == status)
-            ),
-            key=lambda e: e.create_index,
+        objs = (
+            e
+            for e in self.w.evals.values()
+            if in_ns(e.job.namespace) and (not job_id or e.job.id == job_id) and (not status or e.status == status)
         )
-        return self._list_reply(req, objs, lambda e: f"{e.create_index}.{e.id}", eval_dict)
+        if prefix:
+            match = self._prefix("eval lookup failed: ", prefix)
+            objs = sorted((e for e in objs if match(e.id)), key=lambda e: e.id)
+            tokenizer = lambda e, t: id_token(e.id, t)  # noqa: E731
+        else:
+            objs = sorted(objs, key=lambda e: (e.create_index, e.id))
+            tokenizer = lambda e, t: create_token(e.create_index, e.id, t)  # noqa: E731
+        return self._list_reply(req, objs, tokenizer, eval_dict)
+
+    def _eval(self, req: Request) -> Evaluation | None:
+        return self.w.evals.get(self._exact("eval", req.args["id"]))
+
+    def evaluation(self, req: Request):
+        e = self._eval(req)
+        if e is None:
+            raise HTTPError(404, "eval not found")
+        return eval_dict(e)
+
+    def evaluation_allocations(self, req: Request):
+        # Eval.Allocations reads AllocsByEval (a string index: no UUID check); [] if unknown.
+        e = self.w.evals.get(req.args["id"])
+        if e is None:
+            return []
+        return [alloc_stub(self.w, a) for a in e.job.allocs if a.eval_id == e.id]
 
     def nodes(self, req: Request):
+        # Node.List: ID order (the nodes table's id index), IDTokenizer.
         prefix = req.params.get("prefix", "")
-        objs = [n for n in self.w.nodes if n.id.startswith(prefix)]
+        match = self._prefix("node lookup failed: ", prefix) if prefix else (lambda _id: True)
+        objs = sorted((n for n in self.w.nodes if match(n.id)), key=lambda n: n.id)
         res, os_ = req.flag("resources"), req.flag("os")
-        return self._list_reply(req, objs, lambda n: n.id, lambda n: node_stub(self.w, n, res, os_))
+        return self._list_reply(
+            req,
+            objs,
+            lambda n, t: id_token(n.id, t),
+            lambda n: node_stub(self.w, n, res, os_),
+            lambda n: node_full(self.w, n),
+        )
+
+    def _node(self, req: Request) -> Node | None:
+        return self.w.node_by_id.get(self._exact("node", req.args["id"]))
 
     def node(self, req: Request):
-        node_id = req.args["id"]
-        n = self.w.node_by_id.get(node_id)
-        if n is None and len(node_id) < 36:
-            hits = [x for x in self.w.nodes if x.id.startswith(node_id)]
-            n = hits[0] if len(hits) == 1 else None
+        n = self._node(req)
         if n is None:
             raise HTTPError(404, "node not found")
         return node_full(self.w, n)
 
+    def node_allocations(self, req: Request):
+        # Node.GetAllocs reads AllocsByNode (a string index): full allocations, [] if unknown.
+        n = self.w.node_by_id.get(req.args["id"])
+        if n is None:
+            return []
+        return [alloc_full(self.w, a) for a in self.w.alloc_list if a.node is n]
+
+    def _namespace_list(self) -> list[dict]:
+        return [default_namespace()] + [namespace_dict(c) for c in sorted(self.w.clients, key=lambda c: c.slug)]
+
     def namespaces(self, req: Request):
         prefix = req.params.get("prefix", "")
-        default = default_namespace()
-        out = [default] + [namespace_dict(c) for c in sorted(self.w.clients, key=lambda c: c.slug)]
-        return [n for n in out if n["Name"].startswith(prefix)]
+        return [n for n in self._namespace_list() if n["Name"].startswith(prefix)]
+
+    def namespace(self, req: Request):
+        hit = next((n for n in self._namespace_list() if n["Name"] == req.args["name"]), None)
+        if hit is None:
+            raise HTTPError(404, "Namespace not found")
+        return hit
 
     def services(self, req: Request):
         in_ns = self._in_ns(req)
@@ -303,12 +496,13 @@ class NomadApi:
         ]
 
     def service(self, req: Request):
+        # ServiceRegistration.GetService: NamespaceIDTokenizer over the registrations.
         in_ns, name = self._in_ns(req), req.args["name"]
-        objs = sorted(
-            (s for s in self.w.nomad_services() if s.name == name and in_ns(s.alloc.job.namespace)),
-            key=lambda s: s.create_index,
-        )
-        return self._list_reply(req, objs, lambda s: f"{s.create_index}.{s.alloc.id}", service_registration)
+        regs = [
+            service_registration(s) for s in self.w.nomad_services() if s.name == name and in_ns(s.alloc.job.namespace)
+        ]
+        regs.sort(key=lambda r: (r["Namespace"], r["ServiceName"], r["ID"]))
+        return self._list_reply(req, regs, lambda r, t: ((tok := f"{r['Namespace']}.{r['ID']}"), _cmp(tok, t)), dict)
 
     # ----------------------------------------------------------- cluster
     def regions(self, req: Request):
@@ -342,12 +536,45 @@ class NomadApi:
         }
 
     def token_self(self, req: Request):
-        if not self.acl.enabled:
-            raise HTTPError(400, "ACL support disabled")
-        tok = self.acl.nomad_token(req.headers)
-        if tok is None:
-            raise HTTPError(403, "ACL token not found")
-        return tok.as_json()
+        return self.acl.token_self(req.headers)
+
+    def agent_members(self, req: Request):
+        # /v1/agent/members: api.ServerMembers {ServerName, ServerRegion, ServerDC, Members}.
+        return {
+            "ServerName": "nomad-server-1",
+            "ServerRegion": "global",
+            "ServerDC": "ca-tor-1",
+            "Members": [
+                {
+                    "Name": f"nomad-server-{i}.global",
+                    "Addr": f"10.10.0.{i + 1}",
+                    "Port": 4648,
+                    "Tags": {
+                        "build": "1.11.3",
+                        "dc": "ca-tor-1",
+                        "expect": "3",
+                        "id": f"0000000{i}-5e1f-4a9a-9c71-000000000000",
+                        "port": "4647",
+                        "raft_vsn": "3",
+                        "region": "global",
+                        "role": "nomad",
+                        "rpc_addr": f"10.10.0.{i + 1}",
+                        "vsn": "1",
+                    },
+                    "Status": "alive",
+                    "ProtocolMin": 1,
+                    "ProtocolMax": 5,
+                    "ProtocolCur": 2,
+                    "DelegateMin": 2,
+                    "DelegateMax": 5,
+                    "DelegateCur": 4,
+                }
+                for i in (1, 2, 3)
+            ],
+        }
+
+    def status_peers(self, req: Request):
+        return [f"10.10.0.{i + 1}:4647" for i in (1, 2, 3)]
 
     def auth_methods(self, req: Request):
         return self.acl.auth_methods()
@@ -363,8 +590,18 @@ class NomadApi:
         jobs_tables = ("jobs", "allocs")  # stubs embed JobSummary, which moves with allocations
         r = []
 
-        def add(template, handler, tables=(), cap=None, methods=("GET",), blocking=True, cache=False, pattern=None):
-            route = Route(methods, template, handler, tables, blocking and bool(tables), cache, cap)
+        def add(
+            template,
+            handler,
+            tables=(),
+            cap=None,
+            methods=("GET",),
+            blocking=True,
+            cache=False,
+            pattern=None,
+            index_of=None,
+        ):
+            route = Route(methods, template, handler, tables, blocking and bool(tables), cache, cap, index_of=index_of)
             if pattern:
                 route.regex = re.compile(f"^{pattern}$")
             r.append(route)
@@ -376,23 +613,31 @@ class NomadApi:
         add("/v1/job/:id/deployment", self.job_deployment, ("deployments",), "read-job", pattern=J + "/deployment")
         add("/v1/job/:id/summary", self.job_summary, jobs_tables, "read-job", pattern=J + "/summary")
         add("/v1/job/:id/evaluations", self.job_evaluations, ("evals",), "read-job", pattern=J + "/evaluations")
-        add("/v1/job/:id", self.job, ("jobs",), "read-job", pattern=J)
+        add("/v1/job/:id", self.job, ("jobs",), "read-job", pattern=J, index_of=self._job_index)
         add("/v1/allocations", self.allocations, ("allocs",), "read-job", cache=True)
         add("/v1/allocation/:id/stop", self.allocation_stop, (), "alloc-lifecycle", ("POST", "PUT"))
-        add("/v1/allocation/:id", self.allocation, ("allocs",), "read-job")
-        add("/v1/client/allocation/:id/restart", self.allocation_restart, (), "alloc-lifecycle", ("POST", "PUT"))
-        add("/v1/client/fs/logs/:id", self.logs, (), "read-logs")
+        add("/v1/allocation/:id", self.allocation, ("allocs",), "read-job", index_of=self._alloc_index)
+        # Client RPCs look the allocation up before they check the capability: "" = authenticate only.
+        add("/v1/client/allocation/:id/restart", self.allocation_restart, (), "", ("POST", "PUT"))
+        add("/v1/client/fs/logs/:id", self.logs, (), "")
         add("/v1/deployments", self.deployments, ("deployments",), "read-job", cache=True)
-        add("/v1/deployment/:id", self.deployment, ("deployments",), "read-job")
+        add("/v1/deployment/allocations/:id", self.deployment_allocations, ("allocs",), "read-job")
+        add("/v1/deployment/:id", self.deployment, ("deployments",), "read-job", index_of=self._deployment_index)
         add("/v1/evaluations", self.evaluations, ("evals",), "read-job", cache=True)
+        add("/v1/evaluation/:id/allocations", self.evaluation_allocations, ("allocs",), "read-job")
+        add("/v1/evaluation/:id", self.evaluation, ("evals",), "read-job", index_of=self._eval_index)
         add("/v1/nodes", self.nodes, ("nodes",), "node:read", cache=True)
-        add("/v1/node/:id", self.node, ("nodes",), "node:read")
+        add("/v1/node/:id/allocations", self.node_allocations, ("allocs",), "node:read")
+        add("/v1/node/:id", self.node, ("nodes",), "node:read", index_of=self._node_index)
         add("/v1/namespaces", self.namespaces, ("namespaces",), "namespace:read")
+        add("/v1/namespace/:name", self.namespace, ("namespaces",), "namespace:read")
         add("/v1/services", self.services, ("services",), "read-job")
         add("/v1/service/:name", self.service, ("services",), "read-job")
         add("/v1/regions", self.regions)
         add("/v1/status/leader", self.leader)
+        add("/v1/status/peers", self.status_peers)
         add("/v1/agent/self", self.agent_self, (), "agent:read")
+        add("/v1/agent/members", self.agent_members, (), "node:read")
         add("/v1/acl/token/self", self.token_self, ("acl",), blocking=False)
         add("/v1/acl/auth-methods", self.auth_methods, ("acl",))
         add("/v1/acl/login", self.login, (), None, ("POST", "PUT"))

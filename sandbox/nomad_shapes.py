@@ -381,7 +381,10 @@ def job_full(w: World, job: Job, version: int | None = None) -> dict:
 
 
 def job_summary(w: World, job: Job) -> dict:
-    children = {"Pending": 0, "Running": 0, "Dead": len(job.children)}
+    # JobChildrenSummary counts the child jobs (periodic runs) by their status.
+    children = {"Pending": 0, "Running": 0, "Dead": 0}
+    for child in job.children:
+        children[{"pending": "Pending", "running": "Running"}.get(child.status, "Dead")] += 1
     return {
         "JobID": job.id,
         "Namespace": job.namespace,

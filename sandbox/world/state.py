@@ -102,8 +102,8 @@ class World(Generation, Lifecycle, Simulation):
 
     def summary(self, job: Job) -> dict[str, int]:
         counts = {"Queued": 0, "Complete": 0, "Failed": 0, "Running": 0, "Starting": 0, "Lost": 0, "Unknown": 0}
-        allocs = job.allocs if not job.children else [a for ch in job.children for a in ch.allocs]
-        for a in allocs:
+        # A periodic parent has no allocations of its own: its runs count in Children.
+        for a in job.allocs:
             key = {
                 "running": "Running",
                 "pending": "Starting",

@@ -354,8 +354,8 @@ def test_restart_sends_a_body(small_sandbox):
     nomad = NomadConnector(settings_for(small_sandbox).nomad)
     stub = a_running_alloc(nomad)
     task = sorted(stub["TaskStates"])[0]
-    assert nomad.restart_allocation(stub["ID"], task=task) == {}
-    assert nomad.restart_allocation(stub["ID"], all_tasks=True) == {}
+    assert nomad.restart_allocation(stub["ID"], task=task) == {"Index": 0}
+    assert nomad.restart_allocation(stub["ID"], all_tasks=True) == {"Index": 0}
     with pytest.raises(InvalidInput):
         nomad.restart_allocation(stub["ID"], task=task, all_tasks=True)
     with pytest.raises(NotFound):
