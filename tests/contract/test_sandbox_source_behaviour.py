@@ -377,3 +377,20 @@ def test_single_objects_carry_their_own_modify_index(sandbox, path):
     url = path.format(e=a["EvalID"], d=dep.id, n=a["NodeID"], j=a["JobID"]) + "?namespace=northern-leaf"
     r = get(sandbox, url)
     assert r.status_code == 200 and int(r.headers["X-Nomad-Index"]) == r.json()["ModifyIndex"]
+
+
+def test_connector_words_for_the_real_answers(fresh40):
+    """The connector turns Nomad's real answers (above) into plain words a support person reads."""
+    from connectors import NomadConnector, NotFound, Unavailable
+    from connectors.settings import load
+
+    sb = fresh40
+    nomad = NomadConnector(load({"NOMAD_ADDR": sb.nomad_addr, "CONSUL_HTTP_ADDR": sb.consul_addr}).nomad)
+    lost = next(a for a in allocs(sb) if a["ClientStatus"] == "lost")
+    with pytest.raises(Unavailable, match="node running this allocation is unreachable"):
+        nomad.restart_allocation(lost["ID"])
+    live = healthy_running(sb)
+    with pytest.raises(NotFound, match="has no task named nope"):
+        nomad.restart_allocation(live["ID"], task="nope")
+    with pytest.raises(NotFound, match="no allocation with that ID"):
+        nomad.restart_allocation("00000000-0000-0000-0000-000000000000")
