@@ -272,7 +272,11 @@ def test_log_errors(sandbox):
     pending = next(
         a for a in every if a["ClientStatus"] == "pending" and sandbox.world.allocs[a["ID"]].node.status != "down"
     )
-    ptask = next(t for t, s in pending["TaskStates"].items() if not s["StartedAt"])
+    ptask = next(
+        t
+        for t, s in pending["TaskStates"].items()
+        if s["StartedAt"] in (None, "0001-01-01T00:00:00Z") and all(e["Type"] != "Started" for e in s["Events"] or ())
+    )
     r = get(sandbox, f"/v1/client/fs/logs/{pending['ID']}", params={"task": ptask, "type": "stdout"})
     assert (r.status_code, r.text) == (404, f'task "{ptask}" not started yet. No logs available')
 
