@@ -145,6 +145,7 @@ class Refresher:
         self._build_attempted_at: datetime | None = None  # success or failure: paces age rebuilds
         self._build_error: str | None = None
         self._builds = 0
+        self._listeners: list[Callable[[str, Any], None]] = []
         self._snapshot = self._make_snapshot()
 
     def __repr__(self) -> str:
@@ -186,6 +187,11 @@ class Refresher:
         """A shallow copy of the last good raw JSON per source (for debugging and tests)."""
         with self._state_lock:
             return {n: s.raw for n, s in self._sources.items() if s.raw is not None}
+
+    def add_listener(self, listener: Callable[[str, Any], None]) -> None:
+        """Call ``listener(source name, new raw JSON)`` from the watcher thread whenever a source's
+        data changed (the deployment history recorder). It must return quickly and not raise."""
+        self._listeners.append(listener)
 
     # ------------------------------------------------------------------ fetching
 
@@ -265,6 +271,11 @@ class Refresher:
             )
         if not changed:  # statuses (last_success) still move on; frames stay
             self._publish_status()
+        for listener in list(self._listeners) if changed else ():
+            try:
+                listener(src.name, listing.data)
+            except Exception:  # a listener's bug must not stop the watcher
+                log.exception("refresher listener failed on %s", src.name)
         return changed
 
     # ------------------------------------------------------------------ building
