@@ -95,6 +95,10 @@ def main(argv: list[str] | None = None) -> None:
     if not os.environ.get("NOMAD_ADDR"):
         flags += ["--secrets.files", str(start_demo(args.address, args.port))]
     print(f"Dashboard: http://{args.address}:{args.port}")
+    # Deployment history is recorded from server start, whether or not anyone has a page open.
+    from history.recorder import start_for_this_process
+
+    start_for_this_process()
 
     from streamlit.web import cli
 

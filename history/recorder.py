@@ -192,11 +192,18 @@ _LOCK = threading.Lock()
 
 def ensure_recording(refresher: Any, *, url: str | None = None) -> Recorder:
     """The running recorder of this refresher (started on first call; idempotent)."""
+    stale: list[Recorder] = []
     with _LOCK:
         entry = _RECORDERS.get(id(refresher))
         if entry is None or entry[0] is not refresher:
+            # a refresher replaced by a new one (config edit, rotated token) takes its recorder along
+            for key, (ref, old) in list(_RECORDERS.items()):
+                if ref is not refresher and not ref.running:
+                    stale.append(_RECORDERS.pop(key)[1])
             entry = _RECORDERS[id(refresher)] = (refresher, Recorder(refresher, url=url))
         rec = entry[1]
+    for old in stale:
+        old.stop(timeout=0.1)
     return rec.start()
 
 

@@ -16,6 +16,9 @@ The store (audit trail, deployment history) runs on both of its databases for re
   ``tmp_path`` that does not exist yet, or a new PostgreSQL database). Call ``store.migrate(store_url)``
   (or use ``migrated_url``) before using it. Every test that takes it runs on both.
 - ``migrated_url``: ``store_url`` after ``store.migrate``.
+
+Pages and recorders that run in tests write their default database into a temporary state
+directory (``DASHBOARD_STATE_DIR``), never into the worktree's ``.run/``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+os.environ.setdefault("DASHBOARD_STATE_DIR", tempfile.mkdtemp(prefix="dashboard-test-state-"))
 
 from sandbox import Sandbox
 

@@ -70,7 +70,12 @@ def refresher():
     # made here could belong to an older copy of the views module after Streamlit reloads changed files.)
     cfg = dashboard_config()
     identity = ClientIdentity.parse(cfg.identify_by).spec
-    return snapshot_pkg.get_refresher(settings, identity, wait=float(cfg.blocking_wait_seconds))
+    ref = snapshot_pkg.get_refresher(settings, identity, wait=float(cfg.blocking_wait_seconds))
+    # Deployment history is recorded for as long as the refresher runs (idempotent: one per refresher).
+    from history.recorder import ensure_recording
+
+    ensure_recording(ref)
+    return ref
 
 
 def _settled(snap) -> bool:

@@ -68,10 +68,12 @@ MAY_IMPORT: dict[str, set[str]] = {
     "snapshot": {"connectors", "views", "common", "auth.policy", "auth.principal"},
     "store": {"common", "config"},
     "actions": {"connectors", "store", "auth.policy", "auth.principal", "auth.roles", "views", "common", "config"},
-    "ui": {"auth", "config", "connectors", "snapshot", "views", "charts", "actions", "store", "common"},
+    # the deployment history recorder (refresher -> store) and its read for the pages (through ui.history)
+    "history": {"views", "store", "connectors", "snapshot", "config", "common"},
+    "ui": {"auth", "config", "connectors", "snapshot", "views", "charts", "actions", "store", "history", "common"},
     "app_pages": {"ui", "views", "charts", "auth", "config", "actions", "common"},
     "app": {"ui", "app_pages", "auth", "config", "views", "charts", "actions", "common"},
-    "launcher": {"sandbox", "config", "connectors"},
+    "launcher": {"sandbox", "config", "connectors", "history"},
     "sandbox": set(),  # the emulator stands in for HashiCorp's servers: it knows nothing of the dashboard
     "bench": {"connectors", "snapshot", "views", "common", "sandbox", "config"},
 }
@@ -89,6 +91,7 @@ NEVER: dict[str, set[str]] = {
     "auth": HTTP_CLIENTS | SQL,
     "snapshot": {"streamlit"} | HTTP_CLIENTS | SQL,
     "store": {"streamlit"} | HTTP_CLIENTS,
+    "history": {"streamlit"} | HTTP_CLIENTS | SQL,
     "actions": {"streamlit"} | HTTP_CLIENTS | SQL,
     "ui": HTTP_CLIENTS | SQL,
     "app_pages": HTTP_CLIENTS | SQL,
