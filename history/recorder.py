@@ -20,7 +20,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from views import deploy_history
+from views import deploy_history, version_values
 from views.identity import ClientIdentity
 
 log = logging.getLogger(__name__)
@@ -29,18 +29,16 @@ _WATCHED = ("deployments", "jobs")
 
 
 def app_version_of(job: Mapping[str, Any] | None) -> str:
-    """Job meta ``version``; else the first task's image tag (``registry/app:2.4.1`` -> ``2.4.1``); else ''."""
+    """As the versions view reads it: job meta ``version``; else the first image tag of the job's groups
+    (``registry/app:2.4.1`` -> ``2.4.1``; only a full job has them); else ''."""
     if not job:
         return ""
-    meta = job.get("Meta") or {}
-    if isinstance(meta, Mapping) and meta.get("version"):
-        return str(meta["version"])
-    for group in job.get("TaskGroups") or ():
-        for task in (group or {}).get("Tasks") or ():
-            image = str(((task or {}).get("Config") or {}).get("image") or "")
-            name = image.rsplit("/", 1)[-1]
-            if ":" in name and "@" not in name:
-                return name.rsplit(":", 1)[1]
+    found = version_values.version_from_meta(job.get("Meta"))
+    if found:
+        return found
+    for image in version_values.images_of_job(job).values():
+        if tag := version_values.version_from_image(image):
+            return tag
     return ""
 
 
@@ -197,7 +195,7 @@ def ensure_recording(refresher: Any, *, url: str | None = None) -> Recorder:
         entry = _RECORDERS.get(id(refresher))
         if entry is None or entry[0] is not refresher:
             # a refresher replaced by a new one (config edit, rotated token) takes its recorder along
-            for key, (ref, old) in list(_RECORDERS.items()):
+            for key, (ref, _old) in list(_RECORDERS.items()):
                 if ref is not refresher and not ref.running:
                     stale.append(_RECORDERS.pop(key)[1])
             entry = _RECORDERS[id(refresher)] = (refresher, Recorder(refresher, url=url))
