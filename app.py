@@ -41,6 +41,8 @@ PAGES = {
     "nodes": st.Page("app_pages/nodes.py", title="Nodes", icon="🖥️", url_path="nodes"),
     "versions": st.Page("app_pages/versions.py", title="Versions", icon="🏷️", url_path="versions"),
     "residency": st.Page("app_pages/residency.py", title="Data residency", icon="🛡️", url_path="residency"),
+    "deployments": st.Page("app_pages/deployments.py", title="Deployments", icon="📈", url_path="deployments"),
+    "rollouts": st.Page("app_pages/rollouts.py", title="Rollouts", icon="🚀", url_path="rollouts"),
 }
 allowed = set(auth.policy.pages_for(principal))
 page = st.navigation([p for name, p in PAGES.items() if name in allowed])

@@ -19,6 +19,7 @@ PAGE_CLIENT = "page:client"
 PAGE_ALLOCATION = "page:allocation"
 PAGE_NODES = "page:nodes"
 PAGE_DEPLOYMENTS = "page:deployments"
+PAGE_ROLLOUTS = "page:rollouts"
 PAGE_AUDIT = "page:audit"
 PAGE_VERSIONS = "page:versions"
 PAGE_RESIDENCY = "page:residency"
@@ -35,6 +36,7 @@ ACTIONS: dict[str, str] = {
     PAGE_ALLOCATION: "open an allocation's page",
     PAGE_NODES: "open the nodes page",
     PAGE_DEPLOYMENTS: "open the deployment analytics page",
+    PAGE_ROLLOUTS: "open the fleet rollouts page",
     PAGE_AUDIT: "open the audit trail",
     PAGE_VERSIONS: "open the service versions page",
     PAGE_RESIDENCY: "open the data residency page",
@@ -47,16 +49,37 @@ ACTIONS: dict[str, str] = {
 }
 
 # Pages in navigation order, named by their st.Page url_path.
-PAGES: tuple[str, ...] = ("health", "client", "allocation", "nodes", "versions", "residency", "deployments", "audit")
+PAGES: tuple[str, ...] = (
+    "health",
+    "client",
+    "allocation",
+    "nodes",
+    "versions",
+    "residency",
+    "deployments",
+    "rollouts",
+    "audit",
+)
 
 _VIEWER = frozenset({PAGE_HEALTH, PAGE_CLIENT, PAGE_ALLOCATION, PAGE_NODES, PAGE_VERSIONS, PAGE_RESIDENCY})
 
 # The table. A person with several roles may do the union of their actions.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "viewer": _VIEWER,
-    "support": _VIEWER | {LOGS_READ, ALLOC_RESTART, ALLOC_RAW, GROUP_RESTART, PAGE_AUDIT},
+    # support may view the deployment history and rollouts too (read-only pages)
+    "support": _VIEWER
+    | {LOGS_READ, ALLOC_RESTART, ALLOC_RAW, GROUP_RESTART, PAGE_AUDIT, PAGE_DEPLOYMENTS, PAGE_ROLLOUTS},
     "manager": frozenset(
-        {PAGE_HEALTH, PAGE_CLIENT, PAGE_DEPLOYMENTS, PAGE_AUDIT, AUDIT_ALL, PAGE_VERSIONS, PAGE_RESIDENCY}
+        {
+            PAGE_HEALTH,
+            PAGE_CLIENT,
+            PAGE_DEPLOYMENTS,
+            PAGE_ROLLOUTS,
+            PAGE_AUDIT,
+            AUDIT_ALL,
+            PAGE_VERSIONS,
+            PAGE_RESIDENCY,
+        }
     ),
     "admin": frozenset(ACTIONS),
 }

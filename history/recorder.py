@@ -45,7 +45,15 @@ def app_version_of(job: Mapping[str, Any] | None) -> str:
 class Recorder:
     """Records the deployments one refresher sees into the store at ``url``."""
 
-    def __init__(self, refresher: Any, *, url: str | None = None, debounce: float = 0.5, retry: float = 30.0):
+    def __init__(
+        self,
+        refresher: Any,
+        *,
+        url: str | None = None,
+        debounce: float = 0.5,
+        retry: float = 30.0,
+        lookups_per_pass: int = 20,
+    ):
         self.refresher = refresher
         self.cluster = refresher.settings.name
         self.identity = ClientIdentity.parse(refresher.identity if isinstance(refresher.identity, str) else None)
@@ -63,6 +71,10 @@ class Recorder:
         self._lock = threading.Lock()
         self._seen: dict[str, tuple[int, bool]] | None = None  # deployment ID -> (ModifyIndex, app version known)
         self._versions: dict[tuple[str, str], dict[int, str]] = {}  # (ns, job) -> {job version: app version}
+        self.first_build_wait = 30.0
+        self.lookups_per_pass = lookups_per_pass  # job-versions requests per pass: the backfill is spread out
+        self.lookups_left = 0  # deployments whose version lookup was put off to a later pass
+        self._lookups = 0
 
     # ------------------------------------------------------------------ wiring
 
@@ -87,8 +99,14 @@ class Recorder:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        # The first pass waits for the refresher's first build: the pages' first paint comes first.
+        for _ in range(int(self.first_build_wait / 0.1)):
+            if self._stop.is_set() or self.refresher.current().built_at is not None:
+                break
+            self._stop.wait(0.1)
         while not self._stop.is_set():
-            self._wake.wait(timeout=self.retry)  # also retries errors and unknown versions now and then
+            # also retries errors now and then; soon again while older job versions are still to look up
+            self._wake.wait(timeout=self.retry if not self.lookups_left else self.debounce * 4)
             if self._stop.is_set():
                 break
             self._stop.wait(self.debounce)  # deployments and jobs often change together
@@ -110,7 +128,11 @@ class Recorder:
 
     def _job_version_apps(self, namespace: str, job_id: str) -> dict[int, str]:
         key = (namespace, job_id)
+        if key not in self._versions and self._lookups >= self.lookups_per_pass:
+            self.lookups_left += 1
+            return {}
         if key not in self._versions:  # once per job (a failed read too: no retry storm on a gone job)
+            self._lookups += 1
             from connectors import ConnectorError
 
             try:
@@ -137,6 +159,7 @@ class Recorder:
             if isinstance(jv, int):
                 newest[key] = max(newest.get(key, -1), jv)
         seen = self._seen or {}
+        self._lookups = self.lookups_left = 0
         out = []
         for d in deployments:
             dep_id = str(d.get("ID") or "")
@@ -162,9 +185,13 @@ class Recorder:
     def record_now(self) -> int:
         """One pass over what the refresher has now; returns how many rows were upserted."""
         with self._lock:
-            engine = self._engine()
+            from store import db
             from store import deployments as store_deployments
 
+            engine = self._engine()
+            url = self.url or db.database_url()
+            if url != getattr(self, "_seen_url", None):  # another database: what it holds is not known
+                self._seen, self._seen_url = None, url
             if self._seen is None:
                 self._seen = store_deployments.known(engine, cluster=self.cluster)
             raw = self.refresher.raw()

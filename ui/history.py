@@ -1,8 +1,9 @@
 """The deployment history for the pages: read through history.read, cached briefly, errors in words.
 
 Pages never touch the store: they call ``deployments()`` here. The cache key includes the
-recorder's write counter, so a page sees a new deployment as soon as it is recorded, and the
-database is read once per change however many people look.
+recorder's write counter, so a page sees a new deployment as soon as this process records it
+(another instance's writes within 15 s), and the database is read once per change however many
+people look.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from history import recorder as history_recorder
 from ui import runtime
 
 
-@st.cache_data(ttl=60, show_spinner=False, max_entries=8)
+@st.cache_data(ttl=15, show_spinner=False, max_entries=8)
 def _load(cluster: str, version: int) -> pd.DataFrame:
     return history_read.history(cluster=cluster)
 

@@ -1,0 +1,137 @@
+"""Fleet rollouts (managers, admins; support may view): one app version going out to many clients.
+
+The list shows every rollout, newest first; ?rollout=<id> opens one as a per-client board.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui import history, tables, widgets
+from views import rollouts as vr
+
+P = "rollouts"
+principal = widgets.require_page("rollouts")
+widgets.still_signed_in(principal)  # the session-age and sign-out check, as on every page
+md = tables.md_text
+STATE_ICONS = {vr.DONE: "🟢", vr.FAILED: "🔴", vr.RUNNING: "🔵", vr.CANCELLED: "⚪", vr.NOT_STARTED: "⏳"}
+
+
+def duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+hist, problem = history.deployments()
+if problem:
+    st.error(f"**The deployment history cannot be read.** {md(problem)}", icon="🗄️")
+now = pd.Timestamp.now(tz="UTC")
+all_rollouts = vr.rollouts(hist, now)
+chosen = widgets.param("rollout")
+
+if chosen:
+    match = all_rollouts[all_rollouts["rollout_id"] == chosen]
+    st.page_link("app_pages/rollouts.py", label="All rollouts", icon=":material/arrow_back:")
+    if not len(match):
+        st.title("🚀 Rollout")
+        st.error("This rollout is not in the recorded history (the link may be from another cluster or mistyped).")
+        st.stop()
+    r = match.iloc[0]
+    st.title(f"🚀 {md(r['role'])} {md(r['app_version'])}")
+    state = "finished" if r["finished"] else "in progress"
+    st.markdown(
+        f"Started {md(r['started'].strftime('%Y-%m-%d %H:%M UTC'))} · {state} · {duration(r['duration_s'])} so far · "
+        f"{int(r['fleet'])} clients run {md(r['role'])}"
+    )
+    tiles = [(vr.DONE, "On the new version"), (vr.FAILED, "Failed"), (vr.RUNNING, "Deploying")]
+    tiles += [(vr.NOT_STARTED, "Not started"), (vr.CANCELLED, "Cancelled")]
+    for col, (state_name, label) in zip(st.columns(len(tiles)), tiles):
+        col.metric(f"{STATE_ICONS[state_name]} {label}", int(r[state_name.replace(" ", "_")]), border=True)
+    board = vr.board(hist, chosen)
+    board = board.assign(state=[f"{STATE_ICONS.get(s, '')} {s}" for s in board["state"]])
+    st.dataframe(
+        board,
+        key=f"{P}_board",
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * max(len(board), 1), 900),
+        column_config={
+            "client": "Client",
+            "state": "State",
+            "now_on": "Now on",
+            "previous_version": "Before",
+            "reason": "Why it failed",
+            "status_description": "Nomad says",
+            "job_id": "Job",
+            "job_version": st.column_config.NumberColumn("Job version"),
+            "attempts": st.column_config.NumberColumn("Attempts"),
+            "started": widgets.at_time("Started"),
+            "last_change": widgets.at_time("Last change"),
+            "deployment_id": "Deployment",
+        },
+    )
+    st.download_button(
+        "Download the board (CSV)",
+        board.to_csv(index=False),
+        file_name=f"rollout-{r['role']}-{r['app_version']}.csv",
+        mime="text/csv",
+        key=f"{P}_csv",
+    )
+    st.stop()
+
+st.title("🚀 Rollouts")
+st.caption(
+    f"One app version of one job going out to at least {vr.DEFAULT_MIN_CLIENTS} clients, each deployment starting "
+    f"within {int(vr.DEFAULT_WINDOW.total_seconds() // 3600)} h of the first. Select a row to open its board."
+)
+if not len(all_rollouts):
+    st.info("No fleet rollout in the recorded history yet.")
+    st.stop()
+shown = all_rollouts.assign(
+    progress=(all_rollouts["done"] / all_rollouts["fleet"]).where(all_rollouts["fleet"] > 0),
+    duration=[duration(s) for s in all_rollouts["duration_s"]],
+    status=["finished" if f else "in progress" for f in all_rollouts["finished"]],
+)[
+    [
+        "rollout_id",
+        "role",
+        "app_version",
+        "status",
+        "started",
+        "progress",
+        "done",
+        "failed",
+        "running",
+        "not_started",
+        "cancelled",
+        "fleet",
+        "duration",
+    ]
+]
+event = st.dataframe(
+    shown,
+    key=f"{P}_list",
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    column_config={
+        "rollout_id": None,
+        "role": "Job",
+        "app_version": "Version",
+        "status": "Status",
+        "started": widgets.at_time("Started"),
+        "progress": st.column_config.ProgressColumn("Done", format="percent", min_value=0, max_value=1),
+        "done": st.column_config.NumberColumn("🟢 Done"),
+        "failed": st.column_config.NumberColumn("🔴 Failed"),
+        "running": st.column_config.NumberColumn("🔵 Deploying"),
+        "not_started": st.column_config.NumberColumn("⏳ Not started"),
+        "cancelled": st.column_config.NumberColumn("⚪ Cancelled"),
+        "fleet": st.column_config.NumberColumn("Clients"),
+        "duration": "Duration so far",
+    },
+)
+rows = event.selection.rows if event is not None else []
+if rows and rows[0] < len(shown):
+    st.switch_page("app_pages/rollouts.py", query_params={"rollout": shown.iloc[rows[0]]["rollout_id"]})
