@@ -59,23 +59,6 @@ def _int(value: Any) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
-def _last_progress_ns(d: Mapping[str, Any]) -> int:
-    """Without ModifyTime (Nomad before 1.6 sent none): the latest RequireProgressBy - ProgressDeadline,
-    i.e. the last time an allocation made progress."""
-    best = 0
-    for g in (d.get("TaskGroups") or {}).values():
-        by = (g or {}).get("RequireProgressBy")
-        if not by or not isinstance(by, str) or by.startswith("0001-"):
-            continue
-        try:
-            t = pd.Timestamp(by)
-        except ValueError:
-            continue
-        t = t.tz_localize("UTC") if t.tzinfo is None else t
-        best = max(best, int(t.value) - _int((g or {}).get("ProgressDeadline")))
-    return max(best, 0)
-
-
 def job_index(jobs: Any) -> dict[tuple[str, str], Mapping[str, Any]]:
     """(namespace, job ID) -> job list stub, from /v1/jobs?namespace=*&meta=true."""
     out: dict[tuple[str, str], Mapping[str, Any]] = {}
@@ -115,7 +98,7 @@ def record(
             "auto_revert": bool(g.get("AutoRevert")),
         }
     status = str(d.get("Status") or "")
-    create_ns, modify_ns = _ns(d.get("CreateTime")), _ns(d.get("ModifyTime")) or _last_progress_ns(d)
+    create_ns, modify_ns = _ns(d.get("CreateTime")), _ns(d.get("ModifyTime"))
     duration = (modify_ns - create_ns) / NS if status in FINISHED_STATUSES and create_ns and modify_ns else None
     jv = d.get("JobVersion")
     return {

@@ -54,11 +54,8 @@ def served(sb):
 
 
 def started(d) -> pd.Timestamp:
-    """When a deployment counts: CreateTime, else (older Nomad) the last progress time."""
-    if d.get("CreateTime"):
-        return pd.Timestamp(d["CreateTime"], unit="ns", tz="UTC")
-    g = max(d["TaskGroups"].values(), key=lambda g: g["RequireProgressBy"])
-    return pd.Timestamp(g["RequireProgressBy"]) - pd.Timedelta(g["ProgressDeadline"], unit="ns")
+    """When a deployment counts: Nomad's CreateTime (int ns)."""
+    return pd.Timestamp(d["CreateTime"], unit="ns", tz="UTC")
 
 
 def metrics(at):

@@ -12,12 +12,12 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import APP, AUTH_SECRETS, make_user_claims
 
-# app.py has six pages today; the policy's deployments and audit pages arrive later.
+# app.py's pages; the policy's audit page arrives with its own change.
 EXPECTED = {
     "viewer": ["health", "client", "allocation", "nodes", "versions", "residency"],
-    "support": ["health", "client", "allocation", "nodes", "versions", "residency"],
-    "manager": ["health", "client", "versions", "residency"],
-    "admin": ["health", "client", "allocation", "nodes", "versions", "residency"],
+    "support": ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "rollouts"],
+    "manager": ["health", "client", "versions", "residency", "deployments", "rollouts"],
+    "admin": ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "rollouts"],
 }
 
 

@@ -40,8 +40,8 @@ def contract_app():
 
 EXPECTED = {
     "viewer": ["health", "client", "allocation", "nodes", "versions", "residency"],
-    "support": ["health", "client", "allocation", "nodes", "versions", "residency", "audit"],
-    "manager": ["health", "client", "versions", "residency", "deployments", "audit"],
+    "support": ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "rollouts", "audit"],
+    "manager": ["health", "client", "versions", "residency", "deployments", "rollouts", "audit"],
     "admin": ALL,
 }
 

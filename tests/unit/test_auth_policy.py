@@ -21,13 +21,20 @@ def person(*roles):
     "roles, pages",
     [
         (("viewer",), ["health", "client", "allocation", "nodes", "versions", "residency"]),
-        (("support",), ["health", "client", "allocation", "nodes", "versions", "residency", "audit"]),
-        (("manager",), ["health", "client", "versions", "residency", "deployments", "audit"]),
-        (("admin",), ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "audit"]),
+        # support may view the deployment history and rollouts (read-only)
+        (
+            ("support",),
+            ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "rollouts", "audit"],
+        ),
+        (("manager",), ["health", "client", "versions", "residency", "deployments", "rollouts", "audit"]),
+        (
+            ("admin",),
+            ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "rollouts", "audit"],
+        ),
         ((), []),
         (
             ("support", "manager"),
-            ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "audit"],
+            ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "rollouts", "audit"],
         ),
     ],
 )
