@@ -23,13 +23,15 @@ class Principal:
     roles: frozenset[str]
     signed_in_at: datetime
     session_expires_at: datetime
+    issued_at: datetime | None = None  # the ID token's iat: a sign-out refuses identities issued before it
 
     @property
     def display_name(self) -> str:
         return self.name or self.email or self.subject
 
 
-def _epoch(value: Any) -> datetime | None:
+def epoch(value: Any) -> datetime | None:
+    """A claim in epoch seconds as a UTC datetime; None when absent or unusable."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
     try:
@@ -40,7 +42,7 @@ def _epoch(value: Any) -> datetime | None:
 
 def signed_in_at(claims: Mapping[str, Any]) -> datetime | None:
     """When the person authenticated: ``auth_time`` if the provider sent it, else ``iat``."""
-    return _epoch(claims.get("auth_time")) or _epoch(claims.get("iat"))
+    return epoch(claims.get("auth_time")) or epoch(claims.get("iat"))
 
 
 def session_started_at(claims: Mapping[str, Any]) -> datetime | None:
@@ -51,7 +53,7 @@ def session_started_at(claims: Mapping[str, Any]) -> datetime | None:
     keeps its own single-sign-on session: counting from it would send a person
     whose provider signs them in silently back to the sign-in page forever.
     """
-    return _epoch(claims.get("iat")) or _epoch(claims.get("auth_time"))
+    return epoch(claims.get("iat")) or epoch(claims.get("auth_time"))
 
 
 def session_expires_at(claims: Mapping[str, Any], max_session_hours: float) -> datetime | None:
@@ -81,4 +83,5 @@ def principal_from_claims(
         roles=roles_for(groups, group_roles),
         signed_in_at=signed_in_at(claims) or started,
         session_expires_at=started + timedelta(hours=max_session_hours),
+        issued_at=epoch(claims.get("iat")),
     )

@@ -7,7 +7,12 @@ data is ever rendered for a person without a role:
 - sign-in not configured: the setup page (no data, ever);
 - not signed in: one "Sign in with <provider>" button per configured provider;
 - signed in longer ago than ``max_session_hours``: "your session expired";
+- an identity issued before the person's last sign-out (a saved cookie), or issued more than a
+  minute in the future: "you signed out" / "this sign-in cannot be trusted" (auth.signouts);
 - signed in without a mapped group: "no access, ask to be added to group X".
+
+Every "Sign out" button records the sign-out first (``sign_out``), so the cookie it leaves behind
+in a copy of the browser's cookies no longer opens the dashboard.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
-from auth import settings
+from auth import settings, signouts
 from auth.principal import Principal, principal_from_claims, session_expired
 from auth.roles import groups_granting_access
 from ui.clock import local
@@ -102,13 +107,34 @@ def _sign_in_page(providers: list[settings.Provider]) -> NoReturn:
     _stop()
 
 
+def sign_out(subject: str) -> None:
+    """Record the sign-out on the server, then let Streamlit clear the cookie and leave."""
+    signouts.record_signout(subject, signouts.default_store())
+    st.logout()
+
+
+def _refused_page(providers: list[settings.Provider], reason: str) -> NoReturn:
+    st.title(TITLE)
+    if reason == signouts.FUTURE:
+        st.subheader("This sign-in cannot be used")
+        st.warning(
+            "Your sign-in says it was issued in the future, so it cannot be trusted. "
+            "Sign in again; if this keeps happening, the identity provider's or this server's clock is wrong."
+        )
+    else:
+        st.subheader("You signed out")
+        st.info("You signed out of the dashboard since this sign-in. Sign in again to continue.")
+    _sign_in_buttons(providers, prefix="refused")
+    _stop()
+
+
 def _expired_page(providers: list[settings.Provider], max_hours: float) -> NoReturn:
     st.title(TITLE)
     st.subheader("Your session expired")
     st.info(f"Sessions last at most {max_hours:g} hours. Sign in again to continue.")
     _sign_in_buttons(providers, prefix="expired")
     if st.button("Sign out", key="auth_expired_signout"):
-        st.logout()
+        sign_out(signouts.subject_of(_user()))
     _stop()
 
 
@@ -128,7 +154,7 @@ def _no_access_page(principal: Principal, group_roles: Mapping[str, Any], groups
     else:
         st.caption(f"Your sign-in carried no groups (claim `{groups_claim}`).")
     if st.button("Sign out", key="auth_noaccess_signout"):
-        st.logout()
+        sign_out(principal.subject)
     _stop()
 
 
@@ -148,6 +174,9 @@ def gate(config, *, demo: bool) -> Principal:
     claims = _user()
     if claims.get("is_logged_in") is not True:
         _sign_in_page(providers)
+    refused = signouts.refusal(claims, signouts.default_store(), now)
+    if refused:
+        _refused_page(providers, refused)
     if session_expired(claims, config.max_session_hours, now):
         _expired_page(providers, config.max_session_hours)
     principal = principal_from_claims(
@@ -172,5 +201,5 @@ def render_identity(principal: Principal) -> None:
         st.caption(f"Signed in as **{_md(principal.display_name)}**, until {_local_time(principal.session_expires_at)}")
         st.caption("Role: " + _md(", ".join(sorted(principal.roles))))
         if st.button("Sign out", key="auth_sidebar_signout"):
-            st.logout()
+            sign_out(principal.subject)
             st.stop()  # render nothing more while the browser leaves for /auth/logout

@@ -107,10 +107,19 @@ def still_signed_in(principal) -> None:
         logged_in = bool(st.user.is_logged_in)
     except Exception:
         logged_in = False
-    if principal is not None and logged_in and datetime.now(UTC) < principal.session_expires_at:
+    now = datetime.now(UTC)
+    if principal is not None and logged_in and now < principal.session_expires_at and not _signed_out(principal, now):
         return
     st.session_state.pop("principal", None)
     st.rerun(scope="app")
+
+
+def _signed_out(principal, now) -> bool:
+    """The person signed out (in another tab or browser) after this session's sign-in."""
+    from auth import signouts
+
+    claims = {"sub": principal.subject, "iat": principal.issued_at.timestamp() if principal.issued_at else None}
+    return signouts.refusal(claims, signouts.default_store(), now) is not None
 
 
 def require_page(name: str):

@@ -165,6 +165,7 @@ def dashboard(oidc, cluster, app_port, tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOMAD_", "CONSUL_"))}
     env.update(cluster)
     env.update({"PYTHONPATH": str(ROOT), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"})
+    env["DASHBOARD_STATE_DIR"] = str(workdir / "state")  # sign-outs (and anything else kept) per test run
     log = workdir / "streamlit.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(

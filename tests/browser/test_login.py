@@ -64,6 +64,34 @@ def test_sign_out_ends_the_session(page, login, dashboard, oidc):
     assert not [c for c in page.context.cookies(dashboard.url) if c["name"].startswith("_streamlit_user")]
 
 
+def test_a_cookie_saved_before_sign_out_no_longer_opens_the_dashboard(page, login, dashboard, oidc, browser):
+    login(page, "support")
+    saved = [c for c in page.context.cookies(dashboard.url) if c["name"].startswith("_streamlit_user")]
+    assert saved, "signed in with an identity cookie"
+    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(re.escape(oidc.issuer) + r"/session/end"))
+
+    replay = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        replay.add_cookies(saved)
+        again = replay.new_page()
+        again.goto(dashboard.url + "/")
+        wait_for_app(again)
+        main = again.locator('[data-testid="stMain"]').inner_text()
+        assert "You signed out" in main
+        assert sign_in_button(again).count() == 1
+        assert again.locator('[data-testid="stSidebarNav"]').count() == 0
+    finally:
+        replay.close()
+
+
+def test_an_identity_cookie_issued_in_the_future_is_refused(page, dashboard):
+    future = identity_cookie(dashboard.cookie_secret, dashboard.url, groups=["dash-admins"], age_hours=-2)
+    open_with_cookie(page, dashboard, future)
+    assert "cannot be used" in page.locator('[data-testid="stMain"]').inner_text()
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+
+
 def identity_cookie(secret: str, origin: str, *, groups, age_hours: float = 0) -> str:
     issued = int(time.time() - age_hours * 3600)
     claims = {
