@@ -104,6 +104,25 @@ def button_labels_of(at: AppTest) -> list[str]:
     return [b.label for b in at.button]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _state_dir(tmp_path_factory):
+    """The app's state directory (sign-outs, the store's SQLite file) in a temporary folder, not .run/."""
+    path = tmp_path_factory.mktemp("state")
+    saved = os.environ.get("DASHBOARD_STATE_DIR")
+    os.environ["DASHBOARD_STATE_DIR"] = str(path)
+    yield path
+    os.environ.pop("DASHBOARD_STATE_DIR", None) if saved is None else os.environ.__setitem__(
+        "DASHBOARD_STATE_DIR", saved
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_sign_out_carries_over(_state_dir):
+    """A test's sign-out (the test people share subjects like test-support) must not refuse the next test."""
+    yield
+    (_state_dir / "signouts.json").unlink(missing_ok=True)
+
+
 @pytest.fixture
 def auth_secrets() -> dict:
     return {"auth": dict(AUTH_SECRETS["auth"])}
