@@ -48,6 +48,7 @@ PLAIN_FIELDS = {
     "default",
     "value",
     "raw_value",
+    "raw_values",  # a multiselect's chosen options: plain text, like its options
     "placeholder",
     "id",
     "form_id",

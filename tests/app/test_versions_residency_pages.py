@@ -9,6 +9,8 @@ health row carries the residency flag and the words; the client page labels vers
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 
@@ -17,6 +19,25 @@ from ui import fleet_tables
 from views import residency, versions
 
 VIOLATOR = "rideau-greens"  # sandbox seed 7: placed in us-east-1, allowed only Canadian datacenters
+
+
+@pytest.fixture(scope="module")
+def snap(cluster_env):
+    """The app's own snapshot once every source's last answer is in the frames (the shared ``snap``
+    fixture can hand back frames built before the last source answered)."""
+    from ui import runtime
+
+    def settled(s):
+        done = [x.last_success for x in s.sources.values()]
+        return s.has_data and done and all(done) and s.built_at >= max(done)
+
+    deadline = time.monotonic() + 30
+    s = runtime.refresher().current()
+    while not settled(s) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        s = runtime.refresher().current()
+    assert settled(s), "the sandbox did not answer every source within 30 s"
+    return s
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +165,40 @@ def test_versions_csv_is_the_filtered_long_form(matrix):
     assert lines[0].startswith("cluster,client,service,versions,newest_in_fleet,behind")
     assert len(lines) == 1 + int((matrix["service"] == "web").sum())
     assert pd.Series([ln.split(",")[2] for ln in lines[1:]]).eq("web").all()
+
+
+@pytest.fixture
+def other_config(tmp_path, monkeypatch):
+    """A dashboard.toml with versions read only from image tags and a policy for two clients, no default."""
+    text = config.DEFAULT_PATH.read_text(encoding="utf-8")
+    text = text.replace(
+        'sources = ["consul_meta", "tag", "nomad_tags", "job_meta", "image"]', 'sources = ["image"]'
+    ).replace('default = { datacenters = ["ca-tor-1", "ca-mtl-1"] }\n', "")
+    assert 'sources = ["image"]' in text and "default =" not in text
+    path = tmp_path / "dashboard.toml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("DASHBOARD_CONFIG", str(path))
+    return config.load(path)
+
+
+def test_image_tags_read_on_demand_when_configured(open_page, snap, other_config):
+    at = open_page("app_pages/versions.py", client="northern-leaf")
+    assert "Versions read from: image." in "\n".join(c.value for c in at.caption)
+    row = grid(at).iloc[0]
+    cells = {v for k, v in row.items() if k.startswith("svc_") and v != "–"}
+    # the sandbox tags each image with the job's app version (job meta), so both must agree
+    jobs = snap.frames.jobs[snap.frames.jobs["client"] == "northern-leaf"]
+    metas = {m.get("version") for m in jobs["meta"] if m.get("version")}
+    assert cells and {c.lstrip("🔻🔀 ") for c in cells} <= metas
+
+
+def test_clients_without_a_policy_are_listed_when_there_is_no_default(open_page, snap, other_config):
+    at = open_page("app_pages/residency.py")
+    listed = clients_in(at.dataframe[-1].value)
+    everyone = set(snap.frames.clients["client"]) - {""}
+    assert set(listed) == everyone - set(other_config.residency_policy.clients)
+    assert metrics(at)["❔ Clients with no policy"] == str(len(listed))
+    assert "default none" in "\n".join(c.value for c in at.caption)
+    health = open_page()
+    df = health.dataframe[0].value
+    assert (df["residency"] == "no policy").sum() == len(listed)
