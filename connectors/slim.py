@@ -25,11 +25,11 @@ expected shape is kept as it came (never lose data over an optimisation).
 from __future__ import annotations
 
 import codecs
-import gc
 import json
 from collections.abc import Callable
 from typing import Any
 
+from common import gcpause
 from common.fields import (
     ALLOC_FIELDS,
     ALLOC_SCALAR_FIELDS,
@@ -164,12 +164,17 @@ class _Buffer:
         self.text = ""
         self.pos = 0
         self.eof = False
+        self.gc_held = False  # parse_list holds the GC pause while it decodes
 
     def more(self, n: int) -> None:
         """Append at least one more chunk (drops what was already parsed; `pos` becomes 0)."""
         if self.eof:
             return
-        data = self._read(n)
+        if self.gc_held:
+            with gcpause.resumed():  # waiting for the socket is not decoding: other threads keep their GC
+                data = self._read(n)
+        else:
+            data = self._read(n)
         head = self.text[self.pos :]
         if data:
             self.text = head + self._dec.decode(data)
@@ -217,8 +222,8 @@ def parse_list(
     memo: Memo = {}
     out: list[Any] = []
     append = out.append
-    was_enabled = gc.isenabled()
-    gc.disable()  # millions of new containers, no cycles: the cyclic GC would walk them over and over
+    gcpause.hold()  # millions of new containers, no cycles: the cyclic GC would walk them over and over
+    buf.gc_held = True
     try:
         i = buf.skip_ws()
         if i < len(buf.text) and buf.text[i] == "]":
@@ -253,8 +258,8 @@ def parse_list(
                 if sep == "]":
                     break
     finally:
-        if was_enabled:
-            gc.enable()
+        buf.gc_held = False
+        gcpause.release()
     if buf.rest().strip(_WS):
         raise json.JSONDecodeError("Extra data", buf.text, buf.pos)
     return out

@@ -19,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from common import gcpause
+
 from . import allocations as _allocations
 from . import checks as _checks
 from . import clients as _clients
@@ -28,7 +30,6 @@ from . import jobs as _jobs
 from . import namespaces as _namespaces
 from . import nodes as _nodes
 from . import services as _services
-from .gcpause import gc_paused
 from .health import DEFAULT_RULES, HealthRules
 from .identity import ClientIdentity
 from .schema import FRAME_NAMES, SCHEMAS, conform, empty
@@ -99,7 +100,7 @@ def build_frames(
     raw = raw or {}
     if not isinstance(identity, ClientIdentity):
         identity = ClientIdentity.parse(identity)
-    with gc_paused():
+    with gcpause.paused():  # building is CPU work on fresh, acyclic containers (see common.gcpause)
         return _build(raw, cluster=cluster, identity=identity, now=now, rules=rules)
 
 

@@ -297,3 +297,12 @@ def test_the_uuid_pattern_is_written_in_connectors_and_once_in_views_only():
         if pattern in p.read_text(encoding="utf-8")
     )
     assert sorted(set(holders)) == ["connectors/paths.py", "views/ids.py"]
+
+
+def test_only_the_counted_pause_switches_the_garbage_collector():
+    switching = sorted(
+        str(p.relative_to(ROOT))
+        for p in code_files()
+        if any(s in p.read_text(encoding="utf-8") for s in ("gc.disable(", "gc.enable(", "gc.freeze("))
+    )
+    assert switching == ["common/gcpause.py"]
