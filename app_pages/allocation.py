@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import streamlit as st
 
 import auth.policy
@@ -9,6 +11,7 @@ from ui import freshness, redact, runtime, tables, widgets
 from views import status as vstatus
 from views.logs import filter_lines
 from views.resources import ports, resources
+from views.words import ago_words
 
 P = "allocation"
 RESTART_HELP = "Restarts arrive with the audited actions feature"
@@ -88,7 +91,7 @@ def render_data(value: str) -> None:
     ev = snap.frames.task_events
     render_tasks(ev[ev["alloc_id"] == a["alloc_id"]])
     render_logs(a, sorted(ev[ev["alloc_id"] == a["alloc_id"]]["task"].unique().tolist()))
-    full, err = runtime.fetch_allocation(a["alloc_id"], a["namespace"])
+    full, err = runtime.fetch_allocation(a["alloc_id"], a["namespace"], principal)
     st.subheader("Resources")
     if full is None:
         st.warning(f"Could not read the allocation's details: {tables.md_text(err)}")
@@ -114,8 +117,14 @@ def render_data(value: str) -> None:
             st.json(tables.redact_allocation(full), expanded=2)
 
 
-@st.fragment
 def render_logs(a: dict, tasks: list[str]) -> None:
+    """The log section. Every viewer reads the one shared follower of the stream (no request of
+    its own); with "Follow live" on, only this section reruns every few seconds."""
+    following = bool(st.session_state.get(f"{P}_log_follow"))
+    (_logs_live if following else _logs_on_request)(a, tasks, following)
+
+
+def _log_section(a: dict, tasks: list[str], following: bool) -> None:
     widgets.still_signed_in(principal)
     st.subheader("Logs")
     if principal is None or not auth.policy.can(principal, auth.policy.LOGS_READ):
@@ -124,21 +133,45 @@ def render_logs(a: dict, tasks: list[str]) -> None:
     if not tasks:
         st.caption("No tasks have started, so there are no logs yet.")
         return
-    c1, c2, c3 = st.columns([2, 1.3, 3])
+    c1, c2, c3, c4 = st.columns([2, 1.3, 3, 1.3], vertical_alignment="bottom")
     task = c1.selectbox("Task", tasks, key=f"{P}_log_task")
     kind = c2.segmented_control("Stream", ["stdout", "stderr"], default="stderr", key=f"{P}_log_kind") or "stderr"
     pattern = c3.text_input(
-        "Filter lines (regular expression)", key=f"{P}_log_filter", placeholder=r"e.g. error|timed out"
+        "Filter lines (regular expression, case-insensitive)",
+        key=f"{P}_log_filter",
+        placeholder=r"e.g. error|timed out",
+        help="Upper and lower case match alike: error finds ERROR and Error.",
     )
-    text, err = runtime.fetch_logs(a["alloc_id"], task, kind, a["namespace"])
-    if text is None:
-        st.warning(f"Could not read the {kind} log: {tables.md_text(err)}")
+    follow = c4.toggle(
+        "Follow live",
+        key=f"{P}_log_follow",
+        help=f"Show new lines as they arrive (every {runtime.LOG_FOLLOW_SECONDS:g} s).",
+    )
+    if follow != following:
+        st.rerun(scope="app")  # switch between the following and the still section
+    oldest_first = st.toggle("Oldest line first", key=f"{P}_log_oldest_first")
+    tail, err = runtime.fetch_logs(a["alloc_id"], task, kind, a["namespace"], principal)
+    if tail is None or tail.text is None:
+        why = err or (str(tail.error) if tail is not None and tail.error else "no answer yet")
+        st.warning(f"Could not read the {kind} log: {tables.md_text(why)}")
         return
-    out = filter_lines(text, pattern)
+    if tail.error is not None:
+        st.warning(
+            f"Could not read newer lines: {tables.md_text(str(tail.error))} "
+            f"Showing the lines read {ago_words(_age(tail.fetched_at))}."
+        )
+    out = filter_lines(tail.text, pattern)
     if out.error:
         st.error(tables.md_text(out.error))
-    st.caption(f"Showing {out.matched} of {out.total} lines of the last 64 KiB of {tables.md_text(task)} {kind}.")
-    st.code(out.text or "(no lines)", language=None, height=420, line_numbers=False)
+    order = "oldest first" if oldest_first else "newest first"
+    st.caption(
+        f"Showing {out.matched} of {out.total} lines of the last 64 KiB of {tables.md_text(task)} {kind}, "
+        f"{order}, read {ago_words(_age(tail.fetched_at))}"
+        + (f"; following, new lines every {runtime.LOG_FOLLOW_SECONDS:g} s." if following else ".")
+        + (" Matching ignores case." if pattern.strip() else "")
+    )
+    lines = out.lines if oldest_first else out.lines[::-1]
+    st.code("\n".join(lines) or "(no lines)", language=None, height=420, line_numbers=False)
     st.download_button(
         "Download these lines",
         out.text,
@@ -148,6 +181,14 @@ def render_logs(a: dict, tasks: list[str]) -> None:
         icon=":material/download:",
         on_click="ignore",
     )
+
+
+def _age(moment) -> float | None:
+    return None if moment is None else (datetime.now(UTC) - moment).total_seconds()
+
+
+_logs_on_request = st.fragment(_log_section)
+_logs_live = st.fragment(run_every=runtime.LOG_FOLLOW_SECONDS)(_log_section)
 
 
 render_data(widgets.param("alloc"))

@@ -1,6 +1,6 @@
 """Who may do what: actions are data, and the role -> actions table is written once.
 
-``ensure(principal, action)`` is the one enforcement call (it raises
+``ensure(principal, action, resource)`` is the one enforcement call (it raises
 ``Forbidden``); ``can`` answers the same question for hiding and showing
 controls; ``pages_for`` lists the pages a person may open, in navigation order.
 A hidden button is never the guard: the actions layer calls ``ensure`` itself.
@@ -24,6 +24,7 @@ PAGE_AUDIT = "page:audit"
 PAGE_VERSIONS = "page:versions"
 PAGE_RESIDENCY = "page:residency"
 LOGS_READ = "logs:read"
+ALLOC_READ = "alloc:read"
 ALLOC_RESTART = "alloc:restart"
 ALLOC_RAW = "alloc:raw"
 ALLOC_STOP = "alloc:stop"
@@ -41,6 +42,7 @@ ACTIONS: dict[str, str] = {
     PAGE_VERSIONS: "open the service versions page",
     PAGE_RESIDENCY: "open the data residency page",
     LOGS_READ: "read allocation logs",
+    ALLOC_READ: "read an allocation's details (resources, task events)",
     ALLOC_RESTART: "restart an allocation",
     ALLOC_RAW: "see an allocation's raw JSON (secrets removed)",
     ALLOC_STOP: "stop an allocation (Nomad reschedules it elsewhere)",
@@ -61,7 +63,7 @@ PAGES: tuple[str, ...] = (
     "audit",
 )
 
-_VIEWER = frozenset({PAGE_HEALTH, PAGE_CLIENT, PAGE_ALLOCATION, PAGE_NODES, PAGE_VERSIONS, PAGE_RESIDENCY})
+_VIEWER = frozenset({PAGE_HEALTH, PAGE_CLIENT, PAGE_ALLOCATION, PAGE_NODES, PAGE_VERSIONS, PAGE_RESIDENCY, ALLOC_READ})
 
 # The table. A person with several roles may do the union of their actions.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
@@ -88,12 +90,14 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 class Forbidden(PermissionError):
     """The person's roles do not allow the action. The message can be shown as is."""
 
-    def __init__(self, action: str, subject: str, roles: frozenset[str]):
+    def __init__(self, action: str, subject: str, roles: frozenset[str], resource: str | None = None):
         self.action = action
         self.subject = subject
         self.roles = roles
+        self.resource = resource
         held = ", ".join(sorted(roles)) or "no role"
-        super().__init__(f"Not allowed to {ACTIONS.get(action, action)} ({action}) with {held}.")
+        where = f" in {resource}" if resource else ""
+        super().__init__(f"Not allowed to {ACTIONS.get(action, action)} ({action}){where} with {held}.")
 
 
 def _check_known(action: str) -> None:
@@ -114,10 +118,15 @@ def can(principal: Principal, action: str) -> bool:
     return action in actions_for(principal.roles)
 
 
-def ensure(principal: Principal, action: str) -> None:
-    """Raise ``Forbidden`` unless ``principal`` may do ``action``: the one enforcement call."""
-    if not can(principal, action):
-        raise Forbidden(action, principal.subject, principal.roles)
+def ensure(principal: Principal, action: str, resource: str | None = None) -> None:
+    """Raise ``Forbidden`` unless ``principal`` may do ``action``: the one enforcement call.
+
+    ``resource`` names what the action touches (``"namespace acme"``); reads call this themselves
+    (``snapshot.queries``), so no caller can skip the check. Roles are granted cluster-wide today,
+    so the resource only appears in the message; per-client grants can decide on it later.
+    """
+    if principal is None or not can(principal, action):
+        raise Forbidden(action, getattr(principal, "subject", ""), getattr(principal, "roles", frozenset()), resource)
 
 
 def pages_for(principal: Principal) -> list[str]:

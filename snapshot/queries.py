@@ -1,12 +1,13 @@
-"""On-demand reads that are not in the snapshot, cached briefly and shared by all sessions.
+"""On-demand reads that are not in the snapshot, cached and shared by all sessions.
 
-One allocation (with resources and task events), a task's log tail, a job and
-its versions.  Results (and errors) are cached for `ttl` seconds keyed by the
-arguments (and a hash of the per-person token, when one is given), and
-concurrent identical requests share one HTTP call, so the API load does not
-grow with the number of people looking at the same page.
+One allocation (with resources and task events), a job and its versions: results (and errors)
+are cached for `ttl` seconds (30) keyed by the arguments (and a hash of the per-person token,
+when one is given), and concurrent identical requests share one HTTP call. A task's log comes
+from the one follower of that stream (``snapshot.logfollow``). So the API load does not grow
+with the number of people looking at the same page.
 
-Every method returns data or raises connectors.ConnectorError.
+Every method returns data or raises connectors.ConnectorError (or auth.policy.Forbidden for a
+person whose role lacks the right: the reads check the policy themselves).
 """
 
 from __future__ import annotations
@@ -16,15 +17,22 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from auth import policy
 from connectors import NomadConnector
 from connectors.errors import TimedOut
 from connectors.settings import ClusterSettings, NomadSettings
 
+from .logfollow import FOLLOW_SECONDS, IDLE_SECONDS, LogFollowers, LogTail
+
+if TYPE_CHECKING:  # pragma: no cover
+    from auth.principal import Principal
+
 __all__ = ["Queries", "TTLCache", "get_queries"]
 
-DEFAULT_TTL = 3.0
+# Allocation details (resources, ports) barely change; task events come with the snapshot.
+DEFAULT_TTL = 30.0
 
 
 class _Pending:
@@ -142,36 +150,53 @@ def _shared(cache: TTLCache, key: Hashable, loader: Callable[[], Any]) -> Any:
         ) from None
 
 
-class Queries:
-    """On-demand Nomad reads for one cluster, cached `ttl` seconds and shared."""
+def _where(namespace: str | None) -> str:
+    return f"namespace {namespace or 'default'}"
 
-    def __init__(self, nomad: NomadConnector, *, ttl: float = DEFAULT_TTL, log_ttl: float | None = None):
+
+class Queries:
+    """On-demand Nomad reads for one cluster, cached `ttl` seconds and shared.
+
+    The reads a role decides on check the policy themselves (``auth.policy.ensure(principal,
+    action, "namespace <ns>")``, before any cache or request), so no caller can skip the check:
+    ``allocation`` needs ``alloc:read``, ``log_tail`` needs ``logs:read``. A person who lacks the
+    right gets ``auth.policy.Forbidden``.
+    """
+
+    def __init__(
+        self,
+        nomad: NomadConnector,
+        *,
+        ttl: float = DEFAULT_TTL,
+        log_interval: float = FOLLOW_SECONDS,
+        log_idle_after: float = IDLE_SECONDS,
+    ):
         self.nomad = nomad
         self.cache = TTLCache(ttl)
-        self.log_cache = TTLCache(log_ttl if log_ttl is not None else ttl, max_entries=64)
+        self.logs = LogFollowers(nomad.logs, interval=log_interval, idle_after=log_idle_after)
 
-    def allocation(self, alloc_id: str, *, namespace: str | None = None, token: str | None = None) -> dict[str, Any]:
+    def allocation(
+        self, alloc_id: str, *, principal: Principal, namespace: str | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         """The full allocation: resources, task states and events."""
+        policy.ensure(principal, policy.ALLOC_READ, _where(namespace))
         key = ("alloc", alloc_id, namespace, _token_key(token))
         return _shared(self.cache, key, lambda: self.nomad.get_allocation(alloc_id, namespace=namespace, token=token))
 
-    def logs(
+    def log_tail(
         self,
         alloc_id: str,
         task: str,
         kind: str = "stdout",
-        tail_bytes: int = 64 * 1024,
         *,
+        principal: Principal,
         namespace: str | None = None,
         token: str | None = None,
-    ) -> str:
-        """The last `tail_bytes` of a task's stdout/stderr as text."""
-        key = ("logs", alloc_id, task, kind, tail_bytes, namespace, _token_key(token))
-        return _shared(
-            self.log_cache,
-            key,
-            lambda: self.nomad.logs(alloc_id, task, kind, tail_bytes, namespace=namespace, token=token),
-        )
+    ) -> LogTail:
+        """The newest 64 KiB of a task's stdout/stderr, from the one follower of that stream
+        (see ``snapshot.logfollow``): many viewers, one fetch per follow interval."""
+        policy.ensure(principal, policy.LOGS_READ, _where(namespace))
+        return self.logs.tail(alloc_id, task, kind, namespace=namespace, token=token)
 
     def job(self, job_id: str, *, namespace: str | None = None, token: str | None = None) -> dict[str, Any]:
         key = ("job", job_id, namespace, _token_key(token))
@@ -191,7 +216,10 @@ class Queries:
 
     def clear(self) -> None:
         self.cache.clear()
-        self.log_cache.clear()
+
+    def close(self) -> None:
+        """Stop following logs (tests; the process's Queries live as long as it does)."""
+        self.logs.stop_all()
 
 
 _REGISTRY: dict[NomadSettings, Queries] = {}

@@ -16,6 +16,7 @@ from connectors import settings as cluster_settings
 from views import ClientIdentity
 
 FIRST_DATA_WAIT_SECONDS = 4.0
+LOG_FOLLOW_SECONDS = snapshot_pkg.LOG_FOLLOW_SECONDS  # how often a followed log is read (once for all viewers)
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
@@ -124,23 +125,28 @@ def person_token() -> str | None:
 def _on_demand(read):
     """Run an on-demand read as the right person; (result, "") or (None, what went wrong in plain words)."""
     from auth.nomad_identity import IdentityUnavailable
+    from auth.policy import Forbidden
     from connectors.errors import ConnectorError
 
     try:
         return read(person_token()), ""
-    except (ConnectorError, IdentityUnavailable) as err:
+    except (ConnectorError, IdentityUnavailable, Forbidden) as err:
         return None, str(err)
 
 
-def fetch_allocation(alloc_id: str, namespace: str) -> tuple[dict | None, str]:
-    """(allocation JSON, "") or (None, what went wrong in plain words)."""
-    return _on_demand(lambda token: queries().allocation(alloc_id, namespace=namespace or None, token=token))
-
-
-def fetch_logs(
-    alloc_id: str, task: str, kind: str, namespace: str, tail_bytes: int = 64 * 1024
-) -> tuple[str | None, str]:
-    """(log tail text, "") or (None, what went wrong in plain words)."""
+def fetch_allocation(alloc_id: str, namespace: str, principal) -> tuple[dict | None, str]:
+    """(allocation JSON, "") or (None, what went wrong in plain words). The read checks
+    ``principal``'s right itself (alloc:read in the namespace)."""
     return _on_demand(
-        lambda token: queries().logs(alloc_id, task, kind, tail_bytes, namespace=namespace or None, token=token)
+        lambda token: queries().allocation(alloc_id, principal=principal, namespace=namespace or None, token=token)
+    )
+
+
+def fetch_logs(alloc_id: str, task: str, kind: str, namespace: str, principal):
+    """(LogTail, "") or (None, what went wrong in plain words). One follower per allocation, task
+    and stream serves every viewer (snapshot.logfollow); the read checks logs:read itself."""
+    return _on_demand(
+        lambda token: queries().log_tail(
+            alloc_id, task, kind, principal=principal, namespace=namespace or None, token=token
+        )
     )

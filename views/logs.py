@@ -10,6 +10,7 @@ package with a time limit for the whole filter, so a catastrophic pattern such a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import regex
@@ -61,12 +62,14 @@ def filter_lines(
     ignore_case: bool = True,
     invert: bool = False,
     timeout: float = TIMEOUT_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
 ) -> LogFilter:
     """Lines matching ``pattern`` (a regular expression, searched anywhere in the line).
 
     Surrounding blanks of the pattern are ignored; an empty pattern keeps every line.
     ``invert`` keeps the lines that do not match. An invalid or too long pattern keeps
-    every line and sets ``error``; so does a filter that runs longer than ``timeout`` seconds.
+    every line and sets ``error``; so does a filter that runs longer than ``timeout`` seconds
+    (by ``clock``; each search also stops at the time left, by the regex engine's own clock).
     """
     if not isinstance(lines, list):
         lines = split_lines(lines)
@@ -85,11 +88,11 @@ def filter_lines(
         where = f" (at position {pos})" if pos is not None else ""
         return LogFilter(lines, total, total, f"The filter is not a valid regular expression: {msg}{where}.")
     search = rx.search
-    deadline = time.monotonic() + timeout
+    deadline = clock() + timeout
     kept = []
     try:
         for ln in lines:
-            left = deadline - time.monotonic()
+            left = deadline - clock()
             if left <= 0:
                 raise TimeoutError
             if (search(ln, timeout=left) is None) == invert:

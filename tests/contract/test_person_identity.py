@@ -9,6 +9,7 @@ import pytest
 
 import config
 from auth import nomad_identity
+from auth.principal import principal_from_claims
 from connectors import NomadConnector
 from connectors import settings as cluster_settings
 from connectors.errors import Forbidden
@@ -25,7 +26,9 @@ def cluster():
     sb = Sandbox(clients=4, frozen=True, acl=True, jwt_jwks=idp.jwks).start()
     # The dashboard's own token can only read: anything more must come from the person.
     settings = cluster_settings.load({"NOMAD_ADDR": sb.nomad_addr, "NOMAD_TOKEN": sb.tokens["read"]})
-    yield sb, idp, Queries(NomadConnector(settings.nomad), ttl=0)
+    q = Queries(NomadConnector(settings.nomad), ttl=0)
+    yield sb, idp, q
+    q.close()
     sb.stop()
     idp.stop()
 
@@ -50,8 +53,14 @@ def test_support_person_restarts_with_their_own_token_where_the_dashboard_token_
     assert session.expires_at > datetime.now(UTC)
     queries.nomad.restart_allocation(alloc["ID"], namespace=alloc["Namespace"], token=session.secret_id)
     task = next(iter(alloc["TaskStates"]))
-    logs = queries.logs(alloc["ID"], task, namespace=alloc["Namespace"], token=session.secret_id)
-    assert logs.strip()
+    support = principal_from_claims(
+        {"sub": "support", "groups": ["dash-support"], "iat": datetime.now(UTC).timestamp()},
+        groups_claim="groups",
+        group_roles={"dash-support": ["support"]},
+        max_session_hours=8,
+    )
+    logs = queries.log_tail(alloc["ID"], task, principal=support, namespace=alloc["Namespace"], token=session.secret_id)
+    assert logs.error is None and logs.text.strip()
 
 
 def test_manager_token_from_the_same_exchange_is_refused_a_restart(cluster):
