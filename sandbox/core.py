@@ -9,6 +9,7 @@ from collections.abc import Callable
 from .acl import Acl
 from .clock import SimClock
 from .consul_api import ConsulApi
+from .events import BUFFER_SIZE, HEARTBEAT_SECONDS, EventJournal
 from .faults import Faults
 from .http import ApiServer
 from .nomad_api import NomadApi
@@ -35,10 +36,16 @@ class Sandbox:
         tick_seconds: float | None = None,
         start_time: float | None = None,
         churn: float = 0,
+        event_heartbeat: float = HEARTBEAT_SECONDS,
+        event_buffer: int = BUFFER_SIZE,
     ):
-        """``churn``: about that many allocation changes per simulated second (see ``World.churn_state``)."""
+        """``churn``: about that many allocation changes per simulated second (see ``World.churn_state``).
+        ``event_heartbeat``: seconds between ``{}`` frames on /v1/event/stream (Nomad: 30);
+        ``event_buffer``: how many indexes the event journal keeps (Nomad: 100)."""
         self.clock = SimClock(start_time)
         self.world = World(clients, seed, jobs_per_client, allocs_per_group, self.clock, churn=churn)
+        self.events = EventJournal(self.world, event_buffer, event_heartbeat)
+        self.world.on_change = self.events.publish
         self.faults = Faults()
         self.acl = Acl(acl, seed, jwt_jwks)
         self.frozen = frozen
@@ -70,7 +77,7 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._servers:
             return self
-        nomad, consul = NomadApi(self.world, self.acl), ConsulApi(self.world, self.acl)
+        nomad, consul = NomadApi(self.world, self.acl, self.events), ConsulApi(self.world, self.acl)
         for name, api, port in (("nomad", nomad, self._ports[0]), ("consul", consul, self._ports[1])):
             server = ApiServer(
                 name,
@@ -94,6 +101,7 @@ class Sandbox:
 
     def stop(self) -> None:
         self._stop.set()
+        self.events.close()  # ends open event streams
         for server in self._servers.values():
             server.stop()
         self._servers.clear()

@@ -7,7 +7,8 @@ import re
 import time
 
 from . import logs
-from .acl import Acl
+from .acl import ANONYMOUS, Acl
+from .events import TOPICS, EventJournal, parse_topics
 from .filters import compile_filter
 from .http import HTTPError, Reply, Request, Route, dumps, json_reply
 from .nomad_shapes import (
@@ -82,8 +83,9 @@ def create_token(create_index: int, obj_id: str, target: str) -> tuple[str, int]
 
 
 class NomadApi:
-    def __init__(self, world: World, acl: Acl):
+    def __init__(self, world: World, acl: Acl, events: EventJournal | None = None):
         self.w, self.acl = world, acl
+        self.events = events if events is not None else EventJournal(world)
         # Serialized alloc stubs keyed by (id, task_states, resources) -> (ModifyIndex, bytes):
         # a list of 100k allocs re-renders only what changed since the last request.
         self._alloc_frags: dict[tuple, tuple[int, bytes]] = {}
@@ -576,6 +578,45 @@ class NomadApi:
     def status_peers(self, req: Request):
         return [f"10.10.0.{i + 1}:4647" for i in (1, 2, 3)]
 
+    # --------------------------------------------------------------- events
+    def event_stream(self, req: Request):
+        """command/agent/event_endpoint.go EventStream and nomad/event_endpoint.go stream."""
+        raw = req.params.get("index") or "0"
+        if not re.fullmatch(r"[+-]?\d+", raw):
+            raise HTTPError(400, f'Unable to parse index: strconv.Atoi: parsing "{raw}": invalid syntax')
+        try:
+            topics = parse_topics([v for k, v in req.multi if k == "topic"])
+        except ValueError as exc:
+            raise HTTPError(400, f"Invalid topic query: {exc}") from None
+        ns = req.params.get("namespace") or "default"
+        names = [n["Name"] for n in self._namespace_list()] if ns == "*" else [ns]
+        headers = {"Cache-Control": "no-cache"}
+        if not self._events_allowed(req, topics):
+            # The agent has already hijacked the connection and sent 200 before the server
+            # refuses (403 "Permission denied" on the RPC): the client sees an empty stream.
+            return Reply(stream=iter(()), headers=headers)
+        return Reply(stream=self.events.stream(int(raw), topics, names, lambda: False), headers=headers)
+
+    def _events_allowed(self, req: Request, topics: dict) -> bool:
+        """validateNsOp: read-job for the job-ish topics, node:read for Node, management for
+        "*" and anything else; a secret that does not authenticate is refused."""
+        if not self.acl.enabled:
+            return True
+        kind, tok = self.acl.resolve(req.headers)
+        if kind != "ok":
+            return False
+        tok = tok or ANONYMOUS
+        for topic in topics:
+            if topic in TOPICS - {"Node"}:
+                ok = tok.allows("read-job")
+            elif topic == "Node":
+                ok = tok.allows("node:read")
+            else:
+                ok = tok.type == "management"
+            if not ok:
+                return False
+        return True
+
     def auth_methods(self, req: Request):
         return self.acl.auth_methods()
 
@@ -639,6 +680,7 @@ class NomadApi:
         add("/v1/agent/self", self.agent_self, (), "agent:read")
         add("/v1/agent/members", self.agent_members, (), "node:read")
         add("/v1/acl/token/self", self.token_self, ("acl",), blocking=False)
+        add("/v1/event/stream", self.event_stream)
         add("/v1/acl/auth-methods", self.auth_methods, ("acl",))
         add("/v1/acl/login", self.login, (), None, ("POST", "PUT"))
         return r

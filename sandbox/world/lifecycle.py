@@ -229,7 +229,7 @@ class Lifecycle:
             )
         self.at(now + (1000 + a.log_seed % 1500) * MS, self._restart_exited, a, targets)
         a.modify_ns = now
-        a.modify_index = self.touch("allocs")
+        a.modify_index = self.touch("allocs", changed=(a,))
 
     def _restart_exited(self, at: int, a: Alloc, targets: list[TaskState]) -> None:
         if a.terminal:
@@ -250,7 +250,7 @@ class Lifecycle:
         for s in self.consul_by_alloc.get(a.id, ()):
             self._set_check(s, "critical", CHECK_REFUSED)
         a.modify_ns = at
-        a.modify_index = self.touch("allocs", "consul_checks")
+        a.modify_index = self.touch("allocs", "consul_checks", changed=(a,))
         self.at(at + (1200 + a.log_seed % 1800) * MS, self._restart_started, a, targets)
 
     def _restart_started(self, at: int, a: Alloc, targets: list[TaskState]) -> None:
@@ -260,7 +260,7 @@ class Lifecycle:
             ts.events.append(("Started", at, None))
             ts.state, ts.failed, ts.started_ns = "running", False, at
         a.modify_ns = at
-        a.modify_index = self.touch("allocs")
+        a.modify_index = self.touch("allocs", changed=(a,))
         if a.crash:
             self.at(at + (20 + a.log_seed % 25) * NS, self._crash, a)
         else:
@@ -292,7 +292,7 @@ class Lifecycle:
         for s in self.consul_by_alloc.get(a.id, ()):
             self._set_check(s, "critical", CHECK_REFUSED)
         a.modify_ns = at
-        a.modify_index = self.touch("allocs", "consul_checks")
+        a.modify_index = self.touch("allocs", "consul_checks", changed=(a,))
         self.at(at + delay, self._restart_started, a, [ts])
 
     def _checks_pass(self, at: int, a: Alloc) -> None:
@@ -312,7 +312,11 @@ class Lifecycle:
         self._kill_tasks(a, now, "")
         a.client_status, a.client_description = "complete", "All tasks have completed"
         a.modify_ns = now
+        gone = [(s, "ServiceDeregistration") for s in self.consul_by_alloc.get(a.id, ())]
         self._deregister_services(a)
-        idx = self.touch("allocs", "evals", "consul_services", "consul_checks", "services")
+        kind = "AllocationUpdateDesiredStatus"  # Alloc.Stop's raft message (nomad/state/events.go)
+        idx = self.touch(
+            "allocs", "evals", "consul_services", "consul_checks", "services", changed=[(a, kind), (ev, kind), *gone]
+        )
         a.modify_index = a.alloc_modify_index = ev.create_index = ev.modify_index = idx
         return ev

@@ -145,7 +145,11 @@ class Simulation:
             a.modify_ns = now
             self._hand_over_services(a, new)
             self._retire(a)
-        idx = self.touch("jobs", "allocs", "deployments", "evals", "consul_services", "consul_checks", "services")
+        placed = job.allocs[-len(live) :]
+        changed = [job, (ev, "JobRegistered"), *((x, "PlanResult") for x in (d, *live, *placed))]
+        idx = self.touch(
+            "jobs", "allocs", "deployments", "evals", "consul_services", "consul_checks", "services", changed=changed
+        )
         job.modify_index = d.modify_index = idx
         for a in live + job.allocs[-len(live) :]:  # the stopped ones and their replacements
             a.modify_index = idx
@@ -162,8 +166,8 @@ class Simulation:
         for a in d.job.allocs:
             if a.deployment is d and a.healthy is None:
                 a.healthy = True
-                a.modify_index = self.touch("allocs")
-        d.modify_index = self.touch("deployments")
+                a.modify_index = self.touch("allocs", changed=[(a, "DeploymentAllocHealth")])
+        d.modify_index = self.touch("deployments", changed=(d,))
 
     # ------------------------------------------------------------ reschedule
     def _reschedule(self, at: int, a: Alloc, code: int, message: str) -> Alloc:
@@ -182,7 +186,9 @@ class Simulation:
         self._pending(new, at + NS, "Downloading image")
         self._hand_over_services(a, new, "critical")
         self._retire(a)
-        idx = self.touch("allocs", "evals", "consul_services", "consul_checks", "services")
+        idx = self.touch(
+            "allocs", "evals", "consul_services", "consul_checks", "services", changed=[a, ev, (new, "PlanResult")]
+        )
         a.modify_index = a.alloc_modify_index = new.modify_index = idx
         self.at(at + (5 + new.log_seed % 10) * NS, self._placed_starts, new)
         return new
@@ -196,7 +202,7 @@ class Simulation:
         a.client_status, a.client_description = "running", "Tasks are running"
         a.healthy = True if a.deployment else a.healthy
         a.modify_ns = at
-        a.modify_index = self.touch("allocs")
+        a.modify_index = self.touch("allocs", changed=(a,))
         self.at(at + (4 + a.log_seed % 8) * NS, self._checks_pass, a)
 
     # ------------------------------------------------------------------- gc

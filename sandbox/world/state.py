@@ -44,6 +44,7 @@ class World(Generation, Lifecycle, Simulation):
         self.clock = clock or SimClock()
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
+        self.on_change = None  # set by the Sandbox: called by touch() with (index, changed objects)
         self.changed = threading.Condition(self.lock)
         self.index = 10
         self.tables = {t: 1 for t in NOMAD_TABLES + CONSUL_TABLES}
@@ -77,11 +78,14 @@ class World(Generation, Lifecycle, Simulation):
         self.index += 1
         return self.index
 
-    def touch(self, *tables: str) -> int:
-        """Record a change in ``tables`` (caller holds the lock) and wake waiters."""
+    def touch(self, *tables: str, changed=()) -> int:
+        """Record a change in ``tables`` (caller holds the lock) and wake waiters. ``changed``:
+        the objects it touched (or (object, event Type) pairs), for the event stream."""
         idx = self._next_index()
         for t in tables:
             self.tables[t] = idx
+        if changed and self.on_change is not None:
+            self.on_change(idx, changed)
         self.changed.notify_all()
         return idx
 

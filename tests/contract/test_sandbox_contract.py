@@ -121,6 +121,8 @@ SAMPLE_KINDS = {
     "GET_v1_evaluations.json": "array:object:Evaluation",
     "GET_v1_nodes.json": "array:object:NodeListStub",
     "GET_v1_node_nodeid.json": "object:Node",
+    # nomad/structs Events{Index, Events []Event}; a Node event's payload is NodeStreamEvent{Node}
+    "GET_v1_event_stream_message.json": {"Events": [{"Payload": {"Node": "object:Node"}}]},
     "GET_v1_namespaces.json": "array:object:Namespace",
     "GET_v1_services.json": "array:object:ServiceRegistrationListStub",
     "GET_v1_service_servicename.json": "array:object:ServiceRegistration",
@@ -164,6 +166,8 @@ class Source:
 
     def element(self):
         k = self.kind
+        if isinstance(k, list):  # [element kind], for lists of objects given key by key
+            return Source(self.types, k[0])
         if isinstance(k, str) and (k.startswith("array:") or k.startswith("map:")):
             return Source(self.types, k.split(":", 1)[1])
         return Source(self.types, None)
@@ -385,7 +389,6 @@ def test_jwt_auth_method_and_login_match_samples(jwt_sandbox, reference_dir):
 # Samples the sandbox does not serve, each with the reason. Everything else in
 # ../shared/reference/ must be checked by a test in this module.
 NOT_EMULATED = {
-    "GET_v1_event_stream_message.json": "the refresher uses blocking queries, not the event stream",
     "POST_v1_client_allocation_allocid_restart_request.json": "a request body (restart tests send it)",
 }
 

@@ -97,6 +97,7 @@ OUTSIDE = {
         "/v1/client/fs/logs/:id": "log frames, not a struct of nomad/structs (doc sample in test_sandbox_contract)",
         "/v1/acl/token/self": "checked against ACLToken below with an ACL sandbox",
         "/v1/agent/members": "api.ServerMembers / api.AgentMember are not in the structs file",
+        "/v1/event/stream": "ndjson frames (structs.Events); the doc sample is checked in test_event_stream",
     },
     "consul": {
         "/v1/agent/self": "agent config/stats: free-form maps",
