@@ -19,6 +19,13 @@ _FILTERED = "filtered"
 # (agent/structs/connect_proxy_config.go).
 _PLAIN_PROXY = {"Mode": "", "MeshGateway": {}, "Expose": {}}
 
+# JSON objects that are Go maps in Consul's structs (agent/structs/structs.go): a missing key
+# there is "not present"; every other object is a struct, where an unknown field is an error.
+CONSUL_MAP_KEYS = frozenset(
+    {"Meta", "NodeMeta", "ServiceMeta", "TaggedAddresses", "ServiceTaggedAddresses", "Header", "Config"}
+)
+_FILTER_ERROR = "Failed to create boolean expression evaluator: "
+
 
 class ConsulApi:
     def __init__(self, world: World, acl: Acl):
@@ -217,8 +224,30 @@ class ConsulApi:
             "ModifyIndex": s.modify_index,
         }
 
+    @staticmethod
+    def _filter(req: Request):
+        """?filter= as go-bexpr over each result item (the structs the RPC returns). A parse
+        error or a selector the item does not have fails the request: Consul creates the filter
+        with bexpr.CreateFilter and returns its error from the RPC, "Failed to create boolean
+        expression evaluator: ...", which agent/http.go sends as a 500 (no typed error to make
+        it a 400: hashicorp/consul#7338, #9441 show the 500)."""
+        try:
+            flt = compile_filter(req.params.get("filter"), maps=CONSUL_MAP_KEYS, parse_prefix=_FILTER_ERROR)
+        except HTTPError as exc:
+            raise HTTPError(500, exc.message) from None
+        if flt is None:
+            return None
+
+        def predicate(item: dict) -> bool:
+            try:
+                return flt(item)
+            except HTTPError as exc:
+                raise HTTPError(500, exc.message) from None
+
+        return predicate
+
     def _apply_filter(self, req: Request, items: list[dict]) -> list[dict]:
-        flt = compile_filter(req.params.get("filter"))
+        flt = self._filter(req)
         return items if flt is None else [i for i in items if flt(i)]
 
     # -------------------------------------------------------------- catalog
@@ -228,8 +257,12 @@ class ConsulApi:
         # The server's own "consul" service; its node's meta is not modelled, so a node-meta
         # filter leaves it out.
         out: dict[str, set] = {} if any(k == "node-meta" for k, _ in req.multi) else {"consul": set()}
+        flt = self._filter(req)  # over the ServiceNode entries (Catalog.ListServices)
+        if flt is not None:
+            out = {}
         for s in self._services(req):
-            out.setdefault(s.name, set()).update(s.tags)
+            if flt is None or flt(self._catalog_entry(s)):
+                out.setdefault(s.name, set()).update(s.tags)
         return {k: sorted(v) for k, v in sorted(out.items())}
 
     def catalog_service(self, req: Request):
@@ -252,7 +285,7 @@ class ConsulApi:
         if n is None or not self._dc_ok(req)(n.dc):
             return None
         services = {s.id: self._service(s) for s in self.w.consul_services if s.node is n}
-        flt = compile_filter(req.params.get("filter"))
+        flt = self._filter(req)
         if flt is not None:
             services = {k: v for k, v in services.items() if flt(v)}
         return {"Node": self._node(n), "Services": services}
@@ -345,7 +378,9 @@ class ConsulApi:
         if req.auth == _FILTERED:
             return {}
         node = self.w.nodes[0]
-        return {s.id: self._agent_service(s) for s in self.w.consul_services if s.node is node}
+        flt = self._filter(req)
+        out = {s.id: self._agent_service(s) for s in self.w.consul_services if s.node is node}
+        return out if flt is None else {k: v for k, v in out.items() if flt(v)}
 
     def agent_checks(self, req: Request):
         """Check ID -> structs.HealthCheck of the answering agent's local checks
@@ -354,7 +389,7 @@ class ConsulApi:
             return {}
         node = self.w.nodes[0]
         checks = {s.check_id: self._check(s) for s in self.w.consul_services if s.node is node}
-        flt = compile_filter(req.params.get("filter"))
+        flt = self._filter(req)
         return checks if flt is None else {k: v for k, v in checks.items() if flt(v)}
 
     _SERVER = {"Name": "consul-server-1", "Addr": "10.10.0.3", "Port": 8301}

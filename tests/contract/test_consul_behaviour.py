@@ -138,3 +138,53 @@ def test_agent_checks_members_peers_and_coordinates(sandbox):
     coords = get(sandbox, "/v1/coordinate/nodes").json()
     assert {c["Node"] for c in coords} == {n.name for n in sandbox.world.nodes}
     assert all(len(c["Coord"]["Vec"]) == 8 for c in coords)
+
+
+FILTERED = [
+    # (path, a filter keeping part of the answer, how to read what was kept, what it must be)
+    ("/v1/catalog/nodes", 'Meta["nomad-dc"] == "{dc}"', lambda b: {e["Datacenter"] for e in b}, "dc"),
+    ("/v1/catalog/service/web", 'Datacenter == "{dc}"', lambda b: {e["Datacenter"] for e in b}, "dc"),
+    ("/v1/health/service/web", 'Node.Datacenter == "{dc}"', lambda b: {e["Node"]["Datacenter"] for e in b}, "dc"),
+    ("/v1/health/state/any", 'Node == "{node}"', lambda b: {e["Node"] for e in b}, "node"),
+    ("/v1/health/checks/web", 'Node == "{node}"', lambda b: {e["Node"] for e in b}, "node"),
+    ("/v1/agent/services", 'Service == "{svc}"', lambda b: {e["Service"] for e in b.values()}, "svc"),
+    ("/v1/agent/checks", 'ServiceName == "{svc}"', lambda b: {e["ServiceName"] for e in b.values()}, "svc"),
+    ("/v1/catalog/services", 'ServiceName == "{svc}"', set, "svc"),
+]
+
+
+@pytest.mark.parametrize(("path", "expr", "read", "want"), FILTERED)
+def test_filter_applies_on_every_endpoint_that_takes_it(sandbox, path, expr, read, want):
+    """?filter= is parsed by agent/http.go parseFilter on every query endpoint and run over the
+    result items by the RPC (agent/consul/catalog_endpoint.go, health_endpoint.go; the agent's
+    own lists in agent/agent_endpoint.go)."""
+    local = [s for s in sandbox.world.consul_services if s.node is sandbox.world.nodes[0]]
+    values = {
+        "dc": _dcs(sandbox)[0],
+        "node": next(s.node.name for s in sandbox.world.consul_services if s.name == "web"),
+        "svc": local[0].name,
+    }
+    expr = expr.format(**values)
+    everything = get(sandbox, path).json()
+    r = get(sandbox, path, filter=expr)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body and len(body) < len(everything), expr
+    assert read(body) == {values[want]}
+
+
+@pytest.mark.parametrize("path", [f[0] for f in FILTERED] + ["/v1/catalog/node/{node}", "/v1/health/node/{node}"])
+def test_a_bad_filter_is_an_error_with_consuls_text(sandbox, path):
+    """A filter go-bexpr cannot parse, or a selector the result struct does not have, fails
+    the request. Consul returns bexpr's error from the RPC and agent/http.go sends it as a 500
+    (no typed error makes it a 400; hashicorp/consul#7338 and #9441 show the 500 and the text).
+    The sandbox checks selectors when it evaluates, so an unknown one errors on a non-empty
+    answer, as go-bexpr's pointerstructure lookup does."""
+    node = next(s.node.name for s in sandbox.world.consul_services if s.name == "web")
+    path = path.format(node=node)
+    r = get(sandbox, path, filter="Status ==")
+    assert r.status_code == 500
+    assert r.text.startswith("Failed to create boolean expression evaluator: 1:10 (9): no match found")
+    r = get(sandbox, path, filter='NoSuchField == "x"')
+    assert r.status_code == 500
+    assert 'struct field with name "NoSuchField"' in r.text
