@@ -232,7 +232,7 @@ def alloc_table(df: pd.DataFrame, *, with_client: bool = False) -> pd.DataFrame:
 
 def client_services(services: pd.DataFrame, client: str) -> pd.DataFrame:
     df = services[services["client"] == client]
-    rank = df["health"].map({"critical": 0, "warning": 1, "passing": 2}).fillna(1)
+    rank = df["health"].map(vstatus.CHECK_RANK).fillna(1)
     df = df.assign(_r=rank).sort_values(["_r", "service", "node"], kind="stable")
     return pd.DataFrame(
         {

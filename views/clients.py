@@ -171,11 +171,12 @@ def build_clients(
         for c, v in zip(services["client"].tolist(), services["version"].tolist()):
             if c and v:
                 versions[c].add(v)
+    placed: dict[str, set] = defaultdict(set)  # a client with nothing running: where it was placed
     if len(allocations):
-        pairs = pd.DataFrame({"c": a_client, "d": allocations["datacenter"].to_numpy()})
-        pairs = pairs[running_mask & (pairs["d"].to_numpy() != "")].drop_duplicates()
-        for c, d in zip(pairs["c"].tolist(), pairs["d"].tolist()):
-            dcs[c].add(d)
+        pairs = pd.DataFrame({"c": a_client, "d": allocations["datacenter"].to_numpy(), "r": running_mask})
+        pairs = pairs[pairs["d"].to_numpy() != ""].drop_duplicates()
+        for c, d, r in zip(pairs["c"].tolist(), pairs["d"].tolist(), pairs["r"].tolist()):
+            (dcs if r else placed)[c].add(d)
     # allocation-only jobs (job not in the jobs list) still count
     for c, j in total_by:
         if c and all(j != x[0] for x in job_rows.get(c, ())):
@@ -194,6 +195,7 @@ def build_clients(
         return empty("clients")
 
     order = sorted(names)
+    nfound: list[int] = []
     cols: dict[str, list] = {k: [] for k in SCHEMAS["clients"]}
     for c in order:
         jhs = []
@@ -220,14 +222,17 @@ def build_clients(
             tot_lost += jh.lost
             tot_rst += jh.restarts
             deploying |= jh.deploying
-        status, reason = _health.evaluate(
+        verdict = _health.assess(
             _health.ClientHealth(tuple(jhs), tuple(crit.get(c, ())), tuple(warn.get(c, ()))), rules
         )
+        status, reason = verdict.status, verdict.reason
         ld = last_dep.get(c)
         cols["cluster"].append(cluster)
         cols["client"].append(c)
         cols["status"].append(status)
         cols["rank"].append(STATUS_RANK.get(status, len(STATUS_RANK)))
+        cols["severity"].append(verdict.severity)
+        nfound.append(verdict.findings)
         cols["reason"].append(reason)
         cols["namespaces"].append(sorted(ns_of.get(c, ())))
         cols["jobs"].append(len(jhs))
@@ -242,10 +247,13 @@ def build_clients(
         cols["last_deployment_status"].append(ld[2] if ld else "")
         cols["last_deployment_time"].append(ld[0] if ld else 0)
         cols["versions"].append(sorted(versions.get(c, ())))
-        cols["datacenters"].append(sorted(dcs.get(c, ())))
+        cols["datacenters"].append(sorted(dcs.get(c) or placed.get(c, ())))
     cols["namespaces"] = col.objs(cols["namespaces"])
     cols["versions"] = col.objs(cols["versions"])
     cols["datacenters"] = col.objs(cols["datacenters"])
     cols["last_deployment_time"] = col.times([0 if v == col.INAT else v for v in cols["last_deployment_time"]])
     df = col.frame("clients", cols)
-    return df.sort_values(["rank", "client"], kind="stable", ignore_index=True)
+    # Worst first: by status, then by the worst finding within the status (a critical check before a
+    # restart count), then the client with more findings, then by name.
+    df = df.assign(_n=-np.asarray(nfound, dtype=np.int64))
+    return df.sort_values(["rank", "severity", "_n", "client"], kind="stable", ignore_index=True).drop(columns="_n")

@@ -39,6 +39,7 @@ _DEFS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("client", STR, _STR_KIND, "client (customer) name, from the configured ClientIdentity"),
         ("status", STR, _STR_KIND, "down | degraded | deploying | healthy (views.health)"),
         ("rank", INT, None, "sort key, worst first: 0 down, 1 degraded, 2 deploying, 3 healthy"),
+        ("severity", INT, None, "the worst finding's weight (views.health, lower is worse): the order within a status"),
         ("reason", STR, _STR_KIND, "why, in words a support person reads"),
         ("namespaces", LIST, _LIST_KIND, "Nomad namespaces the client's jobs live in (sorted)"),
         ("jobs", INT, None, "number of jobs"),
@@ -58,7 +59,12 @@ _DEFS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("last_deployment_status", STR, _STR_KIND, "status of the most recent deployment"),
         ("last_deployment_time", TS, None, "modify (or create) time of that deployment"),
         ("versions", LIST, _LIST_KIND, "application versions (job meta / service meta `version`)"),
-        ("datacenters", LIST, _LIST_KIND, "datacenters where the client's allocations run"),
+        (
+            "datacenters",
+            LIST,
+            _LIST_KIND,
+            "datacenters where the client's allocations run (nothing running: where they were placed)",
+        ),
     ],
     "jobs": [
         ("cluster", STR, _STR_KIND, "cluster name"),

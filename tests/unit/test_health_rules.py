@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import views
-from views.health import ClientHealth, HealthRules, JobHealth, evaluate, job_label
+from views.health import ClientHealth, HealthRules, JobHealth, assess, evaluate, job_label
 from views.status import STATUS_ORDER, badge, color, icon, rank, worst
 
 J = JobHealth
@@ -61,9 +61,15 @@ J = JobHealth
         ),
         (ClientHealth((J("w", "web", desired=2, running=2, restarts=4),)), "healthy", ["all 2 allocations running"]),
         (
+            # a warning check is said, never degrades: most demo clients were "degraded" by one
             ClientHealth((J("w", "web", desired=2, running=2),), warning_checks=("“tcp” on api",)),
-            "degraded",
-            ["check “tcp” on api warning"],
+            "healthy",
+            ["all 2 allocations running", "check “tcp” on api warning"],
+        ),
+        (
+            ClientHealth((J("w", "web", desired=5, running=7),)),
+            "healthy",
+            ["7 running for 5 desired"],  # not "all 5 allocations running" beside Running 7 / 5
         ),
         (
             ClientHealth((J("w", "web", desired=2, running=2, deployment_failed=True),)),
@@ -74,7 +80,7 @@ J = JobHealth
         (
             ClientHealth((J("w", "web", desired=3, running=3, deploying=True),), critical_checks=("“http” on web",)),
             "degraded",
-            ["check “http” on web critical", "deploying web"],
+            ["check “http” on web critical", "deployment of web in progress"],
         ),
         (
             ClientHealth((J("w", "web", desired=2, running=2),), critical_checks=tuple(f"`c{i}`" for i in range(5))),
@@ -232,3 +238,71 @@ def test_other_event_types_are_not_restarts():
     ]
     row = views.build_frames({"jobs": [_job("a-web", "a")], "allocations": [a]}, cluster="c", now=NOW).clients.iloc[0]
     assert row.restarts_24h == 0
+
+
+def test_findings_are_ordered_by_severity_and_the_reason_says_them_worst_first():
+    h = ClientHealth(
+        (J("w", "web", desired=3, running=3, restarts=9), J("a", "api", desired=2, running=1, failed=1)),
+        critical_checks=("“http” on web",),
+        warning_checks=("“tcp” on api",),
+    )
+    a = assess(h)
+    assert a.status == "degraded" and a.findings == 4
+    assert a.reason.split("; ") == [
+        "1 of 2 api allocations failed in the last 6h",
+        "check “http” on web critical",
+        "web restarted 9 times in 24h",
+        "check “tcp” on api warning",
+    ]
+    assert a.severity < assess(ClientHealth((J("w", "web", desired=3, running=3, restarts=9),))).severity
+
+
+def _check(node, name, status, service="api", sid="api-1"):
+    return {"Node": node, "CheckID": name, "Name": name, "Status": status, "ServiceID": sid, "ServiceName": service}
+
+
+def _svc(client, node, sid):
+    return {"ServiceName": "api", "ServiceID": sid, "Node": node, "ServiceMeta": {"client": client}}
+
+
+def test_within_a_status_a_critical_check_sorts_before_restarts_whatever_the_names():
+    raw = {
+        "jobs": [_job("a-web", "a"), _job("z-web", "z"), _job("m-web", "m")],
+        "allocations": [
+            _alloc(10, "a-web", "a", "running", restarts=9, restarts_h_ago=[1] * 9),
+            _alloc(20, "z-web", "z", "running"),
+            _alloc(30, "m-web", "m", "running"),
+        ],
+        "consul_services": {"api": [_svc("z", "n1", "api-z"), _svc("m", "n2", "api-m")]},
+        "consul_checks": [_check("n1", "http", "critical", sid="api-z"), _check("n2", "tcp", "warning", sid="api-m")],
+    }
+    cl = views.build_frames(raw, cluster="c", now=NOW).clients
+    assert cl.client.tolist() == ["z", "a", "m"]  # alphabetical would put "a" (restarts) first
+    assert cl.status.tolist() == ["degraded", "degraded", "healthy"]
+    assert cl.set_index("client").loc["m", "checks_warning"] == 1  # the warning still shows in its row
+
+
+def test_every_tile_agrees_with_the_rows():
+    """A reason says "deploying" only for a client whose status (and so tile) is deploying; a healthy
+    reason says "all N running" only when running == desired; a down client shows its datacenters."""
+    raw = {
+        "jobs": [_job("a-web", "a"), _job("a-api", "a"), _job("b-web", "b"), _job("c-web", "c")],
+        "allocations": [
+            _alloc(10, "a-web", "a", "failed"),
+            _alloc(11, "a-web", "a", "running"),
+            _alloc(12, "a-api", "a", "running"),
+            _alloc(20, "b-web", "b", "failed"),
+            _alloc(30, "c-web", "c", "running"),
+            _alloc(31, "c-web", "c", "running"),
+        ],
+        "deployments": [{"ID": "d1", "Namespace": "a", "JobID": "a-api", "Status": "running", "JobVersion": 1}],
+        "nodes": [{"ID": "n1", "Datacenter": "ca-tor-1"}],
+    }
+    for a in raw["allocations"]:
+        a["NodeID"] = "n1"
+    cl = views.build_frames(raw, cluster="c", now=NOW).clients.set_index("client")
+    assert cl.loc["a", "status"] == "degraded" and cl.loc["a", "deploying"]
+    assert "deploying" not in cl.loc["a", "reason"] and "deployment of api in progress" in cl.loc["a", "reason"]
+    assert all(("deploying " in r) == (s == "deploying") for r, s in zip(cl.reason, cl.status))
+    assert cl.loc["b", "status"] == "down" and cl.loc["b", "datacenters"] == ["ca-tor-1"]
+    assert all(run == des for r, run, des in zip(cl.reason, cl.running, cl.desired) if r.startswith("all "))
