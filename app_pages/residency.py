@@ -27,15 +27,15 @@ def render_filters(clients: list[str]) -> tuple[str, list[str]]:
 
 VIOLATION_COLS = {
     "client": widgets.LINK_CLIENT,
-    "verdict": st.column_config.TextColumn("Verdict", width=110),
-    "kind": st.column_config.TextColumn("Placement", width=95),
+    "verdict": st.column_config.TextColumn("Verdict", width=105),
+    "kind": st.column_config.TextColumn("Placement", width=90),
+    "datacenter": st.column_config.TextColumn("Datacenter", width=100),
+    "since": widgets.at_time("Since"),
+    "node": "Node",
     "job": "Job",
     "allocation": widgets.LINK_ALLOC,
     "service": "Service",
-    "node": "Node",
-    "datacenter": "Datacenter",
     "allowed": st.column_config.TextColumn("Allowed", help="where the policy lets this client run"),
-    "since": widgets.at_time("Since"),
 }
 WARNING_COLS = {
     "client": widgets.LINK_CLIENT,
@@ -83,10 +83,10 @@ def render_data(client: str, kinds: list[str]) -> None:
     v = rt.violations
     forbidden = v[v["verdict"] == "forbidden"]
     c = st.columns(4)
-    c[0].metric("⛔ Clients outside policy", int(forbidden["client"].nunique()), border=True)
-    c[1].metric("⛔ Allocations outside", int((forbidden["kind"] == "allocation").sum()), border=True)
-    c[2].metric("⚠️ Jobs that allow a forbidden DC", len(rt.job_warnings), border=True)
-    c[3].metric("❔ Clients with no policy", len(rt.unpoliced), border=True)
+    c[0].metric("Clients outside policy", int(forbidden["client"].nunique()), border=True)
+    c[1].metric("Allocations outside policy", int((forbidden["kind"] == "allocation").sum()), border=True)
+    c[2].metric("Jobs that allow a forbidden DC", len(rt.job_warnings), border=True)
+    c[3].metric("Clients with no policy", len(rt.unpoliced), border=True)
 
     shown = fleet_tables.filter_violations(v, client=client, kinds=kinds)
     st.subheader(f"Placements outside policy ({len(shown)})")

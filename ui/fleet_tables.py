@@ -11,8 +11,8 @@ import pandas as pd
 from ui.tables import alloc_link, client_link, join_list
 from views import versions as V
 
-BEHIND_MARK = "🔻"
-MIXED_MARK = "🔀"
+BEHIND_MARK = "▼"  # plain Unicode symbols, not emoji: they show in any font
+MIXED_MARK = "⇄"
 SHOW = ("all", "behind", "mixed")
 
 
@@ -110,7 +110,7 @@ def matrix_export(matrix: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ residency
 
-VERDICT_BADGES = {"forbidden": "⛔ forbidden", "unknown": "❔ unknown"}
+VERDICT_BADGES = {"forbidden": "✖ forbidden", "unknown": "? unknown"}
 KINDS = ("allocation", "service", "node")
 
 
@@ -123,18 +123,19 @@ def filter_violations(v: pd.DataFrame, *, client: str = "", kinds=()) -> pd.Data
 
 
 def violations_table(v: pd.DataFrame) -> pd.DataFrame:
+    """Placements outside policy; what a compliance reader scans first (who, where, since) comes first."""
     return pd.DataFrame(
         {
             "client": v["client"].map(client_link),
             "verdict": v["verdict"].map(lambda s: VERDICT_BADGES.get(s, s)),
             "kind": v["kind"],
-            "job": v["job_id"],
-            "allocation": v["alloc_id"].map(lambda a: alloc_link(a) if a else None),
-            "service": v["service"],
-            "node": v["node"],
             "datacenter": v["datacenter"],
-            "allowed": v["allowed"],
             "since": v["since"],
+            "node": v["node"],
+            "job": v["job_id"],
+            "allocation": v["alloc_id"].map(lambda a: alloc_link(a) if a else ""),
+            "service": v["service"],
+            "allowed": v["allowed"],
         }
     ).reset_index(drop=True)
 

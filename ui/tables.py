@@ -138,7 +138,7 @@ def filter_clients(clients: pd.DataFrame, *, statuses=(), datacenter: str = "", 
     return df.sort_values("rank", kind="stable")
 
 
-RESIDENCY_BADGES = {"forbidden": "⛔ outside", "unknown": "❔ unknown", "no policy": "no policy"}
+RESIDENCY_BADGES = {"forbidden": "✖ outside", "unknown": "? unknown", "no policy": "no policy"}
 
 
 def residency_badge(flag: str) -> str:

@@ -44,7 +44,7 @@ def test_residency_page_shows_hostile_placements_literally(hostile, nowhere_poli
     at = open_app("app_pages/residency.py")
     assert_literal(at, expect="nowhere-1")  # the policy caption, escaped
     placements = at.dataframe[0].value
-    assert len(placements) and set(placements["verdict"]) == {"⛔ forbidden"}
+    assert len(placements) and set(placements["verdict"]) == {"✖ forbidden"}
     assert any("evil-node" in str(n) for n in placements["node"])
     at = open_app("app_pages/residency.py", client=EVIL_HEAD)
     assert_literal(at, expect=None)

@@ -33,7 +33,7 @@ def test_grid_has_one_row_per_client_and_a_marked_cell_per_service():
     grid, headers = fleet_tables.matrix_table(_matrix())
     assert grid["client"].tolist() == ["client?client=acme", "client?client=birch", "client?client=cedar"]
     assert headers == {"svc_0": ("api", "2.0.0"), "svc_1": ("web", "1.5.0")}
-    assert grid["svc_1"].tolist() == ["🔀 1.5.0 + 1.4.0", "1.5.0", "🔻 1.3.2"]
+    assert grid["svc_1"].tolist() == ["⇄ 1.5.0 + 1.4.0", "1.5.0", "▼ 1.3.2"]
     assert grid["svc_0"].tolist() == ["2.0.0", "–", "–"]  # birch and cedar do not run api
 
 
