@@ -204,11 +204,13 @@ class NomadApi:
         # Job.Allocations reads AllocsByJob for this exact job ID: an unknown job is 200 [],
         # and a periodic parent has no allocations of its own (its runs are child jobs).
         job = self.w.job(self._ns(req), req.args["id"])
-        return [alloc_stub(self.w, a) for a in job.allocs] if job else []
+        # (memdb's "job" index: ordered by allocation ID within the job)
+        return [alloc_stub(self.w, a) for a in sorted(job.allocs, key=lambda a: a.id)] if job else []
 
     def job_deployments(self, req: Request):
         job = self.w.job(self._ns(req), req.args["id"])
-        return [deployment_dict(d) for d in reversed(job.deployments)] if job else []
+        # DeploymentsByJobID walks the "job" index (deployment ID order); Job.Deployments does not sort.
+        return [deployment_dict(d) for d in sorted(job.deployments, key=lambda d: d.id)] if job else []
 
     def job_deployment(self, req: Request):
         job = self.w.job(self._ns(req), req.args["id"])
@@ -219,7 +221,8 @@ class NomadApi:
 
     def job_evaluations(self, req: Request):
         job = self.w.job(self._ns(req), req.args["id"])
-        return [eval_dict(e) for e in reversed(job.evals)] if job else []
+        # EvalsByJob walks the "job" index: evaluation ID order.
+        return [eval_dict(e) for e in sorted(job.evals, key=lambda e: e.id)] if job else []
 
     # ---------------------------------------------------------- allocations
     def allocations(self, req: Request):
@@ -407,7 +410,7 @@ class NomadApi:
         d = self.w.deployments.get(req.args["id"])
         if d is None:
             return []
-        return [alloc_stub(self.w, a) for a in d.job.allocs if a.deployment is d]
+        return [alloc_stub(self.w, a) for a in sorted(d.job.allocs, key=lambda a: a.id) if a.deployment is d]
 
     def evaluations(self, req: Request):
         in_ns, prefix = self._in_ns(req), req.params.get("prefix", "")
@@ -440,7 +443,7 @@ class NomadApi:
         e = self.w.evals.get(req.args["id"])
         if e is None:
             return []
-        return [alloc_stub(self.w, a) for a in e.job.allocs if a.eval_id == e.id]
+        return [alloc_stub(self.w, a) for a in sorted(e.job.allocs, key=lambda a: a.id) if a.eval_id == e.id]
 
     def nodes(self, req: Request):
         # Node.List: ID order (the nodes table's id index), IDTokenizer.
@@ -470,10 +473,14 @@ class NomadApi:
         n = self.w.node_by_id.get(req.args["id"])
         if n is None:
             return []
-        return [alloc_full(self.w, a) for a in self.w.alloc_list if a.node is n]
+        return [
+            alloc_full(self.w, a) for a in sorted((a for a in self.w.alloc_list if a.node is n), key=lambda a: a.id)
+        ]
 
     def _namespace_list(self) -> list[dict]:
-        return [default_namespace()] + [namespace_dict(c) for c in sorted(self.w.clients, key=lambda c: c.slug)]
+        # Namespace.ListNamespaces walks the namespaces table by name ("default" among the others).
+        out = [default_namespace()] + [namespace_dict(c) for c in self.w.clients]
+        return sorted(out, key=lambda n: n["Name"])
 
     def namespaces(self, req: Request):
         prefix = req.params.get("prefix", "")

@@ -398,3 +398,42 @@ def test_connector_words_for_the_real_answers(fresh40):
         nomad.restart_allocation(live["ID"], task="nope")
     with pytest.raises(NotFound, match="no allocation with that ID"):
         nomad.restart_allocation("00000000-0000-0000-0000-000000000000")
+
+
+def test_sub_lists_and_namespaces_come_in_index_order(sandbox):
+    """The job sub-lists walk memdb's "job" indexes without sorting (nomad/job_endpoint.go
+    Allocations/Evaluations/Deployments; state_store.go AllocsByJob, EvalsByJob,
+    DeploymentsByJobID): ID order. Namespace.ListNamespaces walks the table by name, so
+    "default" sits among the others alphabetically."""
+    q = "?namespace=northern-leaf"
+    for sub in ("allocations", "evaluations", "deployments"):
+        ids = [x["ID"] for x in get(sandbox, f"/v1/job/northern-leaf-web/{sub}{q}").json()]
+        assert len(ids) > 1 and ids == sorted(ids), sub
+    names = [n["Name"] for n in get(sandbox, "/v1/namespaces").json()]
+    assert "default" in names and names == sorted(names)
+
+
+def test_restart_reason_names_what_was_asked(fresh40):
+    """client/client.go RestartAllocation: the Restart Signaled event says "User requested task
+    to restart" (TaskName), "User requested all tasks to restart" (AllTasks) or "User requested
+    running tasks to restart" (no body)."""
+    sb = fresh40
+    a = next(
+        x
+        for x in allocs(sb)
+        if x["ClientStatus"] == "running"
+        and len(x["TaskStates"]) > 1
+        and not sb.world.allocs[x["ID"]].job.client.scenario
+    )
+    task = next(iter(a["TaskStates"]))
+    url = f"/v1/client/allocation/{a['ID']}/restart"
+    for body, reason in (
+        ({"TaskName": task}, "User requested task to restart"),
+        ({"AllTasks": True}, "User requested all tasks to restart"),
+        (None, "User requested running tasks to restart"),
+    ):
+        assert post(sb, url, body).status_code == 200
+        events = get(sb, f"/v1/allocation/{a['ID']}").json()["TaskStates"][task]["Events"]
+        signaled = [e for e in events if e["Type"] == "Restart Signaled"]
+        assert signaled[-1]["RestartReason"] == reason, body
+        sb.clock.advance(10)  # let the restart play out before the next one
