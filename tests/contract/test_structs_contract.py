@@ -51,6 +51,16 @@ SERF_MEMBER = {
 COORDINATE = {"Node": str, "Segment": str, "Coord": dict}
 COORD = {"Vec": list, "Error": float, "Adjustment": float, "Height": float}
 
+# Lists below the item that a handler replaces with [] when nil (the endpoint's `nonnull` names
+# only the item's own keys): agent/health_endpoint.go healthServiceNodes sets Service.Tags and
+# each check's ServiceTags.
+DEEP_NONNULL = {
+    "GET /v1/health/service/:service": (
+        lambda e: [e["Service"]["Tags"]],
+        lambda e: [c["ServiceTags"] for c in e["Checks"]],
+    ),
+}
+
 # Served GET routes that the structs files do not list, held to a struct they return or to a
 # JSON kind (``check_value``), with where that comes from.
 OTHER_ROUTES = {
@@ -226,6 +236,9 @@ def test_endpoint_matches_the_go_structs(sandbox, refs, product, name, flags):
         body = _get(sandbox, product, path, params)
         problems = drop_allowed(check_endpoint(ref, name, body, flags), ALLOWED)
         assert not problems, f"{path} {params}:\n  " + "\n  ".join(str(p) for p in islice(problems, 30))
+        for item in body if isinstance(body, list) else []:
+            for getter in DEEP_NONNULL.get(name, ()):
+                assert all(v is not None for v in getter(item)), f"{path}: a nil list sent as null"
         checked += len(body) if isinstance(body, (list, dict)) and ref.endpoints[name]["shape"] != "object" else 1
     assert checked, f"{name}: nothing to check (an empty answer makes the contract vacuous)"
 
