@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .http import HTTPError
+from .nomad_fields import FIELDS
 
 # Keys whose value is a Go map in Nomad's structs (nomad/structs): everything else that is
 # a JSON object was a struct. From the kinds in Nomad v1.11.3's struct definitions.
@@ -525,15 +526,37 @@ def _kind(v) -> str:
     return "invalid"
 
 
+def _zero(kind: str):
+    """Go's zero value for a field the JSON left out (omitempty)."""
+    if kind == "string":
+        return ""
+    if kind == "number":
+        return 0
+    if kind == "float":
+        return 0.0
+    if kind == "bool":
+        return False
+    if kind.startswith("struct:"):
+        return {}
+    return None  # a nil pointer, map or slice
+
+
 class _Evaluator:
-    def __init__(self, ast, maps: frozenset[str]):
-        self.ast, self.maps = ast, maps
+    def __init__(self, ast, maps: frozenset[str], root: str | None = None):
+        self.ast, self.maps, self.root = ast, maps, root
         self._regex: dict[str, re.Pattern] = {}
 
     def __call__(self, datum) -> bool:
         return self._eval(self.ast, datum, {})
 
-    # A value is (python value, is_map) so a missing key can tell a Go map from a struct.
+    def _missing(self, path, i, part):
+        return BexprError(
+            f"error finding value in datum: {_pointer_text(path)} at part {i}: "
+            f'couldn\'t find key: struct field with name "{part}"'
+        )
+
+    # Walks the JSON with the Go kind of each step (FIELDS) when the root type is known, so a map
+    # tells from a struct and a field the JSON omits reads as its zero value.
     def _get(self, datum, path, local):
         if path and path[0] in local:
             bound = local[path[0]]
@@ -545,21 +568,34 @@ class _Evaluator:
                         f"{_pointer_text(path[:1])} references a {type(bound).__name__} so {_pointer_text(path)} is invalid"
                     )
                 return bound, True
-        cur, is_map = datum, False
+        cur = datum
+        kind = f"struct:{self.root}" if self.root else None
         for i, part in enumerate(path):
-            if isinstance(cur, dict):
+            is_map = kind.startswith("map:") if kind else None
+            if cur is None and is_map:
+                cur = {}  # a nil Go map reads like an empty one
+            if isinstance(cur, dict) and not is_map:
+                fields = FIELDS.get(kind.split(":", 1)[1]) if kind and kind.startswith(("struct:", "object:")) else None
+                if fields is not None:
+                    if part not in fields:
+                        raise self._missing(path, i, part)
+                    sub = fields[part]
+                    cur = cur[part] if part in cur else _zero(sub)
+                    kind = sub
+                elif part in cur:
+                    cur = cur[part]
+                    kind = "map:?" if (kind is None and part in self.maps) else None
+                else:
+                    raise self._missing(path, i, part)
+            elif isinstance(cur, dict):
                 if part not in cur:
-                    if is_map:
-                        if i == len(path) - 1:
-                            return None, False  # a missing map key: "not present"
-                        raise BexprError(
-                            f"error finding value in datum: {_pointer_text(path)} at part {i}: couldn't find key {part!r}"
-                        )
+                    if i == len(path) - 1:
+                        return None, False  # a missing map key: "not present"
                     raise BexprError(
-                        f"error finding value in datum: {_pointer_text(path)} at part {i}: "
-                        f'couldn\'t find key: struct field with name "{part}"'
+                        f"error finding value in datum: {_pointer_text(path)} at part {i}: couldn't find key {part!r}"
                     )
-                cur, is_map = cur[part], (not is_map and part in self.maps)
+                cur = cur[part]
+                kind = kind.split(":", 1)[1] if kind and kind != "map:?" else None
             elif isinstance(cur, list):
                 if not re.fullmatch(r"-?\d+", part):
                     raise BexprError(
@@ -571,7 +607,8 @@ class _Evaluator:
                         f"error finding value in datum: {_pointer_text(path)} at part {i}: "
                         f"index {idx} is out of range (length = {len(cur)})"
                     )
-                cur, is_map = cur[idx], False
+                cur = cur[idx]
+                kind = kind.split(":", 1)[1] if kind and kind.startswith("array:") else None
             else:
                 raise BexprError(
                     f"error finding value in datum: {_pointer_text(path)}: at part {i}, "
@@ -717,15 +754,17 @@ def compile_filter(
     expr: str | None,
     *,
     maps: frozenset[str] = NOMAD_MAP_KEYS,
+    root: str | None = None,
     parse_prefix: str = "failed to read filter expression: ",
     eval_prefix: str = "",
 ) -> Callable[[dict], bool] | None:
     """A predicate over one JSON object, or None without a filter. Errors are HTTP 400s with
-    the given prefixes (Nomad's paginator wraps parse and evaluation errors differently)."""
+    the given prefixes (Nomad's paginator wraps parse and evaluation errors differently).
+    ``root``: the Nomad struct the objects are (e.g. "Allocation"), so fields follow Go's types."""
     if not expr or not expr.strip():
         return None
     try:
-        ev = _Evaluator(parse(expr), maps)
+        ev = _Evaluator(parse(expr), maps, root if root in FIELDS else None)
     except BexprError as exc:
         raise HTTPError(400, f"{parse_prefix}{exc}") from None
 

@@ -110,7 +110,7 @@ class NomadApi:
         return (lambda n: True) if ns == "*" else (lambda n: n == ns)
 
     @staticmethod
-    def _paginate(req: Request, items, tokenizer, full=None) -> tuple[list, str]:
+    def _paginate(req: Request, items, tokenizer, full=None, root=None) -> tuple[list, str]:
         """nomad/state/paginator: skip items whose token sorts before next_token, filter the
         full object with go-bexpr, stop after per_page; the next token is the token of the
         first item left out ("" when the listing is complete)."""
@@ -120,7 +120,7 @@ class NomadApi:
             if not re.fullmatch(r"[+-]?\d+", raw) or not -(2**31) <= int(raw) < 2**31:
                 raise HTTPError(400, "Expect a number for `per_page` query string parameter")
             per_page = int(raw)
-        flt = compile_filter(req.params.get("filter"), parse_prefix=_PARSE_PREFIX, eval_prefix=_EVAL_PREFIX)
+        flt = compile_filter(req.params.get("filter"), root=root, parse_prefix=_PARSE_PREFIX, eval_prefix=_EVAL_PREFIX)
         reverse = req.params.get("reverse") == "true"
         if reverse:
             items = list(items)[::-1]
@@ -138,8 +138,8 @@ class NomadApi:
             out.append(it)
         return out, ""
 
-    def _list_reply(self, req: Request, objs, tokenizer, render, full=None) -> Reply:
-        page, nxt = self._paginate(req, objs, tokenizer, full or render)
+    def _list_reply(self, req: Request, objs, tokenizer, render, full=None, root=None) -> Reply:
+        page, nxt = self._paginate(req, objs, tokenizer, full or render, root)
         reply = json_reply([render(o) for o in page])
         if nxt:
             reply.headers["X-Nomad-NextToken"] = nxt
@@ -185,6 +185,7 @@ class NomadApi:
             lambda j, t: ((tok := f"{j.namespace}.{j.id}"), _cmp(tok, t)),
             lambda j: job_stub(self.w, j, meta),
             lambda j: job_full(self.w, j),
+            "Job",
         )
 
     def job(self, req: Request):
@@ -237,7 +238,7 @@ class NomadApi:
         else:
             objs = (a for a in self.w.alloc_list if in_ns(a.job.namespace))
             tokenizer = lambda a, t: create_token(a.create_index, a.id, t)  # noqa: E731
-        page, nxt = self._paginate(req, objs, tokenizer, lambda a: alloc_full(self.w, a))
+        page, nxt = self._paginate(req, objs, tokenizer, lambda a: alloc_full(self.w, a), "Allocation")
         frags = self._alloc_frags
         parts = []
         for a in page:
@@ -394,7 +395,7 @@ class NomadApi:
         else:
             objs = sorted(objs, key=lambda d: (d.create_index, d.id))
             tokenizer = lambda d, t: create_token(d.create_index, d.id, t)  # noqa: E731
-        return self._list_reply(req, objs, tokenizer, deployment_dict)
+        return self._list_reply(req, objs, tokenizer, deployment_dict, root="Deployment")
 
     def _deployment(self, req: Request) -> Deployment | None:
         return self.w.deployments.get(self._exact("deployment", req.args["id"]))
@@ -427,7 +428,7 @@ class NomadApi:
         else:
             objs = sorted(objs, key=lambda e: (e.create_index, e.id))
             tokenizer = lambda e, t: create_token(e.create_index, e.id, t)  # noqa: E731
-        return self._list_reply(req, objs, tokenizer, eval_dict)
+        return self._list_reply(req, objs, tokenizer, eval_dict, root="Evaluation")
 
     def _eval(self, req: Request) -> Evaluation | None:
         return self.w.evals.get(self._exact("eval", req.args["id"]))
@@ -457,6 +458,7 @@ class NomadApi:
             lambda n, t: id_token(n.id, t),
             lambda n: node_stub(self.w, n, res, os_),
             lambda n: node_full(self.w, n),
+            "Node",
         )
 
     def _node(self, req: Request) -> Node | None:
@@ -511,7 +513,13 @@ class NomadApi:
             service_registration(s) for s in self.w.nomad_services() if s.name == name and in_ns(s.alloc.job.namespace)
         ]
         regs.sort(key=lambda r: (r["Namespace"], r["ServiceName"], r["ID"]))
-        return self._list_reply(req, regs, lambda r, t: ((tok := f"{r['Namespace']}.{r['ID']}"), _cmp(tok, t)), dict)
+        return self._list_reply(
+            req,
+            regs,
+            lambda r, t: ((tok := f"{r['Namespace']}.{r['ID']}"), _cmp(tok, t)),
+            dict,
+            root="ServiceRegistration",
+        )
 
     # ----------------------------------------------------------- cluster
     def regions(self, req: Request):

@@ -437,3 +437,14 @@ def test_restart_reason_names_what_was_asked(fresh40):
         signaled = [e for e in events if e["Type"] == "Restart Signaled"]
         assert signaled[-1]["RestartReason"] == reason, body
         sb.clock.advance(10)  # let the restart play out before the next one
+
+
+def test_filter_sees_go_zero_values_the_json_omits(sandbox):
+    """The full Allocation leaves zero fields out of its JSON, but go-bexpr reads the Go struct:
+    NextAllocation == "" holds for every allocation that was not replaced, and a nil
+    DeploymentStatus is "is nil" (nomad/structs Allocation; go-bexpr evaluate.go)."""
+    every = allocs(sandbox)
+    fresh = allocs(sandbox, filter='NextAllocation == ""')
+    assert fresh and len(fresh) == sum(1 for a in every if not sandbox.world.allocs[a["ID"]].next)
+    nil_status = allocs(sandbox, filter="DeploymentStatus is nil")
+    assert {a["ID"] for a in nil_status} == {a["ID"] for a in every if a["DeploymentStatus"] is None}

@@ -165,3 +165,19 @@ def test_parse_errors_are_400_with_the_paginator_prefix():
     assert info.value.status == 400
     assert info.value.message.startswith("failed to read filter expression: 1:10 (9): no match found")
     assert compile_filter("") is None and compile_filter("   ") is None
+
+
+def test_go_fields_the_json_leaves_out_read_as_zero_values():
+    """A filter selects Go struct fields (go-bexpr over nomad/structs), so a field the JSON omits
+    (omitempty) is still there with its zero value, a nil map reads as empty, and only a name that
+    is no field of the struct is an error."""
+    bare = {"ID": "a", "ClientStatus": "running", "Job": {"ID": "j"}}
+    assert compile_filter('NextAllocation == ""', root="Allocation")(bare)
+    assert compile_filter("DeploymentStatus is nil", root="Allocation")(bare)
+    assert compile_filter("CreateIndex == 0 and not (PreemptedAllocations contains x)", root="Allocation")(bare)
+    assert not compile_filter('Job.Meta.client == "x"', root="Allocation")(bare)  # nil map: not present
+    assert compile_filter("TaskStates is empty", root="Allocation")(bare)
+    with pytest.raises(HTTPError, match='struct field with name "Nope"'):
+        compile_filter("Job.Nope == 1", root="Allocation")(bare)
+    with pytest.raises(HTTPError, match="invalid value kind"):
+        compile_filter("DeploymentStatus.Healthy == true", root="Allocation")(bare)  # through a nil pointer
