@@ -121,6 +121,20 @@ def violations(
     rows: list[dict] = []
     allocs = frames.allocations
     live_since: dict[str, pd.Timestamp] = {}
+    verdicts: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+
+    def judge(cl: str, client: str, dc: str) -> tuple[str, str, str]:
+        """(verdict, region, allowed words) per cluster, client and datacenter: computed once each."""
+        key = (cl, client, dc)
+        hit = verdicts.get(key)
+        if hit is None:
+            rule = policy.for_client(client) if client else None
+            region = _region(regions, cl)
+            hit = verdicts[key] = (
+                ("", region, "") if rule is None else (rule.judge(dc, region), region, rule.describe())
+            )
+        return hit
+
     if len(allocs):
         live = allocs[allocs["client_status"].isin(LIVE_ALLOC_STATUSES) & (allocs["desired_status"] == "run")]
         nodes: dict[tuple[str, str, str], list] = {}
@@ -135,13 +149,11 @@ def violations(
             list(live["create_time"]),
         ):
             live_since[aid] = created
-            rule = policy.for_client(client) if client else None
-            if rule is None or not node_id:
-                continue  # no policy (listed by unpoliced), or not placed yet (job_warnings covers it)
-            region = _region(regions, cl)
-            verdict = rule.judge(dc, region)
-            if verdict == ALLOWED or (verdict == UNKNOWN and not include_unknown):
-                continue
+            if not node_id:
+                continue  # not placed yet: job_warnings covers it
+            verdict, region, allowed = judge(cl, client, dc)
+            if verdict in ("", ALLOWED) or (verdict == UNKNOWN and not include_unknown):
+                continue  # no policy (listed by unpoliced), or allowed
             row = {
                 "cluster": cl,
                 "client": client,
@@ -153,7 +165,7 @@ def violations(
                 "node": node or node_id,
                 "datacenter": dc,
                 "region": region,
-                "allowed": rule.describe(),
+                "allowed": allowed,
                 "since": created,
             }
             rows.append(row)
@@ -177,12 +189,8 @@ def violations(
             services["node"].tolist(),
             services["datacenter"].tolist(),
         ):
-            rule = policy.for_client(client) if client else None
-            if rule is None:
-                continue
-            region = _region(regions, cl)
-            verdict = rule.judge(dc, region)
-            if verdict == ALLOWED or (verdict == UNKNOWN and not include_unknown):
+            verdict, region, allowed = judge(cl, client, dc)
+            if verdict in ("", ALLOWED) or (verdict == UNKNOWN and not include_unknown):
                 continue
             rows.append(
                 {
@@ -196,7 +204,7 @@ def violations(
                     "node": node,
                     "datacenter": dc,
                     "region": region,
-                    "allowed": rule.describe(),
+                    "allowed": allowed,
                     "since": live_since.get(aid, pd.NaT),
                 }
             )
@@ -287,17 +295,35 @@ def client_flags(violations_df: pd.DataFrame, unpoliced_df: pd.DataFrame) -> dic
     flag: ``forbidden`` | ``unknown`` | ``no policy``.
     """
     out: dict[tuple[str, str], tuple[str, str]] = {}
+    per: dict[
+        tuple[str, str], list
+    ] = {}  # (cluster, client) -> [forbidden dcs, forbidden allocs, forbidden, placements]
     if len(violations_df):
-        allocs = violations_df[violations_df["kind"] != "node"]
-        for (cl, client), g in allocs.groupby(["cluster", "client"], sort=False):
-            bad = g[g["verdict"] == FORBIDDEN]
-            if len(bad):
-                dcs = sorted({d for d in bad["datacenter"].tolist() if d})
-                n = int((bad["kind"] == "allocation").sum())
-                what = f"{n} allocation{'s' if n != 1 else ''}" if n else f"{len(bad)} service instance(s)"
-                out[(cl, client)] = (FORBIDDEN, f"residency: {what} in {', '.join(dcs)} (not allowed)")
-            else:
-                out[(cl, client)] = (UNKNOWN, f"residency: {len(g)} placement(s) in a datacenter that cannot be told")
+        for cl, client, kind, verdict, dc in zip(
+            violations_df["cluster"].tolist(),
+            violations_df["client"].tolist(),
+            violations_df["kind"].tolist(),
+            violations_df["verdict"].tolist(),
+            violations_df["datacenter"].tolist(),
+        ):
+            if kind == "node":
+                continue  # the node rows repeat what the allocations say
+            p = per.setdefault((cl, client), [set(), 0, 0, 0])
+            p[3] += 1
+            if verdict == FORBIDDEN:
+                p[2] += 1
+                if dc:
+                    p[0].add(dc)
+                if kind == "allocation":
+                    p[1] += 1
+    for key, (dcs, n_allocs, n_bad, n_all) in per.items():
+        if n_bad:
+            what = (
+                f"{n_allocs} allocation{'s' if n_allocs != 1 else ''}" if n_allocs else f"{n_bad} service instance(s)"
+            )
+            out[key] = (FORBIDDEN, f"residency: {what} in {', '.join(sorted(dcs))} (not allowed)")
+        else:
+            out[key] = (UNKNOWN, f"residency: {n_all} placement(s) in a datacenter that cannot be told")
     for cl, client in zip(unpoliced_df["cluster"].tolist(), unpoliced_df["client"].tolist()):
         out.setdefault((cl, client), ("no policy", "residency: no policy for this client"))
     return out

@@ -28,7 +28,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from common import gcpause
 
 from .version_values import (
     DEFAULT_META_KEYS,
@@ -73,6 +76,7 @@ MATRIX_COLUMNS = (
     "sources",
 )
 COUNT_COLUMNS = ("service", "version", "clients", "instances", "newest")
+_NAT = pd.NaT.value  # NaT as int64 nanoseconds
 
 # ---------------------------------------------------------------- instances
 
@@ -123,14 +127,16 @@ def build_instances(
 ) -> pd.DataFrame:
     """One row per version instance (columns ``INSTANCE_COLUMNS``), version '' when no source has one.
 
-    ``frames`` is a ``views.Frames`` (allocations, services, jobs, nomad_services, nodes are read).
+    ``frames`` is a ``views.Frames`` (allocations, services, jobs, nomad_services are read).
     ``job_specs`` maps (namespace, job_id) to a full job (GET /v1/job/:id) for the ``image`` source.
     """
     sources = check_sources(sources)
-    specs = job_specs or {}
-    allocs = frames.allocations
-    services = frames.services
-    jobs = frames.jobs
+    with gcpause.paused():  # hundreds of thousands of small tuples; nothing here forms cycles
+        return _instances(frames, sources, tuple(meta_keys), job_specs or {})
+
+
+def _instances(frames: Any, sources: tuple[str, ...], meta_keys: tuple[str, ...], specs: Mapping) -> pd.DataFrame:
+    allocs, services, jobs = frames.allocations, frames.services, frames.jobs
     job_info: dict[tuple[str, str], tuple[dict, int]] = {}
     if len(jobs):
         for ns, jid, meta, jv in zip(
@@ -138,46 +144,66 @@ def build_instances(
         ):
             job_info[(ns, jid)] = (meta or {}, int(jv))
     nomad_tags: dict[tuple[str, str], list] = {}
-    nomad_rows: list[tuple[str, str, str, list]] = []
-    ns_frame = frames.nomad_services
-    if len(ns_frame):
+    nomad_rows: list[tuple] = []
+    nsv = frames.nomad_services
+    if len(nsv):
         for cl, ns, client, svc, tags in zip(
-            ns_frame["cluster"].tolist(),
-            ns_frame["namespace"].tolist(),
-            ns_frame["client"].tolist(),
-            ns_frame["service"].tolist(),
-            ns_frame["tags"].tolist(),
+            nsv["cluster"].tolist(),
+            nsv["namespace"].tolist(),
+            nsv["client"].tolist(),
+            nsv["service"].tolist(),
+            nsv["tags"].tolist(),
         ):
             nomad_tags[(ns, svc)] = tags or []
             nomad_rows.append((cl, ns, client, svc, tags or []))
 
-    by_alloc: dict[str, list[dict]] = defaultdict(list)
-    svc_records = services.to_dict("records") if len(services) else []
-    for s in svc_records:
-        if s["alloc_id"]:
-            by_alloc[s["alloc_id"]].append(s)
+    # Consul instances as (cluster, service, client, alloc_id, node, datacenter, meta, tags) tuples.
+    svc_rows: list[tuple] = []
+    if len(services):
+        svc_rows = list(
+            zip(
+                *(
+                    services[c].tolist()
+                    for c in ("cluster", "service", "client", "alloc_id", "node", "datacenter", "meta", "tags")
+                )
+            )
+        )
+    by_alloc: dict[str, list[tuple]] = defaultdict(list)
+    for r in svc_rows:
+        if r[3]:
+            by_alloc[r[3]].append(r)
+    job_meta_cache: dict[tuple[str, str, int], str] = {}
+    image_cache: dict[tuple[str, str, str, int], str] = {}
 
     def job_version(ns: str, jid: str, alloc_jv: int) -> str:
-        meta, jv = job_info.get((ns, jid), ({}, -1))
-        if jv >= 0 and alloc_jv >= 0 and jv != alloc_jv:
-            return UNKNOWN  # the job's meta describes a newer (or older) job version than this alloc runs
-        return version_from_meta(meta, meta_keys)
+        key = (ns, jid, alloc_jv)
+        v = job_meta_cache.get(key)
+        if v is None:
+            meta, jv = job_info.get((ns, jid), ({}, -1))
+            # the job's meta describes its newest version: not an allocation still on an older one
+            stale = jv >= 0 and alloc_jv >= 0 and jv != alloc_jv
+            v = job_meta_cache[key] = UNKNOWN if stale else version_from_meta(meta, meta_keys)
+        return v
 
     def image_version(ns: str, jid: str, group: str, alloc_jv: int) -> str:
-        spec = specs.get((ns, jid))
-        if not isinstance(spec, Mapping):
-            return UNKNOWN
-        spec_v = spec.get("Version")
-        if isinstance(spec_v, int) and alloc_jv >= 0 and spec_v != alloc_jv:
-            return UNKNOWN
-        return version_from_image(images_of_job(spec).get(group, ""))
+        key = (ns, jid, group, alloc_jv)
+        v = image_cache.get(key)
+        if v is None:
+            spec = specs.get((ns, jid))
+            v = UNKNOWN
+            if isinstance(spec, Mapping):
+                spec_v = spec.get("Version")
+                if not (isinstance(spec_v, int) and alloc_jv >= 0 and spec_v != alloc_jv):
+                    v = version_from_image(images_of_job(spec).get(group, ""))
+            image_cache[key] = v
+        return v
 
-    def resolve(svc: dict | None, ns: str, name: str, jid: str, group: str, alloc_jv: int) -> tuple[str, str]:
+    def resolve(svc: tuple | None, ns: str, name: str, jid: str, group: str, alloc_jv: int) -> tuple[str, str]:
         for src in sources:
             if src == "consul_meta":
-                v = version_from_meta(svc["meta"], meta_keys) if svc else UNKNOWN
+                v = version_from_meta(svc[6], meta_keys) if svc else UNKNOWN
             elif src == "tag":
-                v = version_from_tags(svc["tags"]) if svc else UNKNOWN
+                v = version_from_tags(svc[7]) if svc else UNKNOWN
             elif src == "nomad_tags":
                 v = version_from_tags(nomad_tags.get((ns, name))) if ns else UNKNOWN
             elif src == "job_meta":
@@ -188,83 +214,46 @@ def build_instances(
                 return v, src
         return UNKNOWN, ""
 
-    rows: list[dict] = []
+    cols: dict[str, list] = {c: [] for c in INSTANCE_COLUMNS}
+    since: list[int] = []
+
+    def add(cl, client, svc, version, src, ns, jid, group, aid, node, dc, t) -> None:
+        for c, v in zip(INSTANCE_COLUMNS[:-1], (cl, client, svc, version, src, ns, jid, group, aid, node, dc)):
+            cols[c].append(v)
+        since.append(t)
+
     covered: set[tuple[str, str]] = set()  # (namespace, service) seen through an allocation
-    running_ids: set[str] = set()
+    known_allocs: set[str] = set()
     if len(allocs):
+        known_allocs = set(allocs["alloc_id"].tolist())
         live = allocs[(allocs["client_status"] == "running") & (allocs["desired_status"] == "run")]
-        cols = ("cluster", "client", "namespace", "job_id", "task_group", "alloc_id", "node_name", "datacenter")
-        created = list(live["create_time"])
-        for i, vals in enumerate(zip(*(live[c].tolist() for c in cols), live["job_version"].tolist())):
-            a = dict(zip(cols, vals))
-            a["job_version"], a["create_time"] = vals[-1], created[i]
-            running_ids.add(a["alloc_id"])
-            regs = by_alloc.get(a["alloc_id"]) or [None]
-            for s in regs:
-                name = s["service"] if s else a["task_group"]
-                version, src = resolve(s, a["namespace"], name, a["job_id"], a["task_group"], int(a["job_version"]))
-                covered.add((a["namespace"], name))
-                rows.append(
-                    {
-                        "cluster": a["cluster"],
-                        "client": a["client"],
-                        "service": name,
-                        "version": version,
-                        "source": src,
-                        "namespace": a["namespace"],
-                        "job_id": a["job_id"],
-                        "task_group": a["task_group"],
-                        "alloc_id": a["alloc_id"],
-                        "node": a["node_name"],
-                        "datacenter": a["datacenter"],
-                        "since": a["create_time"],
-                    }
-                )
-    known_allocs = set(allocs["alloc_id"].tolist()) if len(allocs) else set()
-    for s in svc_records:
-        aid = s["alloc_id"]
-        if aid and aid in known_allocs:
-            continue  # running ones are above; a stopped allocation's leftover registration says nothing
-        if not s["client"]:
+        names = ("cluster", "client", "namespace", "job_id", "task_group", "alloc_id", "node_name", "datacenter")
+        created = live["create_time"].array.asi8.tolist()
+        for (cl, client, ns, jid, group, aid, node, dc), jv, t in zip(
+            zip(*(live[c].tolist() for c in names)), live["job_version"].tolist(), created
+        ):
+            for s in by_alloc.get(aid) or (None,):
+                name = s[1] if s else group
+                version, src = resolve(s, ns, name, jid, group, jv)
+                covered.add((ns, name))
+                add(cl, client, name, version, src, ns, jid, group, aid, node, dc, t)
+    for s in svc_rows:
+        # Running allocations' instances are above; a stopped allocation's leftover registration says nothing.
+        if (s[3] and s[3] in known_allocs) or not s[2]:
             continue
-        version, src = resolve(s, "", s["service"], "", "", -1)
-        rows.append(
-            {
-                "cluster": s["cluster"],
-                "client": s["client"],
-                "service": s["service"],
-                "version": version,
-                "source": src,
-                "namespace": "",
-                "job_id": "",
-                "task_group": "",
-                "alloc_id": aid,
-                "node": s["node"],
-                "datacenter": s["datacenter"],
-                "since": pd.NaT,
-            }
-        )
-    for cl, ns, client, svc, tags in nomad_rows:
-        if (ns, svc) in covered or not client or "nomad_tags" not in sources:
-            continue
-        version = version_from_tags(tags)
-        rows.append(
-            {
-                "cluster": cl,
-                "client": client,
-                "service": svc,
-                "version": version,
-                "source": "nomad_tags" if version else "",
-                "namespace": ns,
-                "job_id": "",
-                "task_group": "",
-                "alloc_id": "",
-                "node": "",
-                "datacenter": "",
-                "since": pd.NaT,
-            }
-        )
-    return _rows_frame(rows, INSTANCE_COLUMNS)
+        version, src = resolve(s, "", s[1], "", "", -1)
+        add(s[0], s[2], s[1], version, src, "", "", "", s[3], s[4], s[5], _NAT)
+    if "nomad_tags" in sources:
+        for cl, ns, client, svc, tags in nomad_rows:
+            if (ns, svc) in covered or not client:
+                continue
+            version = version_from_tags(tags)
+            add(cl, client, svc, version, "nomad_tags" if version else "", ns, "", "", "", "", "", _NAT)
+    if not since:
+        return _empty(INSTANCE_COLUMNS)
+    data = {c: np.array(cols[c], dtype=object) for c in INSTANCE_COLUMNS[:-1]}
+    data["since"] = pd.DatetimeIndex(np.array(since, dtype=np.int64).view("M8[ns]")).tz_localize("UTC")
+    return pd.DataFrame(data)
 
 
 # ---------------------------------------------------------------- roll-ups
@@ -328,9 +317,6 @@ def build_matrix(instances: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return _rows_frame(rows, MATRIX_COLUMNS)
-
-
-_NAT = pd.NaT.value
 
 
 def build_counts(instances: pd.DataFrame) -> pd.DataFrame:
