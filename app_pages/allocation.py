@@ -8,7 +8,6 @@ import streamlit as st
 
 import auth.policy
 from ui import freshness, redact, runtime, tables, widgets
-from views import status as vstatus
 from views.logs import filter_lines
 from views.resources import ports, resources
 from views.words import ago_words
@@ -21,7 +20,7 @@ principal = widgets.require_page("allocation")
 
 def render_header(a: dict) -> None:
     c1, c2 = st.columns([4, 1.4], vertical_alignment="center")
-    c1.title(f"📦 Allocation {a['short_id']}")
+    c1.title(f":material/deployed_code: Allocation {tables.md_text(a['short_id'])}")
     c2.button(
         "Restart allocation",
         key=f"{P}_restart",
@@ -38,7 +37,7 @@ def render_header(a: dict) -> None:
         f"**Node** {widgets.md_link(a['node_name'], tables.node_link(a['node_id']), 'nodes')} · "
         f"**Datacenter** {md(a['datacenter'])}"
     )
-    icon = vstatus.alloc_icon(a["client_status"])
+    icon = widgets.alloc_icon_md(a["client_status"])
     st.markdown(
         f"{icon} **{md(a['client_status'])}** (desired: {md(a['desired_status'])})"
         + (f" — {md(a['client_description'])}" if a["client_description"] else "")
@@ -68,11 +67,35 @@ def render_tasks(events) -> None:
         return
     for task, ev in events.groupby("task", sort=True):
         state, failed = ev["task_state"].iloc[-1], bool(ev["task_failed"].iloc[-1])
-        icon = "🔴" if failed else {"running": "🟢", "pending": "🔵", "dead": "⚪"}.get(state, "🟠")
+        icon = widgets.TASK_FAILED_ICON if failed else widgets.TASK_STATE_ICONS.get(state, widgets.TASK_OTHER_ICON)
         st.markdown(f"{icon} **{tables.md_text(task)}** — {tables.md_text(state)}{' (failed)' if failed else ''}")
         show = ev.sort_values("time", ascending=False)[["time", "type", "message", "severity"]]
         show = show.assign(severity=show["severity"].map(tables.severity_badge))
         st.dataframe(show, hide_index=True, width="stretch", column_config=EVENT_COLS)
+
+
+PICK_LIMIT = 50
+
+
+def pick_allocation(allocs) -> None:
+    """Opened from the menu, with no allocation given: the troubled ones first, to pick from."""
+    st.title(":material/deployed_code: Allocation")
+    st.info(
+        "Pick an allocation below (troubled first), or search its ID, job or client in the sidebar.",
+        icon=":material/search:",
+    )
+    table = tables.alloc_table(allocs, with_client=True).head(PICK_LIMIT)
+    widgets.linked_table(
+        table,
+        key=f"{P}_pick",
+        link_col="allocation",
+        page="app_pages/allocation.py",
+        param="alloc",
+        column_config=widgets.ALLOC_COLS,
+        max_height=720,
+    )
+    if len(allocs) > PICK_LIMIT:
+        st.caption(f"The {PICK_LIMIT} most troubled and newest of {len(allocs)} allocations.")
 
 
 @st.fragment(run_every=cfg.page_refresh_seconds)
@@ -81,9 +104,12 @@ def render_data(value: str) -> None:
     snap = runtime.snapshot()
     if not freshness.render(snap):
         return
+    if not value:
+        pick_allocation(snap.frames.allocations)
+        return
     a, problem = tables.resolve_alloc(snap.frames.allocations, value)
     if a is None:
-        st.title("📦 Allocation")
+        st.title(":material/deployed_code: Allocation")
         st.error(problem)  # resolve_alloc quotes the input with md_code
         st.page_link("app_pages/health.py", label="Back to client health", icon=":material/arrow_back:")
         return
@@ -98,13 +124,15 @@ def render_data(value: str) -> None:
     else:
         res = resources(full)
         st.dataframe(
-            res,
+            tables.resource_table(res),
             hide_index=True,
             column_config={
                 "task": "Task",
                 "cpu_mhz": st.column_config.NumberColumn("CPU (MHz)"),
                 "memory_mb": st.column_config.NumberColumn("Memory (MB)"),
-                "memory_max_mb": st.column_config.NumberColumn("Memory max (MB)"),
+                "memory_max_mb": st.column_config.TextColumn(
+                    "Memory max (MB)", help="Memory the task may use above its reservation (oversubscription)"
+                ),
             },
         )
         st.caption(
@@ -128,7 +156,7 @@ def _log_section(a: dict, tasks: list[str], following: bool) -> None:
     widgets.still_signed_in(principal)
     st.subheader("Logs")
     if principal is None or not auth.policy.can(principal, auth.policy.LOGS_READ):
-        st.info("Your role cannot read allocation logs (support and admin roles can).", icon="🔒")
+        st.info("Your role cannot read allocation logs (support and admin roles can).", icon=":material/lock:")
         return
     if not tasks:
         st.caption("No tasks have started, so there are no logs yet.")

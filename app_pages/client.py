@@ -17,7 +17,7 @@ principal = widgets.require_page("client")
 
 
 def pick_client(clients: pd.DataFrame) -> None:
-    st.title("🏢 Client")
+    st.title(":material/apartment: Client")
     names = clients["client"].tolist()
     choice = st.selectbox(
         "Choose a client",
@@ -33,7 +33,7 @@ def pick_client(clients: pd.DataFrame) -> None:
 
 
 def render_header(row: dict) -> None:
-    st.title(f"🏢 {tables.md_text(row['client'])}")
+    st.title(f":material/apartment: {tables.md_text(row['client'])}")
     st.markdown(f"{widgets.badge_md(row['status'])} **{tables.md_text(row['reason'])}**")
     links = cfg.links_for(row["client"])
     if links:
@@ -55,9 +55,12 @@ ALLOC_COLS = widgets.ALLOC_COLS
 SERVICE_COLS = {
     "service": "Service",
     "health": "Health",
-    "checks": "Checks",
+    "checks": st.column_config.TextColumn("Checks", width=110),
+    "check_names": st.column_config.TextColumn("Check names", width="medium"),
     "failing": "Failing checks",
     "output": st.column_config.TextColumn("Check output", width="large"),
+    "tags": st.column_config.TextColumn("Tags", width="small"),
+    "meta": st.column_config.TextColumn("Meta", width="medium"),
     "version": "Version",
     "node": "Node",
     "address": "Address",
@@ -83,7 +86,7 @@ def render_data(client: str, job: str) -> None:
     f = snap.frames
     row = tables.client_row(f.clients, client)
     if row is None:
-        st.title("🏢 Client")
+        st.title(":material/apartment: Client")
         st.error(f"No client named {tables.md_code(client, 80)}.")
         st.page_link("app_pages/health.py", label="Back to client health", icon=":material/arrow_back:")
         return
@@ -116,7 +119,12 @@ def render_data(client: str, job: str) -> None:
     st.caption(
         f"{len(allocs)} allocations"
         + (f" of job {tables.md_code(job, 80)}" if job else "")
-        + ", troubled first. Select a row (or click the ID) to open the allocation."
+        + ", troubled first. "
+        + (
+            "Select a row (or click the ID) to open the allocation."
+            if widgets.page_allowed("allocation")
+            else "Your role cannot open allocation pages, so the IDs are plain text."
+        )
     )
     widgets.linked_table(
         allocs,
@@ -138,7 +146,7 @@ def render_data(client: str, job: str) -> None:
         st.caption("No task events or deployments in the last 24 hours.")
 
     st.subheader("Consul services and checks")
-    svc = tables.client_services(f.services, client)
+    svc = tables.client_services(f.services, client, f.checks)
     if len(svc):
         svc, svc_cols = widgets.unlink(svc, SERVICE_COLS)
         st.dataframe(svc, hide_index=True, width="stretch", column_config=svc_cols)

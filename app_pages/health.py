@@ -57,7 +57,12 @@ def render_data(statuses: list[str], dc: str, text: str) -> None:
     widgets.status_tiles(tables.status_counts(clients), len(clients))
     shown = tables.filter_clients(clients, statuses=statuses, datacenter=dc, text=text)
     st.caption(
-        f"{len(shown)} of {len(clients)} clients, worst first. Select a row (or click the name) to open the client."
+        f"{len(shown)} of {len(clients)} clients, worst first. "
+        + (
+            "Select a row (or click the name) to open the client."
+            if widgets.page_allowed("client")
+            else "Your role cannot open client pages."
+        )
     )
     widgets.linked_table(
         tables.health_table(shown),
@@ -70,7 +75,7 @@ def render_data(statuses: list[str], dc: str, text: str) -> None:
     )
 
 
-st.title("🩺 Client health")
+st.title(":material/monitor_heart: Client health")
 snap0 = runtime.snapshot()
 statuses, dc, text = render_filters(tables.datacenters_of(snap0.frames.clients))
 render_data(statuses, dc, text)

@@ -27,7 +27,7 @@ ALLOC_COLS = widgets.ALLOC_COLS
 
 def render_node(node: dict, allocs) -> None:
     md = tables.md_text
-    st.title(f"🖥️ {md(node['name'])}")
+    st.title(f":material/dns: {md(node['name'])}")
     st.markdown(
         f"{md(tables.node_badge(node['status']))} · **{md(node['eligibility'])}**"
         + (" · **draining**" if node["drain"] else "")
@@ -58,7 +58,7 @@ def render_data(value: str, datacenter: str) -> None:
     if value:
         node, problem = tables.resolve_node(nodes, value)
         if node is None:
-            st.title("🖥️ Nodes")
+            st.title(":material/dns: Nodes")
             st.error(problem)
             st.page_link("app_pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
             return
@@ -67,8 +67,8 @@ def render_data(value: str, datacenter: str) -> None:
     shown = nodes[nodes["datacenter"] == datacenter] if datacenter else nodes
     c = st.columns(4)
     c[0].metric("Nodes", len(shown), border=True)
-    c[1].metric("🟢 Ready", int((shown["status"] == "ready").sum()), border=True)
-    c[2].metric("🔴 Not ready", int((shown["status"] != "ready").sum()), border=True)
+    c[1].metric(":material/check_circle: Ready", int((shown["status"] == "ready").sum()), border=True)
+    c[2].metric(":material/error: Not ready", int((shown["status"] != "ready").sum()), border=True)
     c[3].metric(
         "Draining or ineligible", int((shown["drain"] | (shown["eligibility"] != "eligible")).sum()), border=True
     )
@@ -85,7 +85,7 @@ def render_data(value: str, datacenter: str) -> None:
 
 node_value = widgets.param("node")
 if not node_value:
-    st.title("🖥️ Nodes")
+    st.title(":material/dns: Nodes")
     snap0 = runtime.snapshot()
     dcs = sorted(set(snap0.frames.nodes["datacenter"].tolist()))
     widgets.seed(f"{P}_dc", "dc", allowed=[""] + dcs)

@@ -20,7 +20,7 @@ def render(snap, *, now: datetime | None = None) -> bool:
             "No data yet from the cluster.\n\n" + "\n\n".join(f"- {md_text(p)}" for p in problems)
             if problems
             else "Waiting for the first answer from the cluster…",
-            icon="⏳",
+            icon=":material/hourglass_empty:",
         )
         return False
     age = snap.age_seconds(now)
@@ -30,6 +30,6 @@ def render(snap, *, now: datetime | None = None) -> bool:
         st.warning(
             "**Some data could not be refreshed; showing the last good data.**\n\n"
             + "\n".join(f"- {md_text(p)}" for p in problems),
-            icon="⚠️",
+            icon=":material/warning:",
         )
     return True

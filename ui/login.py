@@ -26,6 +26,7 @@ import streamlit as st
 from auth import settings, signouts
 from auth.principal import Principal, principal_from_claims, session_expired
 from auth.roles import groups_granting_access
+from ui import deeplink
 from ui.clock import local
 from ui.tables import md_code, md_text
 
@@ -99,10 +100,45 @@ def _setup_page(missing: list[str], *, demo: bool) -> NoReturn:
     _stop()
 
 
-def _sign_in_page(providers: list[settings.Provider]) -> NoReturn:
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
+
+
+def _other_address(redirect_uri: str) -> tuple[str, bool] | None:
+    """(the address sign-in returns to, whether this one is surely wrong), when this page was opened
+    under another host: the identity cookie is set for that address only, so here sign-in loops.
+    Surely wrong when both are this machine's names (127.0.0.1 vs localhost); behind a proxy that
+    rewrites Host it may be fine, so then it is only a warning."""
+    from urllib.parse import urlsplit
+
+    try:
+        headers = st.context.headers
+        host = str(headers.get("X-Forwarded-Host") or headers.get("Host") or "").split(",")[0].strip()
+    except Exception:
+        return None
+    back = urlsplit(redirect_uri)
+    if not host or not back.netloc or host.lower() == back.netloc.lower():
+        return None
+    name = host.lower().rsplit(":", 1)[0] if not host.endswith("]") else host.lower()
+    sure = name in _LOOPBACK_HOSTS and (back.hostname or "") in {"localhost", "127.0.0.1", "::1"}
+    return f"{back.scheme}://{back.netloc}", sure
+
+
+def _sign_in_page(providers: list[settings.Provider], redirect_uri: str = "") -> NoReturn:
     st.title(TITLE)
     st.subheader("Sign in")
+    other = _other_address(redirect_uri)
+    if other:
+        address, sure = other
+        st.warning(
+            f"This page was opened at another address than the one sign-in returns to ({md_text(address)}), "
+            "so signing in here would bring you back to this page. Open the dashboard there instead.",
+            icon=":material/link_off:",
+        )
+        st.link_button(f"Open {address}", address, type="primary", icon=":material/open_in_new:")
+        if sure:
+            _stop()
     st.write("Sign in with your company account to see client health.")
+    deeplink.remember()  # the page and query asked for open again after the sign-in round trip
     _sign_in_buttons(providers, prefix="signin")
     _stop()
 
@@ -173,7 +209,7 @@ def gate(config, *, demo: bool) -> Principal:
     providers = settings.providers(auth)
     claims = _user()
     if claims.get("is_logged_in") is not True:
-        _sign_in_page(providers)
+        _sign_in_page(providers, str(auth.get("redirect_uri") or ""))
     refused = signouts.refusal(claims, signouts.default_store(), now)
     if refused:
         _refused_page(providers, refused)

@@ -29,18 +29,23 @@ def render(principal, *, pages: dict, allowed) -> None:
         go = st.session_state.pop(_GO, False)
         if query and query.strip():
             snap = runtime.snapshot()
-            matches = [m for m in search(snap.frames, query) if m.page in allowed and m.page in pages]
+            found = search(snap.frames, query)
+            matches = [m for m in found if m.page in allowed and m.page in pages]
             target = destination(matches) if go else None
             if target is not None:
                 st.switch_page(pages[target.page], query_params=target.params)
-            if not matches:
+            closed = [m for m in found if m not in matches]
+            if closed:
+                st.caption(closed_words(closed, principal))
+            if not matches and not closed:
                 st.caption(f"Nothing matches “{md_text(query.strip()[:60])}”.")
             else:
                 st.caption(f"{len(matches)} match{'es' if len(matches) != 1 else ''}:")
-                for m in matches:
+                labels = link_labels(matches)
+                for m, label in zip(matches, labels):
                     st.page_link(
                         pages[m.page],
-                        label=link_label(m),
+                        label=label,
                         query_params=m.params,
                         icon=_ICONS.get(m.kind),
                         help=md_text(m.detail),
@@ -49,9 +54,40 @@ def render(principal, *, pages: dict, allowed) -> None:
     login.render_identity(principal)
 
 
+MAX_LABEL = 30  # characters the sidebar shows before it cuts a link text with "..."
+
+
+def _fit(text: str, limit: int = MAX_LABEL) -> str:
+    """Long names lose their middle, not their end: periodic and dispatched job IDs differ only
+    at the end ("reports/periodic-1764547200"), so cutting the end made results look identical."""
+    return text if len(text) <= limit else text[: limit // 3] + "…" + text[-(limit - limit // 3 - 1) :]
+
+
 def link_label(match: Match) -> str:
     """A result's link text: names come from the cluster, so Markdown in them is shown literally."""
-    return md_text(match.label)
+    return md_text(_fit(match.label))
+
+
+def link_labels(matches: list[Match]) -> list[str]:
+    """Link texts for a result list; two that would still read the same get their kind and ID."""
+    labels = [link_label(m) for m in matches]
+    seen: dict[str, int] = {}
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+    return [
+        md_text(_fit(f"{m.id[-12:]} · {m.label}", MAX_LABEL + 14)) if seen[label] > 1 else label
+        for m, label in zip(matches, labels)
+    ]
+
+
+def closed_words(closed: list[Match], principal) -> str:
+    """Matches on pages this role cannot open: say they exist instead of "Nothing matches"."""
+    kinds: dict[str, int] = {}
+    for m in closed:
+        kinds[m.kind] = kinds.get(m.kind, 0) + 1
+    parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in kinds.items()]
+    roles = ", ".join(sorted(principal.roles)) or "no role"
+    return f"Also {', '.join(parts)} matching, which your role ({md_text(roles)}) cannot open."
 
 
 _ICONS = {

@@ -62,16 +62,18 @@ def md_text(value) -> str:
     return _MD_LEAD.sub(r"\1\\\2", _MD_PUNCT.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, s)))
 
 
+# Status marks in tables are text symbols every font has (colour emoji show as empty boxes on
+# machines without an emoji font); Markdown places use Streamlit's :material/...: icons.
 DEPLOY_ICONS = {
-    "successful": "✅",
-    "failed": "❌",
-    "cancelled": "⚪",
-    "running": "🔄",
-    "pending": "🔄",
-    "initializing": "🔄",
-    "unblocking": "🔄",
-    "paused": "⏸️",
-    "blocked": "⏸️",
+    "successful": "✓",
+    "failed": "✕",
+    "cancelled": "○",
+    "running": "↻",
+    "pending": "↻",
+    "initializing": "↻",
+    "unblocking": "↻",
+    "paused": "‖",
+    "blocked": "‖",
 }
 
 
@@ -230,17 +232,30 @@ def alloc_table(df: pd.DataFrame, *, with_client: bool = False) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def client_services(services: pd.DataFrame, client: str) -> pd.DataFrame:
+def _meta_words(meta) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(meta.items())) if isinstance(meta, dict) else ""
+
+
+def client_services(services: pd.DataFrame, client: str, checks: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A client's Consul service instances, worst first, with their tags, meta and check names."""
     df = services[services["client"] == client]
     rank = df["health"].map(vstatus.CHECK_RANK).fillna(1)
     df = df.assign(_r=rank).sort_values(["_r", "service", "node"], kind="stable")
+    names: dict[str, str] = {}
+    if checks is not None and len(checks) and len(df):
+        mine = checks[checks["service_id"].isin(set(df["service_id"]))]
+        for sid, group in mine.groupby("service_id", sort=False):
+            names[sid] = ", ".join(f"{n} ({s})" for n, s in zip(group["name"], group["status"]))
     return pd.DataFrame(
         {
             "service": df["service"],
             "health": df["health"].map(check_badge),
             "checks": df["checks_passing"].astype(str) + " / " + df["checks_total"].astype(str) + " passing",
+            "check_names": df["service_id"].map(lambda sid: names.get(sid, "")),
             "failing": df["failing_checks"],
             "output": df["check_output"],
+            "tags": df["tags"].map(join_list),
+            "meta": df["meta"].map(_meta_words),
             "version": df["version"],
             "node": df["node"],
             "address": df["address"] + ":" + df["port"].astype(str),
@@ -249,11 +264,11 @@ def client_services(services: pd.DataFrame, client: str) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-CHECK_ICONS = {"passing": "🟢", "warning": "🟠", "critical": "🔴"}
+CHECK_ICONS = {"passing": "✓", "warning": "▲", "critical": "✕"}
 
 
 def check_badge(status: str) -> str:
-    return f"{CHECK_ICONS.get(status, '⚪')} {status}"
+    return f"{CHECK_ICONS.get(status, '○')} {status}"
 
 
 def client_deployments(deployments: pd.DataFrame, client: str, limit: int = 50) -> pd.DataFrame:
@@ -312,6 +327,11 @@ def resolve_node(nodes: pd.DataFrame, value) -> tuple[dict | None, str]:
     return None, f"No node named or with ID {md_code(raw, 40)}."
 
 
+def resource_table(res: pd.DataFrame) -> pd.DataFrame:
+    """Resources per task as shown: a memory max of 0 means none was set (no oversubscription)."""
+    return res.assign(memory_max_mb=res["memory_max_mb"].map(lambda v: str(int(v)) if v else "not set"))
+
+
 # ------------------------------------------------------------------ raw allocation JSON
 
 redact_allocation = redact.redact_allocation  # an allowlist of the fields support needs: ui/redact.py
@@ -339,19 +359,19 @@ def node_table(nodes: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-NODE_ICONS = {"ready": "🟢", "initializing": "🔵", "disconnected": "🟠", "down": "🔴"}
+NODE_ICONS = {"ready": "✓", "initializing": "◌", "disconnected": "▲", "down": "✕"}
 
 
 def node_badge(status: str) -> str:
-    return f"{NODE_ICONS.get(status, '⚪')} {status}"
+    return f"{NODE_ICONS.get(status, '○')} {status}"
 
 
 def node_allocations(allocs: pd.DataFrame, node_id: str) -> pd.DataFrame:
     return alloc_table(allocs[allocs["node_id"] == node_id], with_client=True)
 
 
-SEVERITY_ICONS = {"error": "🔴", "warning": "🟠", "info": "⚪"}
+SEVERITY_ICONS = {"error": "✕", "warning": "▲", "info": "·"}
 
 
 def severity_badge(severity: str) -> str:
-    return f"{SEVERITY_ICONS.get(severity, '⚪')} {severity}"
+    return f"{SEVERITY_ICONS.get(severity, '·')} {severity}"

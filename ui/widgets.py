@@ -49,7 +49,30 @@ def status_tiles(counts: dict[str, int], total: int) -> None:
     cols = st.columns(len(counts) + 1)
     cols[0].metric("Clients", total, border=True)
     for col, (status, n) in zip(cols[1:], counts.items()):
-        col.metric(f"{vstatus.icon(status)} {status.capitalize()}", n, border=True)
+        icon = vstatus.STATUS_MATERIAL_ICONS.get(status, ":material/help:")
+        color = vstatus.STATUS_ST_COLORS.get(status, "gray")
+        col.metric(f":{color}[{icon}] {status.capitalize()}", n, border=True)
+
+
+# Streamlit Material icons for Markdown places (headers, labels); tables use views.status's text marks.
+ALLOC_MATERIAL_ICONS = {
+    "running": ":green[:material/play_circle:]",
+    "pending": ":blue[:material/pending:]",
+    "failed": ":red[:material/error:]",
+    "lost": ":red[:material/error:]",
+    "complete": ":gray[:material/check_circle:]",
+}
+TASK_STATE_ICONS = {
+    "running": ":green[:material/play_circle:]",
+    "pending": ":blue[:material/pending:]",
+    "dead": ":gray[:material/stop_circle:]",
+}
+TASK_FAILED_ICON = ":red[:material/error:]"
+TASK_OTHER_ICON = ":orange[:material/help:]"
+
+
+def alloc_icon_md(client_status: str) -> str:
+    return ALLOC_MATERIAL_ICONS.get(client_status, ":orange[:material/help:]")
 
 
 def badge_md(status: str) -> str:
@@ -137,7 +160,11 @@ def require_page(name: str):
     try:
         auth.policy.ensure(principal, f"page:{name}")
     except auth.policy.Forbidden:
-        st.error("Your role cannot open this page.", icon="🔒")
+        from ui import access, runtime
+
+        st.warning(
+            access.message(name, name, principal, runtime.dashboard_config().group_roles), icon=":material/lock:"
+        )
         st.stop()
     return principal
 

@@ -5,7 +5,7 @@ Client health statuses, worst first: ``down`` (red), ``degraded`` (amber),
 icons from here so the same status always looks the same.
 
 >>> color("down"), icon("healthy"), badge("degraded")
-('#d62728', '🟢', '🟠 degraded')
+('#d62728', '✓', '▲ degraded')
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ STATUS_COLORS: dict[str, str] = {
     DEPLOYING: "#1f77b4",  # blue
     HEALTHY: "#2ca02c",  # green
 }
+# Text symbols every font has (colour emoji show as empty boxes without an emoji font)
 STATUS_ICONS: dict[str, str] = {
-    DOWN: "🔴",
-    DEGRADED: "🟠",
-    DEPLOYING: "🔵",
-    HEALTHY: "🟢",
+    DOWN: "✕",
+    DEGRADED: "▲",
+    DEPLOYING: "↻",
+    HEALTHY: "✓",
 }
 # Streamlit material icons, for st.badge / st.markdown(":material/...:")
 STATUS_MATERIAL_ICONS: dict[str, str] = {
@@ -41,7 +42,7 @@ STATUS_MATERIAL_ICONS: dict[str, str] = {
 STATUS_ST_COLORS: dict[str, str] = {DOWN: "red", DEGRADED: "orange", DEPLOYING: "blue", HEALTHY: "green"}
 
 UNKNOWN_COLOR = "#7f7f7f"
-UNKNOWN_ICON = "⚪"
+UNKNOWN_ICON = "○"
 
 # Event / message severity (task_events.severity)
 SEVERITY_ORDER: tuple[str, ...] = ("error", "warning", "info")
@@ -57,12 +58,12 @@ ALLOC_STATUS_COLORS: dict[str, str] = {
     "unknown": "#bcbd22",
 }
 ALLOC_STATUS_ICONS: dict[str, str] = {
-    "running": "🟢",
-    "pending": "🔵",
-    "failed": "🔴",
-    "lost": "🔴",
-    "complete": "⚪",
-    "unknown": "🟠",
+    "running": "●",
+    "pending": "◌",
+    "failed": "✕",
+    "lost": "✕",
+    "complete": "○",
+    "unknown": "▲",
 }
 # Troubled first: the order allocation rows are listed in (then newest first).
 ALLOC_STATUS_ORDER: dict[str, int] = {"failed": 0, "lost": 1, "pending": 2, "running": 3, "unknown": 4, "complete": 5}
@@ -98,7 +99,7 @@ def icon(status: str) -> str:
 
 
 def badge(status: str) -> str:
-    """Icon and word, e.g. ``'🔴 down'`` (plain text, works in tables)."""
+    """Icon and word, e.g. ``'✕ down'`` (plain text, works in tables)."""
     return f"{icon(status)} {status}"
 
 
@@ -108,7 +109,7 @@ def alloc_icon(client_status: str) -> str:
 
 
 def alloc_badge(client_status: str) -> str:
-    """E.g. ``'🔴 failed'`` (plain text, works in tables)."""
+    """E.g. ``'✕ failed'`` (plain text, works in tables)."""
     return f"{alloc_icon(client_status)} {client_status}"
 
 

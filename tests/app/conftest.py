@@ -63,19 +63,22 @@ def make_user_claims(role: str | None = None, *, groups=None, age_hours: float =
 
 
 def nav_pages_of(at: AppTest) -> list[str]:
-    """The url_paths st.navigation registered in the last run ([] when the run stopped before it).
+    """The url_paths of the pages st.navigation lists in the last run ([] when the run stopped before it).
 
     The default page registers an empty url_pathname; its url_path is recovered from its hash
-    (st.Page hashes its url_path), so the list reads like the policy's page names.
+    (st.Page hashes its url_path; app.py names it "home"), so the list reads like the policy's page
+    names. Hidden stand-ins (a page outside the role, the /health alias; app.py gives them
+    ``ui.access.HIDDEN_ICON``) are not in the navigation and are left out.
     """
     from streamlit.util import calc_hash
 
     from auth.policy import PAGES
+    from ui.access import HIDDEN_ICON
 
-    by_hash = {calc_hash(name): name for name in PAGES}
+    by_hash = {calc_hash(name): name for name in PAGES} | {calc_hash("home"): "health"}
     names = []
     for page_hash, info in at._registered_pages.items():
-        if "url_pathname" not in info:
+        if "url_pathname" not in info or info.get("icon") == HIDDEN_ICON:
             continue
         names.append(str(info["url_pathname"]) or by_hash.get(page_hash, str(info.get("page_name", "")).lower()))
     return names

@@ -67,7 +67,7 @@ def markup_in(md: str) -> list[str]:
         found.append("image")
     if re.search(rf"(?<!\\)\]\((?!{OUR_PAGES})", md):
         found.append("link")
-    if re.search(r"(?<!\\):red\[", md):
+    if re.search(r"(?<!\\):red\[(RED|T)\]", md):  # the payload's directive (the pages colour icons themselves)
         found.append(":red[] directive")
     if re.search(r"(?<!\\)<img", md):
         found.append("HTML")

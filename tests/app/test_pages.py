@@ -105,7 +105,7 @@ def test_client_allocation_status_filter(open_page, snap):
     at = open_page("app_pages/client.py", client=client)
     at.multiselect(key="client_alloc_status").select("running").run()
     table = next(d.value for d in at.dataframe if "allocation" in d.value.columns)
-    assert set(table["status"]) == {"🟢 running"}
+    assert set(table["status"]) == {"● running"}
     assert len(table) == int(((allocs["client"] == client) & (allocs["client_status"] == "running")).sum())
 
 
@@ -118,7 +118,7 @@ def test_unknown_client_says_so_with_a_way_back(open_page):
 def test_client_page_without_a_name_offers_a_picker(open_page, snap):
     at = open_page("app_pages/client.py")
     assert at.selectbox(key="client_pick").options[:1] == [
-        f"{'🔴🟠🔵🟢'[['down', 'degraded', 'deploying', 'healthy'].index(snap.frames.clients.iloc[0]['status'])]} "
+        f"{'✕▲↻✓'[['down', 'degraded', 'deploying', 'healthy'].index(snap.frames.clients.iloc[0]['status'])]} "
         f"{snap.frames.clients.iloc[0]['client']}"
     ]
 
@@ -179,13 +179,29 @@ def test_viewer_cannot_read_logs(open_page, snap):
         ("../../v1/acl/tokens", "is not an allocation ID"),
         ("x" * 3000, "is not an allocation ID"),
         ("deadbeef", "No allocation `deadbeef`"),
-        ("", "No allocation given"),
     ],
 )
 def test_odd_allocation_links_get_a_clear_message(open_page, value, message):
     at = open_page("app_pages/allocation.py", alloc=value)
     assert message in at.error[0].value
     assert not at.exception
+
+
+def test_the_allocation_page_opened_from_the_menu_offers_allocations_to_pick(open_page, snap):
+    """No ?alloc= (the menu entry): a way to pick one, troubled first, instead of a red error."""
+    at = open_page("app_pages/allocation.py")
+    assert not at.error and not at.exception
+    assert "Pick an allocation below" in at.info[0].value
+    table = at.dataframe[0].value
+    assert 0 < len(table) <= 50
+    failed = int((snap.frames.allocations["client_status"] == "failed").sum())
+    assert [s.split(" ", 1)[1] for s in table["status"]][: min(failed, 50)] == ["failed"] * min(failed, 50)
+
+
+def test_memory_max_reads_not_set_when_a_task_has_none(open_page, snap):
+    at = open_page("app_pages/allocation.py", alloc=snap.frames.allocations["alloc_id"].iloc[0])
+    resources = next(d.value for d in at.dataframe if "memory_max_mb" in d.value.columns)
+    assert set(resources["memory_max_mb"]) == {"not set"}  # the sandbox sets no memory_max
 
 
 # ------------------------------------------------------------------ nodes page

@@ -13,7 +13,7 @@ def test_page_refuses_a_role_the_policy_does_not_allow(page, open_script, princi
     at = open_script(page, principal_for("manager"))
     assert not at.exception
     text = page_text(at)
-    assert "Your role cannot open this page." in text
+    assert "You do not have access to this page" in text
     assert not at.dataframe and "Data as of" not in text
 
 
@@ -25,7 +25,7 @@ def test_page_opens_for_an_allowed_role(page, open_script, principal_for, page_t
     }.get(page, {})
     at = open_script(page, principal_for("admin"), **params)
     assert not at.exception
-    assert "Your role cannot open this page." not in page_text(at)
+    assert "You do not have access to this page" not in page_text(at)
 
 
 def _params(page, snap):

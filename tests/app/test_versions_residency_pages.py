@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import config
-from ui import fleet_tables
+from ui import fleet_tables, tables
 from views import residency, versions
 
 VIOLATOR = "rideau-greens"  # sandbox seed 7: placed in us-east-1, allowed only Canadian datacenters
@@ -144,7 +144,7 @@ def test_health_row_carries_the_residency_flag_and_reason(open_page):
     df = at.dataframe[0].value
     row = df[[c.endswith(f"client={VIOLATOR}") for c in df["client"]]].iloc[0]
     assert "us-east-1 (not allowed)" in row["reason"]
-    assert row["residency"] == "✖ outside"
+    assert row["residency"] == tables.residency_badge("forbidden")  # a text mark, not an emoji
     others = df[[not c.endswith(f"client={VIOLATOR}") for c in df["client"]]]
     assert set(others["residency"]) == {""}
 

@@ -129,7 +129,7 @@ def test_status_palette_order_colours_icons():
     assert STATUS_ORDER == ("down", "degraded", "deploying", "healthy")
     assert [rank(s) for s in STATUS_ORDER] == [0, 1, 2, 3] and rank("???") == 4
     assert color("healthy") == "#2ca02c" and color("down") == "#d62728" and color("nope") == "#7f7f7f"
-    assert icon("deploying") == "🔵" and badge("degraded") == "🟠 degraded"
+    assert icon("deploying") == "↻" and badge("degraded") == "▲ degraded"
     assert worst(["healthy", "deploying", "degraded"]) == "degraded" and worst([]) == "healthy"
 
 

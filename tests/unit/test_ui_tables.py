@@ -62,7 +62,7 @@ def test_health_table_rows(clients):
     t = tables.health_table(tables.filter_clients(clients))
     first = t.iloc[0]
     assert first["client"] == "client?client=broken"
-    assert first["status"] == "🔴 down" and first["running"] == "0 / 3" and first["running_ratio"] == 0
+    assert first["status"] == "✕ down" and first["running"] == "0 / 3" and first["running_ratio"] == 0
     shaky = t.iloc[1]
     assert shaky["running_ratio"] == pytest.approx(75.0) and shaky["versions"] == "1.9.0, 1.9.1"
     assert pd.isna(t.iloc[4]["running_ratio"])  # nothing desired: no bar rather than a full one
@@ -163,5 +163,5 @@ def test_node_allocations_is_the_alloc_table_of_that_node():
 def test_alloc_badge_comes_from_the_views_palette():
     from views import status as vstatus
 
-    assert tables.alloc_badge("failed") == vstatus.alloc_badge("failed") == "🔴 failed"
-    assert tables.alloc_badge("something-new") == "🟠 something-new"
+    assert tables.alloc_badge("failed") == vstatus.alloc_badge("failed") == "✕ failed"
+    assert tables.alloc_badge("something-new") == "▲ something-new"

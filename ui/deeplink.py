@@ -1,0 +1,66 @@
+"""A deep link survives sign-in: the page and query a signed-out person asked for are remembered in
+the browser (localStorage) before the identity provider's round trip, and opened once after it.
+
+Streamlit's OAuth callback always lands on the app's root, and the session that asked is gone by
+then, so the browser has to carry the wish across. Only a same-origin path is ever followed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import streamlit as st
+
+KEY = "nomad-dashboard-after-sign-in"
+MAX_AGE_MS = 10 * 60 * 1000  # a wish older than the sign-in round trip is dropped
+_SAFE_TARGET = r"^/(?!/)[A-Za-z0-9_\-./%]*(\?[^#<>\"'\s]*)?$"  # a path on this origin, never //host
+
+_REMEMBER = """<script>
+const loc = window.parent.location;
+const target = loc.pathname + loc.search;
+if (target !== "/" && new RegExp(%(safe)s).test(target)) {
+  window.parent.localStorage.setItem(%(key)s, JSON.stringify({target: target, at: Date.now()}));
+}
+</script>"""
+
+_RESTORE = """<script>
+const raw = window.parent.localStorage.getItem(%(key)s);
+window.parent.localStorage.removeItem(%(key)s);
+try {
+  const wish = JSON.parse(raw || "null");
+  const loc = window.parent.location;
+  if (wish && Date.now() - wish.at < %(max_age)d && new RegExp(%(safe)s).test(wish.target)
+      && loc.pathname + loc.search !== wish.target) {
+    loc.replace(wish.target);
+  }
+} catch (e) {}
+</script>"""
+
+
+def _script(template: str) -> str:
+    return template % {"key": json.dumps(KEY), "safe": json.dumps(_SAFE_TARGET), "max_age": MAX_AGE_MS}
+
+
+def _run(script: str) -> None:
+    """Our own script (never anything from a request) in a same-origin frame, out of sight."""
+    with st.container(height=1, border=False):
+        st.iframe(script, height=1)
+
+
+def remember() -> None:
+    """On the sign-in page: keep the page and query this browser asked for."""
+    _run(_script(_REMEMBER))
+
+
+def restore() -> None:
+    """Once per session after sign-in: open the remembered page, if any (the script forgets it)."""
+    if st.session_state.get("_deeplink_checked"):
+        return
+    st.session_state["_deeplink_checked"] = True
+    _run(_script(_RESTORE))
+
+
+def is_safe_target(target: str) -> bool:
+    """The same rule the browser script applies (tested in Python)."""
+    return bool(re.match(_SAFE_TARGET, target))
