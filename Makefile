@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test lint bench deps dev-deps browser postgresql oidc-provider clean
+.PHONY: run test lint typecheck bench deps dev-deps browser postgresql oidc-provider clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,11 @@ lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint browser postgresql oidc-provider
+# Type check of connectors/, snapshot/, views/, auth/, common/ (settings in pyproject.toml).
+typecheck: dev-deps
+	$(VENV)/bin/mypy
+
+test: lint typecheck browser postgresql oidc-provider
 	$(PY) -m pytest
 
 bench: dev-deps

@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 DEFAULT_AUTH_METHOD = "dashboard-sso"
 # Exchange again this long before the Nomad token expires.
@@ -149,4 +149,5 @@ def session_identity(login_fn: Callable[[str], Any]) -> NomadSession:
         id_token = st.user.tokens.get("id", "")
     except Exception:
         id_token = ""
-    return current(st.session_state, id_token, login_fn, datetime.now(UTC))
+    state = cast(MutableMapping[str, Any], st.session_state)  # a mapping in all but name
+    return current(state, id_token, login_fn, datetime.now(UTC))

@@ -225,8 +225,8 @@ class ConsulConnector:
         the fields its views read (connectors.slim).  Same requests and errors as the
         py-consul path; used for the big catalog/health reads of the snapshot."""
         params = []
-        if index:
-            params = [("index", index), ("wait", wait_string(wait))]
+        if index:  # a blocking query; without a wait Consul holds it for its default (5 min)
+            params = [("index", index)] + ([("wait", wait_string(wait))] if wait else [])
         headers = self._c.prepare_headers(self._token(token))
         http = self._c.http
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import urllib.parse
+from typing import TypeGuard
 
 from .errors import InvalidInput
 
@@ -58,7 +59,7 @@ def segment(value: object, what: str, source: str = "Nomad") -> str:
     return urllib.parse.quote(check_name(value, what, source), safe="")
 
 
-def is_uuid(value: object) -> bool:
+def is_uuid(value: object) -> TypeGuard[str]:
     """True for a full Nomad/Consul UUID (any case, surrounding spaces ignored), e.g. a full allocation ID."""
     return isinstance(value, str) and UUID_RE.match(value.strip().lower()) is not None
 

@@ -86,11 +86,12 @@ class TTLCache:
                     if hit[2] is not None:
                         raise hit[2]
                     return hit[1]
-                pending = self._pending.get(key)
-                owner = pending is None
-                if owner:
+                found = self._pending.get(key)
+                owner = found is None
+                if found is None:
                     pending = self._pending[key] = _Pending()
                 else:
+                    pending = found
                     pending.waiters += 1
             if not owner:
                 if not pending.done.wait(max(0.0, deadline - time.monotonic())):

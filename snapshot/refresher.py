@@ -112,10 +112,10 @@ class Refresher:
         n = self.nomad
         # slim: the big lists are parsed element by element keeping only what the views read
         # (connectors.slim); the kept raw stays valid input for views.build_frames.
-        slim = {"slim": True} if self.slim_raw else {}
+        slim = self.slim_raw
         fetchers: list[tuple[str, str, Callable]] = [
             ("jobs", "Nomad", lambda i, w: n.list_jobs(index=i, wait=w)),
-            ("allocations", "Nomad", lambda i, w: n.list_allocations(index=i, wait=w, **slim)),
+            ("allocations", "Nomad", lambda i, w: n.list_allocations(index=i, wait=w, slim=slim)),
             ("deployments", "Nomad", lambda i, w: n.list_deployments(index=i, wait=w)),
             ("nodes", "Nomad", lambda i, w: n.list_nodes(index=i, wait=w)),
             ("namespaces", "Nomad", lambda i, w: n.list_namespaces(index=i, wait=w)),
@@ -125,7 +125,7 @@ class Refresher:
             c = self.consul
             fetchers += [
                 ("consul_services", "Consul", self._fetch_consul_services),
-                ("consul_checks", "Consul", lambda i, w: c.health_state("any", index=i, wait=w, **slim)),
+                ("consul_checks", "Consul", lambda i, w: c.health_state("any", index=i, wait=w, slim=slim)),
             ]
         self._sources: dict[str, _Source] = {}
         for name, system, fetch in fetchers:
@@ -202,10 +202,9 @@ class Refresher:
         src = self._sources["consul_services"]
         if index and names.index == index and src.raw is not None:
             return Listing(src.raw, names.index)  # nothing changed: no per-name requests
-        slim = {"slim": True} if self.slim_raw else {}
         per_name = {}
         for name in sorted(names.data):
-            per_name[name] = self.consul.catalog_service(name, **slim).data
+            per_name[name] = self.consul.catalog_service(name, slim=self.slim_raw).data
         return Listing(per_name, names.index)
 
     def _fetch_source(self, src: _Source, index: int | None, wait: float | None) -> bool:

@@ -9,7 +9,7 @@ string. The fields read are the ones ``common.fields`` lists (the connector keep
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -166,7 +166,7 @@ def build_allocations(
     for ds in cols["DeploymentStatus"]:
         h = ds.get("Healthy") if ds.__class__ is dict else None
         healthy.append(h if h is True or h is False else None)
-    jv = cols["JobVersion"]
+    jv: Sequence[Any] = cols["JobVersion"]
     if None in jv:
         jv = [-1 if v is None else v for v in jv]
     cstat_arr = col.strcol(cols["ClientStatus"])

@@ -10,6 +10,7 @@ Same approach as the builders: vectorised counts and dict look-ups, no per-row p
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -196,7 +197,7 @@ def build_clients(
 
     order = sorted(names)
     nfound: list[int] = []
-    cols: dict[str, list] = {k: [] for k in SCHEMAS["clients"]}
+    cols: dict[str, Any] = {k: [] for k in SCHEMAS["clients"]}
     for c in order:
         jhs = []
         tot_des = tot_run = tot_fail = tot_lost = tot_rst = 0
@@ -247,7 +248,7 @@ def build_clients(
         cols["last_deployment_status"].append(ld[2] if ld else "")
         cols["last_deployment_time"].append(ld[0] if ld else 0)
         cols["versions"].append(sorted(versions.get(c, ())))
-        cols["datacenters"].append(sorted(dcs.get(c) or placed.get(c, ())))
+        cols["datacenters"].append(sorted(dcs.get(c) or placed.get(c) or ()))
     cols["namespaces"] = col.objs(cols["namespaces"])
     cols["versions"] = col.objs(cols["versions"])
     cols["datacenters"] = col.objs(cols["datacenters"])

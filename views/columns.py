@@ -9,7 +9,7 @@ becomes empty; Nomad times are integer nanoseconds (0 = unset) or RFC3339 string
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ def utc_now(now: Any) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def times(vals: list) -> pd.DatetimeIndex:
+def times(vals: Sequence[Any]) -> pd.DatetimeIndex:
     """Nomad times -> tz-aware UTC. Ints are nanoseconds (0/None = NaT); strings are RFC3339."""
     try:
         arr = np.array(vals, dtype=np.int64)
@@ -36,7 +36,7 @@ def times(vals: list) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(arr.view("M8[ns]")).tz_localize("UTC")
 
 
-def _times_mixed(vals: list) -> pd.DatetimeIndex:
+def _times_mixed(vals: Sequence[Any]) -> pd.DatetimeIndex:
     out = np.full(len(vals), INAT, dtype=np.int64)
     str_pos, strs = [], []
     for i, v in enumerate(vals):
@@ -54,14 +54,14 @@ def _times_mixed(vals: list) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(out.view("M8[ns]")).tz_localize("UTC")
 
 
-def str_times(vals: list) -> pd.DatetimeIndex:
+def str_times(vals: Sequence[Any]) -> pd.DatetimeIndex:
     """RFC3339 strings (None/'' = NaT; Go's zero time is out of range -> NaT)."""
     if not any(vals):
         return pd.DatetimeIndex(np.full(len(vals), INAT, dtype=np.int64).view("M8[ns]")).tz_localize("UTC")
     return _times_mixed(vals)
 
 
-def objs(vals: list) -> np.ndarray:
+def objs(vals: Sequence[Any]) -> np.ndarray:
     """Object array holding the given Python objects as-is (safe for lists)."""
     a = np.empty(len(vals), dtype=object)
     for i, v in enumerate(vals):
@@ -69,7 +69,7 @@ def objs(vals: list) -> np.ndarray:
     return a
 
 
-def strs(vals: list) -> np.ndarray:
+def strs(vals: Sequence[Any]) -> np.ndarray:
     return np.array(vals, dtype=object) if vals else np.empty(0, dtype=object)
 
 
@@ -115,17 +115,17 @@ def records(raw: Any) -> list:
     return []
 
 
-def strcol(vals: tuple | list) -> np.ndarray:
+def strcol(vals: Sequence[Any]) -> np.ndarray:
     """Object array of str; None (and other non-str) -> ''."""
     a = np.array(vals, dtype=object)
     if a.ndim != 1:  # pathological values (lists) -> coerce one by one
         return strs([v if isinstance(v, str) else "" for v in vals])
     if None in vals:
-        a[np.equal(a, None)] = ""
+        a[np.array([v is None for v in vals], dtype=bool)] = ""
     return a
 
 
-def ints(vals: tuple | list) -> np.ndarray:
+def ints(vals: Sequence[Any]) -> np.ndarray:
     try:
         return np.array(vals, dtype=np.int64)
     except (TypeError, ValueError, OverflowError):

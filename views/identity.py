@@ -85,7 +85,7 @@ class ClientIdentity:
                 return ""
             v = meta.get(self.key)
             return v if isinstance(v, str) else ("" if v is None else str(v))
-        m = self._rx.search(job_id or "")
+        m = self._rx.search(job_id or "") if self._rx is not None else None  # regex kind: set in __post_init__
         if not m:
             return ""
         return m.group("client") or ""
