@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from connectors.settings import load
-from snapshot import Refresher
+from snapshot import NOMAD_SOURCES, Refresher
 from views import ClientIdentity
 
 
@@ -162,13 +162,20 @@ def test_background_watchers_pick_up_a_change_through_blocking_queries(small_san
             timeout=20,
         )
         old_index, builds = first.sources["allocations"].index, r.builds
-        # quiet cluster: watchers sit in blocking queries, so few requests are made
+
+        # quiet cluster: watchers sit in blocking queries, so few requests are made. First make sure
+        # every Nomad watcher is holding one (else "few requests" would also pass with dead threads).
+        def all_watching(s):
+            return all(s.sources[n].watching_until is not None for n in NOMAD_SOURCES)
+
+        r.wait_for(all_watching, timeout=10)
         small_sandbox.reset_stats()
         import time
 
         time.sleep(0.5)
         quiet = small_sandbox.stats("nomad").get("total", 0)
         assert quiet <= 6  # at most one pending blocking query per Nomad source
+        assert r.running and not r.died  # every watcher thread is still alive
         alloc = next(a for a in r.raw()["allocations"] if a.get("ClientStatus") == "running")
         NomadConnector(settings.nomad).restart_allocation(alloc["ID"])
         snap = r.wait_for(lambda s: s.sources["allocations"].index > old_index and r.builds > builds, timeout=10)

@@ -90,6 +90,20 @@ class Clock:
         return self.t
 
 
+def count_idle_polls(r):
+    """Record every idle poll of the builder (it asks frames_stale() on each), so a test can wait
+    for polls that really happened instead of sleeping and hoping the thread ran."""
+    polls = []
+    original = r.frames_stale
+
+    def counted():
+        polls.append(1)
+        return original()
+
+    r.frames_stale = counted
+    return polls
+
+
 def make(**kw):
     nomad, consul = FakeNomad(), FakeConsul()
     r = Refresher(SETTINGS, None, nomad=nomad, consul=consul, build=build, **kw)
@@ -283,11 +297,13 @@ def test_quiet_cluster_frames_are_rebuilt_when_old_without_requests():
     first = r.refresh_once()
     assert first.frames["now"] == clock.t
     requests_before = (len(nomad.calls), len(consul.calls))
+    polls = count_idle_polls(r)
     builder = threading.Thread(target=r._builder, daemon=True)
     builder.start()
     try:
         clock.t += timedelta(seconds=30)
-        time.sleep(0.1)  # many idle polls: too young to rebuild
+        start = len(polls)
+        wait_until(lambda: len(polls) >= start + 10)  # the builder really polled, ten times: too young to rebuild
         assert r.builds == 1 and not r.frames_stale()
         clock.t += timedelta(seconds=31)
         snap = r.wait_for(lambda s: s.built_at == clock.t, timeout=5)
@@ -323,16 +339,16 @@ def test_a_failing_build_is_retried_at_the_frame_age_pace_not_every_poll():
     first = r.refresh_once()
     assert first.built_at == clock.t
     broken.set()
+    polls = count_idle_polls(r)
     builder = threading.Thread(target=r._builder, daemon=True)
     builder.start()
     try:
         clock.t += timedelta(seconds=61)
-        deadline = time.monotonic() + 5
-        while not attempts and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: attempts)
         assert len(attempts) == 1  # the age rebuild was tried once...
-        time.sleep(0.2)  # ...and twenty idle polls later it has not been retried
-        assert len(attempts) == 1
+        start = len(polls)
+        wait_until(lambda: len(polls) >= start + 20)  # ...and twenty idle polls later (counted, not slept)
+        assert len(attempts) == 1  # it has not been retried
         snap = r.current()
         assert snap.build_error and snap.frames == first.frames  # the last good frames stay
     finally:
