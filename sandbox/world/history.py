@@ -44,10 +44,11 @@ MINUTE = 60 * NS
 class Plan:
     """One role's releases: the app version running before the window and (start ns, version) rollouts."""
 
-    __slots__ = ("base", "releases")
+    __slots__ = ("base", "live", "releases")
 
     def __init__(self, base: str, releases: list[tuple[int, str]]):
         self.base, self.releases = base, releases
+        self.live: tuple[int, str] | None = None  # a rollout under way at start: (start ns, version)
 
     def current(self, at: int) -> str:
         """The newest app version released at ``at``."""
@@ -78,6 +79,11 @@ def release_plans(seed: int, now: int) -> dict[str, Plan]:
             releases.append((start, f"{major}.{minor}.{patch}"))
             t += rng.randint(5, 12) * DAY
         plans[role.name] = Plan(base, releases)
+    # One role's newest release started rolling out 50 minutes ago: the demo opens mid-rollout.
+    plan = plans[ROLES[seed % 3].name]
+    major, minor, _patch = (plan.releases[-1][1] if plan.releases else plan.base).split(".")
+    plan.live = (now - 50 * MINUTE, f"{major}.{int(minor) + 1}.0")
+    plan.releases.append(plan.live)
     return plans
 
 
@@ -90,7 +96,9 @@ class History:
         onboard = now - rng.randint(60, 400) * DAY
         self._history_version(job, onboard, plan.base, stable=True)
         offset = rng.randint(0, ROLLOUT_SPREAD // NS) * NS  # this client's place in each rollout
-        todo: list[tuple[int, str | None]] = [(t + offset, app) for t, app in plan.releases if t + offset < now - HOUR]
+        todo: list[tuple[int, str | None]] = [
+            (t + offset, app) for t, app in plan.releases if t + offset < now - HOUR and (t, app) != plan.live
+        ]
         if rng.random() < 0.35:
             todo.append((now - rng.randint(6 * HOUR // NS, HISTORY // NS) * NS, None))  # a config change
         todo.sort(key=lambda x: x[0])
@@ -100,6 +108,14 @@ class History:
             if t > now - HOUR:
                 break
             t_free = self._history_deploy(job, t, app or job.version.app_version, count, now)
+        if plan.live and job.client.scenario is None:
+            # This client's turn in the rollout under way: done already (it went well), or still to come.
+            at = plan.live[0] + offset
+            if at < now - 10 * MINUTE:
+                self._history_deploy(job, max(at, t_free + MINUTE), plan.live[1], count, now, safe=True)
+            else:
+                self.at(max(at, now + 5 * NS), self._rollout_reaches, job)
+            return False
         if scenario == "failed-deployment":
             # Today's news: the newest release failed here and nobody rolled it back yet.
             t = now - rng.randint(2, 5) * HOUR
@@ -120,12 +136,12 @@ class History:
             return True
         return False
 
-    def _history_deploy(self, job: Job, t: int, app: str, count: int, now: int) -> int:
+    def _history_deploy(self, job: Job, t: int, app: str, count: int, now: int, safe=False) -> int:
         """One submitted version and how its deployment went; returns when the job is settled."""
         rng = self.rng
         stable = next(v for v in reversed(job.versions) if v.stable)
         v = self._history_version(job, t, app)
-        roll = rng.random()
+        roll = 0.0 if safe else rng.random()
         if roll < 0.86:
             end = t + rng.randint(40, 300) * NS
             self._history_deployment(job, v, "successful", DEPLOYMENT_SUCCESSFUL, count, t, end)

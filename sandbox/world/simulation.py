@@ -156,6 +156,11 @@ class Simulation:
         self.at(now + rng.randint(20, 90) * NS, self._deployment_succeeds, d)
         return d
 
+    def _rollout_reaches(self, at: int, job: Job) -> None:
+        """The fleet rollout under way at start gets to this client (tried again if it is busy)."""
+        if self._start_deployment(at, job, self._step_rng) is None and not job.client.scenario:
+            self.at(at + 5 * 60 * NS, self._rollout_reaches, job)
+
     def _deployment_succeeds(self, at: int, d: Deployment) -> None:
         if d.status != "running":
             return

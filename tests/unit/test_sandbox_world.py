@@ -36,18 +36,17 @@ def test_frozen_world_moves_only_when_told():
     # A ticker every millisecond would move an unfrozen sandbox many times during these reads.
     with Sandbox(clients=8, frozen=True, tick_seconds=0.001, start_time=1_700_000_000) as sb:
         w = sb.world
-        running = [d for d in w.deployments.values() if d.status == "running"]
-        assert running, "seed 7 has a deployment in flight at start"
+        deployments = len(w.deployments)
         still = w.digest()
         for _ in range(5):
             with urllib.request.urlopen(f"{sb.nomad_addr}/v1/deployments?namespace=*", timeout=10) as r:
                 assert r.status == 200
         assert sb.clock.now() == 1_700_000_000 and w.digest() == still
-        assert all(d.status == "running" for d in running)
         before = w.index
-        w.clock.advance(600)
+        w.clock.advance(75 * 60)  # the rollout under way at start reaches the remaining clients
         assert w.index > before and w.digest() != still
-        assert all(d.status == "successful" for d in running)
+        assert len(w.deployments) > deployments
+        assert not [d for d in w.deployments.values() if d.status == "running"]
 
 
 def _describe_in_process(hash_seed: str) -> dict:
@@ -182,3 +181,19 @@ def test_churn_is_deterministic_and_about_the_rate_asked():
     for _ in range(50):
         quiet.clock.advance(0.1)
     assert quiet.churn_applied == 0 and not quiet.churn_state()["changes"]
+
+
+def test_the_demo_opens_in_the_middle_of_a_fleet_rollout():
+    """Issue 11: "how far is the current rollout?" has an answer on the first `make run`."""
+    w = World(40, 7, clock=SimClock(1_700_000_000))
+    role, (started, app) = next((r, p.live) for r, p in w.plans.items() if p.live)
+    assert w.clock.now_ns() - started == 50 * 60 * NS
+    jobs = [j for j in w.job_list if j.role.name == role and not j.client.scenario]
+
+    def on_new() -> int:
+        return sum(j.version.app_version == app and j.deployments[-1].status == "successful" for j in jobs)
+
+    assert 0 < on_new() < len(jobs)
+    w.clock.advance(75 * 60)
+    assert on_new() == len(jobs)
+    assert all(j.version.app_version != app for j in w.job_list if j.role.name == role and j.client.scenario)
