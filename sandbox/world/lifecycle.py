@@ -38,9 +38,9 @@ class Lifecycle:
         if node is None:
             dc = c.datacenters[(i + c.index) % len(c.datacenters)]
             pool = self.healthy_nodes_by_dc[dc]
-            node = pool[rng.randrange(len(pool))]
+            node = pool[int(rng.random() * len(pool))]
         a = Alloc(self.uuid(), job, i, node, ver.number, eval_id, create_ns, self._next_index())
-        a.port = rng.randint(20000, 31999)
+        a.port = 20000 + int(rng.random() * 12000)
         a.log_seed = rng.getrandbits(32)
         a.tasks = [TaskState(t) for t in job.role.tasks]
         job.allocs.append(a)
@@ -165,7 +165,7 @@ class Lifecycle:
         }
         s.check_id = "_nomad-check-%040x" % self.rng.getrandbits(160)
         s.check_status = status
-        s.check_output = self._output(s, status, CHECK_OK if status == "passing" else CHECK_REFUSED)
+        s.check_template = CHECK_OK if status == "passing" else CHECK_REFUSED
         s.create_index = s.modify_index = s.check_modify_index = self._next_index()
         self.consul_by_alloc.setdefault(a.id, []).append(s)
         if role.provider == "consul":
@@ -189,14 +189,9 @@ class Lifecycle:
         if svcs:
             self.consul_by_alloc[new.id] = svcs
 
-    @staticmethod
-    def _output(s: ConsulService, status: str, template: str) -> str:
-        url = f"http://{s.address}:{s.port}/health"
-        return template.format(url=url, addr=f"{s.address}:{s.port}")
-
     def _set_check(self, s: ConsulService, status: str, template: str):
         s.check_status = status
-        s.check_output = self._output(s, status, template)
+        s.check_template = template
         s.check_modify_index = self._next_index()
 
     def nomad_services(self):

@@ -279,8 +279,8 @@ class ConsulService:
         "alloc",
         "check_id",
         "check_modify_index",
-        "check_output",
         "check_status",
+        "check_template",
         "create_index",
         "id",
         "meta",
@@ -290,6 +290,16 @@ class ConsulService:
         "port",
         "tags",
     )
+
+    @property
+    def check_output(self) -> str:
+        """The check's output, filled in when read (formatting 100k outputs at start is wasted work)."""
+        url = f"http://{self.address}:{self.port}/health"
+        return self.check_template.format(url=url, addr=f"{self.address}:{self.port}")
+
+    @check_output.setter
+    def check_output(self, text: str) -> None:
+        self.check_template = text.replace("{", "{{").replace("}", "}}")
 
 
 class Registry:
