@@ -226,6 +226,7 @@ class Generation(History):
             fe.description = "created for delayed rescheduling"
             a.followup_eval = fe.id
             self._deregister_services(a)
+            self.at(fe.wait_until_ns, self._delayed_reschedule, a, fe)
         elif scenario == "failed-deployment":
             t = a.create_ns + 40 * NS
             self._fail(

@@ -198,6 +198,20 @@ class Simulation:
         self.at(at + (5 + new.log_seed % 10) * NS, self._placed_starts, new)
         return new
 
+    def _delayed_reschedule(self, at: int, a: Alloc, ev) -> None:
+        """The follow-up evaluation's wait is over: the scheduler places the replacement."""
+        ev.status, ev.description = "complete", ""
+        ev.modify_index = self._next_index()
+        job = a.job
+        new = self._new_alloc(job, a.index, job.versions[a.version], ev.id, at, job.client)
+        new.previous, a.next = a.id, new.id
+        new.deployment = a.deployment
+        self._pending(new, at, "Downloading image")
+        self._register_services(new, "critical")
+        idx = self.touch("allocs", "evals", "consul_services", "consul_checks", "services")
+        a.modify_index = new.modify_index = idx
+        self.at(at + (5 + new.log_seed % 10) * NS, self._placed_starts, new)
+
     def _placed_starts(self, at: int, a: Alloc) -> None:
         if a.terminal:
             return

@@ -134,3 +134,16 @@ def test_churn_is_served_and_each_change_is_visible_at_its_index():
             # an allocation change shows in the allocation's ModifyIndex, a flap in its check's
             seen = [allocs[alloc_id]["ModifyIndex"]] + [i for sid, i in check_index.items() if alloc_id in sid]
             assert max(seen) >= at
+
+
+def test_weeks_of_deployment_history_are_served(sandbox):
+    """Issue 11 item 4: /v1/deployments and the job versions carry weeks of history on a fresh start."""
+    deployments = nomad(sandbox, "/v1/deployments?namespace=*")
+    created = [d["CreateTime"] for d in deployments]
+    assert (max(created) - min(created)) / 1e9 / 86400 > 35
+    descriptions = {d["StatusDescription"] for d in deployments}
+    assert any("- rolling back to job version" in x for x in descriptions)
+    assert {"Deployment completed successfully", "Deployment marked as failed"} <= descriptions
+    assert all(d["ModifyTime"] >= d["CreateTime"] for d in deployments)
+    versions = nomad(sandbox, "/v1/job/northern-leaf-web/versions?namespace=northern-leaf")["Versions"]
+    assert len(versions) >= 4
