@@ -20,9 +20,9 @@ import requests
 from sandbox import Sandbox
 
 
-def measure(allocs: int, restarts: int, log=print) -> dict:
+def measure(allocs: int, restarts: int, churn: float = 0, log=print) -> dict:
     t = time.monotonic()
-    sb = Sandbox.sized(allocs=allocs).start()
+    sb = Sandbox.sized(allocs=allocs, churn=churn).start()
     log(f"sandbox with {len(sb.world.allocs):,} allocations up in {time.monotonic() - t:.1f} s")
     try:
         with sb.world.lock:  # healthy running allocations, spread over the clients
@@ -59,6 +59,7 @@ def measure(allocs: int, restarts: int, log=print) -> dict:
         sb.stop()
     return {
         "allocs": allocs,
+        "churn_per_s": churn,
         "restarts": len(latencies),
         "median_s": round(statistics.median(latencies), 4),
         "max_s": round(max(latencies), 4),
@@ -69,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.events", description=__doc__)
     p.add_argument("--allocs", type=int, default=100_000)
     p.add_argument("--restarts", type=int, default=20)
+    p.add_argument("--churn", type=float, default=0, help="background allocation changes per simulated second")
     args = p.parse_args(argv)
-    result = measure(args.allocs, args.restarts, log=lambda m: print(m, file=sys.stderr))
+    result = measure(args.allocs, args.restarts, args.churn, log=lambda m: print(m, file=sys.stderr))
     print(json.dumps(result))
     return 0
 

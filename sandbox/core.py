@@ -41,7 +41,7 @@ class Sandbox:
     ):
         """``churn``: about that many allocation changes per simulated second (see ``World.churn_state``).
         ``event_heartbeat``: seconds between ``{}`` frames on /v1/event/stream (Nomad: 30);
-        ``event_buffer``: how many indexes the event journal keeps (Nomad: 100)."""
+        ``event_buffer``: how many changes the event journal keeps (Nomad: 100 raft indexes)."""
         self.clock = SimClock(start_time)
         self.world = World(clients, seed, jobs_per_client, allocs_per_group, self.clock, churn=churn)
         self.events = EventJournal(self.world, event_buffer, event_heartbeat)

@@ -22,7 +22,12 @@ from .nomad_shapes import alloc_full, deployment_dict, eval_dict, job_full, node
 from .world import Alloc, ConsulService, Deployment, Evaluation, Job, Node, World
 
 HEARTBEAT_SECONDS = 30.0  # stream.NewJsonStream(ctx, 30*time.Second) in nomad/event_endpoint.go
-BUFFER_SIZE = 100  # event_buffer_size, command/agent/config.go
+# Nomad keeps event_buffer_size = 100 raft indexes (command/agent/config.go), and one index
+# carries a batch of client updates; the sandbox gives every change its own index, so it keeps
+# more of them to cover about the same stretch of time (a subscriber that falls further behind
+# is dropped, as Nomad drops it).
+NOMAD_BUFFER_SIZE = 100
+BUFFER_SIZE = 4096
 
 # nomad/structs/event.go: the Type Nomad gives each topic's usual change.
 DEFAULT_TYPES = {
