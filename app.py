@@ -58,6 +58,7 @@ PAGES = {
     "rollouts": st.Page(
         "app_pages/rollouts.py", title="Rollouts", icon=":material/rocket_launch:", url_path="rollouts"
     ),
+    "audit": st.Page("app_pages/audit.py", title="Audit trail", icon=":material/policy:", url_path="audit"),
 }
 allowed = set(auth.policy.pages_for(principal))
 

@@ -7,28 +7,23 @@ from datetime import UTC, datetime
 import streamlit as st
 
 import auth.policy
+from ui import actions as ui_actions
 from ui import freshness, redact, runtime, tables, widgets
 from views.logs import filter_lines
 from views.resources import ports, resources
 from views.words import ago_words
 
 P = "allocation"
-RESTART_HELP = "Restarts arrive with the audited actions feature"
 cfg = runtime.dashboard_config()
 principal = widgets.require_page("allocation")
 
 
-def render_header(a: dict) -> None:
+def render_header(a: dict, tasks: list[str], snap) -> None:
     c1, c2 = st.columns([4, 1.4], vertical_alignment="center")
     c1.title(f":material/deployed_code: Allocation {tables.md_text(a['short_id'])}")
-    c2.button(
-        "Restart allocation",
-        key=f"{P}_restart",
-        disabled=True,
-        help=RESTART_HELP,
-        icon=":material/restart_alt:",
-        width="stretch",
-    )
+    with c2:
+        ui_actions.alloc_controls(principal, a, tasks, snap)  # restart/stop through actions.perform
+    ui_actions.show_outcome(f"alloc:{a['alloc_id']}")
     md = tables.md_text
     st.markdown(
         f"**Client** {widgets.md_link(a['client'], tables.client_link(a['client']), 'client')} · "
@@ -113,10 +108,11 @@ def render_data(value: str) -> None:
         st.error(problem)  # resolve_alloc quotes the input with md_code
         st.page_link("app_pages/health.py", label="Back to client health", icon=":material/arrow_back:")
         return
-    render_header(a)
     ev = snap.frames.task_events
+    tasks = sorted(ev[ev["alloc_id"] == a["alloc_id"]]["task"].unique().tolist())
+    render_header(a, tasks, snap)
     render_tasks(ev[ev["alloc_id"] == a["alloc_id"]])
-    render_logs(a, sorted(ev[ev["alloc_id"] == a["alloc_id"]]["task"].unique().tolist()))
+    render_logs(a, tasks)
     full, err = runtime.fetch_allocation(a["alloc_id"], a["namespace"], principal)
     st.subheader("Resources")
     if full is None:
@@ -141,8 +137,12 @@ def render_data(value: str) -> None:
         )
     if full is not None and auth.policy.can(principal, auth.policy.ALLOC_RAW):
         with st.expander("Advanced: raw allocation JSON (secrets removed)", expanded=True):
-            st.caption(f"{redact.NOTE} Click ▸ beside a section to open it.")
-            st.json(tables.redact_allocation(full), expanded=2)
+            problem = ui_actions.record_access(principal, "alloc.raw_json", a)  # regulated data: audited first
+            if problem:
+                st.error(problem)
+            else:
+                st.caption(f"{redact.NOTE} Click ▸ beside a section to open it.")
+                st.json(tables.redact_allocation(full), expanded=2)
 
 
 def render_logs(a: dict, tasks: list[str]) -> None:
@@ -178,6 +178,10 @@ def _log_section(a: dict, tasks: list[str], following: bool) -> None:
     if follow != following:
         st.rerun(scope="app")  # switch between the following and the still section
     oldest_first = st.toggle("Oldest line first", key=f"{P}_log_oldest_first")
+    problem = ui_actions.record_access(principal, "logs.read", a, task=task, kind=kind)  # audited first
+    if problem:
+        st.error(problem)
+        return
     tail, err = runtime.fetch_logs(a["alloc_id"], task, kind, a["namespace"], principal)
     if tail is None or tail.text is None:
         why = err or (str(tail.error) if tail is not None and tail.error else "no answer yet")

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import charts
+from ui import actions as ui_actions
 from ui import clock, fleet, freshness, runtime, tables, widgets
 from views import status as vstatus
 from views import versions as vversions
@@ -105,6 +106,7 @@ def render_data(client: str, job: str) -> None:
 
     st.subheader("Jobs")
     st.dataframe(tables.client_jobs(f.jobs, client), hide_index=True, width="stretch", column_config=JOB_COLS)
+    ui_actions.group_controls(principal, snap, client)  # rolling restarts: progress, start, cancel
 
     st.subheader("Allocations")
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")

@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from action_helpers import make_person, nomad_for, target_of
+from action_helpers import make_env, make_person, nomad_for, person, pick, restarts, sqlite_url, target_of, world  # noqa: F401  (fixtures)
 from sqlalchemy import text
 
 from actions import ALLOC_RESTART, ALLOC_STOP, GROUP_ROLLING_RESTART, perform

@@ -19,7 +19,7 @@ def test_manager_sees_allocation_ids_as_plain_text_on_the_client_page(open_page,
     values = _alloc_table(at)["allocation"].tolist()
     assert values and all("?" not in v and len(v) == 8 for v in values)
     assert at.session_state["allowed_pages"] == frozenset(
-        {"health", "client", "versions", "residency", "deployments", "rollouts"}
+        {"health", "client", "versions", "residency", "deployments", "rollouts", "audit"}
     )
     # no row selection either: a click cannot switch to a page the manager does not have
     table = next(df for df in at.dataframe if "allocation" in df.value.columns and "job" in df.value.columns)

@@ -12,12 +12,12 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import APP, AUTH_SECRETS, make_user_claims
 
-# app.py's pages; the policy's audit page arrives with its own change.
+# app.py's pages, per role.
 EXPECTED = {
     "viewer": ["health", "client", "allocation", "nodes", "versions", "residency"],
-    "support": ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "rollouts"],
-    "manager": ["health", "client", "versions", "residency", "deployments", "rollouts"],
-    "admin": ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "rollouts"],
+    "support": ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "rollouts", "audit"],
+    "manager": ["health", "client", "versions", "residency", "deployments", "rollouts", "audit"],
+    "admin": ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "rollouts", "audit"],
 }
 
 
