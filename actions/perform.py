@@ -108,7 +108,9 @@ def perform(
     action = catalog.get(action)
     attempt = _Attempt(env, principal, action, target, _clean(reason, MAX_REASON), _clean(ticket, MAX_TICKET), token)
     resource = f"namespace {target.namespace}" if target.namespace else "the cluster"
-    if not policy.can(principal, action.policy):
+    try:
+        policy.ensure(principal, action.policy, resource)  # the target's namespace is the resource
+    except policy.Forbidden:
         held = ", ".join(sorted(principal.roles)) or "no role"
         return attempt.deny(
             f"Your role ({held}) may not {policy.ACTIONS[action.policy]} in {resource}. Nothing was done.", "policy"
