@@ -161,7 +161,7 @@ def _log_section(a: dict, tasks: list[str], following: bool) -> None:
     if not tasks:
         st.caption("No tasks have started, so there are no logs yet.")
         return
-    c1, c2, c3, c4 = st.columns([2, 1.3, 3, 1.3], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([1.6, 1.6, 3, 1.3], vertical_alignment="bottom")
     task = c1.selectbox("Task", tasks, key=f"{P}_log_task")
     kind = c2.segmented_control("Stream", ["stdout", "stderr"], default="stderr", key=f"{P}_log_kind") or "stderr"
     pattern = c3.text_input(

@@ -98,7 +98,7 @@ def test_support_goes_from_client_health_to_filtered_logs(page, login, dashboard
         if 0 < sum(w.lower() in ln.lower() for ln in lines) < len(lines)
     ]
     word = words[0]
-    box = page.get_by_label("Filter lines (regular expression)")
+    box = page.get_by_role("textbox", name="Filter lines (regular expression, case-insensitive)")
     box.fill(word)
     box.press("Enter")
     page.wait_for_function(
