@@ -750,6 +750,34 @@ class _Evaluator:
         raise BexprError(f'cannot perform in/contains operations on type {kind} for selector: "{node.selector}"')
 
 
+def selector_roots(expr: str | None) -> set[str] | None:
+    """The top-level fields a filter reads (None without a filter or when it does not parse), so a
+    server can skip rendering what the filter never looks at."""
+    if not expr or not expr.strip():
+        return None
+    try:
+        ast = parse(expr)
+    except BexprError:
+        return None
+    roots: set[str] = set()
+
+    def walk(node, bound):
+        if isinstance(node, Binary):
+            walk(node.left, bound)
+            walk(node.right, bound)
+        elif isinstance(node, Unary):
+            walk(node.operand, bound)
+        elif isinstance(node, Collection):
+            if node.selector.path and node.selector.path[0] not in bound:
+                roots.add(node.selector.path[0])
+            walk(node.inner, bound | {n for n in node.names if n})
+        elif node.selector.path and node.selector.path[0] not in bound:
+            roots.add(node.selector.path[0])
+
+    walk(ast, frozenset())
+    return roots
+
+
 def compile_filter(
     expr: str | None,
     *,

@@ -448,3 +448,16 @@ def test_filter_sees_go_zero_values_the_json_omits(sandbox):
     assert fresh and len(fresh) == sum(1 for a in every if not sandbox.world.allocs[a["ID"]].next)
     nil_status = allocs(sandbox, filter="DeploymentStatus is nil")
     assert {a["ID"] for a in nil_status} == {a["ID"] for a in every if a["DeploymentStatus"] is None}
+
+
+def test_plain_field_filters_agree_with_the_full_object(sandbox):
+    """A filter on plain fields takes a shortcut past the full render; it must select exactly
+    what the full object selects (the full-object path is forced by also reading Job)."""
+    for expr in (
+        'ClientStatus == "failed"',
+        'JobID matches "-web$" and DesiredStatus != "run"',
+        'NextAllocation == "" and CreateIndex != 0',
+    ):
+        quick = [a["ID"] for a in allocs(sandbox, filter=expr)]
+        full = [a["ID"] for a in allocs(sandbox, filter=f"({expr}) and Job is not nil")]
+        assert quick and quick == full, expr
