@@ -73,21 +73,24 @@ def num(v, digits=1):
 
 
 tiles = [
-    ("Deployments", str(cur.deployments), str(prev.deployments), "normal"),
-    ("Success rate", pct(cur.success_rate), pct(prev.success_rate), "normal"),
-    ("Failed", str(cur.failed), str(prev.failed), "inverse"),
-    ("Median duration", dur(cur.median_duration_s), dur(prev.median_duration_s), "off"),
-    ("Per client per week", num(cur.frequency_per_client_week), num(prev.frequency_per_client_week), "off"),
-    ("Change failure rate", pct(cur.change_failure_rate), pct(prev.change_failure_rate), "inverse"),
-    ("Time to restore", dur(cur.time_to_restore_s), dur(prev.time_to_restore_s), "off"),
+    ("Deployments", str(cur.deployments), str(prev.deployments)),
+    ("Success rate", pct(cur.success_rate), pct(prev.success_rate)),
+    ("Failed", str(cur.failed), str(prev.failed)),
+    ("Median duration", dur(cur.median_duration_s), dur(prev.median_duration_s)),
+    ("Per client per week", num(cur.frequency_per_client_week), num(prev.frequency_per_client_week)),
+    ("Change failure rate", pct(cur.change_failure_rate), pct(prev.change_failure_rate)),
+    ("Time to restore", dur(cur.time_to_restore_s), dur(prev.time_to_restore_s)),
+    ("Auto-reverted", str(cur.reverted), str(prev.reverted)),
 ]
-for col, (label, value, before, _color) in zip(st.columns(len(tiles)), tiles):
-    col.metric(label, value, delta=f"previous: {before}", delta_color="off", border=True)
+for row in (tiles[:4], tiles[4:]):
+    for col, (label, value, before) in zip(st.columns(4), row):
+        # the previous period beside each figure, in words: up or down is good or bad depending on the figure
+        col.metric(label, value, delta=f"previous: {before}", delta_color="off", delta_arrow="off", border=True)
 st.caption(
     f"{md(m.PERIODS[filters['period']])}, compared with the same span just before. Success rate = successful / "
     "(successful + failed); cancelled deployments count in neither. Change failure rate: share of app versions of "
     "a job with at least one failed deployment. Time to restore: from a job's first failed deployment to its next "
-    f"successful one (median; {cur.open_incidents} still failing). {cur.reverted} auto-reverted this period."
+    f"successful one (median; {cur.open_incidents} still failing). Times in {md(tz)}."
 )
 
 left, right = st.columns(2)
@@ -98,7 +101,7 @@ left.plotly_chart(dch.failure_reasons(m.failure_reasons(period_rows)), width="st
 right.plotly_chart(dch.duration_distribution(period_rows), width="stretch", key=f"{P}_durations")
 
 st.subheader("Per client")
-per_client = m.per_client(period_rows, tz)
+per_client = m.per_client(period_rows, tz, trend_from=weeks_back)
 st.dataframe(
     per_client,
     key=f"{P}_clients",
@@ -111,8 +114,10 @@ st.dataframe(
         "failed": st.column_config.NumberColumn("Failed"),
         "success_rate": st.column_config.ProgressColumn("Success rate", format="percent", min_value=0, max_value=1),
         "last_failure": widgets.at_time("Last failure"),
-        "last_failure_reason": "Why it failed",
-        "weekly_success": st.column_config.LineChartColumn("Weekly trend", y_min=0, y_max=1),
+        "last_failure_reason": st.column_config.TextColumn("Why it failed", width="medium"),
+        "weekly_success": st.column_config.LineChartColumn(
+            "Weekly success (12 weeks)", y_min=0, y_max=1, help="success rate per week, oldest first"
+        ),
     },
 )
 st.download_button(

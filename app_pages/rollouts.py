@@ -39,7 +39,7 @@ if chosen:
         st.stop()
     r = match.iloc[0]
     st.title(f"🚀 {md(r['role'])} {md(r['app_version'])}")
-    state = "finished" if r["finished"] else "in progress"
+    state = r["status"]
     st.markdown(
         f"Started {md(r['started'].strftime('%Y-%m-%d %H:%M UTC'))} · {state} · {duration(r['duration_s'])} so far · "
         f"{int(r['fleet'])} clients run {md(r['role'])}"
@@ -49,7 +49,10 @@ if chosen:
     for col, (state_name, label) in zip(st.columns(len(tiles)), tiles):
         col.metric(f"{STATE_ICONS[state_name]} {label}", int(r[state_name.replace(" ", "_")]), border=True)
     board = vr.board(hist, chosen)
-    board = board.assign(state=[f"{STATE_ICONS.get(s, '')} {s}" for s in board["state"]])
+    board = board.assign(
+        state=[f"{STATE_ICONS.get(s, '')} {s}" for s in board["state"]],
+        job_version=board["job_version"].where(board["job_version"] >= 0).astype("Int64"),  # none yet: blank
+    )
     st.dataframe(
         board,
         key=f"{P}_board",
@@ -61,8 +64,8 @@ if chosen:
             "state": "State",
             "now_on": "Now on",
             "previous_version": "Before",
-            "reason": "Why it failed",
-            "status_description": "Nomad says",
+            "reason": st.column_config.TextColumn("Why it failed", width="medium"),
+            "status_description": st.column_config.TextColumn("Nomad says", width="large"),
             "job_id": "Job",
             "job_version": st.column_config.NumberColumn("Job version"),
             "attempts": st.column_config.NumberColumn("Attempts"),
@@ -91,7 +94,6 @@ if not len(all_rollouts):
 shown = all_rollouts.assign(
     progress=(all_rollouts["done"] / all_rollouts["fleet"]).where(all_rollouts["fleet"] > 0),
     duration=[duration(s) for s in all_rollouts["duration_s"]],
-    status=["finished" if f else "in progress" for f in all_rollouts["finished"]],
 )[
     [
         "rollout_id",

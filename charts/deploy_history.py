@@ -12,7 +12,16 @@ from views import deploy_metrics as m
 
 from .palette import DEPLOYMENT_STATUS_COLORS, UNKNOWN_COLOR, no_data
 
-_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+_MARGIN = {"l": 10, "r": 10, "t": 60, "b": 10}
+# legends above the plot, right-aligned: below it they collide with the axis titles
+_LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1}
+
+
+def _count_axis(top: float) -> dict:
+    """A counts axis with whole-number ticks."""
+    return {"rangemode": "tozero", "dtick": max(1, int(top // 5) or 1), "tickformat": ",d"}
+
+
 REVERTED_COLOR = "#ff9f1c"  # amber: failed, and Nomad rolled the job back
 
 
@@ -34,7 +43,11 @@ def outcomes_per_day(daily: pd.DataFrame, *, title: str = "Deployments per day")
             )
         )
     fig.update_layout(
-        title=title, barmode="stack", yaxis={"title": "deployments"}, legend={"orientation": "h"}, margin=_MARGIN
+        title=title,
+        barmode="stack",
+        yaxis={"title": "deployments", **_count_axis(float(daily["deployments"].max()))},
+        legend=_LEGEND,
+        margin=_MARGIN,
     )
     return fig
 
@@ -69,9 +82,7 @@ def weekly_success(weekly: pd.DataFrame, *, title: str = "Weekly success rate") 
             )
         )
     low = max(0.0, min(float(pct.min()), float(line.min()) if line.notna().any() else 100.0) - 5)
-    fig.update_layout(
-        title=title, yaxis={"title": "%", "range": [low, 101]}, legend={"orientation": "h"}, margin=_MARGIN
-    )
+    fig.update_layout(title=title, yaxis={"title": "%", "range": [low, 101]}, legend=_LEGEND, margin=_MARGIN)
     return fig
 
 
@@ -97,7 +108,7 @@ def duration_distribution(history: pd.DataFrame, *, title: str = "How long deplo
         barmode="stack",
         xaxis={"title": "minutes"},
         yaxis={"title": "deployments"},
-        legend={"orientation": "h"},
+        legend=_LEGEND,
         margin=_MARGIN,
     )
     return fig
@@ -132,6 +143,10 @@ def failure_reasons(reasons: pd.DataFrame, *, title: str = "Why deployments did 
             )
         )
     fig.update_layout(
-        title=title, barmode="stack", xaxis={"title": "deployments"}, legend={"orientation": "h"}, margin=_MARGIN
+        title=title,
+        barmode="stack",
+        xaxis=_count_axis(float(reasons["deployments"].max())),
+        legend=_LEGEND,
+        margin=_MARGIN,
     )
     return fig

@@ -52,7 +52,7 @@ class Recorder:
         url: str | None = None,
         debounce: float = 0.5,
         retry: float = 30.0,
-        lookups_per_pass: int = 20,
+        lookups_per_pass: int = 50,
     ):
         self.refresher = refresher
         self.cluster = refresher.settings.name

@@ -279,9 +279,10 @@ def failure_reasons(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["reason", "deployments", "auto_reverted"])
 
 
-def per_client(df: pd.DataFrame, tz: tzinfo | str = "UTC") -> pd.DataFrame:
+def per_client(df: pd.DataFrame, tz: tzinfo | str = "UTC", *, trend_from: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per client: deployments, successful, failed, success rate, last failure (time, reason),
-    and the weekly success rates (oldest first) for a small trend. Lowest success rate first."""
+    and the weekly success rates (oldest first) for a small trend, from ``trend_from`` (say the last
+    weeks up to the period's end) or else ``df``. Lowest success rate first."""
     cols = [
         "client",
         "deployments",
@@ -299,7 +300,7 @@ def per_client(df: pd.DataFrame, tz: tzinfo | str = "UTC") -> pd.DataFrame:
     for client, g in a.groupby("client", sort=True):
         fails = g[g["status"] == FAILED]
         last = fails.loc[_when(fails).idxmax()] if len(fails) else None
-        weekly = per_bucket(g, tz, "W")
+        weekly = per_bucket(g if trend_from is None else trend_from[trend_from["client"] == client], tz, "W")
         rows.append(
             {
                 "client": client,

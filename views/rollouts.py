@@ -6,10 +6,15 @@ belong to one rollout when each starts within ``window`` of the rollout's first 
 reached fewer than ``min_clients`` clients is an ordinary deployment, not a rollout. Deployments
 without an app version are never part of a rollout.
 
+A deployment of the version its client was already on (the rollback of an auto-revert, a re-deploy)
+brings nothing new and is not part of a rollout.
+
 Each client of the rollout has a *state* from its latest deployment of that version in the rollout
 (a client that got the version twice counts once, by its last attempt):
 ``done`` (successful), ``failed``, ``cancelled`` (superseded or stopped), ``running``; clients of
 the fleet (every client with that role in the history) with no such deployment are ``not started``.
+A rollout is ``finished`` when every client of the fleet is done, failed or cancelled, ``stopped``
+when clients are left but nothing has happened for a whole window, else ``in progress``.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ ROLLOUT_COLUMNS = [
     "fleet",
     *(s.replace(" ", "_") for s in STATES),
     "finished",
+    "status",
     "duration_s",
 ]
 BOARD_COLUMNS = [
@@ -73,10 +79,26 @@ def rollout_id(cluster: str, role: str, version: str, started: pd.Timestamp) -> 
     return f"{cluster}/{role}/{version}@{started.tz_convert('UTC').strftime('%Y%m%dT%H%M%SZ')}"
 
 
+def _already_on(df: pd.DataFrame) -> pd.Series:
+    """True for a deployment of the version its client was already on (its latest successful deployment
+    of the role that started earlier): an auto-revert's rollback, or a re-deploy; neither brings a version."""
+    out = pd.Series(False, index=df.index)
+    ordered = df.sort_values(["create_time", "modify_index"], kind="stable")
+    for _, g in ordered.groupby(["cluster", "client", "role"], sort=False):
+        current = None
+        for idx, status, version in zip(g.index, g["status"], g["app_version"]):
+            if current is not None and version == current:
+                out[idx] = True
+            if status == m.SUCCESSFUL:
+                current = version
+    return out
+
+
 def _groups(history: pd.DataFrame, window: timedelta, min_clients: int):
     """Yield (cluster, role, version, rows) for each rollout."""
     df = with_roles(history)
     df = df[(df["app_version"] != "") & df["create_time"].notna()]
+    df = df[~_already_on(df)]
     for (cluster, role, version), g in df.groupby(["cluster", "role", "app_version"], sort=True):
         g = g.sort_values(["create_time", "modify_index"], kind="stable")
         start = None
@@ -135,7 +157,9 @@ def rollouts(
         last_change = rows["modify_time"].max() if rows["modify_time"].notna().any() else started
         not_started = len(fleet) - len(states)
         finished = not int(counts.get(RUNNING, 0)) and not not_started
-        end = last_change if finished else pd.Timestamp(now)
+        # nothing deploying and nothing new for a whole window: the rest of the fleet was not reached
+        stopped = not finished and not int(counts.get(RUNNING, 0)) and pd.Timestamp(now) - last_change > window
+        end = last_change if finished or stopped else pd.Timestamp(now)
         rows_out.append(
             {
                 "rollout_id": rollout_id(cluster, role, version, started),
@@ -151,6 +175,7 @@ def rollouts(
                 "cancelled": int(counts.get(CANCELLED, 0)),
                 "not_started": not_started,
                 "finished": finished,
+                "status": "finished" if finished else ("stopped" if stopped else "in progress"),
                 "duration_s": max(0.0, (end - started).total_seconds()),
             }
         )

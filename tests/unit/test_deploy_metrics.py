@@ -325,3 +325,15 @@ def test_record_from_a_nomad_deployment():
     df = h.to_frame([r, running])
     assert str(df["create_time"].dtype) == "datetime64[ns, UTC]"
     assert df["duration_s"].tolist()[0] == 300 and pd.isna(df["duration_s"].tolist()[1])
+
+
+def test_per_client_trend_spans_the_weeks_given_not_only_the_period():
+    older = [
+        dep(1, "a", "web", "successful", -24 * 14),
+        dep(2, "a", "web", "failed", -24 * 7),
+        dep(3, "a", "web", "successful", -24 * 7 + 1),
+    ]
+    period = [dep(4, "a", "web", "successful", 1)]
+    df = frame(*older, *period)
+    assert m.per_client(frame(*period))["weekly_success"].tolist() == [[1.0]]
+    assert m.per_client(frame(*period), trend_from=df)["weekly_success"].tolist() == [[1.0, 0.5, 1.0]]

@@ -126,3 +126,29 @@ def test_a_finished_rollout_lasts_until_its_last_change():
     out = r.rollouts(h.to_frame(recs), NOW + pd.Timedelta(days=1), min_clients=5)
     assert out[["done", "not_started", "finished"]].values.tolist() == [[5, 0, True]]
     assert out["duration_s"].tolist() == [(50 + 5 - 10) * 60.0]
+
+
+def test_auto_revert_rollbacks_are_not_a_rollout_of_the_old_version():
+    # 1.0 to six clients; then 1.1 to six, three of which fail and Nomad rolls back to 1.0
+    recs = [dep(k, f"c{k}", "successful", k, "1.0") for k in range(1, 7)]
+    recs += [dep(10 + k, f"c{k}", "successful" if k > 3 else "failed", 600 + k, "1.1") for k in range(1, 7)]
+    recs += [dep(20 + k, f"c{k}", "successful", 620 + k, "1.0") for k in range(1, 4)]  # the rollbacks
+    out = r.rollouts(h.to_frame(recs), T0 + pd.Timedelta(days=2), min_clients=3)
+    assert out[["app_version", "done", "failed", "not_started", "status"]].values.tolist() == [
+        ["1.1", 3, 3, 0, "finished"],
+        ["1.0", 6, 0, 0, "finished"],
+    ]
+    board = r.board(h.to_frame(recs), out["rollout_id"][0], min_clients=3).set_index("client")
+    assert board.loc["c1", "now_on"] == "1.0" and board.loc["c6", "now_on"] == "1.1"
+
+
+def test_a_rollout_that_reached_part_of_the_fleet_and_went_quiet_is_stopped():
+    recs = [dep(k, f"c{k}", "successful", k, "1.0") for k in range(1, 9)]
+    recs += [dep(10 + k, f"c{k}", "successful", 600 + k, "2.0") for k in range(1, 6)]
+    frame = h.to_frame(recs)
+    soon = r.rollouts(frame, T0 + pd.Timedelta(hours=11), min_clients=5)
+    later = r.rollouts(frame, T0 + pd.Timedelta(days=3), min_clients=5)
+    assert soon["status"].tolist()[0] == "in progress" and later["status"].tolist()[0] == "stopped"
+    assert later["not_started"].tolist()[0] == 3
+    # a stopped rollout's duration ends at its last change (c5 at +605 min, 10 min long)
+    assert later["duration_s"].tolist()[0] == (615 - 601) * 60.0
