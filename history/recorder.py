@@ -42,6 +42,14 @@ def app_version_of(job: Mapping[str, Any] | None) -> str:
     return ""
 
 
+def _settled(snap: Any) -> bool:
+    statuses = list(snap.sources.values())
+    if not statuses or any(st.last_attempt is None for st in statuses) or snap.built_at is None:
+        return False
+    latest = max((st.last_success for st in statuses if st.last_success is not None), default=None)
+    return latest is None or snap.built_at >= latest
+
+
 class Recorder:
     """Records the deployments one refresher sees into the store at ``url``."""
 
@@ -99,9 +107,10 @@ class Recorder:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        # The first pass waits for the refresher's first build: the pages' first paint comes first.
+        # The first pass waits until the refresher's first full build (every source answered and built):
+        # the pages' first paint comes before the backfill's writes and job-version reads.
         for _ in range(int(self.first_build_wait / 0.1)):
-            if self._stop.is_set() or self.refresher.current().built_at is not None:
+            if self._stop.is_set() or _settled(self.refresher.current()):
                 break
             self._stop.wait(0.1)
         while not self._stop.is_set():
