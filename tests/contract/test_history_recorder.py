@@ -18,7 +18,6 @@ from history.recorder import Recorder
 from snapshot import Refresher
 from views import deploy_metrics as m
 
-
 # Nomad's base descriptions of a failed deployment (nomad/structs/deployment.go, v1.11.3) in the page's words
 HAND_REASONS = {
     "Failed due to progress deadline": "progress deadline",
