@@ -10,6 +10,7 @@ import threading
 import time
 
 from .core import Sandbox
+from .multi import MultiSandbox
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--clients", type=int, default=40)
     serve.add_argument("--allocs", type=int, default=None, help="size the platform to about N allocations")
     serve.add_argument("--seed", type=int, default=7)
+    serve.add_argument(
+        "--clusters", type=int, default=1, help="serve N independent clusters, on ports +10 each (up to 3)"
+    )
     serve.add_argument("--acl", action="store_true", help="require ACL tokens (printed below)")
     serve.add_argument("--frozen", action="store_true", help="simulated time only moves when told")
     serve.add_argument(
@@ -45,27 +49,38 @@ def main(argv: list[str] | None = None) -> int:
         consul_port=args.consul_port,
         churn=args.churn,
     )
-    sb = Sandbox.sized(args.allocs, **common) if args.allocs else Sandbox(clients=args.clients, **common)
-    sb.start()
-    info = sb.describe()
-    print(f"NOMAD_ADDR={sb.nomad_addr}")
-    print(f"CONSUL_HTTP_ADDR={sb.consul_addr}")
-    if args.acl:
-        for role, secret in sb.tokens.items():
-            print(f"NOMAD_TOKEN={secret}  # {role}")
-        for role, secret in sb.consul_tokens.items():
-            print(f"CONSUL_HTTP_TOKEN={secret}  # {role}")
-    print(
-        f"# {info['clients']} clients, {info['jobs']} jobs, {info['allocations']} allocations, "
-        f"{len(info['unhealthy'])} unhealthy clients; ready in {time.monotonic() - started:.1f}s",
-        flush=True,
-    )
+    if args.clusters != 1:
+        if args.allocs:
+            parser.error("--allocs works with one cluster only")
+        group = MultiSandbox(args.clusters, clients=args.clients, **common).start()
+        sandboxes = list(group)
+    else:
+        sb = Sandbox.sized(args.allocs, **common) if args.allocs else Sandbox(clients=args.clients, **common)
+        sandboxes = [sb.start()]
+    for sb in sandboxes:
+        info = sb.describe()
+        if len(sandboxes) > 1:
+            print(f"# cluster {sb.name} (region {sb.world.profile.region}, {', '.join(sb.world.profile.datacenters)})")
+        print(f"NOMAD_ADDR={sb.nomad_addr}")
+        print(f"CONSUL_HTTP_ADDR={sb.consul_addr}")
+        if args.acl:
+            for role, secret in sb.tokens.items():
+                print(f"NOMAD_TOKEN={secret}  # {role}")
+            for role, secret in sb.consul_tokens.items():
+                print(f"CONSUL_HTTP_TOKEN={secret}  # {role}")
+        print(
+            f"# {info['clients']} clients, {info['jobs']} jobs, {info['allocations']} allocations, "
+            f"{len(info['unhealthy'])} unhealthy clients",
+            flush=True,
+        )
+    print(f"# ready in {time.monotonic() - started:.1f}s", flush=True)
 
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     done.wait()
-    sb.stop()
+    for sb in sandboxes:
+        sb.stop()
     return 0
 
 

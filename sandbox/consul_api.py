@@ -354,19 +354,19 @@ class ConsulApi:
     def agent_self(self, req: Request):
         return {
             "Config": {
-                "Datacenter": "ca-tor-1",
+                "Datacenter": self.w.profile.home[0],
                 "NodeName": "consul-server-1",
                 "Server": True,
                 "Version": "1.22.1",
                 "Revision": "sandbox",
-                "PrimaryDatacenter": "ca-tor-1",
+                "PrimaryDatacenter": self.w.profile.home[0],
             },
             "Member": {
                 "Name": "consul-server-1",
                 "Addr": "10.10.0.3",
                 "Port": 8301,
                 "Status": 1,
-                "Tags": {"dc": "ca-tor-1", "role": "consul", "build": "1.22.1"},
+                "Tags": {"dc": self.w.profile.home[0], "role": "consul", "build": "1.22.1"},
             },
             "Meta": {"consul-network-segment": ""},
             "Stats": {"consul": {"leader": "true", "server": "true"}},
@@ -413,7 +413,7 @@ class ConsulApi:
                 "DelegateCur": 4,
             }
 
-        out = [member(self._SERVER["Name"], self._SERVER["Addr"], "consul", "ca-tor-1", 1)]
+        out = [member(self._SERVER["Name"], self._SERVER["Addr"], "consul", self.w.profile.home[0], 1)]
         out += [member(n.name, n.address, "node", n.dc, 4 if n.status == "down" else 1) for n in self.w.nodes]
         return out
 

@@ -14,6 +14,7 @@ from .faults import Faults
 from .http import ApiServer
 from .nomad_api import NomadApi
 from .world import World
+from .world.profile import DEFAULT, ClusterProfile
 
 # Allocations per client in the sized layout: 3 service groups x 16 + 2 nightly report runs.
 _SIZED_GROUP = 16
@@ -38,12 +39,14 @@ class Sandbox:
         churn: float = 0,
         event_heartbeat: float = HEARTBEAT_SECONDS,
         event_buffer: int = BUFFER_SIZE,
+        profile: ClusterProfile = DEFAULT,
     ):
         """``churn``: about that many allocation changes per simulated second (see ``World.churn_state``).
         ``event_heartbeat``: seconds between ``{}`` frames on /v1/event/stream (Nomad: 30);
-        ``event_buffer``: how many changes the event journal keeps (Nomad: 100 raft indexes)."""
+        ``event_buffer``: how many changes the event journal keeps (Nomad: 100 raft indexes);
+        ``profile``: which cluster this is (datacenters, region, clients; see ``world.profile``)."""
         self.clock = SimClock(start_time)
-        self.world = World(clients, seed, jobs_per_client, allocs_per_group, self.clock, churn=churn)
+        self.world = World(clients, seed, jobs_per_client, allocs_per_group, self.clock, churn=churn, profile=profile)
         self.events = EventJournal(self.world, event_buffer, event_heartbeat)
         self.world.on_change = self.events.publish
         self.faults = Faults()
@@ -113,6 +116,11 @@ class Sandbox:
         self.stop()
 
     # ------------------------------------------------------------ addresses
+    @property
+    def name(self) -> str:
+        """The cluster's name ("default" for the single sandbox)."""
+        return self.world.profile.name
+
     @property
     def nomad_addr(self) -> str:
         return self._servers["nomad"].addr

@@ -574,7 +574,7 @@ class NomadApi:
 
     # ----------------------------------------------------------- cluster
     def regions(self, req: Request):
-        return ["global"]
+        return [self.w.profile.region]
 
     def leader(self, req: Request):
         return "10.10.0.2:4647"
@@ -582,8 +582,8 @@ class NomadApi:
     def agent_self(self, req: Request):
         return {
             "config": {
-                "Region": "global",
-                "Datacenter": "ca-tor-1",
+                "Region": self.w.profile.region,
+                "Datacenter": self.w.profile.home[0],
                 "NodeName": "nomad-server-1",
                 "Version": {"Version": "1.11.1", "VersionPrerelease": "", "Revision": "sandbox"},
                 "ACL": {"Enabled": self.acl.enabled},
@@ -592,10 +592,15 @@ class NomadApi:
             },
             "member": {
                 "Addr": "10.10.0.2",
-                "Name": "nomad-server-1.global",
+                "Name": f"nomad-server-1.{self.w.profile.region}",
                 "Port": 4648,
                 "Status": "alive",
-                "Tags": {"region": "global", "dc": "ca-tor-1", "role": "nomad", "build": "1.11.1"},
+                "Tags": {
+                    "region": self.w.profile.region,
+                    "dc": self.w.profile.home[0],
+                    "role": "nomad",
+                    "build": "1.11.1",
+                },
             },
             "stats": {
                 "nomad": {"server": "true", "leader": "true", "leader_addr": "10.10.0.2:4647", "known_regions": "1"},
@@ -610,21 +615,21 @@ class NomadApi:
         # /v1/agent/members: api.ServerMembers {ServerName, ServerRegion, ServerDC, Members}.
         return {
             "ServerName": "nomad-server-1",
-            "ServerRegion": "global",
-            "ServerDC": "ca-tor-1",
+            "ServerRegion": self.w.profile.region,
+            "ServerDC": self.w.profile.home[0],
             "Members": [
                 {
-                    "Name": f"nomad-server-{i}.global",
+                    "Name": f"nomad-server-{i}.{self.w.profile.region}",
                     "Addr": f"10.10.0.{i + 1}",
                     "Port": 4648,
                     "Tags": {
                         "build": "1.11.3",
-                        "dc": "ca-tor-1",
+                        "dc": self.w.profile.home[0],
                         "expect": "3",
                         "id": f"0000000{i}-5e1f-4a9a-9c71-000000000000",
                         "port": "4647",
                         "raft_vsn": "3",
-                        "region": "global",
+                        "region": self.w.profile.region,
                         "role": "nomad",
                         "rpc_addr": f"10.10.0.{i + 1}",
                         "vsn": "1",

@@ -331,7 +331,7 @@ def job_full(w: World, job: Job, version: int | None = None) -> dict:
         else None
     )
     return {
-        "Region": "global",
+        "Region": w.profile.region,
         "Namespace": job.namespace,
         "ID": job.id,
         "ParentID": job.parent.id if job.parent else "",

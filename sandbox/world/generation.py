@@ -7,7 +7,6 @@ from ..names import client_names
 from .history import History, release_plans
 from .lifecycle import CHECK_REFUSED
 from .records import (
-    DATACENTERS,
     DAY,
     HOUR,
     ROLES,
@@ -27,23 +26,25 @@ class Generation(History):
     def _generate(self, n_clients, jobs_per_client, allocs_per_group):
         rng = self.rng
         now = self.clock.now_ns()
-        names = client_names(n_clients, self.seed)
+        prof = self.profile
+        names = list(prof.names) if prof.names is not None else client_names(n_clients, self.seed)
+        n_clients = len(names)
         order = list(range(1, n_clients))  # northern-leaf (0) stays healthy: a stable example
         rng.shuffle(order)
         n_bad = round(n_clients * 0.2)
         scenario_of = {ci: SCENARIOS[k % len(SCENARIOS)] for k, ci in enumerate(order[:n_bad])}
-        # A few clients also run in us-east-1 (for data-residency checks); one of
-        # them is only allowed Canadian datacenters, i.e. a violation to find.
+        # A few clients also run abroad (us-east-1 by default; for data-residency checks); one
+        # of them is only allowed Canadian datacenters, i.e. a violation to find.
         n_us = max(1, n_clients // 12)
         us_clients = order[n_bad : n_bad + n_us]
         self._generate_nodes(max(6, (n_clients * 5) // 8 + 1))
         self.plans = release_plans(self.seed, now)
         for ci, (slug, name) in enumerate(names):
             if ci in us_clients:
-                dcs = ["ca-tor-1", "us-east-1"]
-                allowed = list(dcs) if ci != us_clients[0] else ["ca-tor-1", "ca-mtl-1"]
+                dcs = [prof.home[0], prof.abroad]
+                allowed = list(dcs) if ci != us_clients[0] else list(prof.home)
             else:
-                dcs = ["ca-tor-1", "ca-mtl-1"]
+                dcs = list(prof.home)
                 allowed = list(dcs)
             c = Client(
                 slug, name, ci, dcs, allowed, scenario_of.get(ci), rng.choice(("standard", "standard", "premium"))
@@ -67,9 +68,10 @@ class Generation(History):
             self.tables[t] = self.index
 
     def _generate_nodes(self, count):
-        self.nodes_by_dc: dict[str, list[Node]] = {dc: [] for dc in DATACENTERS}
-        per_dc = {"ca-tor-1": 0.45, "ca-mtl-1": 0.4, "us-east-1": 0.15}
-        for dci, dc in enumerate(DATACENTERS):
+        datacenters = self.profile.datacenters
+        self.nodes_by_dc: dict[str, list[Node]] = {dc: [] for dc in datacenters}
+        per_dc = dict(zip(datacenters, self.profile.shares, strict=True))
+        for dci, dc in enumerate(datacenters):
             n = max(4, int(count * per_dc[dc]))  # room for the drained and the down node
             short = dc.replace("-", "")[2:]  # tor1, mtl1, east1
             for i in range(n):
@@ -84,9 +86,9 @@ class Generation(History):
                 self.nodes.append(node)
                 self.node_by_id[node.id] = node
                 self.nodes_by_dc[dc].append(node)
-        # One drained node and one down node in Montreal: realistic cluster noise,
-        # and the down node is where "lost-alloc" clients had their allocation.
-        mtl = self.nodes_by_dc["ca-mtl-1"]
+        # One drained node and one down node in the second datacenter (Montreal by default):
+        # realistic cluster noise, and the down node is where "lost-alloc" clients had their allocation.
+        mtl = self.nodes_by_dc[self.profile.home[1]]
         mtl[-2].eligibility = "ineligible"
         mtl[-2].events.append(("Node drain complete", "Drain", self.clock.now_ns() - 2 * DAY))
         self.down_node = mtl[-1]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from ..clock import SimClock
 from .generation import Generation
 from .lifecycle import Lifecycle
+from .profile import DEFAULT, ClusterProfile
 from .records import (
     CONSUL_TABLES,
     NOMAD_TABLES,
@@ -39,8 +40,10 @@ class World(Generation, Lifecycle, Simulation):
         allocs_per_group=None,
         clock: SimClock | None = None,
         churn: float = 0,
+        profile: ClusterProfile = DEFAULT,
     ):
         self.seed = seed
+        self.profile = profile  # datacenters, region and clients of this cluster
         self.clock = clock or SimClock()
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
@@ -129,7 +132,7 @@ class World(Generation, Lifecycle, Simulation):
             "deployments": len(self.deployments),
             "nodes": len(self.nodes),
             "unhealthy": {c.slug: c.scenario for c in self.clients if c.scenario},
-            "us_east_clients": [c.slug for c in self.clients if "us-east-1" in c.datacenters],
+            "us_east_clients": [c.slug for c in self.clients if self.profile.abroad in c.datacenters],
         }
 
     def digest(self) -> str:
