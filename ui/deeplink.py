@@ -24,17 +24,26 @@ if (target !== "/" && new RegExp(%(safe)s).test(target)) {
 }
 </script>"""
 
+# The frame may not navigate the page itself (no allow-top-navigation), so it hands the page a
+# script of its own to run: the page then follows the wish.
 _RESTORE = """<script>
-const raw = window.parent.localStorage.getItem(%(key)s);
-window.parent.localStorage.removeItem(%(key)s);
-try {
-  const wish = JSON.parse(raw || "null");
-  const loc = window.parent.location;
-  if (wish && Date.now() - wish.at < %(max_age)d && new RegExp(%(safe)s).test(wish.target)
-      && loc.pathname + loc.search !== wish.target) {
-    loc.replace(wish.target);
-  }
-} catch (e) {}
+const doc = window.parent.document;
+const s = doc.createElement("script");
+s.textContent = `(() => {
+  const key = ${JSON.stringify(%(key)s)};
+  const raw = localStorage.getItem(key);
+  localStorage.removeItem(key);
+  try {
+    const wish = JSON.parse(raw || "null");
+    const here = location.pathname + location.search;
+    if (wish && Date.now() - wish.at < %(max_age)d && new RegExp(${JSON.stringify(%(safe)s)}).test(wish.target)
+        && here !== wish.target) {
+      location.replace(wish.target);
+    }
+  } catch (e) {}
+})();`;
+doc.head.appendChild(s);
+s.remove();
 </script>"""
 
 
@@ -54,10 +63,9 @@ def remember() -> None:
 
 
 def restore() -> None:
-    """Once per session after sign-in: open the remembered page, if any (the script forgets it)."""
-    if st.session_state.get("_deeplink_checked"):
-        return
-    st.session_state["_deeplink_checked"] = True
+    """After sign-in: open the remembered page, if any. The script forgets the wish the first time it
+    runs, so rendering it on every run costs one idle frame (a run right after sign-in can be
+    replaced by the next before a once-only frame loads)."""
     _run(_script(_RESTORE))
 
 

@@ -127,3 +127,55 @@ def test_identity_cookie_older_than_the_maximum_session_age_must_sign_in_again(p
     open_with_cookie(page, dashboard, old)
     assert "Your session expired" in page.locator('[data-testid="stMain"]').inner_text()
     assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+
+
+def test_a_deep_link_survives_sign_in(page, dashboard, oidc):
+    wanted = "/client?client=northern-leaf&status=failed"
+    page.goto(dashboard.url + wanted)
+    wait_for_app(page)
+    sign_in_button(page).first.click()
+    page.wait_for_url(re.compile(re.escape(oidc.issuer) + r"/interaction/"))
+    page.fill('input[name="login"]', "support")
+    page.fill('input[name="password"]', "any-password")
+    page.click('button[type="submit"]')
+    # The provider returns to the app's root; the remembered page and query open from there.
+    page.wait_for_url(re.compile(re.escape(dashboard.url + wanted) + "$"))
+    wait_for_app(page)
+    assert page.locator('[data-testid="stMain"] h1').first.inner_text().endswith("northern-leaf")
+
+
+def test_opening_the_app_at_127_0_0_1_explains_where_to_sign_in(page, dashboard):
+    """The identity cookie belongs to the redirect URI's host (localhost): at 127.0.0.1 sign-in would loop."""
+    page.goto(dashboard.url.replace("localhost", "127.0.0.1") + "/")
+    wait_for_app(page)
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    assert "another address than the one sign-in returns to" in main
+    link = page.locator('[data-testid="stMain"] a', has_text="Open http://localhost:")
+    assert link.get_attribute("href").startswith(dashboard.url)
+    assert sign_in_button(page).count() == 0
+
+
+def theme_choice(page, name: str):
+    """One of the menu's System / Light / Dark choices (each reads "<icon name> <label>")."""
+    popover = page.locator('[data-testid="stMainMenuPopover"]')
+    for _ in range(5):  # the first click can land while the app still reruns
+        if popover.is_visible():
+            break
+        page.locator('[data-testid="stMainMenu"] button, [data-testid="stMainMenu"]').first.click()
+        page.wait_for_timeout(500)
+    popover.wait_for()
+    return (
+        popover.locator("button, [role=radio], [role=button], [role=menuitem]")
+        .filter(has_text=re.compile(rf"{name}$"))
+        .last
+    )
+
+
+def test_light_and_dark_can_be_switched_from_the_menu(page, login):
+    """The app menu (toolbarMode "viewer"; "minimal" hid it) offers System / Light / Dark."""
+    login(page, "support")
+    background = "() => getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor"
+    theme_choice(page, "Dark").click()
+    page.wait_for_function(f"() => ({background})() === 'rgb(15, 20, 25)'")  # [theme.dark] #0f1419
+    theme_choice(page, "Light").click()
+    page.wait_for_function(f"() => ({background})() === 'rgb(255, 255, 255)'")  # [theme.light] #ffffff
