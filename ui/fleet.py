@@ -126,10 +126,17 @@ def residency_tables(snap) -> ResidencyTables:
 
 
 def flagged_clients(snap) -> pd.DataFrame:
-    """The client-health rows with the residency flag and the 'behind' words (views.client_flags)."""
-    res = residency_tables(snap)
-    return client_flags.annotate(
-        snap.frames.clients,
-        behind=versions.behind_reasons(version_tables(snap).matrix),
-        residency=residency.client_flags(res.violations, res.unpoliced),
-    )
+    """The client-health rows with the residency flag and the 'behind' words (views.client_flags).
+
+    The support home must not fail because of these extras: on an unexpected error the rows come
+    without them (and the server log says why)."""
+    try:
+        res = residency_tables(snap)
+        return client_flags.annotate(
+            snap.frames.clients,
+            behind=versions.behind_reasons(version_tables(snap).matrix),
+            residency=residency.client_flags(res.violations, res.unpoliced),
+        )
+    except Exception:
+        log.exception("client health: versions/residency flags could not be computed; showing the rows without them")
+        return snap.frames.clients
