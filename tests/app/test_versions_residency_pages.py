@@ -18,8 +18,6 @@ import config
 from ui import fleet_tables, tables
 from views import residency, versions
 
-VIOLATOR = "rideau-greens"  # sandbox seed 7: placed in us-east-1, allowed only Canadian datacenters
-
 
 @pytest.fixture(scope="module")
 def snap(cluster_env):
@@ -45,6 +43,17 @@ def matrix(snap):
     cfg = config.load()
     inst = versions.build_instances(snap.frames, sources=cfg.version_sources, meta_keys=cfg.version_meta_keys)
     return versions.build_matrix(inst)
+
+
+@pytest.fixture(scope="module")
+def violators(snap) -> set[str]:
+    """Clients with a running or starting allocation outside the shipped policy, read off the allocations."""
+    policy = config.load().residency_policy
+    a = snap.frames.allocations
+    live = a[a["client_status"].isin(["running", "pending"]) & (a["desired_status"] == "run") & (a["node_id"] != "")]
+    out = {c for c, dc in zip(live["client"], live["datacenter"]) if dc not in policy.for_client(c).datacenters}
+    assert out, "the sandbox places some client outside Canada"
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -111,23 +120,25 @@ def test_unknown_client_in_the_link_says_so_in_plain_text(open_page):
     assert len(grid(at)) == 0
 
 
-def test_residency_lists_the_client_outside_canada_with_allocations_services_and_nodes(open_page, snap, violations):
+def test_residency_lists_the_client_outside_canada_with_allocations_services_and_nodes(
+    open_page, snap, violations, violators
+):
     at = open_page("app_pages/residency.py")
     assert at.title[0].value.endswith("Data residency")
     df = at.dataframe[0].value
-    assert set(clients_in(df)) == {VIOLATOR}
+    assert set(clients_in(df)) == violators
     assert set(df["kind"]) == {"allocation", "service", "node"}
     assert set(df["datacenter"]) == {"us-east-1"}
     running_there = snap.frames.allocations[
-        (snap.frames.allocations["client"] == VIOLATOR)
+        snap.frames.allocations["client"].isin(violators)
         & (snap.frames.allocations["datacenter"] == "us-east-1")
         & snap.frames.allocations["client_status"].isin(["running", "pending"])
         & (snap.frames.allocations["desired_status"] == "run")
     ]
     assert (df["kind"] == "allocation").sum() == len(running_there) > 0
-    assert metrics(at)["Clients outside policy"] == "1"
+    assert metrics(at)["Clients outside policy"] == str(len(violators))
     warnings = at.dataframe[1].value
-    assert set(clients_in(warnings)) == {VIOLATOR} and set(warnings["forbidden"]) == {"us-east-1"}
+    assert set(clients_in(warnings)) == violators and set(warnings["forbidden"]) == {"us-east-1"}
     assert metrics(at)["Clients with no policy"] == "0"
 
 
@@ -139,13 +150,14 @@ def test_residency_filters_from_the_url(open_page, violations):
     assert "Every placement is allowed." in "\n".join(c.value for c in at.caption)
 
 
-def test_health_row_carries_the_residency_flag_and_reason(open_page):
+def test_health_row_carries_the_residency_flag_and_reason(open_page, violators):
     at = open_page()
     df = at.dataframe[0].value
-    row = df[[c.endswith(f"client={VIOLATOR}") for c in df["client"]]].iloc[0]
-    assert "us-east-1 (not allowed)" in row["reason"]
-    assert row["residency"] == tables.residency_badge("forbidden")  # a text mark, not an emoji
-    others = df[[not c.endswith(f"client={VIOLATOR}") for c in df["client"]]]
+    flagged = df[[c.split("client=", 1)[1] in violators for c in df["client"]]]
+    assert len(flagged) == len(violators)
+    assert all("us-east-1 (not allowed)" in r for r in flagged["reason"])
+    assert set(flagged["residency"]) == {tables.residency_badge("forbidden")}  # a text mark, not an emoji
+    others = df[[c.split("client=", 1)[1] not in violators for c in df["client"]]]
     assert set(others["residency"]) == {""}
 
 
