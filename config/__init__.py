@@ -47,6 +47,9 @@ class DashboardConfig:
     residency: Any = None
     # [actions]: guardrails of the audited actions.
     actions: ActionSettings = field(default_factory=ActionSettings)
+    # [[clusters]]: one plain table per cluster, checked and read by connectors.settings.load_all
+    # (config imports no connector); empty: HashiCorp's variables, one cluster.
+    clusters: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def residency_policy(self):
@@ -81,6 +84,14 @@ def load(path: str | os.PathLike | None = None, env: Mapping[str, str] = os.envi
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"Cannot read the dashboard configuration {path.name}: {exc}") from exc
     config = parse(data)
+    extra = env.get("DASHBOARD_CLUSTERS_FILE")
+    if extra and not config.clusters:
+        # The demo's generated [[clusters]] list (launcher.py); a list in the main file wins.
+        try:
+            listed = tomllib.loads(Path(extra).read_text(encoding="utf-8")).get("clusters")
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"Cannot read the clusters file {Path(extra).name}: {exc}") from exc
+        config = replace(config, clusters=_clusters(listed))
     if env.get("DASHBOARD_NOMAD_AUTH_METHOD") is not None:
         config = replace(config, nomad_auth_method=env["DASHBOARD_NOMAD_AUTH_METHOD"].strip())
     return config
@@ -212,6 +223,7 @@ def parse(data: Mapping) -> DashboardConfig:
     actions = _actions(data.get("actions", {}))
     return DashboardConfig(
         actions=actions,
+        clusters=_clusters(data.get("clusters")),
         identify_by=_identity(data.get("clients", {}).get("identify_by", "namespace")),
         links={str(k): str(v) for k, v in links.items()},
         link_overrides={str(c): dict(v) for c, v in overrides.items()},
@@ -225,6 +237,15 @@ def parse(data: Mapping) -> DashboardConfig:
         version_meta_keys=meta_keys,
         residency=residency,
     )
+
+
+def _clusters(entries: object) -> tuple[Mapping[str, Any], ...]:
+    """The [[clusters]] tables as they are; connectors.settings.load_all checks each key."""
+    if entries is None:
+        return ()
+    if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+        raise ConfigError("clusters must be a list of [[clusters]] tables (name, nomad_address, ...)")
+    return tuple(dict(e) for e in entries)
 
 
 def _actions(section: Mapping) -> ActionSettings:

@@ -9,6 +9,9 @@ Extra (dashboard-specific) variables:
   DASHBOARD_CLUSTER_NAME       the cluster's display name (default "default")
   DASHBOARD_HTTP_TIMEOUT       seconds per request, connect and read (default 15)
 Consul is optional: without CONSUL_HTTP_ADDR, `consul` is None.
+
+`load_all(entries, env) -> list[ClusterSettings]`: several clusters from dashboard.toml's
+[[clusters]] list (connectors.cluster_list); without a list, `[load(env)]`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["ClusterSettings", "ConsulSettings", "NomadSettings", "SettingsError", "load"]
+__all__ = ["ClusterSettings", "ConsulSettings", "NomadSettings", "SettingsError", "load", "load_all"]
 
 DEFAULT_NOMAD_ADDR = "http://127.0.0.1:4646"
 DEFAULT_TIMEOUT = 15.0
@@ -159,6 +162,7 @@ class ClusterSettings:
     name: str = "default"
     nomad: NomadSettings = NomadSettings()
     consul: ConsulSettings | None = None
+    region: str | None = None  # the region label (residency rules may list regions)
 
 
 def _cert_pair(env: Mapping[str, str], cert_var: str, key_var: str) -> tuple[str | None, str | None]:
@@ -180,6 +184,11 @@ def _timeout(env: Mapping[str, str]) -> float:
     if not 0 < value <= 600:
         raise SettingsError("DASHBOARD_HTTP_TIMEOUT must be between 0 and 600 seconds")
     return value
+
+
+# For connectors.cluster_list: the same address and timeout rules for every configured cluster.
+normalise_addr = _normalise_addr
+http_timeout = _timeout
 
 
 def load(env: Mapping[str, str] | None = None) -> ClusterSettings:
@@ -213,4 +222,12 @@ def load(env: Mapping[str, str] | None = None) -> ClusterSettings:
             timeout=timeout,
         )
     name = _clean(env, "DASHBOARD_CLUSTER_NAME") or "default"
-    return ClusterSettings(name=name, nomad=nomad, consul=consul)
+    return ClusterSettings(name=name, nomad=nomad, consul=consul, region=nomad.region)
+
+
+def load_all(entries: object = None, env: Mapping[str, str] | None = None) -> list[ClusterSettings]:
+    """Every configured cluster (dashboard.toml's [[clusters]]); without a list, ``[load(env)]``.
+    See ``connectors.cluster_list``."""
+    from .cluster_list import load_all as _load_all
+
+    return _load_all(entries, env)
