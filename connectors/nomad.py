@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import requests
@@ -52,6 +53,22 @@ __all__ = ["Listing", "NomadConnector"]
 
 MAX_TAIL_BYTES = 4 * 1024 * 1024
 LOGS_DEADLINE = 10.0
+
+
+def _lines(resp: requests.Response) -> Iterator[bytes]:
+    """Lines of a long-lived body as soon as each one is complete: read1 returns what arrived
+    (iter_lines would wait for a full chunk when the server closes instead of chunking)."""
+    raw, buf = resp.raw, b""
+    while True:
+        data = raw.read1(64 * 1024, decode_content=True)
+        if not data:
+            if buf:
+                yield buf
+            return
+        buf += data
+        if b"\n" in buf:
+            *lines, buf = buf.split(b"\n")
+            yield from lines
 
 
 class NomadConnector:
@@ -280,6 +297,86 @@ class NomadConnector:
         return self._list(
             f"list Nomad services {self._ns_words(ns)}", "services", {"namespace": ns}, index, wait, token
         )
+
+    def allocation_stub(self, alloc_id: str, *, token: str | None = None) -> dict[str, Any] | None:
+        """One allocation's list stub (AllocListStub, no task states), None if Nomad has no such
+        allocation. An event's Allocation has no Job (nomad/state/events.go), so JobType and
+        JobVersion of a new allocation come from here: a prefix list of one, not the full job."""
+        aid = paths.alloc_id(alloc_id)
+        listing = self._list(
+            f"read allocation {aid}",
+            "allocations",
+            {"namespace": "*", "prefix": aid, "task_states": "false"},
+            None,
+            None,
+            token,
+        )
+        return next((a for a in listing.data if isinstance(a, dict) and a.get("ID") == aid), None)
+
+    # ------------------------------------------------------------------ event stream
+
+    def stream_events(
+        self,
+        topics: Iterable[str],
+        index: int = 0,
+        namespace: str = "*",
+        *,
+        token: str | None = None,
+        idle_timeout: float = 45.0,
+        heartbeats: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """Follow /v1/event/stream: yields each frame ``{"Index": n, "Events": [...]}`` as it comes.
+
+        ``topics`` are Nomad's ``Topic`` or ``Topic:key`` filters; ``index`` resumes after a
+        reconnect (Nomad starts at the closest index it still keeps, later when that one is gone).
+        The ``{}`` heartbeats Nomad sends at once and every 30 s are skipped (yielded as ``{}``
+        with ``heartbeats=True``); a stream silent for ``idle_timeout`` seconds is a timeout. The
+        generator ends when the server closes the stream (Nomad closes a refused or lagging
+        subscription that way); refusals with a status raise the usual ConnectorError.
+        """
+        ns = self._namespace(namespace)
+        params: dict[str, Any] = {"namespace": ns}
+        topic_list = [str(t) for t in topics]
+        for t in topic_list:
+            if not t or any(c in t for c in "&=#?/ "):
+                raise InvalidInput("Nomad", f"Not a valid event topic: {t!r}")
+        if topic_list:
+            params["topic"] = topic_list
+        if index and int(index) > 0:
+            params["index"] = int(index)
+        ctx = self._ctx(f"follow the event stream {self._ns_words(ns)}", token)
+        resp = self._call(
+            ctx,
+            "get",
+            "event",
+            "stream",
+            token=token,
+            params=params,
+            timeout=(self.settings.timeout, idle_timeout),
+            stream=True,
+        )
+        try:
+            for line in _lines(resp):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    frame = json.loads(line)
+                except ValueError as err:
+                    raise bad_json(ctx, err) from None
+                if not isinstance(frame, dict):
+                    raise BadResponse(
+                        "Nomad", f"Nomad at {self.settings.addr} sent an event frame that is not an object."
+                    )
+                if not frame:
+                    if heartbeats:
+                        yield frame
+                    continue
+                yield frame
+        except (requests.RequestException, OSError, urllib3.exceptions.HTTPError) as err:
+            raise from_exception(ctx, err) from None
+        finally:
+            resp.close()
 
     # ------------------------------------------------------------------ single objects
 

@@ -1,0 +1,262 @@
+"""Apply Nomad events to the refresher's raw lists: the pure half of following /v1/event/stream.
+
+The refresher keeps, per source, the list body Nomad's list endpoint gave (allocations slimmed by
+``connectors.slim``).  An event carries the FULL object that changed (nomad/state/events.go), so
+each one is turned into the list stub Nomad itself would list, then kept in place of the old one:
+
+* Allocation -> AllocListStub as ``Allocation.Stub`` makes it (nomad/structs/alloc.go) with task
+  states, then slimmed like the list.  The event's allocation has no Job (events.go sets
+  ``alloc.Job = nil``), and the stub's JobType/JobVersion come from it: a known allocation keeps
+  its own unless the server rewrote it (a PlanResult for an allocation that still runs may be an
+  in-place update to a new job version); a new or rewritten one is looked up (``lookup``).
+* Node -> NodeListStub as ``Node.Stub`` makes it (nomad/structs/structs.go); NodeDeregistration
+  removes it.
+* Deployment: /v1/deployments lists full deployments, so the payload is kept as it is.
+
+Nomad sends the full object with omitempty encoding (zero fields left out), so missing stub
+fields get their Go zero value, as the list would show them.  Nothing is deleted by an
+Allocation or Deployment event: Nomad's garbage collection writes no event (no GC message type in
+events.go's MsgTypeEvents), so the follower reloads the lists now and then (see
+``snapshot.follower``).  Lists come out in the order the list endpoints give (allocations and
+deployments by create index, nodes by ID), so ``views.build_frames`` builds the very same frames as from a
+full reload of the same state (tests/unit/test_event_apply.py, a property test).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from connectors.slim import slim_allocation
+
+__all__ = [
+    "EVENT_SOURCES",
+    "TOPIC_SOURCE",
+    "EventState",
+    "alloc_stub",
+    "node_stub",
+]
+
+# The topics this module follows, and the raw source each one feeds.
+TOPIC_SOURCE = {"Allocation": "allocations", "Deployment": "deployments", "Node": "nodes"}
+EVENT_SOURCES = tuple(TOPIC_SOURCE.values())
+
+# AllocListStub fields (nomad/structs/alloc.go) and the Go zero value each has when omitted.
+_ALLOC_STUB_ZERO: tuple[tuple[str, Any], ...] = (
+    ("ID", ""),
+    ("EvalID", ""),
+    ("Name", ""),
+    ("Namespace", ""),
+    ("NodeID", ""),
+    ("NodeName", ""),
+    ("JobID", ""),
+    ("JobType", ""),
+    ("JobVersion", 0),
+    ("TaskGroup", ""),
+    ("DeploymentStatus", None),
+    ("DesiredStatus", ""),
+    ("DesiredDescription", ""),
+    ("DesiredTransition", None),
+    ("ClientStatus", ""),
+    ("ClientDescription", ""),
+    ("FollowupEvalID", ""),
+    ("NextAllocation", ""),
+    ("PreemptedAllocations", None),
+    ("PreemptedByAllocation", ""),
+    ("RescheduleTracker", None),
+    ("CreateIndex", 0),
+    ("ModifyIndex", 0),
+    ("CreateTime", 0),
+    ("ModifyTime", 0),
+    ("TaskStates", None),
+)
+# Desired statuses of an allocation that is no longer meant to run (structs.AllocDesiredStatus*).
+_STOPPED = frozenset({"stop", "evict"})
+
+MEMO_LIMIT = 200_000
+
+Lookup = Callable[[str], Mapping[str, Any] | None]  # alloc ID -> its list stub (JobType, JobVersion)
+
+
+def alloc_stub(alloc: Mapping[str, Any], job_type: str, job_version: int) -> dict[str, Any]:
+    """Allocation.Stub(task_states=true) of a full allocation whose Job was left out."""
+    out = {k: alloc.get(k, zero) for k, zero in _ALLOC_STUB_ZERO}
+    out["JobType"] = job_type
+    out["JobVersion"] = job_version
+    # AllocatedResources only with ?resources=true, which the refresher does not ask for.
+    out["AllocatedResources"] = None
+    return out
+
+
+def node_stub(node: Mapping[str, Any]) -> dict[str, Any]:
+    """Node.Stub(nil) of a full node: Address is HTTPAddr's host, Version its nomad.version."""
+    http_addr = str(node.get("HTTPAddr") or "")
+    host = http_addr.rsplit(":", 1)[0] if ":" in http_addr else ""
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    attrs = node.get("Attributes") if isinstance(node.get("Attributes"), Mapping) else {}
+    return {
+        "Address": host,
+        "ID": node.get("ID", ""),
+        "Attributes": None,
+        "Datacenter": node.get("Datacenter", ""),
+        "Name": node.get("Name", ""),
+        "NodePool": node.get("NodePool", ""),
+        "NodeClass": node.get("NodeClass", ""),
+        "Version": attrs.get("nomad.version", ""),
+        "Drain": node.get("DrainStrategy") is not None,
+        "SchedulingEligibility": node.get("SchedulingEligibility", ""),
+        "Status": node.get("Status", ""),
+        "StatusDescription": node.get("StatusDescription", ""),
+        "Drivers": node.get("Drivers"),
+        "HostVolumes": node.get("HostVolumes"),
+        "NodeResources": None,
+        "ReservedResources": None,
+        "LastDrain": node.get("LastDrain"),
+        "CreateIndex": node.get("CreateIndex", 0),
+        "ModifyIndex": node.get("ModifyIndex", 0),
+    }
+
+
+def _id_key(item: Any) -> str:
+    return str(item.get("ID", "")) if isinstance(item, dict) else ""
+
+
+# Allocations and deployments are listed by create index (Alloc.List walks the "create" index,
+# nomad/alloc_endpoint.go), which a slim stub does not carry: raft indexes only grow, so a new
+# object goes last and a known one stays where it is. Nodes are listed by ID.
+_BY_ID = frozenset({"nodes"})
+
+
+class EventState:
+    """The allocations, deployments and nodes lists, kept current by events.
+
+    Built from the lists of one full load (``EventState(raw)``); ``apply(frame)`` takes one
+    stream frame and returns the sources it changed; ``lists()`` gives the lists in the order
+    the list endpoints give them. Not thread-safe: one follower owns it.
+    """
+
+    def __init__(self, raw: Mapping[str, Any], *, slim: bool = True, lookup: Lookup | None = None):
+        self.slim = slim
+        self.lookup = lookup
+        self.index = 0  # the last frame index applied
+        # Per source: the items in list-endpoint order, and where each ID is in it (create-ordered
+        # sources) or the sorted IDs (nodes, for bisect).
+        self._lists: dict[str, list] = {}
+        self._where: dict[str, dict[str, int]] = {}
+        self._ids: dict[str, list[str]] = {}
+        self._memo: dict[Any, Any] = {}
+        for source in EVENT_SOURCES:
+            items = [x for x in raw.get(source) or [] if isinstance(x, dict) and _id_key(x)]
+            if source in _BY_ID:
+                items.sort(key=_id_key)
+                self._ids[source] = [_id_key(x) for x in items]
+            else:
+                self._where[source] = {_id_key(x): i for i, x in enumerate(items)}
+            self._lists[source] = items
+
+    # -------------------------------------------------------------- applying
+
+    def apply(self, frame: Mapping[str, Any]) -> set[str]:
+        """Apply one stream frame; the names of the sources whose list changed."""
+        changed: set[str] = set()
+        events = frame.get("Events") if isinstance(frame, Mapping) else None
+        for ev in events if isinstance(events, list) else ():
+            if isinstance(ev, Mapping):
+                source = self.apply_event(ev)
+                if source:
+                    changed.add(source)
+        index = frame.get("Index") if isinstance(frame, Mapping) else None
+        if isinstance(index, int) and index > self.index:
+            self.index = index
+        return changed
+
+    def apply_event(self, ev: Mapping[str, Any]) -> str | None:
+        """Apply one event; the source it changed, None when it is not for these lists."""
+        topic = ev.get("Topic")
+        source = TOPIC_SOURCE.get(topic) if isinstance(topic, str) else None
+        payload = ev.get("Payload")
+        if source is None or not isinstance(payload, Mapping):
+            return None
+        obj = payload.get(topic)
+        if not isinstance(obj, Mapping) or not obj.get("ID") or not isinstance(obj.get("ID"), str):
+            return None
+        if topic == "Node":
+            if ev.get("Type") == "NodeDeregistration":
+                return source if self._remove(source, str(obj["ID"])) else None
+            self._put(source, node_stub(obj))
+        elif topic == "Deployment":
+            self._put(source, dict(obj))
+        else:
+            self._put(source, self._alloc(obj, self._find(source, str(obj["ID"])), ev.get("Type")))
+        return source
+
+    def _find(self, source: str, oid: str) -> dict | None:
+        items = self._lists[source]
+        if source in _BY_ID:
+            ids = self._ids[source]
+            i = bisect.bisect_left(ids, oid)
+            return items[i] if i < len(ids) and ids[i] == oid else None
+        i = self._where[source].get(oid)
+        return None if i is None else items[i]
+
+    def _put(self, source: str, item: dict) -> None:
+        oid, items = _id_key(item), self._lists[source]
+        if source in _BY_ID:
+            ids = self._ids[source]
+            i = bisect.bisect_left(ids, oid)
+            if i < len(ids) and ids[i] == oid:
+                items[i] = item
+            else:
+                ids.insert(i, oid)
+                items.insert(i, item)
+            return
+        where = self._where[source]
+        i = where.get(oid)
+        if i is None:
+            where[oid] = len(items)
+            items.append(item)
+        else:
+            items[i] = item
+
+    def _remove(self, source: str, oid: str) -> bool:
+        """Only nodes are ever removed by an event (NodeDeregistration)."""
+        ids, items = self._ids[source], self._lists[source]
+        i = bisect.bisect_left(ids, oid)
+        if i < len(ids) and ids[i] == oid:
+            del ids[i], items[i]
+            return True
+        return False
+
+    def _alloc(self, alloc: Mapping[str, Any], old: dict | None, etype: Any) -> dict[str, Any]:
+        job_type = job_version = None
+        rewritten = etype == "PlanResult" and alloc.get("DesiredStatus") not in _STOPPED
+        if old is not None and not rewritten:
+            job_type, job_version = old.get("JobType"), old.get("JobVersion")
+        else:
+            found = self.lookup(str(alloc["ID"])) if self.lookup is not None else None
+            if found is not None:
+                job_type, job_version = found.get("JobType"), found.get("JobVersion")
+            elif old is not None:
+                job_type, job_version = old.get("JobType"), old.get("JobVersion")
+        stub = alloc_stub(alloc, job_type or "", job_version if isinstance(job_version, int) else 0)
+        if len(self._memo) > MEMO_LIMIT:  # shared strings: bounded, whatever the stream sends
+            self._memo = {}
+        return slim_allocation(stub, self._memo) if self.slim else stub
+
+    def apply_all(self, frames: Iterable[Mapping[str, Any]]) -> set[str]:
+        changed: set[str] = set()
+        for f in frames:
+            changed |= self.apply(f)
+        return changed
+
+    # -------------------------------------------------------------- reading
+
+    def lists(self) -> dict[str, list]:
+        """Each source's list in list-endpoint order: copies (the builder may read them while
+        the next events are applied)."""
+        return {source: list(items) for source, items in self._lists.items()}
+
+    def list(self, source: str) -> list:
+        return list(self._lists[source])

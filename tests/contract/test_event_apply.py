@@ -1,0 +1,160 @@
+"""Events applied one by one give the same lists and frames as a full reload of the same state.
+
+A property test over real HTTP to the sandbox: load the lists once, make a random sequence of
+changes (the churn simulation's crashes, reschedules and deployments, restarts and stops through
+the API, time passing so restarts finish), follow /v1/event/stream from the loaded index and
+apply every frame (snapshot.events), then reload the lists and require identical lists for the
+event-fed sources and identical frames from views.build_frames. Stub shapes follow
+nomad/structs/alloc.go (Allocation.Stub) and nomad/structs/structs.go (Node.Stub); payloads
+nomad/state/events.go.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import views
+from connectors import NomadConnector
+from connectors.settings import load
+from sandbox import Sandbox
+from snapshot.events import EVENT_SOURCES, EventState, alloc_stub, node_stub
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def sb():
+    with Sandbox(clients=6, seed=11, frozen=True, event_heartbeat=0.2, event_buffer=10_000) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def nomad(sb):
+    return NomadConnector(load({"NOMAD_ADDR": sb.nomad_addr}).nomad)
+
+
+def lists(nomad: NomadConnector) -> tuple[dict, int]:
+    got = {
+        "allocations": nomad.list_allocations(slim=True),
+        "deployments": nomad.list_deployments(),
+        "nodes": nomad.list_nodes(),
+        "jobs": nomad.list_jobs(),
+        "namespaces": nomad.list_namespaces(),
+        "nomad_services": nomad.list_services(),
+    }
+    return {k: v.data for k, v in got.items()}, max(v.index for v in got.values())
+
+
+def frames_after(nomad: NomadConnector, index: int) -> list[dict]:
+    """Every frame after `index` the journal holds: they come before the second heartbeat (asked
+    past its end, the journal starts at its last frame, one already seen: skipped)."""
+    out, beats = [], 0
+    for frame in nomad.stream_events(["Allocation", "Deployment", "Node"], index + 1, heartbeats=True):
+        if not frame:
+            beats += 1
+            if beats == 2:
+                break
+            continue
+        if frame["Index"] > index:
+            out.append(frame)
+    return out
+
+
+def running(sb) -> list:
+    w = sb.world
+    with w.lock:
+        return [
+            a
+            for a in sorted(w.alloc_list, key=lambda a: a.id)
+            if a.client_status == "running" and not a.terminal and not a.job.client.scenario and a.node.status != "down"
+        ]
+
+
+def act(sb, op: str, n: int) -> None:
+    w = sb.world
+    if op == "churn":
+        with w.lock:
+            w._churn_rng = random.Random(n)
+            w._churn_change(w.clock.now_ns())
+            w.changed.notify_all()
+    elif op == "time":
+        sb.clock.advance(5 + n % 60)
+    else:
+        live = running(sb)
+        if not live:
+            return
+        a = live[n % len(live)]
+        path = "client/allocation" if op == "restart" else "allocation"
+        verb = "restart" if op == "restart" else "stop"
+        r = requests.post(f"{sb.nomad_addr}/v1/{path}/{a.id}/{verb}", json={}, timeout=10)
+        assert r.status_code == 200, r.text
+
+
+OPS = st.lists(
+    st.tuples(st.sampled_from(["churn", "churn", "restart", "stop", "time"]), st.integers(0, 10_000)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=OPS)
+def test_events_applied_equal_a_full_reload(sb, nomad, ops):
+    before, index = lists(nomad)
+    state = EventState(before, lookup=nomad.allocation_stub)
+    for op, n in ops:
+        act(sb, op, n)
+    frames = frames_after(nomad, index)
+    assert sb.events.first_seq == 0, "the journal dropped entries: the test would prove nothing"
+    state.apply_all(frames)
+    after, after_index = lists(nomad)
+    assert state.index == after_index or not frames
+    got = state.lists()
+    for source in EVENT_SOURCES:
+        assert got[source] == after[source], source
+    mixed = {**after, **got}
+    want = views.build_frames(after, cluster="t", identity=views.ClientIdentity(), now=NOW)
+    have = views.build_frames(mixed, cluster="t", identity=views.ClientIdentity(), now=NOW)
+    for name, frame in want.as_dict().items():
+        pd.testing.assert_frame_equal(getattr(have, name), frame, obj=f"frame {name}")
+
+
+def test_the_property_sees_changes():
+    """The sequences above do change the lists (else equality would prove nothing)."""
+    with Sandbox(clients=6, seed=11, frozen=True, event_heartbeat=0.2) as sb:
+        nomad = NomadConnector(load({"NOMAD_ADDR": sb.nomad_addr}).nomad)
+        before, index = lists(nomad)
+        for n in range(6):
+            act(sb, "churn", n)
+        act(sb, "restart", 1)
+        frames = frames_after(nomad, index)
+        assert {e["Topic"] for f in frames for e in f["Events"]} >= {"Allocation"}
+        state = EventState(before, lookup=nomad.allocation_stub)
+        assert state.apply_all(frames) >= {"allocations"}
+        assert state.lists()["allocations"] != before["allocations"]
+
+
+def test_stub_zero_values_for_omitted_fields():
+    """Nomad encodes the full Allocation and Node with omitempty: an omitted field is its zero value
+    in the stub (nomad/structs/alloc.go Allocation.Stub, structs.go Node.Stub)."""
+    stub = alloc_stub({"ID": "a1", "TaskStates": {"web": {"State": "running"}}}, "service", 3)
+    assert stub["NextAllocation"] == "" and stub["JobVersion"] == 3 and stub["DeploymentStatus"] is None
+    assert stub["TaskStates"] == {"web": {"State": "running"}} and stub["AllocatedResources"] is None
+    node = node_stub({"ID": "n1", "HTTPAddr": "10.0.0.5:4646", "Attributes": {"nomad.version": "1.11.3"}})
+    assert (node["Address"], node["Version"], node["Drain"]) == ("10.0.0.5", "1.11.3", False)
+    assert node_stub({"ID": "n1", "DrainStrategy": {"Deadline": 1}})["Drain"] is True
+
+
+def test_node_deregistration_removes_the_node():
+    state = EventState({"nodes": [{"ID": "n1"}, {"ID": "n2"}]})
+    ev = {"Topic": "Node", "Type": "NodeDeregistration", "Payload": {"Node": {"ID": "n1"}}}
+    assert state.apply({"Index": 5, "Events": [ev]}) == {"nodes"}
+    assert [n["ID"] for n in state.lists()["nodes"]] == ["n2"]
+    assert state.apply({"Index": 6, "Events": [ev]}) == set()  # already gone: nothing changes
