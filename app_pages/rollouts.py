@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import history, tables, widgets
+from ui import clock, history, runtime, tables, widgets
 from views import rollouts as vr
 
 P = "rollouts"
@@ -23,25 +23,32 @@ def duration(seconds: float) -> str:
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-hist, problem = history.deployments()
-if problem:
-    st.error(f"**The deployment history cannot be read.** {md(problem)}", icon="🗄️")
-now = pd.Timestamp.now(tz="UTC")
-all_rollouts = vr.rollouts(hist, now)
-chosen = widgets.param("rollout")
+cfg = runtime.dashboard_config()
 
-if chosen:
+
+def load():
+    hist, problem = history.deployments()
+    if problem:
+        st.error(f"**The deployment history cannot be read.** {md(problem)}", icon="🗄️")
+    return hist, vr.rollouts(hist, pd.Timestamp.now(tz="UTC"))
+
+
+@st.fragment(run_every=cfg.page_refresh_seconds)
+def render_board(chosen: str) -> None:
+    """One rollout's board; it refreshes itself while people watch a release go out."""
+    widgets.still_signed_in(principal)
+    hist, all_rollouts = load()
     match = all_rollouts[all_rollouts["rollout_id"] == chosen]
     st.page_link("app_pages/rollouts.py", label="All rollouts", icon=":material/arrow_back:")
     if not len(match):
         st.title("🚀 Rollout")
         st.error("This rollout is not in the recorded history (the link may be from another cluster or mistyped).")
-        st.stop()
+        return
     r = match.iloc[0]
     st.title(f"🚀 {md(r['role'])} {md(r['app_version'])}")
     state = r["status"]
     st.markdown(
-        f"Started {md(r['started'].strftime('%Y-%m-%d %H:%M UTC'))} · {state} · {duration(r['duration_s'])} so far · "
+        f"Started {md(r['started'].tz_convert(clock.zone()).strftime('%Y-%m-%d %H:%M %Z'))} · {state} · {duration(r['duration_s'])} so far · "
         f"{int(r['fleet'])} clients run {md(r['role'])}"
     )
     tiles = [(vr.DONE, "On the new version"), (vr.FAILED, "Failed"), (vr.RUNNING, "Deploying")]
@@ -81,59 +88,76 @@ if chosen:
         mime="text/csv",
         key=f"{P}_csv",
     )
-    st.stop()
+    return
 
-st.title("🚀 Rollouts")
-st.caption(
-    f"One app version of one job going out to at least {vr.DEFAULT_MIN_CLIENTS} clients, each deployment starting "
-    f"within {int(vr.DEFAULT_WINDOW.total_seconds() // 3600)} h of the first. Select a row to open its board."
-)
-if not len(all_rollouts):
-    st.info("No fleet rollout in the recorded history yet.")
-    st.stop()
-shown = all_rollouts.assign(
-    progress=(all_rollouts["done"] / all_rollouts["fleet"]).where(all_rollouts["fleet"] > 0),
-    duration=[duration(s) for s in all_rollouts["duration_s"]],
-)[
-    [
-        "rollout_id",
-        "role",
-        "app_version",
-        "status",
-        "started",
-        "progress",
-        "done",
-        "failed",
-        "running",
-        "not_started",
-        "cancelled",
-        "fleet",
-        "duration",
+
+@st.fragment(run_every=cfg.page_refresh_seconds)
+def render_list() -> None:
+    widgets.still_signed_in(principal)
+    _hist, all_rollouts = load()
+    st.title("🚀 Rollouts")
+    st.caption(
+        f"One app version of one job going out to at least {vr.DEFAULT_MIN_CLIENTS} clients, each deployment starting "
+        f"within {int(vr.DEFAULT_WINDOW.total_seconds() // 3600)} h of the first. Select a row to open its board."
+    )
+    if not len(all_rollouts):
+        st.info("No fleet rollout in the recorded history yet.")
+        return
+    shown = all_rollouts.assign(
+        progress=(all_rollouts["done"] / all_rollouts["fleet"]).where(all_rollouts["fleet"] > 0),
+        duration=[duration(s) for s in all_rollouts["duration_s"]],
+    )[
+        [
+            "rollout_id",
+            "role",
+            "app_version",
+            "status",
+            "started",
+            "progress",
+            "done",
+            "failed",
+            "running",
+            "not_started",
+            "cancelled",
+            "fleet",
+            "duration",
+        ]
     ]
-]
-event = st.dataframe(
-    shown,
-    key=f"{P}_list",
-    hide_index=True,
-    width="stretch",
-    on_select="rerun",
-    selection_mode="single-row",
-    column_config={
-        "rollout_id": None,
-        "role": "Job",
-        "app_version": "Version",
-        "status": "Status",
-        "started": widgets.at_time("Started"),
-        "progress": st.column_config.ProgressColumn("Done", format="percent", min_value=0, max_value=1),
-        "done": st.column_config.NumberColumn("🟢 Done"),
-        "failed": st.column_config.NumberColumn("🔴 Failed"),
-        "running": st.column_config.NumberColumn("🔵 Deploying"),
-        "not_started": st.column_config.NumberColumn("⏳ Not started"),
-        "cancelled": st.column_config.NumberColumn("⚪ Cancelled"),
-        "fleet": st.column_config.NumberColumn("Clients"),
-        "duration": "Duration so far",
-    },
-)
-rows = event.selection.rows if event is not None else []
-if rows and rows[0] < len(shown):
-    st.switch_page("app_pages/rollouts.py", query_params={"rollout": shown.iloc[rows[0]]["rollout_id"]})
+    event = st.dataframe(
+        shown,
+        key=f"{P}_list",
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "rollout_id": None,
+            "role": "Job",
+            "app_version": "Version",
+            "status": "Status",
+            "started": widgets.at_time("Started"),
+            "progress": st.column_config.ProgressColumn(
+                "Done", format="percent", min_value=0, max_value=1, width="small"
+            ),
+            "done": st.column_config.NumberColumn("🟢 Done", width="small"),
+            "failed": st.column_config.NumberColumn("🔴 Failed", width="small"),
+            "running": st.column_config.NumberColumn("🔵 Deploying", width="small"),
+            "not_started": st.column_config.NumberColumn("⏳ Not started", width="small"),
+            # cancelled (superseded) is rare: a column only when some rollout has one
+            "cancelled": st.column_config.NumberColumn("⚪ Cancelled", width="small")
+            if shown["cancelled"].any()
+            else None,
+            "fleet": st.column_config.NumberColumn("Clients", width="small"),
+            "duration": "Duration so far",
+        },
+    )
+    rows = event.selection.rows if event is not None else []
+    if rows and rows[0] < len(shown):
+        st.switch_page("app_pages/rollouts.py", query_params={"rollout": shown.iloc[rows[0]]["rollout_id"]})
+
+
+chosen = widgets.param("rollout")
+if chosen:
+    render_board(chosen)
+else:
+    render_list()
