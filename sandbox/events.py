@@ -113,6 +113,7 @@ class EventJournal:
         self.entries: deque[_Entry] = deque()
         self.first_seq = 0  # sequence number of entries[0]
         self.closed = False
+        self.cuts = 0  # cut() ends every open stream (a proxy or load balancer dropping them)
 
     @property
     def next_seq(self) -> int:
@@ -133,6 +134,12 @@ class EventJournal:
         if len(self.entries) > self.size:
             self.entries.popleft()
             self.first_seq += 1
+
+    def cut(self) -> None:
+        """End every stream open now, as a proxy cutting long responses would; new ones work."""
+        with self.world.changed:
+            self.cuts += 1
+            self.world.changed.notify_all()
 
     def close(self) -> None:
         with self.world.changed:
@@ -194,17 +201,18 @@ class EventJournal:
         w = self.world
         with w.lock:
             cursor = self._start(index)
+            cuts = self.cuts
         yield b"{}\n"  # NewJsonStream sends a heartbeat first
         beat = time.monotonic() + self.heartbeat
         while True:
             frames = []
             with w.changed:
-                while not (self.closed or stopping()) and cursor >= self.next_seq:
+                while not (self.closed or stopping() or self.cuts != cuts) and cursor >= self.next_seq:
                     remaining = beat - time.monotonic()
                     if remaining <= 0:
                         break
                     w.changed.wait(remaining)
-                if self.closed or stopping() or cursor < self.first_seq:
+                if self.closed or stopping() or self.cuts != cuts or cursor < self.first_seq:
                     return
                 while cursor < self.next_seq:
                     frame = self._frame(self.entries[cursor - self.first_seq], topics, namespaces)

@@ -49,6 +49,9 @@ class SourceStatus:
     # While a blocking query is held by the server, nothing changed since the last answer: the
     # data is confirmed current until this time (the query's wait plus jitter), None otherwise.
     watching_until: datetime | None = None
+    # How the source is followed: "blocking queries", "event stream" or "blocking queries (event
+    # stream refused)" (snapshot.follower); said on the freshness line.
+    mode: str = "blocking queries"
 
     @property
     def label(self) -> str:

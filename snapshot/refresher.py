@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -37,6 +38,7 @@ from connectors import ConnectorError, ConsulConnector, Listing, NomadConnector
 from connectors.settings import ClusterSettings
 from connectors.settings import load as load_settings
 
+from .follower import StreamFollower, events_enabled
 from .model import SOURCE_LABELS, Snapshot, SourceStatus, utcnow
 
 __all__ = ["CONSUL_SOURCES", "NOMAD_SOURCES", "Refresher", "RefresherOwner", "get_refresher"]
@@ -89,6 +91,7 @@ class Refresher:
         sleep: Callable[[float], Any] | None = None,
         nomad: NomadConnector | None = None,
         consul: ConsulConnector | None = None,
+        events: bool | None = None,
     ):
         self.settings = cluster_settings
         self.identity = identity
@@ -147,6 +150,9 @@ class Refresher:
         self._builds = 0
         self._listeners: list[Callable[[str, Any], None]] = []
         self._snapshot = self._make_snapshot()
+        # --- event stream (issue 13): allocations/deployments/nodes follow /v1/event/stream when on
+        self.events = events_enabled(os.environ) if events is None else bool(events)
+        self.follower = StreamFollower(self) if self.events else None
 
     def __repr__(self) -> str:
         return f"Refresher(cluster={self.settings.name!r}, sources={list(self._sources)}, running={self.running})"
@@ -340,14 +346,25 @@ class Refresher:
         if self.running:
             return self
         self._stop.clear()
+        streamed = set(self.follower.sources) if self.follower is not None else set()
         self._threads = [
             threading.Thread(target=self._watch, args=(src,), name=f"refresher-{src.name}", daemon=True)
             for src in self._sources.values()
+            if src.name not in streamed
         ]
+        if self.follower is not None:
+            self._threads.append(threading.Thread(target=self.follower.run, name="refresher-events", daemon=True))
         self._threads.append(threading.Thread(target=self._builder, name="refresher-build", daemon=True))
         for t in self._threads:
             t.start()
         return self
+
+    def _start_watchers(self, names) -> None:
+        """Blocking-query watchers for these sources (the event stream follower hands them back)."""
+        for name in names:
+            t = threading.Thread(target=self._watch, args=(self._sources[name],), name=f"refresher-{name}", daemon=True)
+            self._threads.append(t)
+            t.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Ask the threads to stop; waits up to `timeout` (a watcher inside a blocking query ends when it returns)."""

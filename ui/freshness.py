@@ -11,6 +11,16 @@ from ui.tables import md_text
 from views.words import ago_words
 
 
+def _mode_words(snap) -> str:
+    """How Nomad is followed, when it is not the plain blocking queries (issue 13)."""
+    modes = {getattr(s, "mode", "blocking queries") for s in snap.sources.values() if s.system == "Nomad"}
+    if any("refused" in m for m in modes):
+        return " · Nomad event stream refused: following the lists with blocking queries"
+    if "event stream" in modes:
+        return " · Nomad changes live from its event stream"
+    return ""
+
+
 def render(snap, *, now: datetime | None = None) -> bool:
     """Render the freshness caption and any problem banner. Returns False when there is no data at all."""
     now = now or datetime.now(UTC)
@@ -25,7 +35,10 @@ def render(snap, *, now: datetime | None = None) -> bool:
         return False
     age = snap.age_seconds(now)
     as_of = local(snap.confirmed_at(now)).strftime("%H:%M:%S")
-    st.caption(f":material/schedule: Data as of **{as_of}**, {ago_words(age)} · cluster {md_text(snap.cluster)}")
+    st.caption(
+        f":material/schedule: Data as of **{as_of}**, {ago_words(age)} · cluster {md_text(snap.cluster)}"
+        + _mode_words(snap)
+    )
     if problems:
         st.warning(
             "**Some data could not be refreshed; showing the last good data.**\n\n"

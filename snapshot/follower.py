@@ -1,0 +1,258 @@
+"""Follow Nomad's /v1/event/stream for the refresher: cost that follows the rate of change.
+
+With events on (``DASHBOARD_NOMAD_EVENTS=1`` or ``Refresher(events=True)``), the allocations,
+deployments and nodes sources are no longer blocking queries on whole lists. One thread:
+
+1. loads the three lists once (the refresher's own fetchers: slimmed, element by element);
+2. follows the stream from the loaded index (topics Allocation, Deployment, Node; namespace *),
+   applying each frame with ``snapshot.events.EventState`` and handing the changed lists to the
+   refresher, which rebuilds frames as for any changed source;
+3. after a cut, resumes with ``index=`` the last frame it applied. Nomad starts a subscription
+   at the closest index it still keeps, silently later when that one is gone
+   (nomad/stream/event_buffer.go), so the follower asks for that very index again: the first
+   frame is the one it already has when the buffer still holds it; a later one means events
+   were lost (a gap), and the lists are loaded again, once;
+4. when the stream is refused (403/404/405, or a stream that closes before sending a single
+   line: the agent has already sent 200 when the server refuses, nomad/event_endpoint.go), it
+   hands the three sources back to the refresher's blocking queries and says so in each
+   source's ``mode`` (shown on the freshness line).
+
+Nomad's garbage collection writes no event (nomad/state/events.go), so collected allocations
+and deployments would stay: the lists are loaded again every ``reload_every`` seconds (an hour
+by default: at 100,000 allocations one load is ~340 MB).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from connectors import ConnectorError
+
+from .events import EVENT_SOURCES, TOPIC_SOURCE, EventState
+
+__all__ = ["MODE_BLOCKING", "MODE_REFUSED", "MODE_STREAM", "StreamFollower", "events_enabled"]
+
+log = logging.getLogger(__name__)
+
+MODE_STREAM = "event stream"
+MODE_BLOCKING = "blocking queries"
+MODE_REFUSED = "blocking queries (event stream refused)"
+TOPICS = tuple(TOPIC_SOURCE)
+REFUSED_STATUS = frozenset({403, 404, 405, 501})
+
+
+def events_enabled(environ: dict[str, str]) -> bool:
+    """DASHBOARD_NOMAD_EVENTS: 1/true/yes/on follow the event stream; anything else, blocking queries."""
+    return str(environ.get("DASHBOARD_NOMAD_EVENTS", "")).strip().lower() in ("1", "true", "yes", "on")
+
+
+class StreamFollower:
+    """The one event-stream thread of a Refresher (see the module docstring)."""
+
+    def __init__(
+        self,
+        refresher: Any,
+        *,
+        idle_timeout: float = 45.0,
+        reconnect_pause: float = 1.0,
+        max_backoff: float = 30.0,
+        reload_every: float = 3600.0,
+    ):
+        self.ref = refresher
+        self.nomad = refresher.nomad
+        self.idle_timeout = float(idle_timeout)
+        self.reconnect_pause = float(reconnect_pause)
+        self.max_backoff = float(max_backoff)
+        self.reload_every = float(reload_every)
+        self.sources = EVENT_SOURCES
+        self.state: EventState | None = None
+        self.refused = False
+        self.loads = 0  # full loads of the lists (tests, benchmark)
+        self.gaps = 0  # resumes that found events missing
+        self.resumes = 0  # reconnects that resumed without a load
+        self._loaded_at = 0.0
+        self._proven = False  # state.index is the index of a frame applied (not only a load's)
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> None:
+        stop = self.ref._stop
+        backoff = self.reconnect_pause
+        while not stop.is_set():
+            try:
+                if self.state is None or time.monotonic() - self._loaded_at >= self.reload_every:
+                    if not self._load():
+                        stop.wait(backoff)
+                        backoff = min(backoff * 2, self.max_backoff)
+                        continue
+                    fresh = True
+                else:
+                    fresh = False
+                outcome = self._follow(fresh)
+            except Exception:  # a bug must not kill the thread or blank the data
+                log.exception("event stream follower failed")
+                outcome = "error"
+            if outcome == "refused":
+                self._hand_back()
+                stop.wait()  # stays alive (a dead thread would read as a dead refresher), idle
+                return
+            if outcome == "gap":
+                self.gaps += 1
+                self.state = None
+                continue
+            if outcome == "ok":
+                backoff = self.reconnect_pause
+            stop.wait(backoff)
+            if outcome == "error":
+                backoff = min(backoff * 2, self.max_backoff)
+
+    def _load(self) -> bool:
+        """Load the three lists once (the refresher's fetchers); False when one failed (its error is
+        on its status, its last good data kept)."""
+        ref = self.ref
+        for name in self.sources:
+            ref._fetch_source(ref._sources[name], None, None)
+            if not ref._sources[name].status.ok:
+                return False
+        with ref._state_lock:
+            raw = {n: ref._sources[n].raw for n in self.sources}
+            index = max(ref._sources[n].index for n in self.sources)
+        self.state = EventState(raw, slim=ref.slim_raw, lookup=self._lookup)
+        self.state.index = index
+        self._proven = False  # a list index need not be a frame's: resume after it, not at it
+        self.loads += 1
+        self._loaded_at = time.monotonic()
+        self._set_mode(MODE_STREAM)
+        ref._dirty.set()
+        return True
+
+    def _lookup(self, alloc_id: str) -> dict | None:
+        try:
+            return self.nomad.allocation_stub(alloc_id)
+        except ConnectorError as err:
+            log.warning("event stream: could not look up allocation %s: %s", alloc_id, err)
+            return None
+
+    def _follow(self, fresh: bool) -> str:
+        """One subscription: 'ok' (it ended, resume), 'gap', 'refused', 'error' (retry later)."""
+        state = self.state
+        assert state is not None
+        # After a load everything after its index is new. On a resume from a frame already
+        # applied, ask for that frame again: getting it first proves nothing in between was dropped.
+        check = not fresh and self._proven
+        start = state.index if check else state.index + 1
+        if not fresh:
+            self.resumes += 1
+        lines = 0
+        stream = self.nomad.stream_events(TOPICS, start, "*", idle_timeout=self.idle_timeout, heartbeats=True)
+        try:
+            for frame in stream:
+                lines += 1
+                if self.ref._stop.is_set():
+                    return "ok"
+                if not frame:  # heartbeat: the data is confirmed current
+                    self._confirm()
+                    continue
+                index = frame.get("Index")
+                if not isinstance(index, int):
+                    continue
+                if check:
+                    check = False
+                    if index > state.index:
+                        log.info("event stream: index %s is gone (first frame %s): loading the lists", start, index)
+                        return "gap"
+                if index <= state.index:
+                    continue  # already applied (the resume frame; Nomad's closest past the end)
+                changed = state.apply(frame)
+                self._proven = True
+                if changed:
+                    self._publish(changed)
+                else:
+                    self._confirm()
+        except ConnectorError as err:
+            if err.status in REFUSED_STATUS:
+                self._refuse(str(err))
+                return "refused"
+            self._fail(str(err), err.kind)
+            return "error"
+        finally:
+            stream.close()
+        if lines == 0:  # closed before even the first heartbeat: the server refused it
+            self._refuse("Nomad closed the event stream at once (no permission to read events?)")
+            return "refused"
+        return "ok"
+
+    # ------------------------------------------------------------------ refresher state
+
+    def _publish(self, changed: set[str]) -> None:
+        ref, state = self.ref, self.state
+        assert state is not None
+        lists = {n: state.list(n) for n in changed}
+        now = ref._clock()
+        with ref._state_lock:
+            for name, data in lists.items():
+                src = ref._sources[name]
+                src.raw, src.index = data, state.index
+            self._update_status(now, index=state.index)
+        for name, data in lists.items():
+            for listener in list(ref._listeners):
+                try:
+                    listener(name, data)
+                except Exception:
+                    log.exception("refresher listener failed on %s", name)
+        ref._dirty.set()
+
+    def _update_status(self, now, **extra: Any) -> None:
+        ref = self.ref
+        until = now + timedelta(seconds=self.idle_timeout)
+        for name in self.sources:
+            src = ref._sources[name]
+            src.status = replace(
+                src.status,
+                ok=True,
+                error=None,
+                error_kind=None,
+                last_success=now,
+                last_attempt=now,
+                watching_until=until,
+                mode=MODE_STREAM,
+                **extra,
+            )
+
+    def _confirm(self) -> None:
+        with self.ref._state_lock:
+            self._update_status(self.ref._clock())
+        self.ref._publish_status()
+
+    def _set_mode(self, mode: str) -> None:
+        ref = self.ref
+        with ref._state_lock:
+            for name in self.sources:
+                src = ref._sources[name]
+                src.status = replace(src.status, mode=mode)
+        ref._publish_status()
+
+    def _fail(self, message: str, kind: str | None) -> None:
+        ref = self.ref
+        now = ref._clock()
+        with ref._state_lock:
+            for name in self.sources:
+                src = ref._sources[name]
+                src.status = replace(
+                    src.status, ok=False, error=message, error_kind=kind, last_attempt=now, watching_until=None
+                )
+        ref._publish_status()
+
+    def _refuse(self, message: str) -> None:
+        self.refused = True
+        log.warning("%s: following the lists with blocking queries instead", message)
+
+    def _hand_back(self) -> None:
+        """The stream is refused: the refresher's blocking-query watchers take the sources back."""
+        ref = self.ref
+        self._set_mode(MODE_REFUSED)
+        ref._start_watchers(self.sources)

@@ -1,0 +1,156 @@
+"""The refresher following /v1/event/stream (snapshot.follower) against the sandbox over real HTTP.
+
+A restart shows up without fetching the allocation list again (the sandbox's request counts say
+so); a stream cut in the middle of a run resumes with index= when Nomad still keeps that index
+and loads the lists once when it does not (nomad/stream/event_buffer.go: a subscription starts
+at the closest retained index, silently later); a refused stream (nomad/event_endpoint.go: the
+agent has sent 200 before the server refuses) falls back to blocking queries, said on the status.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from connectors.settings import load
+from sandbox import Sandbox
+from snapshot import Refresher
+from snapshot.follower import MODE_REFUSED, MODE_STREAM
+from views import ClientIdentity
+
+FAST = {"debounce": 0.05, "min_build_interval": 0.1, "min_interval": 0.2, "wait": 5.0}
+
+
+def _refresher(sb, token=None, **kw) -> Refresher:
+    env = {"NOMAD_ADDR": sb.nomad_addr}
+    if token:
+        env["NOMAD_TOKEN"] = token
+    ref = Refresher(load(env), ClientIdentity(), events=True, **{**FAST, **kw})
+    ref.follower.reconnect_pause = 0.2
+    return ref.start()
+
+
+def _live(sb, skip=()) -> list[str]:
+    w = sb.world
+    with w.lock:
+        return [
+            a.id
+            for a in sorted(w.alloc_list, key=lambda a: a.id)
+            if a.client_status == "running"
+            and not a.terminal
+            and not a.job.client.scenario
+            and a.node.status != "down"
+            and a.id not in skip
+        ]
+
+
+def _restart(sb, alloc_id: str, headers=None) -> None:
+    r = requests.post(f"{sb.nomad_addr}/v1/client/allocation/{alloc_id}/restart", json={}, headers=headers, timeout=10)
+    assert r.status_code == 200, r.text
+
+
+def _signaled(snap, alloc_id: str) -> int:
+    ev = snap.frames.task_events
+    return int(((ev["alloc_id"] == alloc_id) & (ev["type"] == "Restart Signaled")).sum())
+
+
+def _list_requests(sb) -> int:
+    return sb.stats().get("GET /v1/allocations", 0)
+
+
+def _streaming(snap) -> bool:
+    s = snap.sources["allocations"]
+    return s.mode == MODE_STREAM and s.ok and snap.built_at is not None and len(snap.frames.allocations) > 0
+
+
+@pytest.fixture
+def sb():
+    with Sandbox(clients=8, seed=7, frozen=True, event_heartbeat=0.3) as s:
+        yield s
+
+
+def test_a_restart_appears_without_fetching_the_allocation_list(sb):
+    ref = _refresher(sb)
+    try:
+        ref.wait_for(_streaming, timeout=30)
+        alloc = _live(sb)[0]
+        before = _signaled(ref.current(), alloc)
+        sb.reset_stats()
+        _restart(sb, alloc)
+        snap = ref.wait_for(lambda s: _signaled(s, alloc) > before, timeout=30)
+        assert _list_requests(sb) == 0, sb.stats()
+        assert snap.sources["allocations"].mode == MODE_STREAM
+        assert ref.follower.loads == 1
+    finally:
+        ref.stop()
+
+
+def _cut_and_change(sb, ref, changes: int) -> str:
+    """Cut every open stream, keep new ones out while `changes` restarts happen, let them in."""
+    requests.post(sb.nomad_addr + "/_sandbox/faults", json={"path": "/v1/event/stream", "down": True}, timeout=5)
+    sb.events.cut()
+    done: list[str] = []
+    for _ in range(changes):
+        alloc = _live(sb, skip=done)[0]
+        _restart(sb, alloc)
+        done.append(alloc)
+    requests.delete(sb.nomad_addr + "/_sandbox/faults", timeout=5)
+    return done[-1]
+
+
+def test_a_cut_stream_resumes_without_a_reload_while_the_index_is_kept(sb):
+    ref = _refresher(sb)
+    try:
+        ref.wait_for(_streaming, timeout=30)
+        first = _live(sb)[0]
+        _restart(sb, first)  # a frame applied: the follower resumes from a frame it has
+        ref.wait_for(lambda s: _signaled(s, first) > 0, timeout=30)
+        sb.reset_stats()
+        last = _cut_and_change(sb, ref, 2)
+        ref.wait_for(lambda s: _signaled(s, last) > 0, timeout=30)
+        assert ref.follower.resumes >= 1 and ref.follower.gaps == 0
+        assert ref.follower.loads == 1 and _list_requests(sb) == 0, sb.stats()
+    finally:
+        ref.stop()
+
+
+def test_a_cut_stream_past_the_kept_indexes_reloads_the_lists_once():
+    with Sandbox(clients=8, seed=7, frozen=True, event_heartbeat=0.3, event_buffer=3) as sb:
+        ref = _refresher(sb)
+        try:
+            ref.wait_for(_streaming, timeout=30)
+            first = _live(sb)[0]
+            _restart(sb, first)
+            ref.wait_for(lambda s: _signaled(s, first) > 0, timeout=30)
+            sb.reset_stats()
+            last = _cut_and_change(sb, ref, 5)  # more indexes than the journal keeps
+            snap = ref.wait_for(lambda s: _signaled(s, last) > 0, timeout=30)
+            assert ref.follower.gaps == 1 and ref.follower.loads == 2
+            assert _list_requests(sb) == 1, sb.stats()
+            assert snap.sources["allocations"].mode == MODE_STREAM
+        finally:
+            ref.stop()
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_a_refused_stream_falls_back_to_blocking_queries(sb, status):
+    """403 (a token without the capability, as a proxy answers) or 404 (an older Nomad, a proxy
+    that does not pass the path): the lists are followed with blocking queries, and said so."""
+    requests.post(
+        sb.nomad_addr + "/_sandbox/faults",
+        json={"path": "/v1/event/stream", "status": status, "body": "Permission denied"},
+        timeout=5,
+    )
+    ref = _refresher(sb)
+    try:
+        snap = ref.wait_for(lambda s: s.sources["allocations"].mode == MODE_REFUSED and s.built_at, timeout=30)
+        assert ref.follower.refused
+        alloc = _live(sb)[0]
+        before = _signaled(snap, alloc)
+        _restart(sb, alloc)
+        snap = ref.wait_for(lambda s: _signaled(s, alloc) > before, timeout=30)
+        assert {snap.sources[n].mode for n in ("allocations", "deployments", "nodes")} == {MODE_REFUSED}
+        assert snap.sources["jobs"].mode != MODE_REFUSED
+        assert not ref.died
+    finally:
+        ref.stop()
