@@ -119,3 +119,29 @@ def test_rolling_restart_from_the_client_page(open_page, snap, sandbox):
     assert runner.wait(outcome.request_id, 0)
     manager = open_page("app_pages/client.py", role="manager", client=a["client"])
     assert "Rolling restarts" in texts(manager, "subheader")  # others see it (in progress or done)
+
+
+def test_audit_page_filters_from_the_url_and_flags_an_unknown_outcome(open_page):
+    """A request recorded with no outcome (its process died) is flagged; ?outcome= filters the rows."""
+    from store import database_url
+    from store.audit import Actor, AuditStore, Entry, new_request_id
+
+    AuditStore(database_url()).request(
+        Entry(
+            new_request_id(),
+            "requested",
+            Actor("sub-crashed", "crashed@example.test", "Crashed Support", ("dash-support",), ("support",)),
+            "alloc.restart",
+            {"namespace": "acme", "client": "acme", "job": "acme-web", "allocation": "b" * 36},
+            reason="left without outcome",
+        )
+    )
+    at = open_page("app_pages/audit.py", role="manager")
+    assert "outcome unknown: check Nomad" in texts(at, "warning")
+    table = at.dataframe[0].value
+    assert table[table["reason"] == "left without outcome"].iloc[0]["outcome"] == "outcome unknown: check Nomad"
+    only = open_page("app_pages/audit.py", role="manager", outcome="denied")
+    assert set(only.dataframe[0].value["outcome"]) <= {"denied"}
+    assert "left without outcome" not in set(only.dataframe[0].value["reason"])
+    own = open_page("app_pages/audit.py", role="support")  # support sees only their own records
+    assert "left without outcome" not in set(own.dataframe[0].value["reason"])

@@ -10,8 +10,8 @@ from itsdangerous import URLSafeTimedSerializer
 
 pytestmark = pytest.mark.browser
 
-SUPPORT_PAGES = ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "rollouts"]
-MANAGER_PAGES = ["health", "client", "versions", "residency", "deployments", "rollouts"]
+SUPPORT_PAGES = ["health", "client", "allocation", "nodes", "versions", "residency", "deployments", "rollouts", "audit"]
+MANAGER_PAGES = ["health", "client", "versions", "residency", "deployments", "rollouts", "audit"]
 
 
 def test_signed_out_deep_link_shows_sign_in_and_no_page(page, dashboard):
