@@ -57,7 +57,7 @@ def render_policy(policy) -> None:
         st.info(
             "No residency policy is configured, so no placement can be judged. Add a **[residency]** "
             "section to the dashboard configuration (see the README).",
-            icon="🛡️",
+            icon=":material/shield:",
         )
         return
     default = policy.default.describe() if policy.default else "none (clients not listed have no policy)"
@@ -113,7 +113,7 @@ def render_data(client: str, kinds: list[str]) -> None:
     _table(fleet_tables.unpoliced_table(rt.unpoliced), UNPOLICED_COLS, f"{P}_unpoliced", "Every client has a policy.")
 
 
-st.title("🛡️ Data residency")
+st.title(":material/shield: Data residency")
 snap0 = runtime.snapshot()
 names = sorted(set(snap0.frames.clients["client"].tolist()) - {""}) if snap0.has_data else []
 client, kinds = render_filters(names)

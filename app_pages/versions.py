@@ -121,7 +121,7 @@ def render_data(services: list[str], client: str, show: str) -> None:
     )
 
 
-st.title("🏷️ Versions")
+st.title(":material/sell: Versions")
 snap0 = runtime.snapshot()
 m0 = fleet.version_tables(snap0).matrix if snap0.has_data else None
 service_names = sorted(set(m0["service"].tolist())) if m0 is not None and len(m0) else []
