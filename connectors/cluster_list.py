@@ -130,7 +130,7 @@ def parse_clusters(entries: object) -> list[ClusterSpec]:
         where = f"clusters[{i}]"
         if not isinstance(entry, Mapping):
             raise SettingsError(f"{where} must be a table ([[clusters]] section)")
-        name = _text(where, entry, "name", required=True)
+        name = _text(where, entry, "name", required=True) or ""  # required: never None here
         if not _NAME.match(name):
             raise SettingsError(f"{where}: name {name!r} may hold only letters, digits, '.', '_' and '-'")
         where = f"clusters[{i}] ({name})"
@@ -141,7 +141,9 @@ def parse_clusters(entries: object) -> list[ClusterSpec]:
             raise SettingsError(f"{where}: another cluster already has the name {name!r}")
         tls = _tls(f"{where}.tls", entry.get("tls"))
         consul_tls = _tls(f"{where}.consul_tls", entry["consul_tls"]) if "consul_tls" in entry else tls
-        nomad_address = normalise_addr(_text(where, entry, "nomad_address", required=True), f"{where}: nomad_address")
+        nomad_address = normalise_addr(
+            _text(where, entry, "nomad_address", required=True) or "", f"{where}: nomad_address"
+        )
         consul_raw = _text(where, entry, "consul_address")
         consul_address = normalise_addr(consul_raw, f"{where}: consul_address") if consul_raw else None
         if consul_address is None and "consul_token_env" in entry:

@@ -95,7 +95,8 @@ def node_stub(node: Mapping[str, Any]) -> dict[str, Any]:
     host = http_addr.rsplit(":", 1)[0] if ":" in http_addr else ""
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    attrs = node.get("Attributes") if isinstance(node.get("Attributes"), Mapping) else {}
+    raw_attrs = node.get("Attributes")
+    attrs: Mapping[str, Any] = raw_attrs if isinstance(raw_attrs, Mapping) else {}
     return {
         "Address": host,
         "ID": node.get("ID", ""),
@@ -198,8 +199,8 @@ class EventState:
             ids = self._ids[source]
             i = bisect.bisect_left(ids, oid)
             return items[i] if i < len(ids) and ids[i] == oid else None
-        i = self._where[source].get(oid)
-        return None if i is None else items[i]
+        at = self._where[source].get(oid)
+        return None if at is None else items[at]
 
     def _put(self, source: str, item: dict) -> None:
         oid, items = _id_key(item), self._lists[source]
@@ -213,12 +214,12 @@ class EventState:
                 items.insert(i, item)
             return
         where = self._where[source]
-        i = where.get(oid)
-        if i is None:
+        at = where.get(oid)
+        if at is None:
             where[oid] = len(items)
             items.append(item)
         else:
-            items[i] = item
+            items[at] = item
 
     def _remove(self, source: str, oid: str) -> bool:
         """Only nodes are ever removed by an event (NodeDeregistration)."""

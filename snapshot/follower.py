@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -45,7 +46,7 @@ TOPICS = tuple(TOPIC_SOURCE)
 REFUSED_STATUS = frozenset({403, 404, 405, 501})
 
 
-def events_enabled(environ: dict[str, str]) -> bool:
+def events_enabled(environ: Mapping[str, str]) -> bool:
     """DASHBOARD_NOMAD_EVENTS: 1/true/yes/on follow the event stream; anything else, blocking queries."""
     return str(environ.get("DASHBOARD_NOMAD_EVENTS", "")).strip().lower() in ("1", "true", "yes", "on")
 
