@@ -67,8 +67,18 @@ def render_data(services: list[str], client: str, show: str) -> None:
     c = st.columns(4)
     c[0].metric("Services", int(vt.matrix["service"].nunique()) if len(vt.matrix) else 0, border=True)
     c[1].metric("Clients", int(vt.matrix["client"].nunique()) if len(vt.matrix) else 0, border=True)
-    c[2].metric(f"{fleet_tables.BEHIND_MARK} Behind the newest", int(vt.matrix["behind"].sum()), border=True)
-    c[3].metric(f"{fleet_tables.MIXED_MARK} Two versions at once", int(vt.matrix["mixed"].sum()), border=True)
+    c[2].metric(
+        f"{fleet_tables.BEHIND_MARK} Behind the newest",
+        int(vt.matrix["behind"].sum()),
+        border=True,
+        help="client × service pairs",
+    )
+    c[3].metric(
+        f"{fleet_tables.MIXED_MARK} Two versions at once",
+        int(vt.matrix["mixed"].sum()),
+        border=True,
+        help="client × service pairs",
+    )
 
     st.subheader("Client × service")
     grid, headers = fleet_tables.matrix_table(shown)
