@@ -638,7 +638,7 @@ def deployment_dict(d: Deployment) -> dict:
         "IsMultiregion": False,
         "TaskGroups": {
             job.role.name: {
-                "AutoRevert": True,
+                "AutoRevert": d.auto_revert,
                 "AutoPromote": False,
                 "Promoted": False,
                 "PlacedCanaries": None,
@@ -656,10 +656,9 @@ def deployment_dict(d: Deployment) -> dict:
         "EvalPriority": 50,  # the job's priority (job_full's Priority)
         "CreateIndex": d.create_index,
         "ModifyIndex": d.modify_index,
-        # int64 Unix nanoseconds (nomad/structs/deployment.go); ModifyTime moves with each
-        # status change: the world's modify time if it keeps one, else when it finished.
+        # int64 Unix nanoseconds (nomad/structs/deployment.go); ModifyTime moves with each status change.
         "CreateTime": d.create_ns,
-        "ModifyTime": getattr(d, "modify_ns", 0) or d.finish_ns or d.create_ns,
+        "ModifyTime": d.modify_ns,
     }
 
 

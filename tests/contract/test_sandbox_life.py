@@ -147,3 +147,18 @@ def test_weeks_of_deployment_history_are_served(sandbox):
     assert all(d["ModifyTime"] >= d["CreateTime"] for d in deployments)
     versions = nomad(sandbox, "/v1/job/northern-leaf-web/versions?namespace=northern-leaf")["Versions"]
     assert len(versions) >= 4
+
+
+def test_auto_revert_in_a_deployment_says_whether_its_group_reverts(sandbox):
+    """DeploymentState.AutoRevert (nomad/structs/deployment.go) is copied from the group's update
+    block: a deployment failed by hand or left failed was not set to revert; one that rolled back was."""
+    deployments = nomad(sandbox, "/v1/deployments?namespace=*")
+
+    def reverts(d):
+        return {g["AutoRevert"] for g in d["TaskGroups"].values()}
+
+    rolled_back = [d for d in deployments if "- rolling back to job version" in d["StatusDescription"]]
+    by_hand = [d for d in deployments if d["StatusDescription"] == "Deployment marked as failed"]
+    assert rolled_back and by_hand
+    assert all(reverts(d) == {True} for d in rolled_back)
+    assert all(reverts(d) == {False} for d in by_hand)
