@@ -27,7 +27,6 @@ ALLOC_SCALAR_FIELDS: tuple[tuple[str, bool], ...] = (
     ("DesiredDescription", True),
     ("CreateTime", False),
     ("ModifyTime", False),
-    ("DeploymentID", True),
     ("EvalID", False),
     ("NextAllocation", False),
 )

@@ -204,7 +204,6 @@ def build_allocations(
             "failed": (cstat_arr == "failed") | (nfailed_arr > 0),
             "lost": cstat_arr == "lost",
             "healthy": healthy,
-            "deployment_id": col.strcol(cols["DeploymentID"]),
             "eval_id": col.strcol(cols["EvalID"]),
             "next_allocation": col.strcol(cols["NextAllocation"]),
         },

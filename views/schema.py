@@ -133,7 +133,6 @@ _DEFS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("failed", BOOL, None, "client_status failed, or a task failed"),
         ("lost", BOOL, None, "client_status lost"),
         ("healthy", NBOOL, None, "deployment health (DeploymentStatus.Healthy), <NA> if unset"),
-        ("deployment_id", STR, _STR_KIND, "deployment that placed it"),
         ("eval_id", STR, _STR_KIND, "evaluation ID"),
         ("next_allocation", STR, _STR_KIND, "replacement allocation ID"),
     ],
