@@ -47,12 +47,14 @@ def render_header(a: dict, tasks: list[str], snap) -> None:
         )
 
 
+# The message wraps (rows over 4rem tall), so "FATAL: password authentication failed for user ..." reads whole.
 EVENT_COLS = {
-    "time": widgets.at_time("Time"),
-    "type": st.column_config.TextColumn("Event", width=150),
-    "message": st.column_config.TextColumn("Message", width="large"),
-    "severity": st.column_config.TextColumn("Severity", width=90),
+    "time": widgets.at_time("Time", width=160),
+    "type": st.column_config.TextColumn("Event", width=140),
+    "message": st.column_config.TextColumn("Message", width=560),
+    "severity": st.column_config.TextColumn("Severity", width=85),
 }
+EVENT_ROW_HEIGHT = 78
 
 
 def render_tasks(events) -> None:
@@ -66,7 +68,14 @@ def render_tasks(events) -> None:
         st.markdown(f"{icon} **{tables.md_text(task)}** — {tables.md_text(state)}{' (failed)' if failed else ''}")
         show = ev.sort_values("time", ascending=False)[["time", "type", "message", "severity"]]
         show = show.assign(severity=show["severity"].map(tables.severity_badge))
-        st.dataframe(show, hide_index=True, width="stretch", column_config=EVENT_COLS)
+        st.dataframe(
+            show,
+            hide_index=True,
+            width="stretch",
+            column_config=EVENT_COLS,
+            row_height=EVENT_ROW_HEIGHT,
+            height=min(38 + EVENT_ROW_HEIGHT * len(show), 420),
+        )
 
 
 PICK_LIMIT = 50

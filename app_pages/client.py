@@ -135,6 +135,7 @@ def render_data(client: str, job: str) -> None:
         page="app_pages/allocation.py",
         param="alloc",
         column_config=ALLOC_COLS,
+        row_height=widgets.ALLOC_ROW_HEIGHT,
     )
 
     st.subheader("Recent activity (24 h)")

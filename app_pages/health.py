@@ -30,20 +30,24 @@ def render_filters(datacenters: list[str]) -> tuple[list[str], str, str]:
     return list(statuses), dc, text
 
 
+# Widths add up to the table's width at 1440 px beside the sidebar (978 px); rows are tall enough
+# (over 4rem) for Streamlit to wrap cells, so the reason, datacenters and versions are not cut.
+ROW_HEIGHT = 78
 COLUMNS = {
     "client": st.column_config.LinkColumn(
-        "Client", display_text=r"client=(.*)$", width=170, pinned=True, help="Open the client's page"
+        "Client", display_text=r"client=(.*)$", width=135, pinned=True, help="Open the client's page"
     ),
-    "status": st.column_config.TextColumn("Status", width=115),
-    "residency": st.column_config.TextColumn("Residency", width=95, help="placements outside the residency policy"),
-    "reason": st.column_config.TextColumn("Reason", width=380),
-    "running": st.column_config.TextColumn("Running", width=70, help="running / desired allocations"),
-    "running_ratio": widgets.progress("Running / desired"),
-    "restarts_24h": st.column_config.NumberColumn("Restarts 24h", width=95),
-    "deployment_result": st.column_config.TextColumn("Last deployment", width=120),
-    "last_deployment": widgets.when("Deployed"),
-    "datacenters": st.column_config.TextColumn("Datacenters", width=150),
-    "versions": st.column_config.TextColumn("Versions", width=130),
+    "status": st.column_config.TextColumn("Status", width=92),
+    "residency": st.column_config.TextColumn("Residency", width=78, help="placements outside the residency policy"),
+    "reason": st.column_config.TextColumn("Reason", width=222),
+    "running": st.column_config.TextColumn("Running", width=62, help="running / desired allocations"),
+    "running_ratio": None,  # the "4 / 5" beside it says the same in less room
+    "restarts_24h": st.column_config.NumberColumn("Restarts", width=62, help="restarts in the last 24 hours"),
+    "deployment_result": None,  # shown with its time in "Last deployment"
+    "last_deployment": None,
+    "deployed": st.column_config.TextColumn("Last deployment", width=112, help="result and how long ago"),
+    "datacenters": st.column_config.TextColumn("Datacenters", width=84),
+    "versions": st.column_config.TextColumn("Versions", width=96),
 }
 
 
@@ -64,14 +68,17 @@ def render_data(statuses: list[str], dc: str, text: str) -> None:
             else "Your role cannot open client pages."
         )
     )
+    rows = tables.health_table(shown)
+    rows = rows.assign(deployed=tables.deployed_words(rows["deployment_result"], rows["last_deployment"]))
     widgets.linked_table(
-        tables.health_table(shown),
+        rows,
         key=f"{P}_table",
         link_col="client",
         page="app_pages/client.py",
         param="client",
         column_config=COLUMNS,
         max_height=720,
+        row_height=ROW_HEIGHT,
     )
 
 

@@ -171,6 +171,17 @@ def health_table(clients: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def deployed_words(results: pd.Series, times: pd.Series, now: pd.Timestamp | None = None) -> pd.Series:
+    """'✓ successful, 3 h ago' per row: the last deployment's result and age in one short cell."""
+    from views.words import ago_words
+
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    ages = [None if pd.isna(t) else ago_words((now - pd.Timestamp(t)).total_seconds()) for t in times.tolist()]
+    return pd.Series(
+        [", ".join(p for p in (r, a) if p) for r, a in zip(results.fillna("").tolist(), ages)], index=results.index
+    )
+
+
 # ------------------------------------------------------------------ one client
 
 

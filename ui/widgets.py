@@ -104,19 +104,26 @@ def at_time(label: str, width=170) -> st.column_config.DatetimeColumn:
     return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm:ss", width=width, timezone=clock.zone_name())
 
 
+# Sized so a client's allocations fit the 978 px a table gets at 1440 px beside the sidebar; with
+# ALLOC_ROW_HEIGHT (over 4rem) Streamlit wraps cells, so the last event is read whole.
+ALLOC_ROW_HEIGHT = 78
 ALLOC_COLS = {
-    "allocation": LINK_ALLOC,
-    "status": st.column_config.TextColumn("Status", width=105),
-    "client": LINK_CLIENT,
-    "job": "Job",
-    "group": "Group",
-    "node": "Node",
-    "datacenter": "Datacenter",
-    "version": st.column_config.NumberColumn("Job version", format="%d", width=90),
-    "restarts": st.column_config.NumberColumn("Restarts", width=80),
-    "created": when("Age"),
-    "last_event": st.column_config.TextColumn("Last event", width="large"),
-    "last_event_time": when("Last event at"),
+    "allocation": st.column_config.LinkColumn(
+        "Allocation", display_text=r"alloc=(.{8})", width=80, help="Open the allocation (first 8 characters of its ID)"
+    ),
+    "status": st.column_config.TextColumn("Status", width=92),
+    "client": st.column_config.LinkColumn(
+        "Client", display_text=r"client=(.*)$", width=120, help="Open the client's page"
+    ),
+    "job": st.column_config.TextColumn("Job", width=110),
+    "group": st.column_config.TextColumn("Group", width=70),
+    "node": st.column_config.TextColumn("Node", width=95),
+    "datacenter": None,  # the node says where; the node page lists datacenters
+    "version": st.column_config.NumberColumn("Version", format="%d", width=58, help="job version"),
+    "restarts": st.column_config.NumberColumn("Restarts", width=62),
+    "created": st.column_config.DatetimeColumn("Age", format="distance", width=78),
+    "last_event": st.column_config.TextColumn("Last event", width=212),
+    "last_event_time": st.column_config.DatetimeColumn("Last event at", format="distance", width=88),
 }
 
 
@@ -205,7 +212,17 @@ def md_link(text: str, url: str, page: str) -> str:
     return f"[{shown}]({url})" if page_allowed(page) else shown
 
 
-def linked_table(df, *, key: str, link_col: str, page: str, param: str, column_config: dict, max_height: int = 460):
+def linked_table(
+    df,
+    *,
+    key: str,
+    link_col: str,
+    page: str,
+    param: str,
+    column_config: dict,
+    max_height: int = 460,
+    row_height: int | None = None,
+):
     """A table whose rows open a page: a link per row (new tab, shareable) and row selection (same tab).
 
     When this person may not open ``page``, the IDs show as plain text and rows are not selectable."""
@@ -219,7 +236,8 @@ def linked_table(df, *, key: str, link_col: str, page: str, param: str, column_c
             hide_index=True,
             width="stretch",
             column_config=column_config,
-            height=min(38 + 35 * max(len(df), 1), max_height),
+            height=min(38 + (row_height or 35) * max(len(df), 1), max_height),
+            row_height=row_height,
         )
         return
     event = st.dataframe(
@@ -230,7 +248,8 @@ def linked_table(df, *, key: str, link_col: str, page: str, param: str, column_c
         column_config=column_config,
         on_select="rerun",
         selection_mode="single-row",
-        height=min(38 + 35 * max(len(df), 1), max_height),
+        height=min(38 + (row_height or 35) * max(len(df), 1), max_height),
+        row_height=row_height,
     )
     rows = event.selection.rows if event is not None else []
     if rows and rows[0] < len(df):
