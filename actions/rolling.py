@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from actions import catalog
 from actions.model import Outcome, Target
 from connectors.errors import ConnectorError
-from store.audit import Actor, Entry, Guards, new_request_id
+from store.audit import Actor, Entry, Guards
 from store.db import StoreUnavailable
 from store.rolling import RollingStore
 
@@ -30,7 +30,7 @@ def lease_name(cluster: str, namespace: str, job: str, group: str) -> str:
 
 
 def start(attempt) -> Outcome:
-    from actions.perform import UNAVAILABLE, record_outcome, request, stale_message
+    from actions.perform import UNAVAILABLE, request, stale_message
 
     env, t = attempt.env, attempt.target
     try:
@@ -106,7 +106,6 @@ def start(attempt) -> Outcome:
         f"allocation{'s' if len(steps) != 1 else ''}, one at a time. It goes on if you close this page; "
         "everyone sees its progress."
     )
-    del record_outcome  # the outcome is recorded by the worker when it ends
     return Outcome("started", message, attempt.request_id)
 
 
@@ -336,4 +335,4 @@ def status(env, *, namespace: str | None = None, job: str | None = None, limit: 
     return RollingStore(env.audit).recent(cluster=env.cluster, namespace=namespace, job=job, limit=limit)
 
 
-__all__ = ["Runner", "cancel", "lease_name", "new_request_id", "start", "status", "sweep"]
+__all__ = ["Runner", "cancel", "lease_name", "start", "status", "sweep"]
