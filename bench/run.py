@@ -71,8 +71,8 @@ class SandboxProcess:
         self.consul_addr = f"http://127.0.0.1:{self.consul_port}"
         self.output: list[str] = []
 
-    def __enter__(self) -> SandboxProcess:
-        cmd = [
+    def command(self) -> list[str]:
+        return [
             sys.executable,
             "-m",
             "sandbox",
@@ -85,6 +85,9 @@ class SandboxProcess:
             "--consul-port",
             str(self.consul_port),
         ]
+
+    def __enter__(self) -> SandboxProcess:
+        cmd = self.command()
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.proc = subprocess.Popen(
             cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
@@ -298,6 +301,11 @@ def _table(results: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["churn"]:  # python -m bench churn ...: the event-stream benchmark (bench/churn.py)
+        from .churn import main as churn_main
+
+        return churn_main(argv[1:])
     p = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

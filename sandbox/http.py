@@ -145,6 +145,11 @@ class Stats:
     def __init__(self):
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
+        self.bytes_sent = 0  # response bodies, streams included (GET /_sandbox/bytes; the churn benchmark)
+
+    def sent(self, n: int) -> None:
+        with self._lock:
+            self.bytes_sent += n
 
     def count(self, key: str):
         with self._lock:
@@ -159,6 +164,7 @@ class Stats:
     def reset(self):
         with self._lock:
             self._counts.clear()
+            self.bytes_sent = 0
 
 
 class ApiServer:
@@ -338,6 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
                 for chunk in reply.stream:
                     self.wfile.write(chunk)
                     self.wfile.flush()
+                    self.api.stats.sent(len(chunk))
             except (BrokenPipeError, ConnectionResetError):
                 pass
             return
@@ -346,6 +353,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             try:
                 self.wfile.write(reply.body)
+                self.api.stats.sent(len(reply.body))
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
 
@@ -364,6 +372,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if path == "/_sandbox/stats" and self.command == "GET":
                 return self._send(json_reply(api.stats.snapshot()))
+            if path == "/_sandbox/bytes" and self.command == "GET":
+                return self._send(json_reply({"bytes": api.stats.bytes_sent}))
             if path == "/_sandbox/churn" and self.command == "GET":
                 since = dict(parse_qsl(urlsplit(self.path).query)).get("since")
                 return self._send(json_reply(api.world.churn_state(float(since) if since else None)))

@@ -8,7 +8,8 @@ each one is turned into the list stub Nomad itself would list, then kept in plac
   states, then slimmed like the list.  The event's allocation has no Job (events.go sets
   ``alloc.Job = nil``), and the stub's JobType/JobVersion come from it: a known allocation keeps
   its own unless the server rewrote it (a PlanResult for an allocation that still runs may be an
-  in-place update to a new job version); a new or rewritten one is looked up (``lookup``).
+  in-place update to a new job version); a new or rewritten one takes them from its deployment,
+  its predecessor and the jobs list when they agree, else one small request (``lookup``).
 * Node -> NodeListStub as ``Node.Stub`` makes it (nomad/structs/structs.go); NodeDeregistration
   removes it.
 * Deployment: /v1/deployments lists full deployments, so the payload is kept as it is.
@@ -138,9 +139,19 @@ class EventState:
     the list endpoints give them. Not thread-safe: one follower owns it.
     """
 
-    def __init__(self, raw: Mapping[str, Any], *, slim: bool = True, lookup: Lookup | None = None):
+    def __init__(
+        self,
+        raw: Mapping[str, Any],
+        *,
+        slim: bool = True,
+        lookup: Lookup | None = None,
+        jobs: Callable[[], list | None] | None = None,
+    ):
         self.slim = slim
         self.lookup = lookup
+        self.jobs = jobs  # the current jobs list (JobListStub: Type, Version), when one is kept
+        self._jobs_seen: Any = None
+        self._jobs_by_key: dict[tuple, Mapping[str, Any]] = {}
         self.index = 0  # the last frame index applied
         # Per source: the items in list-endpoint order, and where each ID is in it (create-ordered
         # sources) or the sorted IDs (nodes, for bisect).
@@ -231,20 +242,49 @@ class EventState:
         return False
 
     def _alloc(self, alloc: Mapping[str, Any], old: dict | None, etype: Any) -> dict[str, Any]:
-        job_type = job_version = None
-        rewritten = etype == "PlanResult" and alloc.get("DesiredStatus") not in _STOPPED
-        if old is not None and not rewritten:
-            job_type, job_version = old.get("JobType"), old.get("JobVersion")
-        else:
-            found = self.lookup(str(alloc["ID"])) if self.lookup is not None else None
-            if found is not None:
-                job_type, job_version = found.get("JobType"), found.get("JobVersion")
-            elif old is not None:
-                job_type, job_version = old.get("JobType"), old.get("JobVersion")
+        job_type, job_version = self._job_of(alloc, old, etype)
         stub = alloc_stub(alloc, job_type or "", job_version if isinstance(job_version, int) else 0)
         if len(self._memo) > MEMO_LIMIT:  # shared strings: bounded, whatever the stream sends
             self._memo = {}
         return slim_allocation(stub, self._memo) if self.slim else stub
+
+    def _job_of(self, alloc: Mapping[str, Any], old: dict | None, etype: Any) -> tuple[Any, Any]:
+        """JobType and JobVersion for the stub, without a request when the state can tell:
+
+        * a known allocation the server did not rewrite keeps its own;
+        * one placed or updated in place by a deployment this state knows runs that deployment's
+          JobVersion (Deployment.JobVersion: the job version the deployment rolls out);
+        * a replacement (PreviousAllocation known) runs its predecessor's version when that is also
+          the job's current one (the jobs list): a plan places the current job;
+        * otherwise (or no type known) one small request (``lookup``)."""
+        rewritten = etype == "PlanResult" and alloc.get("DesiredStatus") not in _STOPPED
+        if old is not None and not rewritten:
+            return old.get("JobType"), old.get("JobVersion")
+        dep = self._find("deployments", str(alloc.get("DeploymentID") or "")) if alloc.get("DeploymentID") else None
+        prev_id = alloc.get("PreviousAllocation")
+        prev = old or (self._find("allocations", str(prev_id)) if prev_id else None)
+        job = self._job(alloc)
+        job_type = (prev or {}).get("JobType") or (job or {}).get("Type")
+        version = None
+        if dep is not None and isinstance(dep.get("JobVersion"), int):
+            version = dep["JobVersion"]
+        elif prev is not None and job is not None and prev.get("JobVersion") == job.get("Version"):
+            version = prev.get("JobVersion")
+        if job_type and version is not None:
+            return job_type, version
+        found = self.lookup(str(alloc["ID"])) if self.lookup is not None else None
+        if found is not None:
+            return found.get("JobType"), found.get("JobVersion")
+        return job_type, version if version is not None else (prev or {}).get("JobVersion")
+
+    def _job(self, alloc: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        jobs = self.jobs() if self.jobs is not None else None
+        if not jobs:
+            return None
+        if self._jobs_seen is not jobs:  # the refresher replaced its jobs list: index it again
+            self._jobs_seen = jobs
+            self._jobs_by_key = {(j.get("Namespace"), j.get("ID")): j for j in jobs if isinstance(j, dict)}
+        return self._jobs_by_key.get((alloc.get("Namespace"), alloc.get("JobID")))
 
     def apply_all(self, frames: Iterable[Mapping[str, Any]]) -> set[str]:
         changed: set[str] = set()

@@ -122,7 +122,8 @@ class StreamFollower:
         with ref._state_lock:
             raw = {n: ref._sources[n].raw for n in self.sources}
             index = max(ref._sources[n].index for n in self.sources)
-        self.state = EventState(raw, slim=ref.slim_raw, lookup=self._lookup)
+        jobs = ref._sources["jobs"]
+        self.state = EventState(raw, slim=ref.slim_raw, lookup=self._lookup, jobs=lambda: jobs.raw)
         self.state.index = index
         self._proven = False  # a list index need not be a frame's: resume after it, not at it
         self.loads += 1

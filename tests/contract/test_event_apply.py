@@ -108,9 +108,17 @@ OPS = st.lists(
 @given(ops=OPS)
 def test_events_applied_equal_a_full_reload(sb, nomad, ops):
     before, index = lists(nomad)
-    state = EventState(before, lookup=nomad.allocation_stub)
+    lookups = []
+
+    def lookup(alloc_id):
+        lookups.append(alloc_id)
+        return nomad.allocation_stub(alloc_id)
+
+    jobs: dict = {}  # the jobs list as the refresher would hold it while the events arrive
+    state = EventState(before, lookup=lookup, jobs=lambda: jobs.get("now"))
     for op, n in ops:
         act(sb, op, n)
+    jobs["now"] = nomad.list_jobs().data
     frames = frames_after(nomad, index)
     assert sb.events.first_seq == 0, "the journal dropped entries: the test would prove nothing"
     state.apply_all(frames)

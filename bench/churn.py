@@ -1,0 +1,207 @@
+"""Cost and delay of following a changing cluster: ``python -m bench churn``.
+
+    python -m bench churn --allocs 1000 100000 --rate 5 --seconds 60 [--mode stream|blocking] [--json]
+
+Per size, one sandbox process (``python -m sandbox serve --allocs N --churn R``: about R
+allocation changes per second, crashes, reschedules, deployments, checks flapping); per mode, the
+dashboard side (one Refresher with Nomad and Consul) in its own process: ``stream`` follows
+/v1/event/stream (snapshot.follower), ``blocking`` is the blocking queries on whole lists. After
+the first snapshot the sandbox's counters are reset and the dashboard runs ``--seconds``:
+
+  nomad_bytes_per_min, nomad_requests_per_min, consul_bytes_per_min   response bytes and requests
+                          the sandbox served (GET /_sandbox/bytes, /_sandbox/stats), per minute
+  change_visible_p50_s, change_visible_p95_s   from the sandbox applying a change (GET
+                          /_sandbox/churn: monotonic time, index) to the end of the first frame build
+                          whose data holds that index: Nomad's allocations/deployments/nodes' for a Nomad change (a plain
+                          event-stream reader in the dashboard process tells them apart; its bytes
+                          are not counted), the Consul checks' for a check that flapped
+  cpu_s_per_min, peak_rss_mb   of the dashboard process (peak includes the first load)
+  changes                 changes applied in the window, seen: how many became visible
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import requests
+
+from .run import SandboxProcess
+
+MODES = ("stream", "blocking")
+
+
+def _counters(addr: str) -> tuple[int, int]:
+    stats = requests.get(addr + "/_sandbox/stats", timeout=10).json()
+    sent = requests.get(addr + "/_sandbox/bytes", timeout=10).json()["bytes"]
+    return int(stats.get("total", 0)), int(sent)
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(round(q * (len(values) - 1))))], 3)
+
+
+def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
+    """The dashboard side: run in its own process (``--child``)."""
+    from connectors.settings import load
+    from snapshot import Refresher
+    from views import ClientIdentity
+
+    from .baseline import peak_rss_mb
+
+    builds: list[tuple[float, int, int]] = []  # (monotonic end of build, nomad index, consul index)
+    holder: dict = {}
+
+    def build(raw, **kw):
+        import views
+
+        ref = holder.get("ref")
+        if ref is None:  # the Refresher's first (empty) frames
+            return views.build_frames(raw, **kw)
+        n_idx = max(ref._sources[n].index for n in ("allocations", "deployments", "nodes"))
+        c_idx = ref._sources["consul_checks"].index
+        frames = views.build_frames(raw, **kw)
+        builds.append((time.monotonic(), n_idx, c_idx))
+        return frames
+
+    # Which changes are Nomad's: a plain reader of the event stream in this process notes every
+    # Nomad index (its bytes and its one request are taken off the dashboard's counts).
+    nomad_indexes: set[int] = set()
+    watcher_bytes = [0]
+    stop = threading.Event()
+
+    def watch() -> None:
+        with requests.get(
+            nomad + "/v1/event/stream",
+            params={"namespace": "*", "topic": ["Allocation", "Deployment", "Node"]},
+            stream=True,
+            timeout=(10, 120),
+        ) as resp:
+            buf = b""
+            while not stop.is_set():
+                data = resp.raw.read1(65536)
+                if not data:
+                    return
+                watcher_bytes[0] += len(data)
+                buf += data
+                *lines, buf = buf.split(b"\n")
+                for line in lines:
+                    if line.strip() and line.strip() != b"{}":
+                        nomad_indexes.add(json.loads(line)["Index"])
+
+    settings = load({"NOMAD_ADDR": nomad, "CONSUL_HTTP_ADDR": consul})
+    ref = Refresher(settings, ClientIdentity.parse("namespace"), events=(mode == "stream"), build=build)
+    holder["ref"] = ref
+    ref.start()
+    try:
+        ref.wait_for(lambda s: s.built_at is not None and all(x.has_data for x in s.sources.values()), timeout=1800)
+        for addr in (nomad, consul):
+            requests.post(addr + "/_sandbox/stats/reset", timeout=10)
+        threading.Thread(target=watch, daemon=True).start()
+        time.sleep(0.5)
+        watcher_bytes[0] = 0
+        requests.post(nomad + "/_sandbox/stats/reset", timeout=10)
+        t0 = time.monotonic()
+        ru0 = resource.getrusage(resource.RUSAGE_SELF)
+        time.sleep(seconds)
+        ru1 = resource.getrusage(resource.RUSAGE_SELF)
+        elapsed = time.monotonic() - t0
+        n_req, n_bytes = _counters(nomad)
+        n_bytes -= watcher_bytes[0]
+        c_req, c_bytes = _counters(consul)
+        time.sleep(min(10.0, seconds / 4))  # let the last changes of the window show up
+        changes = requests.get(nomad + "/_sandbox/churn", params={"since": t0}, timeout=10).json()["changes"]
+        changes = [c for c in changes if c[0] <= t0 + elapsed]
+    finally:
+        stop.set()
+        ref.stop()
+    delays = []
+    for applied, _alloc, idx in changes:
+        nomad_change = idx in nomad_indexes
+        seen = next((t for t, n, c in builds if (n if nomad_change else c) >= idx and t >= applied), None)
+        if seen is not None:
+            delays.append(seen - applied)
+    per_min = 60.0 / elapsed
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    return {
+        "nomad_bytes_per_min": round(n_bytes * per_min),
+        "nomad_requests_per_min": round(n_req * per_min, 1),
+        "consul_bytes_per_min": round(c_bytes * per_min),
+        "consul_requests_per_min": round(c_req * per_min, 1),
+        "change_visible_p50_s": _pct(delays, 0.5),
+        "change_visible_p95_s": _pct(delays, 0.95),
+        "cpu_s_per_min": round(cpu * per_min, 2),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "changes": len(changes),
+        "seen": len(delays),
+        "mean_visible_s": round(statistics.fmean(delays), 3) if delays else None,
+    }
+
+
+class ChurnSandbox(SandboxProcess):
+    def __init__(self, allocs: int, rate: float):
+        super().__init__(allocs)
+        self.rate = rate
+
+    def command(self) -> list[str]:
+        cmd = super().command()
+        cmd.remove("--frozen")
+        return cmd + ["--churn", str(self.rate)]
+
+
+def run(sizes: list[int], rate: float, seconds: float, modes: list[str], log) -> list[dict]:
+    out = []
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for n in sizes:
+        with ChurnSandbox(n, rate) as sb:
+            for mode in modes:
+                cmd = [sys.executable, "-m", "bench.churn", "--child", sb.nomad_addr, sb.consul_addr, mode]
+                cmd += ["--seconds", str(seconds)]
+                res = subprocess.run(cmd, cwd=root, check=True, stdout=subprocess.PIPE, text=True).stdout
+                row = {"mode": mode, "allocs": n, "rate": rate, **json.loads(res)}
+                log(json.dumps(row))
+                out.append(row)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench churn", description=__doc__)
+    p.add_argument("--allocs", type=int, nargs="+", default=[1_000])
+    p.add_argument("--rate", type=float, default=5.0)
+    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--mode", choices=MODES, action="append", help="stream, blocking (both by default)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line (size x mode)")
+    p.add_argument("--child", nargs=3, metavar=("NOMAD", "CONSUL", "MODE"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        nomad, consul, mode = args.child
+        print(json.dumps(child(nomad, consul, mode, args.seconds)))
+        return 0
+    lock = threading.Lock()
+
+    def log(line: str) -> None:
+        with lock:
+            print(line, flush=True)
+
+    rows = run(args.allocs, args.rate, args.seconds, args.mode or list(MODES), log if args.json else lambda _l: None)
+    if not args.json:
+        keys = ["mode", "allocs", "nomad_bytes_per_min", "nomad_requests_per_min", "consul_bytes_per_min"]
+        keys += ["change_visible_p50_s", "change_visible_p95_s", "cpu_s_per_min", "peak_rss_mb"]
+        print(" | ".join(keys))
+        for r in rows:
+            print(" | ".join(str(r[k]) for k in keys))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
