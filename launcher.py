@@ -19,8 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 RUN_DIR = ROOT / ".run"  # generated demo files; ignored by git
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
-# Sandbox clusters of the demo (SANDBOX_CLUSTERS overrides). One until the pages read every
-# cluster of the list: with two, they would show only the first cluster's half of the fleet.
+# Sandbox clusters of the demo (SANDBOX_CLUSTERS overrides). One until actions go to the cluster
+# that holds the target: with two, an action on the second cluster's allocation would be sent to
+# the first (which refuses it: no such allocation).
 DEMO_CLUSTERS = "1"
 
 

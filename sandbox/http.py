@@ -289,6 +289,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self):
         api = self.api
+        if api.stopping:
+            # A stopped server answers nothing, also on a connection kept alive from before.
+            return self._reset()
         parts = urlsplit(self.path)
         path = parts.path
         multi = parse_qsl(parts.query, keep_blank_values=True)

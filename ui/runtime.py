@@ -55,7 +55,8 @@ def _dashboard_config(path: str, version: int) -> config.DashboardConfig:
 
 
 def _settings():
-    return cluster_settings.load()
+    """The cluster of refresher() and queries(): the first listed (HashiCorp's variables without a list)."""
+    return clusters()[0]
 
 
 def refresher():
@@ -89,9 +90,35 @@ def _settled(snap) -> bool:
     return latest is None or snap.built_at >= latest
 
 
+def clusters() -> list:
+    """Every configured cluster's settings: dashboard.toml's [[clusters]], else the one cluster of
+    HashiCorp's variables. (A mistake raises SettingsError naming the entry and key.)"""
+    return cluster_settings.load_all(list(dashboard_config().clusters))
+
+
+def _fleet_snapshot(listed: list):
+    """Several clusters (issue 12): one refresher each (the owner keys them by cluster name), their
+    snapshots combined into one fleet view; a cluster that does not answer never blanks the others."""
+    from snapshot.combined import combine
+
+    cfg = dashboard_config()
+    identity = ClientIdentity.parse(cfg.identify_by).spec
+    refs = {s.name: snapshot_pkg.get_refresher(s, identity, wait=float(cfg.blocking_wait_seconds)) for s in listed}
+    deadline = time.monotonic() + FIRST_DATA_WAIT_SECONDS
+    snaps = {name: ref.current() for name, ref in refs.items()}
+    while not all(_settled(s) for s in snaps.values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        snaps = {name: ref.current() for name, ref in refs.items()}
+    return combine(snaps)
+
+
 def snapshot():
     """The current Snapshot. On a fresh process, wait briefly (a few s) for the first full build
-    instead of showing an empty or half-filled page."""
+    instead of showing an empty or half-filled page. With several clusters configured: the
+    whole fleet's, every frame row carrying its cluster."""
+    listed = clusters()
+    if len(listed) > 1:
+        return _fleet_snapshot(listed)
     ref = refresher()
     snap = ref.current()
     if snap.has_data and snap.sources and all(s.last_attempt is not None for s in snap.sources.values()):
