@@ -109,6 +109,11 @@ def _fleet_snapshot(listed: list):
     while not all(_settled(s) for s in snaps.values()) and time.monotonic() < deadline:
         time.sleep(0.05)
         snaps = {name: ref.current() for name, ref in refs.items()}
+    # The cluster filter: ?cluster=<name> narrows every page to that cluster (an unknown name is
+    # ignored; the freshness line names the clusters shown).
+    wanted = st.query_params.get("cluster", "")
+    if wanted in snaps:
+        snaps = {wanted: snaps[wanted]}
     return combine(snaps)
 
 

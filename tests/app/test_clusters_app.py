@@ -49,10 +49,11 @@ def two_clusters(tmp_path_factory):
                 os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
 
-def open_health() -> AppTest:
+def open_health(**params) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.user = make_user_claims("support")
     at.secrets = {"auth": dict(AUTH_SECRETS["auth"])}
+    at.query_params.update(params)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
@@ -93,6 +94,11 @@ def test_health_lists_both_clusters_and_survives_one_stopping(two_clusters):
     # Every client of both clusters, and a shared client once.
     assert set(names) == east | west
     assert len(names) == len(set(names))
+
+    # The cluster filter (?cluster=) narrows the page to one cluster, shared clients included.
+    at = open_health(cluster="ca-west")
+    assert {str(v).rsplit("client=", 1)[-1] for v in health_rows(at)["client"]} == west
+    assert "cluster ca-west" in page_text_of(at) and "ca-east, ca-west" not in page_text_of(at)
 
     west_only = sorted(west - east)
     group["ca-west"].stop()
