@@ -147,10 +147,11 @@ class Lifecycle:
         a.modify_ns = at
 
     # ---------------------------------------------------------------- consul
-    def _register_services(self, a: Alloc, status: str):
+    def _register_services(self, a: Alloc, status: str) -> list[ConsulService]:
+        """Register the allocation's service; returns what was registered (for the event stream)."""
         role = a.job.role
         if not role.service:
-            return
+            return []
         s = ConsulService()
         task = role.tasks[0]
         s.id = f"_nomad-task-{a.id}-{task}-{role.service}-{role.port}"
@@ -170,13 +171,15 @@ class Lifecycle:
         self.consul_by_alloc.setdefault(a.id, []).append(s)
         if role.provider == "consul":
             self.consul_services.append(s)
+        return [s]
 
     def _deregister_services(self, a: Alloc):
         for s in self.consul_by_alloc.pop(a.id, []):
             self.consul_services.discard(s)
 
-    def _hand_over_services(self, old: Alloc, new: Alloc, status: str = "passing"):
-        """The replacement allocation's registrations take the old one's place (O(1), no catalogue scan)."""
+    def _hand_over_services(self, old: Alloc, new: Alloc, status: str = "passing") -> list[ConsulService]:
+        """The replacement allocation's registrations take the old one's place (O(1), no catalogue scan).
+        Returns them, now the new allocation's, for the event stream."""
         svcs = self.consul_by_alloc.pop(old.id, [])
         role = new.job.role
         for s in svcs:
@@ -188,6 +191,7 @@ class Lifecycle:
             s.create_index = s.modify_index = s.check_modify_index
         if svcs:
             self.consul_by_alloc[new.id] = svcs
+        return svcs
 
     def _set_check(self, s: ConsulService, status: str, template: str):
         s.check_status = status

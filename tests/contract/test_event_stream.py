@@ -242,3 +242,25 @@ def test_node_event_matches_the_reference_sample(sb, reference_dir):
     )
     check(reference_dir, "GET_v1_event_stream_message.json", frame)
     s.close()
+
+
+def test_every_allocation_the_clock_places_arrives_as_an_event(sb):
+    """nomad/state/events.go: a plan that places an allocation is an Allocation event (PlanResult),
+    whatever placed it: a deployment, a reschedule, or a delayed reschedule whose wait ran out (the
+    OOM-failed allocation is replaced about 20 minutes in, and its placement had no event)."""
+    s = Stream(sb, namespace="*", topic="*")
+    assert s.line() == HEARTBEAT
+    before = set(sb.world.allocs)
+    sb.clock.advance(25 * 60)
+    placed = set(sb.world.allocs) - before
+    assert placed, "nothing was placed in 25 simulated minutes"
+    seen: set[str] = set()
+    for _ in range(50):
+        frames = s.until_heartbeat()
+        seen |= {
+            e["Key"] for f in frames for e in f["Events"] if (e["Topic"], e["Type"]) == ("Allocation", "PlanResult")
+        }
+        if placed <= seen:
+            break
+    assert placed - seen == set()
+    s.close()
