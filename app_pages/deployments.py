@@ -21,7 +21,7 @@ md = tables.md_text
 st.title("📈 Deployments")
 hist, problem = history.deployments()
 if problem:
-    st.error(f"**The deployment history cannot be read.** {md(problem)}", icon="🗄️")
+    st.error(f"**The deployment history cannot be read.** {md(problem)}", icon=":material/database:")
 if not len(hist):
     st.info(
         "No deployments recorded yet. The dashboard records every deployment Nomad reports from the moment it starts."

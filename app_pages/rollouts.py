@@ -15,7 +15,7 @@ P = "rollouts"
 principal = widgets.require_page("rollouts")
 widgets.still_signed_in(principal)  # the session-age and sign-out check, as on every page
 md = tables.md_text
-STATE_ICONS = {vr.DONE: "🟢", vr.FAILED: "🔴", vr.RUNNING: "🔵", vr.CANCELLED: "⚪", vr.NOT_STARTED: "⏳"}
+STATE_ICONS = {vr.DONE: "✓", vr.FAILED: "✕", vr.RUNNING: "↻", vr.CANCELLED: "–", vr.NOT_STARTED: "○"}
 
 
 def duration(seconds: float) -> str:
@@ -29,7 +29,7 @@ cfg = runtime.dashboard_config()
 def load():
     hist, problem = history.deployments()
     if problem:
-        st.error(f"**The deployment history cannot be read.** {md(problem)}", icon="🗄️")
+        st.error(f"**The deployment history cannot be read.** {md(problem)}", icon=":material/database:")
     return hist, vr.rollouts(hist, pd.Timestamp.now(tz="UTC"))
 
 
@@ -139,12 +139,12 @@ def render_list() -> None:
             "progress": st.column_config.ProgressColumn(
                 "Done", format="percent", min_value=0, max_value=1, width="small"
             ),
-            "done": st.column_config.NumberColumn("🟢 Done", width="small"),
-            "failed": st.column_config.NumberColumn("🔴 Failed", width="small"),
-            "running": st.column_config.NumberColumn("🔵 Deploying", width="small"),
-            "not_started": st.column_config.NumberColumn("⏳ Not started", width="small"),
+            "done": st.column_config.NumberColumn("✓ Done", width="small"),
+            "failed": st.column_config.NumberColumn("✕ Failed", width="small"),
+            "running": st.column_config.NumberColumn("↻ Deploying", width="small"),
+            "not_started": st.column_config.NumberColumn("○ Not started", width="small"),
             # cancelled (superseded) is rare: a column only when some rollout has one
-            "cancelled": st.column_config.NumberColumn("⚪ Cancelled", width="small")
+            "cancelled": st.column_config.NumberColumn("– Cancelled", width="small")
             if shown["cancelled"].any()
             else None,
             "fleet": st.column_config.NumberColumn("Clients", width="small"),

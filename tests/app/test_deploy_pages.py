@@ -198,6 +198,6 @@ def test_a_rollout_board_shows_who_is_on_the_new_version_who_failed_and_why(open
     assert board.loc["shop-5", "now_on"] == "1.0.0"
     assert board.loc["shop-7", "state"].endswith("not started") and board.loc["shop-7", "now_on"] == "1.0.0"
     assert board.loc["shop-1", "state"].endswith("done") and board.loc["shop-1", "now_on"] == "1.1.0"
-    assert {m.label: m.value for m in at.metric}["⏳ Not started"] == "2"
+    assert {m.label: m.value for m in at.metric}["○ Not started"] == "2"
     at = open_page(ROLLOUTS, role="manager", rollout="default/checkout/9.9.9@20200101T000000Z")
     assert "not in the recorded history" in page_text(at)
