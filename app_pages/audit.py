@@ -62,7 +62,7 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-st.title("📜 Audit trail")
+st.title(":material/policy: Audit trail")
 everyone = auth.policy.can(principal, auth.policy.AUDIT_ALL)
 st.caption(
     "Every action and every read of logs or raw allocation JSON, in a hash-chained record nobody can "

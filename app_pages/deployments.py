@@ -18,7 +18,7 @@ principal = widgets.require_page("deployments")
 widgets.still_signed_in(principal)  # the session-age and sign-out check, as on every page
 md = tables.md_text
 
-st.title("📈 Deployments")
+st.title(":material/trending_up: Deployments")
 hist, problem = history.deployments()
 if problem:
     st.error(f"**The deployment history cannot be read.** {md(problem)}", icon=":material/database:")

@@ -41,11 +41,11 @@ def render_board(chosen: str) -> None:
     match = all_rollouts[all_rollouts["rollout_id"] == chosen]
     st.page_link("app_pages/rollouts.py", label="All rollouts", icon=":material/arrow_back:")
     if not len(match):
-        st.title("🚀 Rollout")
+        st.title(":material/rocket_launch: Rollout")
         st.error("This rollout is not in the recorded history (the link may be from another cluster or mistyped).")
         return
     r = match.iloc[0]
-    st.title(f"🚀 {md(r['role'])} {md(r['app_version'])}")
+    st.title(f":material/rocket_launch: {md(r['role'])} {md(r['app_version'])}")
     state = r["status"]
     st.markdown(
         f"Started {md(r['started'].tz_convert(clock.zone()).strftime('%Y-%m-%d %H:%M %Z'))} · {state} · {duration(r['duration_s'])} so far · "
@@ -95,7 +95,7 @@ def render_board(chosen: str) -> None:
 def render_list() -> None:
     widgets.still_signed_in(principal)
     _hist, all_rollouts = load()
-    st.title("🚀 Rollouts")
+    st.title(":material/rocket_launch: Rollouts")
     st.caption(
         f"One app version of one job going out to at least {vr.DEFAULT_MIN_CLIENTS} clients, each deployment starting "
         f"within {int(vr.DEFAULT_WINDOW.total_seconds() // 3600)} h of the first. Select a row to open its board."
