@@ -25,6 +25,7 @@ from .nomad_shapes import (
     node_full,
     node_stub,
     service_registration,
+    summary_index,
 )
 from .world import Alloc, Deployment, Evaluation, Node, World
 
@@ -314,6 +315,10 @@ class NomadApi:
     def _job_index(self, req: Request) -> int | None:
         job = self.w.job(self._ns(req), req.args["id"])
         return job.modify_index if job else None
+
+    def _summary_index(self, req: Request) -> int | None:
+        job = self.w.job(self._ns(req), req.args["id"])
+        return summary_index(job) if job else None
 
     def _deployment_index(self, req: Request) -> int | None:
         d = self._deployment(req)
@@ -723,7 +728,14 @@ class NomadApi:
         add("/v1/job/:id/allocations", self.job_allocations, ("allocs",), "read-job", pattern=J + "/allocations")
         add("/v1/job/:id/deployments", self.job_deployments, ("deployments",), "read-job", pattern=J + "/deployments")
         add("/v1/job/:id/deployment", self.job_deployment, ("deployments",), "read-job", pattern=J + "/deployment")
-        add("/v1/job/:id/summary", self.job_summary, jobs_tables, "read-job", pattern=J + "/summary")
+        add(
+            "/v1/job/:id/summary",
+            self.job_summary,
+            jobs_tables,
+            "read-job",
+            pattern=J + "/summary",
+            index_of=self._summary_index,
+        )
         add("/v1/job/:id/evaluations", self.job_evaluations, ("evals",), "read-job", pattern=J + "/evaluations")
         add("/v1/job/:id", self.job, ("jobs",), "read-job", pattern=J, index_of=self._job_index)
         add("/v1/allocations", self.allocations, ("allocs",), "read-job", cache=True)

@@ -380,6 +380,16 @@ def job_full(w: World, job: Job, version: int | None = None) -> dict:
     }
 
 
+def summary_index(job: Job) -> int:
+    """A JobSummary's ModifyIndex: the state store rewrites the summary whenever one of the job's
+    allocations (or a periodic child) changes (nomad/state/state_store.go updateSummaryWithAlloc)."""
+    return max(
+        job.modify_index,
+        max((a.modify_index for a in job.allocs), default=0),
+        max((c.modify_index for c in job.children), default=0),
+    )
+
+
 def job_summary(w: World, job: Job) -> dict:
     # JobChildrenSummary counts the child jobs (periodic runs) by their status.
     children = {"Pending": 0, "Running": 0, "Dead": 0}
@@ -391,7 +401,7 @@ def job_summary(w: World, job: Job) -> dict:
         "Summary": {job.role.name: w.summary(job)},
         "Children": children,
         "CreateIndex": job.create_index,
-        "ModifyIndex": job.modify_index,
+        "ModifyIndex": summary_index(job),
     }
 
 

@@ -461,3 +461,27 @@ def test_plain_field_filters_agree_with_the_full_object(sandbox):
         quick = [a["ID"] for a in allocs(sandbox, filter=expr)]
         full = [a["ID"] for a in allocs(sandbox, filter=f"({expr}) and Job is not nil")]
         assert quick and quick == full, expr
+
+
+def test_job_summary_carries_its_own_index_and_moves_with_its_allocations(fresh_sandbox):
+    """nomad/job_endpoint.go Summary sets reply.Index = out.ModifyIndex, and the state store rewrites
+    a job's summary whenever one of its allocations changes (state_store.go updateSummaryWithAlloc):
+    a blocking read of one summary wakes for its own allocations only."""
+    sb = fresh_sandbox
+    a = healthy_running(sb)
+    url = f"/v1/job/{a['JobID']}/summary?namespace={a['Namespace']}"
+    first = get(sb, url)
+    own = int(first.headers["X-Nomad-Index"])
+    assert own == first.json()["ModifyIndex"]
+    other = next(
+        x
+        for x in allocs(sb)
+        if x["ClientStatus"] == "running"
+        and x["JobID"] != a["JobID"]
+        and not sb.world.allocs[x["ID"]].job.client.scenario
+    )
+    assert post(sb, f"/v1/client/allocation/{other['ID']}/restart").status_code == 200
+    assert int(get(sb, url + f"&index={own}&wait=300ms").headers["X-Nomad-Index"]) == own
+    assert post(sb, f"/v1/client/allocation/{a['ID']}/restart").status_code == 200
+    moved = get(sb, url)
+    assert int(moved.headers["X-Nomad-Index"]) == moved.json()["ModifyIndex"] > own
