@@ -148,6 +148,23 @@ def residency_badge(flag: str) -> str:
     return RESIDENCY_BADGES.get(flag, flag or "")
 
 
+# About three wrapped lines of the health grid's reason column at 1440 px; the client page has it all.
+REASON_FITS = 100
+
+
+def short_reason(reason: str, limit: int = REASON_FITS) -> str:
+    """The worst findings that fit in ``limit`` characters, then '+N more' (findings are '; '-joined,
+    worst first), so the cell support reads first is never cut mid-word."""
+    if len(reason) <= limit:
+        return reason
+    findings = reason.split("; ")
+    n = 1  # the worst finding always stays, whole
+    while n < len(findings) and len("; ".join(findings[: n + 1])) <= limit - len("; +9 more"):
+        n += 1
+    rest = len(findings) - n
+    return "; ".join(findings[:n]) + (f"; +{rest} more" if rest else "")
+
+
 def health_table(clients: pd.DataFrame) -> pd.DataFrame:
     """The rows the client-health page shows, in the given order (columns most-scanned first)."""
     desired = clients["desired"].astype("int64")
@@ -158,7 +175,7 @@ def health_table(clients: pd.DataFrame) -> pd.DataFrame:
             "client": clients["client"].map(client_link),
             "status": clients["status"].map(vstatus.badge),
             "residency": clients["residency"].map(residency_badge) if "residency" in clients else "",
-            "reason": clients["reason"],
+            "reason": clients["reason"].map(short_reason),
             "running": running.astype(str) + " / " + desired.astype(str),
             "running_ratio": ratio,
             "restarts_24h": clients["restarts_24h"],

@@ -32,7 +32,8 @@ def annotate(
         lag = behind.get(key, "")
         flags.append(flag)
         extra.append(lag)
-        reasons.append("; ".join(r for r in (reason, words, lag) if r))
+        # residency first: a compliance finding must stay in the cell when long reasons are shortened
+        reasons.append("; ".join(r for r in (words, reason, lag) if r))
     out["residency"] = pd.Series(flags, index=out.index, dtype=object)
     out["behind"] = pd.Series(extra, index=out.index, dtype=object)
     out["reason"] = pd.Series(reasons, index=out.index, dtype=object)

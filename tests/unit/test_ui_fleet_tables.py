@@ -80,7 +80,7 @@ def test_client_flags_extend_the_reason_and_keep_status_and_order():
         residency={("prod", "a"): ("forbidden", "residency: 1 allocation in us-east-1 (not allowed)")},
     )
     assert out["reason"].tolist() == [
-        "2 allocations failed; residency: 1 allocation in us-east-1 (not allowed)",
+        "residency: 1 allocation in us-east-1 (not allowed); 2 allocations failed",
         "All 4 allocations running; behind: web 1.3.2 (newest 1.5.0)",
         "",
     ]

@@ -165,3 +165,19 @@ def test_alloc_badge_comes_from_the_views_palette():
 
     assert tables.alloc_badge("failed") == vstatus.alloc_badge("failed") == "✕ failed"
     assert tables.alloc_badge("something-new") == "▲ something-new"
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("1 of 2 web allocations failed in the last 6h", "1 of 2 web allocations failed in the last 6h"),
+        (
+            "nothing running: 0 of 5 allocations desired; 2 of 2 api allocations failed in the last 6h; "
+            "2 of 2 web allocations failed in the last 6h; 1 worker allocation failed in the last 6h",
+            "nothing running: 0 of 5 allocations desired; 2 of 2 api allocations failed in the last 6h; +2 more",
+        ),
+        ("x" * 130, "x" * 130),  # one long finding is kept whole: wrapping shows what it can
+    ],
+)
+def test_health_reason_keeps_the_worst_findings_that_fit_and_counts_the_rest(reason, expected):
+    assert tables.short_reason(reason) == expected
