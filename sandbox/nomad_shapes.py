@@ -569,6 +569,92 @@ def alloc_stub(w: World, a: Alloc, task_states: bool = True, resources: bool = F
     return d
 
 
+def alloc_plain(a: Alloc) -> dict:
+    """The plain (scalar) fields of the full Allocation: what a filter on plain fields needs
+    without the cost of the nested objects (the full render takes about 0.4 ms)."""
+    return {
+        "ID": a.id,
+        "Namespace": a.job.namespace,
+        "EvalID": a.eval_id,
+        "Name": a.name,
+        "NodeID": a.node.id,
+        "NodeName": a.node.name,
+        "PreviousAllocation": a.previous,
+        "NextAllocation": a.next,
+        "JobID": a.job.id,
+        "TaskGroup": a.job.role.name,
+        "DeploymentID": a.deployment.id if a.deployment else "",
+        "DesiredStatus": a.desired_status,
+        "DesiredDescription": a.desired_description,
+        "ClientStatus": a.client_status,
+        "ClientDescription": a.client_description,
+        "FollowupEvalID": a.followup_eval,
+        "CreateIndex": a.create_index,
+        "ModifyIndex": a.modify_index,
+        "AllocModifyIndex": a.alloc_modify_index,
+    }
+
+
+ALLOC_PLAIN_FIELDS = frozenset(
+    [
+        "ID",
+        "Namespace",
+        "EvalID",
+        "Name",
+        "NodeID",
+        "NodeName",
+        "PreviousAllocation",
+        "NextAllocation",
+        "JobID",
+        "TaskGroup",
+        "DeploymentID",
+        "DesiredStatus",
+        "DesiredDescription",
+        "ClientStatus",
+        "ClientDescription",
+        "FollowupEvalID",
+        "CreateIndex",
+        "ModifyIndex",
+        "AllocModifyIndex",
+    ]
+)
+
+# structs.Allocation's field order, which the JSON encoder keeps.
+_ALLOC_ORDER = [
+    "ID",
+    "Namespace",
+    "EvalID",
+    "Name",
+    "NodeID",
+    "NodeName",
+    "PreviousAllocation",
+    "NextAllocation",
+    "RescheduleTracker",
+    "JobID",
+    "Job",
+    "TaskGroup",
+    "Resources",
+    "SharedResources",
+    "TaskResources",
+    "AllocatedResources",
+    "Metrics",
+    "DeploymentID",
+    "DeploymentStatus",
+    "DesiredStatus",
+    "DesiredDescription",
+    "DesiredTransition",
+    "ClientStatus",
+    "ClientDescription",
+    "FollowupEvalID",
+    "TaskStates",
+    "CreateIndex",
+    "ModifyIndex",
+    "AllocModifyIndex",
+    "CreateTime",
+    "ModifyTime",
+]
+
+
 def alloc_full(w: World, a: Alloc) -> dict:
     role = a.job.role
     net = [{"Device": "eth0", "IP": a.node.address, "DynamicPorts": [omit_zero({"Label": role.port, "Value": a.port})]}]
@@ -576,62 +662,41 @@ def alloc_full(w: World, a: Alloc) -> dict:
         t: _resources(role.cpu if i == 0 else 100, role.memory if i == 0 else 128, 0, net if i == 0 else None)
         for i, t in enumerate(role.tasks)
     }
-    tracker = _reschedule_tracker(w, a)
+    fields = alloc_plain(a) | {
+        "RescheduleTracker": _reschedule_tracker(w, a),
+        "Job": job_full(w, a.job, a.version),
+        "Resources": _resources(
+            sum(r["CPU"] for r in task_res.values()), sum(r["MemoryMB"] for r in task_res.values()), 300, net
+        ),
+        "SharedResources": _resources(0, 0, 300),
+        "TaskResources": task_res,
+        "AllocatedResources": _allocated_resources(a),
+        "Metrics": {
+            "NodesEvaluated": 3,
+            "NodesFiltered": 0,
+            "NodesInPool": 3,
+            "NodePool": "default",
+            "NodesAvailable": {a.node.dc: 3},
+            "ClassFiltered": None,
+            "ConstraintFiltered": None,
+            "NodesExhausted": 0,
+            "ClassExhausted": None,
+            "DimensionExhausted": None,
+            "QuotaExhausted": None,
+            "ResourcesExhausted": None,
+            "Scores": {f"{a.node.id}.binpack": 0.62},
+            "ScoreMetaData": None,
+            "AllocationTime": 31729,
+            "CoalescedFailures": 0,
+        },
+        "DeploymentStatus": _deployment_status(a),
+        "DesiredTransition": _DESIRED_TRANSITION,
+        "TaskStates": {ts.name: task_state_dict(ts) for ts in a.tasks},
+        "CreateTime": a.create_ns,
+        "ModifyTime": a.modify_ns,
+    }
     # Allocation has a `_struct` omitempty field: every zero field is left out (alloc.go).
-    return omit_zero(
-        {
-            "ID": a.id,
-            "Namespace": a.job.namespace,
-            "EvalID": a.eval_id,
-            "Name": a.name,
-            "NodeID": a.node.id,
-            "NodeName": a.node.name,
-            "PreviousAllocation": a.previous,
-            "NextAllocation": a.next,
-            "RescheduleTracker": tracker,
-            "JobID": a.job.id,
-            "Job": job_full(w, a.job, a.version),
-            "TaskGroup": role.name,
-            "Resources": _resources(
-                sum(r["CPU"] for r in task_res.values()), sum(r["MemoryMB"] for r in task_res.values()), 300, net
-            ),
-            "SharedResources": _resources(0, 0, 300),
-            "TaskResources": task_res,
-            "AllocatedResources": _allocated_resources(a),
-            "Metrics": {
-                "NodesEvaluated": 3,
-                "NodesFiltered": 0,
-                "NodesInPool": 3,
-                "NodePool": "default",
-                "NodesAvailable": {a.node.dc: 3},
-                "ClassFiltered": None,
-                "ConstraintFiltered": None,
-                "NodesExhausted": 0,
-                "ClassExhausted": None,
-                "DimensionExhausted": None,
-                "QuotaExhausted": None,
-                "ResourcesExhausted": None,
-                "Scores": {f"{a.node.id}.binpack": 0.62},
-                "ScoreMetaData": None,
-                "AllocationTime": 31729,
-                "CoalescedFailures": 0,
-            },
-            "DeploymentID": a.deployment.id if a.deployment else "",
-            "DeploymentStatus": _deployment_status(a),
-            "DesiredStatus": a.desired_status,
-            "DesiredDescription": a.desired_description,
-            "DesiredTransition": _DESIRED_TRANSITION,
-            "ClientStatus": a.client_status,
-            "ClientDescription": a.client_description,
-            "FollowupEvalID": a.followup_eval,
-            "TaskStates": {ts.name: task_state_dict(ts) for ts in a.tasks},
-            "CreateIndex": a.create_index,
-            "ModifyIndex": a.modify_index,
-            "AllocModifyIndex": a.alloc_modify_index,
-            "CreateTime": a.create_ns,
-            "ModifyTime": a.modify_ns,
-        }
-    )
+    return omit_zero({k: fields[k] for k in _ALLOC_ORDER})
 
 
 # ------------------------------------------------------- deployments/evals

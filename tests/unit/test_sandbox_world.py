@@ -197,3 +197,18 @@ def test_the_demo_opens_in_the_middle_of_a_fleet_rollout():
     w.clock.advance(75 * 60)
     assert on_new() == len(jobs)
     assert all(j.version.app_version != app for j in w.job_list if j.role.name == role and j.client.scenario)
+
+
+def test_filter_fast_path_sees_the_values_a_full_allocation_has():
+    """A filter on plain fields is evaluated over alloc_plain instead of the full render: it must
+    name exactly the fields it gives and give them the full Allocation's values (a zero the
+    full render leaves out reads as zero to go-bexpr too)."""
+    from sandbox.nomad_shapes import ALLOC_PLAIN_FIELDS, alloc_full, alloc_plain
+
+    w = World(40, 7, clock=SimClock(1_700_000_000))
+    for a in w.alloc_list[:: max(1, len(w.alloc_list) // 25)]:
+        plain, full = alloc_plain(a), alloc_full(w, a)
+        assert set(plain) == ALLOC_PLAIN_FIELDS
+        assert {k: v for k, v in plain.items() if v not in ("", 0, None)} == {
+            k: full[k] for k in ALLOC_PLAIN_FIELDS if k in full
+        }
