@@ -5,11 +5,9 @@ so a status looks the same in every chart and table. (Client counts by status ar
 page's tiles, from ``ui.tables.status_counts``; there is no chart for them.)
 
 * ``activity_timeline(task_events, deployments, client=None, since=None)``
-* ``deployments_over_time(deployments, freq="W")``
-* ``deployment_success_rate(deployments, freq="W")``
+* ``deploy_history``: the Deployments page's charts of the recorded history
 """
 
 from .activity import activity_timeline
-from .deployments import deployment_success_rate, deployments_over_time
 
-__all__ = ["activity_timeline", "deployment_success_rate", "deployments_over_time"]
+__all__ = ["activity_timeline"]

@@ -7,7 +7,7 @@ import pytest
 
 import charts
 import views
-from views.status import DEPLOYMENT_STATUS_COLORS, SEVERITY_COLORS
+from views.status import SEVERITY_COLORS
 
 NOW = pd.Timestamp("2026-01-14T12:00:00Z")
 H = 3600 * 10**9
@@ -94,28 +94,6 @@ def test_activity_timeline_on_a_client_page(frames):
     assert any("Terminated" in h for h in hover["task event · error"])
     assert all(h.startswith("deployment v") for h in hover["deployment · info"])
     assert not charts.activity_timeline(frames.task_events, frames.deployments, client="nobody", title=None).data
-
-
-def test_deployments_over_time_stacks_by_status_per_week(frames):
-    fig = charts.deployments_over_time(frames.deployments, freq="W")
-    assert fig.layout.barmode == "stack"
-    by = {t.name: t for t in fig.data}
-    assert list(by) == ["successful", "failed", "cancelled", "running"]
-    for name, t in by.items():
-        assert t.marker.color == DEPLOYMENT_STATUS_COLORS[name]
-    assert len(by["successful"].x) == 2  # two weeks
-    assert list(by["successful"].y) == [1, 2] and list(by["failed"].y) == [1, 0] and list(by["running"].y) == [0, 1]
-    assert all(pd.Timestamp(x).weekday() == 0 for x in by["successful"].x)  # periods start on Monday
-
-
-def test_deployment_success_rate(frames):
-    fig = charts.deployment_success_rate(frames.deployments, freq="W")
-    line = fig.data[0]
-    assert list(line.y) == [50.0, 100.0]
-    assert (
-        charts.deployment_success_rate(views.Frames.empty().deployments).layout.annotations[0].text
-        == "No finished deployments"
-    )
 
 
 def test_activity_timeline_reads_in_the_given_time_zone(frames):
