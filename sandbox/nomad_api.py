@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from itertools import pairwise
 
 from . import logs
 from .acl import ANONYMOUS, Acl
@@ -30,6 +31,7 @@ from .nomad_shapes import (
     summary_index,
 )
 from .world import Alloc, Deployment, Evaluation, Node, World
+from .world.records import tracked_versions
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -198,10 +200,13 @@ class NomadApi:
         job = self.w.job(self._ns(req), req.args["id"])
         if job is None:
             raise HTTPError(404, "job versions not found")
-        versions = [job_full(self.w, job, v.number) for v in reversed(job.versions)]
+        # Job.GetJobVersions: the versions still tracked, newest first; each diff is against the
+        # next older tracked version (not necessarily number - 1), none for the oldest.
+        kept = tracked_versions(job.versions)
+        versions = [job_full(self.w, job, v.number) for v in kept]
         diffs = None
         if req.flag("diffs"):
-            diffs = [job_diff(self.w, job, v.number - 1, v.number) for v in reversed(job.versions) if v.number > 0]
+            diffs = [job_diff(self.w, job, old.number, new.number) for new, old in pairwise(kept)] or None
         return {"Diffs": diffs, "Index": job.modify_index, "KnownLeader": True, "LastContact": 0, "Versions": versions}
 
     def job_allocations(self, req: Request):

@@ -102,6 +102,27 @@ class Version:
         self.stable, self.index = stable, index
 
 
+# Nomad keeps this many versions of a job (structs.JobDefaultTrackedVersions).
+TRACKED_VERSIONS = 6
+
+
+def tracked_versions(versions: list[Version], keep: int = TRACKED_VERSIONS) -> list[Version]:
+    """The versions Nomad still holds, newest first: each new version beyond ``keep`` deletes
+    the oldest, except that the newest stable version is swapped into the kept set when it is
+    the one that would go (nomad/state/state_store.go upsertJobVersion). Stability is read as
+    it is now, not as it was at each insert (the sandbox keeps no flag history)."""
+    kept: list[Version] = []
+    for v in versions:
+        kept.insert(0, v)
+        if len(kept) <= keep:
+            continue
+        stable = next((i for i, k in enumerate(kept) if k.stable), -1)
+        if stable == keep:
+            kept[keep - 1], kept[keep] = kept[keep], kept[keep - 1]
+        del kept[keep]
+    return kept
+
+
 class Job:
     __slots__ = (
         "allocs",

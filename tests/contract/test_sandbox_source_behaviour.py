@@ -485,3 +485,20 @@ def test_job_summary_carries_its_own_index_and_moves_with_its_allocations(fresh_
     assert post(sb, f"/v1/client/allocation/{a['ID']}/restart").status_code == 200
     moved = get(sb, url)
     assert int(moved.headers["X-Nomad-Index"]) == moved.json()["ModifyIndex"] > own
+
+
+def test_job_versions_keep_six_with_diffs_between_neighbours(sandbox):
+    """nomad/state/state_store.go upsertJobVersion keeps structs.JobDefaultTrackedVersions (6)
+    versions per job; nomad/job_endpoint.go GetJobVersions answers them newest first and diffs
+    each against the next older one it holds (none for the oldest, null when only one)."""
+    jobs = [j for j in sandbox.world.jobs.values() if len(j.versions) > 6]
+    assert jobs, "the demo has jobs with more than six versions"
+    job = jobs[0]
+    body = get(sandbox, f"/v1/job/{job.id}/versions", params={"namespace": job.namespace, "diffs": "true"}).json()
+    numbers = [v["Version"] for v in body["Versions"]]
+    assert len(numbers) == 6 and numbers == sorted(numbers, reverse=True)
+    assert numbers[0] == len(job.versions) - 1  # the newest is always kept
+    assert len(body["Diffs"]) == 5
+    single = next(j for j in sandbox.world.jobs.values() if len(j.versions) == 1)
+    one = get(sandbox, f"/v1/job/{single.id}/versions", params={"namespace": single.namespace, "diffs": "true"}).json()
+    assert [v["Version"] for v in one["Versions"]] == [0] and one["Diffs"] is None

@@ -212,3 +212,17 @@ def test_filter_fast_path_sees_the_values_a_full_allocation_has():
         assert {k: v for k, v in plain.items() if v not in ("", 0, None)} == {
             k: full[k] for k in ALLOC_PLAIN_FIELDS if k in full
         }
+
+
+def test_tracked_versions_follow_nomads_gc_rule():
+    """nomad/state/state_store.go upsertJobVersion: beyond six, the oldest goes, unless it is the
+    newest stable version, which then stays in place of the next older one."""
+    from sandbox.world.records import Version, tracked_versions
+
+    def numbers(stable):
+        vs = [Version(n, 0, "1.0", n in stable, n) for n in range(10)]
+        return [v.number for v in tracked_versions(vs)]
+
+    assert numbers({0, 9}) == [9, 8, 7, 6, 5, 4]
+    assert numbers({2}) == [9, 8, 7, 6, 5, 2]  # the only stable version survives
+    assert numbers(set()) == [9, 8, 7, 6, 5, 4]
