@@ -7,7 +7,7 @@ checks the policy itself, runs the guards, records the audit events and calls No
 
 from actions.access import record_access
 from actions.catalog import ACTIONS, ALLOC_RESTART, ALLOC_STOP, GROUP_ROLLING_RESTART, ROLLING_CANCEL, Action
-from actions.environment import Environment, get_environment
+from actions.environment import Environment, Fleet, get_environment, get_fleet
 from actions.model import Outcome, Target
 from actions.perform import perform
 
@@ -19,9 +19,11 @@ __all__ = [
     "ROLLING_CANCEL",
     "Action",
     "Environment",
+    "Fleet",
     "Outcome",
     "Target",
     "get_environment",
+    "get_fleet",
     "perform",
     "record_access",
 ]

@@ -6,7 +6,7 @@ Like an action, the record comes first: when it cannot be written, the data is n
 from __future__ import annotations
 
 from actions import catalog
-from actions.environment import Environment, get_environment
+from actions.environment import Environment, Fleet, get_environment
 from actions.model import Target
 from auth.principal import Principal
 from store.audit import Entry, new_request_id
@@ -17,7 +17,12 @@ UNAVAILABLE = "The audit trail is unavailable, so this cannot be shown (reading 
 
 
 def record_access(
-    principal: Principal, what: str, target: Target, *, detail: dict | None = None, env: Environment | None = None
+    principal: Principal,
+    what: str,
+    target: Target,
+    *,
+    detail: dict | None = None,
+    env: Environment | Fleet | None = None,
 ) -> str | None:
     """Record that ``principal`` read ``what`` of ``target``; None when recorded, else why not (in words)."""
     from actions.perform import actor
@@ -27,7 +32,9 @@ def record_access(
     try:
         env = env or get_environment()
         fields = target.fields()
-        fields["cluster"] = fields["cluster"] or env.cluster
+        if not fields["cluster"]:  # a page of one cluster: that one
+            names = env.names if isinstance(env, Fleet) else [env.cluster]
+            fields["cluster"] = names[0] if len(names) == 1 else ""
         env.audit.append(Entry(new_request_id(), "accessed", actor(principal), what, fields, detail=detail or {}))
     except StoreUnavailable:
         return UNAVAILABLE

@@ -18,7 +18,7 @@ from typing import Any
 
 from actions import catalog
 from actions.catalog import Action
-from actions.environment import Environment, get_environment
+from actions.environment import Environment, Fleet, get_environment, unknown_cluster
 from actions.explain import refusal
 from actions.model import Outcome, Target
 from auth import policy
@@ -97,16 +97,27 @@ def perform(
     ticket: str | None = None,
     *,
     token: str | None = None,
-    env: Environment | None = None,
+    env: Environment | Fleet | None = None,
 ) -> Outcome:
     """Do ``action`` on ``target`` for ``principal`` if every guard allows it; always audited.
 
-    ``token``: the person's own Nomad token (per-person identity on); None: the dashboard's token.
-    It is used for the call only, never recorded.
+    ``env``: one cluster's Environment, or a Fleet of several: the action goes to the Environment
+    (Nomad, worker, checks) of the cluster ``target.cluster`` names; a cluster that is not
+    configured is refused (recorded as denied, guard ``cluster``).
+    ``token``: the person's own Nomad token (per-person identity on) for that cluster; None: the
+    dashboard's token. It is used for the call only, never recorded.
     """
     env = env or get_environment()
     action = catalog.get(action)
-    attempt = _Attempt(env, principal, action, target, _clean(reason, MAX_REASON), _clean(ticket, MAX_TICKET), token)
+    chosen = _cluster_env(env, target.cluster)
+    cleaned = (_clean(reason, MAX_REASON), _clean(ticket, MAX_TICKET))
+    if chosen is None:  # recorded against the cluster the page named, in the one audit trail
+        known = env.names if isinstance(env, Fleet) else [env.cluster]
+        stand_in = Environment(audit=env.audit, nomad=None, cluster=_clean(target.cluster, 64))  # type: ignore[arg-type]
+        attempt = _Attempt(stand_in, principal, action, target, *cleaned, token)
+        return attempt.deny(unknown_cluster(_clean(target.cluster, 200), known), "cluster")
+    env = chosen
+    attempt = _Attempt(env, principal, action, target, *cleaned, token)
     resource = f"namespace {target.namespace}" if target.namespace else "the cluster"
     try:
         policy.ensure(principal, action.policy, resource)  # the target's namespace is the resource
@@ -138,6 +149,14 @@ def perform(
 
         return start(attempt)
     return _alloc_action(attempt)
+
+
+def _cluster_env(env: Environment | Fleet, cluster: str) -> Environment | None:
+    """The Environment of the target's cluster (None: not configured). A target naming no cluster
+    goes to a lone Environment, or to the only cluster of a Fleet."""
+    if isinstance(env, Fleet):
+        return env.for_target(cluster)
+    return env if not cluster or cluster == env.cluster else None
 
 
 def stale_message(target: Target, settings, now: datetime) -> str | None:

@@ -330,7 +330,14 @@ def sweep(env) -> list[dict]:
 
 
 def status(env, *, namespace: str | None = None, job: str | None = None, limit: int = 10) -> list[dict]:
-    """Recent rolling restarts (newest first), after marking dead ones interrupted."""
+    """Recent rolling restarts (newest first), after marking dead ones interrupted: of the
+    Environment's cluster, or of every cluster of a Fleet (each row says its ``cluster``)."""
+    from actions.environment import Fleet
+
+    if isinstance(env, Fleet):
+        sweep(next(iter(env.environments.values())))  # the sweep looks at every cluster's runs
+        rows = RollingStore(env.audit).recent(namespace=namespace, job=job, limit=limit)
+        return [r for r in rows if r["cluster"] in env.environments]
     sweep(env)
     return RollingStore(env.audit).recent(cluster=env.cluster, namespace=namespace, job=job, limit=limit)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import streamlit as st
 
@@ -25,11 +26,15 @@ def render_header(a: dict, tasks: list[str], snap) -> None:
         ui_actions.alloc_controls(principal, a, tasks, snap)  # restart/stop through actions.perform
     ui_actions.show_outcome(f"alloc:{a['alloc_id']}")
     md = tables.md_text
+    several = len(runtime.cluster_names()) > 1
+    cluster = str(a.get("cluster") or "")
+    node_url = tables.node_link(a["node_id"]) + (f"&cluster={quote(cluster, safe='')}" if several and cluster else "")
     st.markdown(
-        f"**Client** {widgets.md_link(a['client'], tables.client_link(a['client']), 'client')} · "
+        (f"**Cluster** {md(cluster)} · " if several else "")
+        + f"**Client** {widgets.md_link(a['client'], tables.client_link(a['client']), 'client')} · "
         f"**Job** {tables.md_code(a['job_id'], 120)} · **Group** {tables.md_code(a['task_group'], 120)} · "
         f"**Job version** {a['job_version']} · "
-        f"**Node** {widgets.md_link(a['node_name'], tables.node_link(a['node_id']), 'nodes')} · "
+        f"**Node** {widgets.md_link(a['node_name'], node_url, 'nodes')} · "
         f"**Datacenter** {md(a['datacenter'])}"
     )
     icon = widgets.alloc_icon_md(a["client_status"])
@@ -42,7 +47,7 @@ def render_header(a: dict, tasks: list[str], snap) -> None:
         st.page_link(
             "app_pages/allocation.py",
             label=f"Replaced by allocation {tables.md_text(a['next_allocation'][:8])}",
-            query_params={"alloc": a["next_allocation"]},
+            query_params={"alloc": a["next_allocation"]} | ({"cluster": cluster} if several and cluster else {}),
             icon=":material/arrow_forward:",
         )
 
@@ -81,6 +86,23 @@ def render_tasks(events) -> None:
 PICK_LIMIT = 50
 
 
+def pick_cluster(allocs, value: str) -> None:
+    """The same allocation ID in several clusters (IDs are unique per cluster only): one link each."""
+    for cluster in tables.alloc_clusters(allocs, value):
+        row = allocs[(allocs["cluster"] == cluster) & (allocs["alloc_id"].str.startswith(value.strip().lower()))]
+        if not len(row):
+            continue
+        r = row.iloc[0]
+        st.page_link(
+            "app_pages/allocation.py",
+            label=tables.md_text(
+                f"Allocation {r['short_id']} in cluster {cluster} (job {r['job_id']}, {r['client_status']})"
+            ),
+            query_params={"alloc": r["alloc_id"], "cluster": cluster},
+            icon=":material/deployed_code:",
+        )
+
+
 def pick_allocation(allocs) -> None:
     """Opened from the menu, with no allocation given: the troubled ones first, to pick from."""
     st.title(":material/deployed_code: Allocation")
@@ -115,6 +137,7 @@ def render_data(value: str) -> None:
     if a is None:
         st.title(":material/deployed_code: Allocation")
         st.error(problem)  # resolve_alloc quotes the input with md_code
+        pick_cluster(snap.frames.allocations, value)
         st.page_link("app_pages/health.py", label="Back to client health", icon=":material/arrow_back:")
         return
     ev = snap.frames.task_events
@@ -122,7 +145,7 @@ def render_data(value: str) -> None:
     render_header(a, tasks, snap)
     render_tasks(ev[ev["alloc_id"] == a["alloc_id"]])
     render_logs(a, tasks)
-    full, err = runtime.fetch_allocation(a["alloc_id"], a["namespace"], principal)
+    full, err = runtime.fetch_allocation(a["alloc_id"], a["namespace"], principal, a["cluster"])
     st.subheader("Resources")
     if full is None:
         st.warning(f"Could not read the allocation's details: {tables.md_text(err)}")
@@ -191,7 +214,7 @@ def _log_section(a: dict, tasks: list[str], following: bool) -> None:
     if problem:
         st.error(problem)
         return
-    tail, err = runtime.fetch_logs(a["alloc_id"], task, kind, a["namespace"], principal)
+    tail, err = runtime.fetch_logs(a["alloc_id"], task, kind, a["namespace"], principal, a["cluster"])
     if tail is None or tail.text is None:
         why = err or (str(tail.error) if tail is not None and tail.error else "no answer yet")
         st.warning(f"Could not read the {kind} log: {tables.md_text(why)}")

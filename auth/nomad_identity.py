@@ -138,10 +138,11 @@ def forget(state: MutableMapping[str, Any]) -> None:
     state.pop(_STATE_KEY, None)
 
 
-def session_identity(login_fn: Callable[[str], Any]) -> NomadSession:
+def session_identity(login_fn: Callable[[str], Any], cluster: str = "") -> NomadSession:
     """Thin Streamlit wrapper: the current person's Nomad session, kept in ``st.session_state``.
 
-    ``login_fn`` is e.g. ``lambda jwt: nomad.login_jwt("dashboard-sso", jwt)``.
+    ``login_fn`` is e.g. ``lambda jwt: nomad.login_jwt("dashboard-sso", jwt)``. Each cluster has its
+    own ACL system (not federated), so ``cluster`` names the one the token is for: one kept per cluster.
     """
     import streamlit as st
 
@@ -150,4 +151,6 @@ def session_identity(login_fn: Callable[[str], Any]) -> NomadSession:
     except Exception:
         id_token = ""
     state = cast(MutableMapping[str, Any], st.session_state)  # a mapping in all but name
+    if cluster:
+        state = state.setdefault(f"{_STATE_KEY}:{cluster}", {})
     return current(state, id_token, login_fn, datetime.now(UTC))

@@ -246,8 +246,9 @@ def recorder_for(refresher: Any) -> Recorder | None:
     return entry[1] if entry is not None and entry[0] is refresher else None
 
 
-def start_for_this_process() -> Recorder | None:
-    """At server start (launcher.py): the process's refresher, as the pages will get it, recording.
+def start_for_this_process() -> list[Recorder]:
+    """At server start (launcher.py): every configured cluster's refresher, as the pages will get
+    it, recording (each cluster's deployments keyed by its name).
 
     A configuration the app cannot load is left to the app's own error page.
     """
@@ -259,14 +260,15 @@ def start_for_this_process() -> Recorder | None:
 
     try:
         cfg = config.load(os.environ.get("DASHBOARD_CONFIG") or str(config.DEFAULT_PATH))
-        settings = cluster_settings.load()
+        listed = cluster_settings.load_all(list(cfg.clusters))
         identity = ClientIdentity.parse(cfg.identify_by).spec
     except Exception as err:
         log.warning("deployment history recorder not started at server start: %s", err)
-        return None
-    # The same arguments as ui.runtime's refresher, so the pages share this one.
-    ref = snapshot.get_refresher(settings, identity, wait=float(cfg.blocking_wait_seconds))
-    return ensure_recording(ref)
+        return []
+    # The same arguments as ui.runtime's refreshers, so the pages share these.
+    return [
+        ensure_recording(snapshot.get_refresher(s, identity, wait=float(cfg.blocking_wait_seconds))) for s in listed
+    ]
 
 
 def _reset() -> None:

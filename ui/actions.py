@@ -26,31 +26,38 @@ _ACCESS = "_access_recorded"
 ACCESS_EVERY_SECONDS = 600  # one access record per person, thing and session in this window
 
 
-def environment() -> actions.Environment:
+def environment() -> actions.Fleet:
+    """Every configured cluster's action environment (one audit store): ``perform`` sends an
+    action to the cluster its target names."""
     cfg = runtime.dashboard_config()
-    env = actions.get_environment(cfg.actions, cfg.identify_by)
-    env.checks = _checks
-    return env
+    fleet = actions.get_fleet(cfg.actions, cfg.identify_by, clusters=runtime.clusters())
+    for name, env in fleet.environments.items():
+        env.checks = _checks_of(name)
+    return fleet
 
 
-def _checks(alloc_id: str) -> bool | None:
-    """The allocation's Consul checks in the newest snapshot: True all passing, False one failing, None none."""
-    try:
-        checks = runtime.refresher().current().frames.checks
-    except Exception:
-        return None
-    mine = checks[checks["alloc_id"] == alloc_id]
-    if not len(mine):
-        return None
-    return bool((mine["status"] == "passing").all())
+def _checks_of(cluster: str):
+    def checks(alloc_id: str) -> bool | None:
+        """The allocation's Consul checks in its cluster's newest snapshot: True all passing, False
+        one failing, None none (a rolling restart waits on them)."""
+        try:
+            frame = runtime.refresher(cluster).current().frames.checks
+        except Exception:
+            return None
+        mine = frame[frame["alloc_id"] == alloc_id]
+        if not len(mine):
+            return None
+        return bool((mine["status"] == "passing").all())
+
+    return checks
 
 
-def _person_token() -> tuple[str | None, str]:
+def _person_token(cluster: str) -> tuple[str | None, str]:
     from auth.nomad_identity import IdentityUnavailable
     from connectors.errors import ConnectorError
 
     try:
-        return runtime.person_token(), ""
+        return runtime.person_token(cluster), ""
     except (IdentityUnavailable, ConnectorError) as err:
         return None, f"Your own Nomad identity is not available, so nothing was done: {err}"
 
@@ -90,7 +97,7 @@ def _close() -> None:
 
 
 def _perform(scope: str, principal, action, target, reason: str, ticket: str) -> None:
-    token, problem = _person_token()
+    token, problem = _person_token(target.cluster)
     if problem:
         _done(scope, actions.Outcome("failed", problem))
     try:
@@ -135,7 +142,9 @@ def alloc_controls(principal, a: dict, tasks: list[str], snap) -> None:
 
 
 def _target(a: dict, seen, **kw) -> actions.Target:
+    """The allocation row the page showed, with the cluster that holds it."""
     return actions.Target(
+        cluster=str(a.get("cluster") or ""),
         namespace=a["namespace"],
         job=a["job_id"],
         task_group=a["task_group"],
@@ -205,7 +214,7 @@ def group_controls(principal, snap, client: str) -> None:
     """The client's rolling restarts (progress for everyone) and, for support/admin, a way to start one."""
     allocs = snap.frames.allocations
     mine = allocs[(allocs["client"] == client) & (allocs["client_status"] == "running")]
-    groups = sorted({(r.namespace, r.job_id, r.task_group) for r in mine.itertuples()})
+    groups = sorted({(r.cluster, r.namespace, r.job_id, r.task_group) for r in mine.itertuples()})
     try:
         runs = [r for r in rolling.status(environment(), limit=50) if r["client"] == client][:5]
     except StoreUnavailable as err:
@@ -216,24 +225,40 @@ def group_controls(principal, snap, client: str) -> None:
     if runs or may:
         st.subheader("Rolling restarts")
     show_outcome(scope)
+    several = len({g[0] for g in groups} | {r["cluster"] for r in runs}) > 1
     for run in runs:
-        _progress(principal, run, may, scope, observed_at(snap))
+        _progress(principal, run, may, scope, observed_at(snap), several)
     if not may or not groups:
         return
     c1, c2 = st.columns([3, 1.4], vertical_alignment="bottom")
-    labels = {f"{job} / {group}": (ns, job, group) for ns, job, group in groups}
+    # A client in two clusters has the same job in both: the label says which cluster it restarts.
+    labels = {
+        (f"{job} / {group} ({cluster})" if several else f"{job} / {group}"): (cluster, ns, job, group)
+        for cluster, ns, job, group in groups
+    }
     choice = c1.selectbox("Task group", list(labels), key="rolling_group")
     if c2.button("Rolling restart", key="rolling_open", icon=":material/autorenew:", width="stretch") and choice:
         st.session_state[_DIALOG] = ("rolling", labels[choice])
     opened = st.session_state.get(_DIALOG)
     if opened and opened[0] == "rolling" and opened[1] in groups:
-        ns, job, group = opened[1]
-        count = int(((mine["job_id"] == job) & (mine["task_group"] == group) & (mine["namespace"] == ns)).sum())
-        _rolling_dialog(principal, scope, client, ns, job, group, count, observed_at(snap))
+        cluster, ns, job, group = opened[1]
+        count = int(
+            (
+                (mine["job_id"] == job)
+                & (mine["task_group"] == group)
+                & (mine["namespace"] == ns)
+                & (mine["cluster"] == cluster)
+            ).sum()
+        )
+        _rolling_dialog(principal, scope, client, cluster, ns, job, group, count, observed_at(snap), several)
 
 
-def _progress(principal, run: dict, may: bool, scope: str, seen) -> None:
-    label = f"{run['job']} / {run['task_group']}: {run['status']} — {run['message']} (started by {run['actor_name']})"
+def _progress(principal, run: dict, may: bool, scope: str, seen, several: bool = False) -> None:
+    where = f" ({run['cluster']})" if several else ""
+    label = (
+        f"{run['job']} / {run['task_group']}{where}: {run['status']} — {run['message']} "
+        f"(started by {run['actor_name']})"
+    )
     total = max(int(run["total"]), 1)
     if run["status"] == "running":
         st.progress(min(int(run["done"]) / total, 1.0), text=tables.md_text(label))
@@ -247,10 +272,11 @@ def _progress(principal, run: dict, may: bool, scope: str, seen) -> None:
 
 
 @st.dialog("Rolling restart", width="medium", on_dismiss=_close)
-def _rolling_dialog(principal, scope, client, namespace, job, group, count, seen) -> None:
+def _rolling_dialog(principal, scope, client, cluster, namespace, job, group, count, seen, several=False) -> None:
+    where = f" in cluster {cluster}" if several else ""
     st.markdown(
         tables.md_text(
-            f"This restarts the {count} running allocations of group {group} of job {job} (client {client}) "
+            f"This restarts the {count} running allocations of group {group} of job {job} (client {client}){where} "
             "one at a time: each must be running and healthy again before the next starts."
         )
     )
@@ -263,7 +289,9 @@ def _rolling_dialog(principal, scope, client, namespace, job, group, count, seen
     ready = typed.strip() == group and bool(reason.strip())
     c1, c2 = st.columns(2)
     if c1.button("Start rolling restart", type="primary", disabled=not ready, key="rolling_go", width="stretch"):
-        target = actions.Target(namespace=namespace, job=job, task_group=group, client=client, observed_at=seen)
+        target = actions.Target(
+            cluster=cluster, namespace=namespace, job=job, task_group=group, client=client, observed_at=seen
+        )
         _perform(scope, principal, actions.GROUP_ROLLING_RESTART, target, reason, ticket)
     if c2.button("Cancel", key="rolling_dialog_cancel", width="stretch"):
         _close()
@@ -278,7 +306,11 @@ def _cancel_dialog(principal, scope, run: dict, seen) -> None:
     reason, ticket = _reason_inputs("rolling_cancel")
     if st.button("Cancel it", type="primary", disabled=not reason.strip(), key="rolling_cancel_go"):
         target = actions.Target(
-            namespace=run["namespace"], job=run["job"], task_group=run["task_group"], client=run["client"]
+            cluster=run["cluster"],
+            namespace=run["namespace"],
+            job=run["job"],
+            task_group=run["task_group"],
+            client=run["client"],
         )
         _perform(scope, principal, actions.ROLLING_CANCEL, target, reason, ticket)
 

@@ -38,12 +38,13 @@ class ResidencyTables:
     policy: residency.Policy
 
 
-def _region() -> str:
-    """The cluster's Nomad region (NOMAD_REGION), '' when not set: region rules then read as unknown."""
+def _regions() -> tuple[tuple[str, str], ...]:
+    """Every cluster's region label ((name, region), '' when not set: region rules then read as
+    unknown): the config's ``region`` of a listed cluster, else NOMAD_REGION."""
     try:
-        return runtime.refresher().settings.nomad.region or ""
+        return tuple((c.name, c.region or c.nomad.region or "") for c in runtime.clusters())
     except Exception:  # settings unreadable: the freshness banner already says so
-        return ""
+        return ()
 
 
 @st.cache_resource(show_spinner=False)
@@ -57,9 +58,11 @@ def _job_specs(frames, needed: list[tuple[str, str]]) -> tuple[dict, int]:
 
     store, lock = _spec_store()
     jobs = frames.jobs
-    submitted = {}
+    submitted, holder = {}, {}
     if len(jobs):
         submitted = dict(zip(zip(jobs["namespace"].tolist(), jobs["job_id"].tolist()), jobs["submit_time"].tolist()))
+        # read from a cluster that holds the job (the first listed, when several do)
+        holder = dict(zip(zip(jobs["namespace"].tolist(), jobs["job_id"].tolist()), jobs["cluster"].tolist()))
     specs, missing, fetched = {}, 0, 0
     for ns, jid in needed:
         key = (ns, jid, str(submitted.get((ns, jid))))
@@ -71,8 +74,8 @@ def _job_specs(frames, needed: list[tuple[str, str]]) -> tuple[dict, int]:
                 continue
             fetched += 1
             try:
-                hit = runtime.queries().job(jid, namespace=ns or None)
-            except ConnectorError as err:
+                hit = runtime.queries(holder.get((ns, jid), "")).job(jid, namespace=ns or None)
+            except (ConnectorError, runtime.UnknownCluster) as err:
                 log.info("version from image: cannot read job %s/%s: %s", ns, jid, err)
                 missing += 1
                 continue
@@ -109,8 +112,8 @@ def version_tables(snap) -> VersionTables:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _residency(key: tuple, _frames, _policy) -> ResidencyTables:
-    _cluster, _built, _policy_repr, region = key
-    regions = {_cluster: region}
+    _cluster, _built, _policy_repr, region_list = key
+    regions = dict(region_list)
     return ResidencyTables(
         residency.violations(_frames, _policy, regions=regions),
         residency.unpoliced(_frames, _policy),
@@ -121,7 +124,7 @@ def _residency(key: tuple, _frames, _policy) -> ResidencyTables:
 
 def residency_tables(snap) -> ResidencyTables:
     policy = runtime.dashboard_config().residency_policy
-    key = (snap.cluster, snap.built_at, repr(policy), _region())
+    key = (snap.cluster, snap.built_at, repr(policy), _regions())
     return _residency(key, snap.frames, policy)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ui.tables import alloc_link, client_link, join_list
+from ui.tables import alloc_links, client_link, join_list
 from views import versions as V
 
 BEHIND_MARK = "▼"  # plain Unicode symbols, not emoji: they show in any font
@@ -133,7 +133,7 @@ def violations_table(v: pd.DataFrame) -> pd.DataFrame:
             "since": v["since"],
             "node": v["node"],
             "job": v["job_id"],
-            "allocation": v["alloc_id"].map(lambda a: alloc_link(a) if a else ""),
+            "allocation": alloc_links(v).fillna(""),
             "service": v["service"],
             "allowed": v["allowed"],
         }

@@ -17,24 +17,39 @@ from ui import runtime
 
 
 @st.cache_data(ttl=15, show_spinner=False, max_entries=8)
-def _load(cluster: str, version: int) -> pd.DataFrame:
-    return history_read.history(cluster=cluster)
+def _load(clusters: tuple[str, ...], versions: tuple[int, ...]) -> pd.DataFrame:
+    if len(clusters) == 1:
+        return history_read.history(cluster=clusters[0])
+    frame = history_read.history()  # one read; rows of clusters no longer configured are left out
+    return frame[frame["cluster"].isin(clusters)].reset_index(drop=True)
+
+
+def _recorders() -> list:
+    """Every shown cluster's recorder (the ?cluster= filter narrows to one), each keyed by its cluster."""
+    names = runtime.cluster_names()
+    wanted = runtime.selected_cluster()
+    if wanted in names:
+        names = [wanted]
+    return [history_recorder.ensure_recording(runtime.refresher(name)) for name in names]
 
 
 def deployments() -> tuple[pd.DataFrame, str]:
-    """(the recorded deployments of this cluster, "") or (an empty frame, what went wrong in words)."""
+    """(the recorded deployments of the clusters shown, each row with its cluster, "") or (an empty
+    frame, what went wrong in words)."""
     from store.db import StoreUnavailable
     from views import deploy_history
 
-    ref = runtime.refresher()
-    rec = history_recorder.ensure_recording(ref)
+    recs = _recorders()
     try:
-        return _load(ref.settings.name, rec.version), ""
+        frame = _load(tuple(r.cluster for r in recs), tuple(r.version for r in recs))
     except StoreUnavailable as err:
         return deploy_history.to_frame([]), str(err)
+    return frame, ""
 
 
 def recorder_status() -> tuple[int, str | None]:
-    """(rows recorded by this process so far, the recorder's last error or None)."""
-    rec = history_recorder.recorder_for(runtime.refresher())
-    return (rec.written, rec.last_error) if rec is not None else (0, None)
+    """(rows recorded by this process so far, the recorders' last error or None)."""
+    recs = [history_recorder.recorder_for(runtime.refresher(name)) for name in runtime.cluster_names()]
+    found = [r for r in recs if r is not None]
+    errors = [f"{r.cluster}: {r.last_error}" if len(found) > 1 else r.last_error for r in found if r.last_error]
+    return sum(r.written for r in found), (errors[0] if errors else None)

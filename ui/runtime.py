@@ -54,20 +54,42 @@ def _dashboard_config(path: str, version: int) -> config.DashboardConfig:
     return config.load(path)
 
 
-def _settings():
-    """The cluster of refresher() and queries(): the first listed (HashiCorp's variables without a list)."""
-    return clusters()[0]
+class UnknownCluster(ValueError):
+    """A page or link named a cluster that is not configured (the message says which are)."""
 
 
-def refresher():
-    """The cluster's one refresher, made for the current settings, identity and blocking wait.
+def cluster_names() -> list[str]:
+    return [c.name for c in clusters()]
+
+
+def unknown_cluster_words(name: str) -> str:
+    """Plain words for a cluster name that is not configured (quote it with md_text to show it)."""
+    shown = name if len(name) <= 64 else name[:64] + "..."
+    return f"There is no cluster named “{shown}” in this dashboard. The clusters are: {', '.join(cluster_names())}."
+
+
+def _settings(cluster: str = ""):
+    """The settings of ``cluster``; with no name, the first listed (HashiCorp's variables without a list).
+    Raises UnknownCluster for a name that is not configured."""
+    listed = clusters()
+    if not cluster:
+        return listed[0]
+    for s in listed:
+        if s.name == cluster:
+            return s
+    raise UnknownCluster(unknown_cluster_words(cluster))
+
+
+def refresher(cluster: str = ""):
+    """The cluster's one refresher (default: the first listed), made for the current settings,
+    identity and blocking wait.
 
     Asked for on every page run (a dict look-up and a comparison): the owner in snapshot.refresher
     stops the old refresher on any change (config edit, another blocking wait, a rotated token)
     and never hands out a stopped one. Not st.cache_resource: a cache keyed by those values would
     hand back an entry the owner has since stopped (wait 30 -> 10 -> 30).
     """
-    settings = _settings()
+    settings = _settings(cluster)
     # The identity travels as its config string: views.build_frames parses it. (A ClientIdentity object
     # made here could belong to an older copy of the views module after Streamlit reloads changed files.)
     cfg = dashboard_config()
@@ -104,17 +126,28 @@ def _fleet_snapshot(listed: list):
     cfg = dashboard_config()
     identity = ClientIdentity.parse(cfg.identify_by).spec
     refs = {s.name: snapshot_pkg.get_refresher(s, identity, wait=float(cfg.blocking_wait_seconds)) for s in listed}
+    from history.recorder import ensure_recording
+
+    for ref in refs.values():  # every cluster's deployments are recorded, keyed by its name
+        ensure_recording(ref)
     deadline = time.monotonic() + FIRST_DATA_WAIT_SECONDS
     snaps = {name: ref.current() for name, ref in refs.items()}
     while not all(_settled(s) for s in snaps.values()) and time.monotonic() < deadline:
         time.sleep(0.05)
         snaps = {name: ref.current() for name, ref in refs.items()}
-    # The cluster filter: ?cluster=<name> narrows every page to that cluster (an unknown name is
-    # ignored; the freshness line names the clusters shown).
-    wanted = st.query_params.get("cluster", "")
+    # The cluster filter: ?cluster=<name> narrows every page to that cluster (an unknown name shows
+    # every cluster, and the picker says the name is unknown; the freshness line names those shown).
+    wanted = selected_cluster()
     if wanted in snaps:
         snaps = {wanted: snaps[wanted]}
     return combine(snaps)
+
+
+def selected_cluster() -> str:
+    """The URL's ?cluster= (cleaned), '' for all clusters."""
+    from ui.tables import clean_param
+
+    return clean_param(st.query_params.get("cluster", ""), limit=80)
 
 
 def snapshot():
@@ -135,23 +168,28 @@ def snapshot():
     return snap
 
 
-def queries():
-    """The process-wide on-demand queries (one allocation, logs, job versions), cached and shared."""
-    return snapshot_pkg.get_queries(_settings())
+def queries(cluster: str = ""):
+    """The process-wide on-demand queries (one allocation, logs, job versions) of ``cluster``
+    (default: the first listed), cached and shared. Raises UnknownCluster."""
+    return snapshot_pkg.get_queries(_settings(cluster))
 
 
 # ---------------------------------------------------------------- on-demand reads with plain-words errors
 
 
-def person_token() -> str | None:
-    """The signed-in person's own Nomad token when per-person identity is on, else None
-    (the dashboard's own token is used). Raises IdentityUnavailable or ConnectorError."""
+def person_token(cluster: str = "") -> str | None:
+    """The signed-in person's own Nomad token for ``cluster`` when per-person identity is on, else
+    None (the dashboard's own token is used). Each cluster has its own ACL system, so the login is
+    made against that cluster's auth method and kept per cluster. Raises IdentityUnavailable,
+    ConnectorError or UnknownCluster."""
     method = dashboard_config().nomad_auth_method
     if not method:
         return None
     from auth import nomad_identity
 
-    return nomad_identity.session_identity(lambda jwt: queries().login(method, jwt)).secret_id
+    name = cluster or _settings().name
+    q = queries(name)
+    return nomad_identity.session_identity(lambda jwt: q.login(method, jwt), name).secret_id
 
 
 def _on_demand(read):
@@ -161,24 +199,26 @@ def _on_demand(read):
     from connectors.errors import ConnectorError
 
     try:
-        return read(person_token()), ""
-    except (ConnectorError, IdentityUnavailable, Forbidden) as err:
+        return read(), ""
+    except (ConnectorError, IdentityUnavailable, Forbidden, UnknownCluster) as err:
         return None, str(err)
 
 
-def fetch_allocation(alloc_id: str, namespace: str, principal) -> tuple[dict | None, str]:
-    """(allocation JSON, "") or (None, what went wrong in plain words). The read checks
-    ``principal``'s right itself (alloc:read in the namespace)."""
+def fetch_allocation(alloc_id: str, namespace: str, principal, cluster: str = "") -> tuple[dict | None, str]:
+    """(allocation JSON, "") or (None, what went wrong in plain words), from the cluster that holds
+    it. The read checks ``principal``'s right itself (alloc:read in the namespace)."""
     return _on_demand(
-        lambda token: queries().allocation(alloc_id, principal=principal, namespace=namespace or None, token=token)
+        lambda: queries(cluster).allocation(
+            alloc_id, principal=principal, namespace=namespace or None, token=person_token(cluster)
+        )
     )
 
 
-def fetch_logs(alloc_id: str, task: str, kind: str, namespace: str, principal):
-    """(LogTail, "") or (None, what went wrong in plain words). One follower per allocation, task
-    and stream serves every viewer (snapshot.logfollow); the read checks logs:read itself."""
+def fetch_logs(alloc_id: str, task: str, kind: str, namespace: str, principal, cluster: str = ""):
+    """(LogTail, "") or (None, what went wrong in plain words). One follower per cluster, allocation,
+    task and stream serves every viewer (snapshot.logfollow); the read checks logs:read itself."""
     return _on_demand(
-        lambda token: queries().log_tail(
-            alloc_id, task, kind, principal=principal, namespace=namespace or None, token=token
+        lambda: queries(cluster).log_tail(
+            alloc_id, task, kind, principal=principal, namespace=namespace or None, token=person_token(cluster)
         )
     )

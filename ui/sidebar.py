@@ -16,8 +16,42 @@ def _submitted() -> None:
     st.session_state[_GO] = True
 
 
+PICKER = "cluster_picker"
+ALL_CLUSTERS = "All clusters"
+
+
+def cluster_picker() -> None:
+    """The cluster filter, bound to ?cluster=: "All clusters" or one name (shown with two or more
+    clusters configured). A name in the URL that is not configured is said in words above the page,
+    which then shows every cluster."""
+    from ui import widgets
+
+    names = runtime.cluster_names()
+    wanted = runtime.selected_cluster()
+    if wanted and wanted not in names:
+        st.warning(
+            md_text(runtime.unknown_cluster_words(wanted) + " Showing every cluster."),
+            icon=":material/travel_explore:",
+        )
+    if len(names) < 2:
+        return
+    widgets.seed(PICKER, "cluster", allowed=set(names))
+    with st.sidebar:
+        choice = st.selectbox(
+            "Cluster",
+            [""] + names,
+            key=PICKER,
+            format_func=lambda v: v or ALL_CLUSTERS,
+            help="Show one cluster only, or every cluster together (a client in several appears once).",
+        )
+    if (choice or "") != (wanted if wanted in names else ""):
+        # before the page runs, so this very run already shows the chosen cluster
+        widgets.sync_param("cluster", choice or "", key=PICKER)
+
+
 def render(principal, *, pages: dict, allowed) -> None:
-    """Search box + results, then the identity line. ``pages`` maps page name -> st.Page."""
+    """Cluster picker, search box + results, then the identity line. ``pages`` maps page name -> st.Page."""
+    cluster_picker()
     with st.sidebar:
         query = st.text_input(
             "Search",
@@ -75,7 +109,13 @@ def link_labels(matches: list[Match]) -> list[str]:
     for label in labels:
         seen[label] = seen.get(label, 0) + 1
     return [
-        md_text(_fit(f"{m.id[-12:]} · {m.label}", MAX_LABEL + 14)) if seen[label] > 1 else label
+        (
+            md_text(_fit(f"{m.label} · {m.params['cluster']}", MAX_LABEL + 14))
+            if "cluster" in m.params  # the same allocation ID or job in two clusters
+            else md_text(_fit(f"{m.id[-12:]} · {m.label}", MAX_LABEL + 14))
+        )
+        if seen[label] > 1
+        else label
         for m, label in zip(matches, labels)
     ]
 

@@ -88,8 +88,20 @@ def client_link(client: str) -> str:
     return f"client?client={quote(client, safe='')}"
 
 
-def alloc_link(alloc_id: str) -> str:
-    return f"allocation?alloc={quote(alloc_id, safe='')}"
+def alloc_link(alloc_id: str, cluster: str = "") -> str:
+    """The allocation page's link; ``cluster`` names the cluster that holds it (an allocation ID is
+    unique per cluster only), so the link opens that cluster's allocation."""
+    link = f"allocation?alloc={quote(alloc_id, safe='')}"
+    return link + f"&cluster={quote(cluster, safe='')}" if cluster else link
+
+
+def alloc_links(df: pd.DataFrame, ids: str = "alloc_id") -> pd.Series:
+    """The ``alloc_link`` of every row (empty ID: None), with the row's cluster: a link keeps opening
+    the right allocation when more clusters are added, and in a fleet view it must say which."""
+    clusters = df["cluster"] if "cluster" in df.columns else pd.Series("", index=df.index)
+    return pd.Series(
+        [alloc_link(a, c or "") if a else None for a, c in zip(df[ids], clusters)], index=df.index, dtype=object
+    )
 
 
 def node_link(node: str) -> str:
@@ -244,7 +256,7 @@ def alloc_table(df: pd.DataFrame, *, with_client: bool = False) -> pd.DataFrame:
     client = {"client": df["client"].map(client_link)} if with_client else {}
     return pd.DataFrame(
         {
-            "allocation": df["alloc_id"].map(alloc_link),
+            "allocation": alloc_links(df),
             "status": df["client_status"].map(alloc_badge),
             **client,
             "job": df["job_id"],
@@ -287,7 +299,7 @@ def client_services(services: pd.DataFrame, client: str, checks: pd.DataFrame | 
             "version": df["version"],
             "node": df["node"],
             "address": df["address"] + ":" + df["port"].astype(str),
-            "allocation": df["alloc_id"].map(lambda a: alloc_link(a) if a else None),
+            "allocation": alloc_links(df),
         }
     ).reset_index(drop=True)
 
@@ -337,9 +349,25 @@ def resolve_alloc(allocs: pd.DataFrame, value) -> tuple[dict | None, str]:
     hits = allocs[allocs["alloc_id"] == v] if len(v) == 36 else allocs[allocs["short_id"] == v]
     if len(hits) == 1:
         return hits.iloc[0].to_dict(), ""
+    if len(hits) > 1 and hits["alloc_id"].nunique() == 1:
+        return None, (
+            f"Allocation `{v}` exists in {len(hits)} clusters ({', '.join(md_text(c) for c in hits['cluster'])}): "
+            "pick the cluster below."
+        )
     if len(hits) > 1:
         return None, f"{len(hits)} allocations start with `{v}`. Use the full allocation ID."
     return None, f"No allocation `{v}` in the cluster (it may have been garbage-collected)."
+
+
+def alloc_clusters(allocs: pd.DataFrame, value) -> list[str]:
+    """The clusters holding allocation ``value`` when it is one ID found in several (ask which); else []."""
+    v = clean_param(value).lower()
+    if not (ids.is_uuid(v) or ids.is_short_id(v)) or "cluster" not in allocs.columns:
+        return []
+    hits = allocs[allocs["alloc_id"] == v] if len(v) == 36 else allocs[allocs["short_id"] == v]
+    if len(hits) > 1 and hits["alloc_id"].nunique() == 1:
+        return hits["cluster"].tolist()
+    return []
 
 
 def resolve_node(nodes: pd.DataFrame, value) -> tuple[dict | None, str]:

@@ -182,11 +182,17 @@ def page_allowed(name: str) -> bool:
 
 
 def _link_target(value) -> tuple[str, str]:
-    """'allocation?alloc=abc' -> ('allocation', 'abc' unquoted)."""
-    from urllib.parse import unquote
+    """'allocation?alloc=abc&cluster=x' -> ('allocation', 'abc' unquoted): the page and its first parameter."""
+    page, params = link_params(value)
+    return page, next(iter(params.values()), "")
+
+
+def link_params(value) -> tuple[str, dict[str, str]]:
+    """'allocation?alloc=abc&cluster=x' -> ('allocation', {'alloc': 'abc', 'cluster': 'x'}), unquoted."""
+    from urllib.parse import parse_qsl
 
     page, _, query = str(value).partition("?")
-    return page, unquote(query.partition("=")[2])
+    return page, dict(parse_qsl(query, keep_blank_values=True))
 
 
 def unlink(df, column_config: dict):
@@ -253,7 +259,6 @@ def linked_table(
     )
     rows = event.selection.rows if event is not None else []
     if rows and rows[0] < len(df):
-        value = str(df.iloc[rows[0]][link_col]).split(f"{param}=", 1)[-1]
-        from urllib.parse import unquote
-
-        st.switch_page(page, query_params={param: unquote(value)})
+        value = str(df.iloc[rows[0]][link_col])
+        _page, wanted = link_params(value)  # with the row's cluster, when it has one
+        st.switch_page(page, query_params=wanted if param in wanted else {param: value})

@@ -93,6 +93,13 @@ def _short_is_exact(q: str, full: str, score: int) -> int:
     return _EXACT if score == _PREFIX and len(q) == SHORT_ID and full[:SHORT_ID] == q else score
 
 
+def _clusters_of(df: Any, n: int) -> np.ndarray:
+    """The rows' clusters ('' when the frame has none): links say which cluster holds the thing, as an
+    allocation ID is unique per cluster only and the same job can run in two clusters."""
+    cl = _col(df, "cluster")
+    return cl if len(cl) == n else np.full(n, "", dtype=object)
+
+
 def search(frames: Any, text: Any, *, limit: int = MAX_RESULTS) -> list[Match]:
     """Matches for ``text`` in ``frames`` (a ``views.Frames`` or anything with those attributes)."""
     if not isinstance(text, str):
@@ -108,6 +115,7 @@ def search(frames: Any, text: Any, *, limit: int = MAX_RESULTS) -> list[Match]:
         jobs_of = _col(allocs, "job_id")
         clients_of = _col(allocs, "client")
         statuses = _col(allocs, "client_status")
+        acl = _clusters_of(allocs, len(ids))
         # a full UUID can only match exactly: skip the prefix scan over every allocation
         hits = (
             {int(i): _EXACT for i in np.flatnonzero(ids == q)}
@@ -122,7 +130,7 @@ def search(frames: Any, text: Any, *, limit: int = MAX_RESULTS) -> list[Match]:
                     aid,
                     f"{aid[:SHORT_ID]} {jobs_of[i]}".strip(),
                     "allocation",
-                    {"alloc": aid},
+                    {"alloc": aid} | ({"cluster": acl[i]} if acl[i] else {}),
                     _short_is_exact(q, aid, score),
                     f"Allocation {aid} of job {jobs_of[i]}, client {clients_of[i]} ({statuses[i]})",
                 )
@@ -151,12 +159,15 @@ def search(frames: Any, text: Any, *, limit: int = MAX_RESULTS) -> list[Match]:
     if len(jids):
         jclients = _col(jobs, "client")
         jns = _col(jobs, "namespace")
+        jcl = _clusters_of(jobs, len(jids))
         for i, score in _find(jids, q, contains=True).items():
             if not jclients[i]:  # no client, no page to open it on
                 continue
             params = {"client": jclients[i], "job": jids[i]}
             if len(jns) and jns[i]:
                 params["namespace"] = jns[i]
+            if jcl[i]:
+                params["cluster"] = jcl[i]
             matches.append(
                 Match("job", jids[i], jids[i], "client", params, score, f"Job {jids[i]} of client {jclients[i]}")
             )

@@ -111,7 +111,7 @@ def test_rolling_restart_from_the_client_page(open_page, snap, sandbox):
     from ui import actions as ui_actions
 
     outcome = at.session_state["_action_outcome"][1]
-    runner = ui_actions.environment().get_runner()
+    runner = ui_actions.environment().get(a["cluster"]).get_runner()
     for _ in range(100):  # simulated time moves on until the worker has seen both allocations restarted
         if runner.wait(outcome.request_id, 0.2):
             break

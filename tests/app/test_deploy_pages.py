@@ -36,8 +36,7 @@ def recorded(cluster_env, snap, state_dir):
     """The process's recorder (as the launcher starts it), after it has stored everything the sandbox has."""
     from history.recorder import start_for_this_process
 
-    rec = start_for_this_process()
-    assert rec is not None
+    (rec,) = start_for_this_process()  # one cluster configured: one recorder
     rec.record_now()
     for _ in range(200):
         if not rec.lookups_left:

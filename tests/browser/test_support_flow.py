@@ -80,7 +80,7 @@ def test_support_goes_from_client_health_to_filtered_logs(page, login, dashboard
     shot(page, "2-client")
 
     select_row(page, allocs, running)
-    page.wait_for_url(re.compile(rf"/allocation\?alloc={alloc_id}$"))
+    page.wait_for_url(re.compile(rf"/allocation\?alloc={alloc_id}(&cluster=[A-Za-z0-9_.-]+)?$"))
     wait_for_app(page)
     assert h1(page).endswith(f"Allocation {alloc_id[:8]}")
     restart = page.get_by_role("button", name=re.compile("Restart allocation"))
@@ -128,7 +128,7 @@ def test_search_by_short_allocation_id_and_both_themes(page, login, dashboard):
     search = page.locator('[data-testid="stSidebar"]').get_by_role("textbox", name="Search")
     search.fill(alloc_id[:8])
     search.press("Enter")
-    page.wait_for_url(re.compile(rf"/allocation\?alloc={alloc_id}$"))
+    page.wait_for_url(re.compile(rf"/allocation\?alloc={alloc_id}(&cluster=[A-Za-z0-9_.-]+)?$"))
     wait_for_app(page)
     assert h1(page).endswith(f"Allocation {alloc_id[:8]}")
 

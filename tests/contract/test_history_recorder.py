@@ -118,3 +118,30 @@ def test_the_figures_match_a_hand_count_of_the_served_deployments(recorded):
         assert (table.loc[client, "successful"], table.loc[client, "failed"]) == (c["successful"], c["failed"])
     got = dict(zip(*m.failure_reasons(df[df["status"] == "failed"])[["reason", "deployments"]].T.values))
     assert got == dict(reasons)
+
+
+def test_two_clusters_deployments_are_recorded_apart_even_with_equal_ids(fresh_sandbox, migrated_url):
+    """Several clusters (issue 12): each cluster's recorder keys its rows with its cluster name, so two
+    clusters whose deployments have equal IDs (here: the same Nomad seen under two names, as a
+    rebuilt cluster from a backup would be) never overwrite or mix with each other."""
+    from connectors.settings import load_all
+    from store import db
+    from store import deployments as store_deployments
+
+    entries = [{"name": name, "nomad_address": fresh_sandbox.nomad_addr} for name in ("ca-east", "ca-west")]
+    recs = []
+    for s in load_all(entries, {"DASHBOARD_HTTP_TIMEOUT": "10"}):
+        ref = Refresher(s, "namespace")
+        ref.refresh_once()
+        recs.append(Recorder(ref, url=migrated_url, lookups_per_pass=500))
+    east, west = recs
+    assert east.record_now() > 0
+    deployments = served(fresh_sandbox, "/v1/deployments")
+    ids = sorted(d["ID"] for d in deployments)
+    engine = db.engine_for(migrated_url)
+    assert sorted(store_deployments.known(engine, cluster="ca-west")) == []  # the other cluster's rows are not its
+    assert west.record_now() == len(ids)  # equal IDs, but new in ca-west: every one written
+    for name in ("ca-east", "ca-west"):
+        df = history_read.history(url=migrated_url, cluster=name)
+        assert sorted(df["deployment_id"]) == ids and set(df["cluster"]) == {name}
+    assert len(history_read.history(url=migrated_url)) == 2 * len(ids)

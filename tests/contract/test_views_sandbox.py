@@ -111,7 +111,7 @@ def test_services_carry_client_version_and_alloc(frames):
 
 def test_search_finds_sandbox_objects(frames):
     a = frames.allocations.iloc[0]
-    assert search(frames, a.short_id)[0].params == {"alloc": a.alloc_id}
+    assert search(frames, a.short_id)[0].params == {"alloc": a.alloc_id, "cluster": a.cluster}  # IDs are per cluster
     client = frames.clients.client.iloc[0]
     assert search(frames, client)[0].params == {"client": client}
     assert search(frames, f"{client}-web")[0].kind == "job"
