@@ -170,16 +170,17 @@ def built():
 @pytest.mark.parametrize(
     "text, first_kind, first_id, first_params",
     [
-        (B1, "allocation", B1, {"alloc": B1}),
-        (B1.upper(), "allocation", B1, {"alloc": B1}),
-        ("  5457f16d  ", "allocation", B1, {"alloc": B1}),  # short ID, exact, beats the other 5457f16* prefix
-        ("c0ffee", "allocation", B3, {"alloc": B3}),  # unique prefix
+        # allocation and job links name the cluster that holds them (an allocation ID is unique per cluster)
+        (B1, "allocation", B1, {"alloc": B1, "cluster": "c"}),
+        (B1.upper(), "allocation", B1, {"alloc": B1, "cluster": "c"}),
+        ("  5457f16d  ", "allocation", B1, {"alloc": B1, "cluster": "c"}),  # short ID, exact, beats 5457f16*
+        ("c0ffee", "allocation", B3, {"alloc": B3, "cluster": "c"}),  # unique prefix
         ("northern-leaf", "client", "northern-leaf", {"client": "northern-leaf"}),
         (
             "Northern-Leaf-Web",
             "job",
             "northern-leaf-web",
-            {"job": "northern-leaf-web", "namespace": "northern-leaf", "client": "northern-leaf"},
+            {"job": "northern-leaf-web", "namespace": "northern-leaf", "client": "northern-leaf", "cluster": "c"},
         ),
         ("nomad-tor1-001", "node", M1, {"node": M1}),
         ("f7476465", "node", M1, {"node": M1}),
@@ -220,3 +221,16 @@ def test_search_on_empty_frames_and_limit(built):
     assert search(views.Frames.empty(), "anything") == []
     assert len(search(built, "leaf", limit=1)) == 1
     assert search(built, "leaf", limit=0) == []
+
+
+def test_the_same_allocation_id_in_two_clusters_gives_one_result_each_and_no_jump(built):
+    """Allocation IDs are unique per cluster only: the search lists both, each opening its own cluster."""
+    from dataclasses import replace
+
+    from views.fleet_merge import combine_frames
+
+    other = replace(built, **{n: df.assign(cluster="d") for n, df in built.as_dict().items() if "cluster" in df})
+    fleet = combine_frames({"c": built, "d": other})
+    hits = [m for m in search(fleet, B1) if m.kind == "allocation"]
+    assert sorted(m.params["cluster"] for m in hits) == ["c", "d"] and {m.params["alloc"] for m in hits} == {B1}
+    assert destination(search(fleet, B1)) is None  # two exact matches: the person picks
