@@ -94,8 +94,9 @@ def test_deep_link_opens_that_client(open_page, snap):
     allocs = snap.frames.allocations
     own = set(allocs[allocs["client"] == worst["client"]]["alloc_id"])
     table = next(d.value for d in at.dataframe if "allocation" in d.value.columns)
-    ids = {link.split("alloc=", 1)[1] for link in table["allocation"]}
+    ids = {link.split("alloc=", 1)[1].split("&", 1)[0] for link in table["allocation"]}
     assert ids == own
+    assert all(link.endswith("&cluster=default") for link in table["allocation"])  # each names its cluster
     # runbook / tickets / logs links from config.links_for
     assert {b.proto.label for b in at.get("link_button")} >= {"Runbook", "Tickets", "Logs"}
 
