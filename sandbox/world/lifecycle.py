@@ -168,6 +168,7 @@ class Lifecycle:
         s.check_status = status
         s.check_template = CHECK_OK if status == "passing" else CHECK_REFUSED
         s.create_index = s.modify_index = s.check_modify_index = self._next_index()
+        s.registered = True
         self.consul_by_alloc.setdefault(a.id, []).append(s)
         if role.provider == "consul":
             self.consul_services.append(s)
@@ -176,6 +177,28 @@ class Lifecycle:
     def _deregister_services(self, a: Alloc):
         for s in self.consul_by_alloc.pop(a.id, []):
             self.consul_services.discard(s)
+
+    def _unregister_while_down(self, a: Alloc) -> list:
+        """The task with the services is killed or has exited: its services leave the catalogue
+        until it runs again (taskrunner/service_hook.go PreKilling and Exited deregister,
+        Poststart registers again). Returns the event pairs."""
+        svcs = [s for s in self.consul_by_alloc.get(a.id, ()) if s.registered]
+        for s in svcs:
+            s.registered = False
+            self.consul_services.discard(s)
+        return [(s, "ServiceDeregistration") for s in svcs]
+
+    def _register_again(self, a: Alloc) -> list:
+        """Poststart: the services come back with a new registration, their check critical until
+        it first passes (a new Consul check starts critical)."""
+        svcs = [s for s in self.consul_by_alloc.get(a.id, ()) if not s.registered]
+        for s in svcs:
+            s.registered = True
+            self._set_check(s, "critical", CHECK_REFUSED)
+            s.create_index = s.modify_index = s.check_modify_index
+            if a.job.role.provider == "consul":
+                self.consul_services.append(s)
+        return [(s, "ServiceRegistration") for s in svcs]
 
     def _hand_over_services(self, old: Alloc, new: Alloc, status: str = "passing") -> list[ConsulService]:
         """The replacement allocation's registrations take the old one's place (O(1), no catalogue scan).
@@ -189,6 +212,9 @@ class Lifecycle:
             s.check_id = "_nomad-check-%040x" % self.rng.getrandbits(160)
             self._set_check(s, status, CHECK_OK if status == "passing" else CHECK_REFUSED)
             s.create_index = s.modify_index = s.check_modify_index
+            if not s.registered and role.provider == "consul":
+                self.consul_services.append(s)
+            s.registered = True
         if svcs:
             self.consul_by_alloc[new.id] = svcs
         return svcs
@@ -202,7 +228,7 @@ class Lifecycle:
         """Nomad-native service registrations (provider = "nomad")."""
         for _a_id, svcs in self.consul_by_alloc.items():
             for s in svcs:
-                if s.alloc.job.role.provider == "nomad":
+                if s.registered and s.alloc.job.role.provider == "nomad":
                     yield s
 
     # ------------------------------------------------------------- actions
@@ -210,9 +236,10 @@ class Lifecycle:
         """User-requested in-place restart, played out over the next seconds as the Nomad client does it.
 
         Restart Signaled now; the task exits on its kill signal a second or two later (Terminated),
-        the restart tracker says Restarting with no delay, the driver starts it again (Started), and
-        the Consul check, refused while the process is down, passes again a few seconds later
-        (client/allocrunner/taskrunner: lifecycle.go restartImpl, task_runner.go shouldRestart).
+        the restart tracker says Restarting with no delay, the driver starts it again (Started).
+        The task's services leave the catalogue while it is down and come back at Started with a
+        critical check that passes a few seconds later (client/allocrunner/taskrunner:
+        lifecycle.go restartImpl, task_runner.go shouldRestart, service_hook.go).
         A crash-looping task crashes again soon after: a restart does not fix it.
         """
         now = self.clock.now_ns()
@@ -246,10 +273,10 @@ class Lifecycle:
             ts.state = "pending"
             ts.restarts += 1
             ts.last_restart_ns = at + MS
-        for s in self.consul_by_alloc.get(a.id, ()):
-            self._set_check(s, "critical", CHECK_REFUSED)
+        gone = self._unregister_while_down(a) if a.tasks[0] in targets else []
         a.modify_ns = at
-        a.modify_index = self.touch("allocs", "consul_checks", changed=(a,))
+        tables = ("allocs", "consul_services", "consul_checks", "services") if gone else ("allocs",)
+        a.modify_index = self.touch(*tables, changed=(a, *gone))
         self.at(at + (1200 + a.log_seed % 1800) * MS, self._restart_started, a, targets)
 
     def _restart_started(self, at: int, a: Alloc, targets: list[TaskState]) -> None:
@@ -258,8 +285,10 @@ class Lifecycle:
         for ts in targets:
             ts.events.append(("Started", at, None))
             ts.state, ts.failed, ts.started_ns = "running", False, at
+        back = self._register_again(a) if a.tasks[0] in targets else []
         a.modify_ns = at
-        a.modify_index = self.touch("allocs", changed=(a,))
+        tables = ("allocs", "consul_services", "consul_checks", "services") if back else ("allocs",)
+        a.modify_index = self.touch(*tables, changed=(a, *back))
         if a.crash:
             self.at(at + (20 + a.log_seed % 25) * NS, self._crash, a)
         else:
@@ -288,10 +317,10 @@ class Lifecycle:
         ts.state = "pending"
         ts.restarts += 1
         ts.last_restart_ns = at + MS
-        for s in self.consul_by_alloc.get(a.id, ()):
-            self._set_check(s, "critical", CHECK_REFUSED)
+        gone = self._unregister_while_down(a)
         a.modify_ns = at
-        a.modify_index = self.touch("allocs", "consul_checks", changed=(a,))
+        tables = ("allocs", "consul_services", "consul_checks", "services") if gone else ("allocs",)
+        a.modify_index = self.touch(*tables, changed=(a, *gone))
         self.at(at + delay, self._restart_started, a, [ts])
 
     def _checks_pass(self, at: int, a: Alloc) -> None:

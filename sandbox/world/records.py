@@ -309,6 +309,7 @@ class ConsulService:
         "name",
         "node",
         "port",
+        "registered",
         "tags",
     )
 

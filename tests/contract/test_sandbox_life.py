@@ -44,6 +44,8 @@ def consul_alloc(sb, role="api"):
 
 
 def test_a_restart_plays_out_over_seconds_and_the_check_recovers(fresh_sandbox):
+    """client/allocrunner/taskrunner/service_hook.go: PreKilling and Exited deregister the task's
+    services, Poststart registers them again; a new check is critical until it first passes."""
     sb = fresh_sandbox
     a = consul_alloc(sb)
     task = next(iter(a["TaskStates"]))
@@ -60,11 +62,12 @@ def test_a_restart_plays_out_over_seconds_and_the_check_recovers(fresh_sandbox):
     assert [e["Type"] for e in mid["Events"][-3:]] == ["Restart Signaled", "Terminated", "Restarting"]
     assert mid["Events"][-1]["StartDelay"] == 0
     assert mid["State"] == "pending" and mid["Restarts"] == restarts_before + 1 and mid["LastRestart"]
-    assert {c["Status"] for c in checks_of(sb, a["ID"])} == {"critical"}  # nothing listens while it is down
+    assert checks_of(sb, a["ID"]) == []  # out of the catalogue while it is down
 
     sb.clock.advance(3.5)
     up = nomad(sb, f"/v1/allocation/{a['ID']}")["TaskStates"][task]
     assert up["Events"][-1]["Type"] == "Started" and up["State"] == "running"
+    assert {c["Status"] for c in checks_of(sb, a["ID"])} == {"critical"}  # registered again, not yet checked
     times = [e["Time"] for e in up["Events"][-4:]]
     assert times == sorted(times) and 1e9 < times[-1] - times[0] < 6e9  # over a few seconds, in order
 
