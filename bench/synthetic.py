@@ -79,7 +79,7 @@ def synthetic_raw(
             "Status": "ready" if i % 97 else "down",
             "SchedulingEligibility": "eligible",
             "Drain": False,
-            "Version": "1.11.1",
+            "Version": "1.11.3",
             "Address": f"10.0.{i // 250}.{i % 250}",
             "Attributes": {"os.name": "ubuntu"},
             "Drivers": {},

@@ -14,6 +14,7 @@ from .filters import compile_filter, selector_roots
 from .http import HTTPError, Reply, Request, Route, dumps, json_reply
 from .nomad_shapes import (
     ALLOC_PLAIN_FIELDS,
+    NOMAD_VERSION,
     alloc_full,
     alloc_plain,
     alloc_stub,
@@ -549,7 +550,7 @@ class NomadApi:
                 "Region": self.w.profile.region,
                 "Datacenter": self.w.profile.home[0],
                 "NodeName": "nomad-server-1",
-                "Version": {"Version": "1.11.1", "VersionPrerelease": "", "Revision": "sandbox"},
+                "Version": {"Version": NOMAD_VERSION, "VersionPrerelease": "", "Revision": "sandbox"},
                 "ACL": {"Enabled": self.acl.enabled},
                 "Server": {"Enabled": True},
                 "Client": {"Enabled": False},
@@ -563,7 +564,7 @@ class NomadApi:
                     "region": self.w.profile.region,
                     "dc": self.w.profile.home[0],
                     "role": "nomad",
-                    "build": "1.11.1",
+                    "build": NOMAD_VERSION,
                 },
             },
             "stats": {
@@ -587,7 +588,7 @@ class NomadApi:
                     "Addr": f"10.10.0.{i + 1}",
                     "Port": 4648,
                     "Tags": {
-                        "build": "1.11.3",
+                        "build": NOMAD_VERSION,
                         "dc": self.w.profile.home[0],
                         "expect": "3",
                         "id": f"0000000{i}-5e1f-4a9a-9c71-000000000000",

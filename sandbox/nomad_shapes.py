@@ -804,7 +804,7 @@ def _drivers(n: Node, now_ns: int) -> dict:
     }
 
 
-NOMAD_VERSION = "1.11.1"
+NOMAD_VERSION = "1.11.3"  # the release the structs reference comes from
 
 
 def _attributes(n: Node) -> dict:
