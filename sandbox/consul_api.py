@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 
 from .acl import Acl
 from .filters import compile_filter
@@ -25,6 +26,16 @@ CONSUL_MAP_KEYS = frozenset(
     {"Meta", "NodeMeta", "ServiceMeta", "TaggedAddresses", "ServiceTaggedAddresses", "Header", "Config"}
 )
 _FILTER_ERROR = "Failed to create boolean expression evaluator: "
+_RAFT_SELECTOR = re.compile(r"\b(?:Create|Modify)Index\b")
+
+
+def _without_raft(obj):
+    """A result item as bexpr sees it: without the Raft indexes, at any depth."""
+    if isinstance(obj, dict):
+        return {k: _without_raft(v) for k, v in obj.items() if k not in ("CreateIndex", "ModifyIndex")}
+    if isinstance(obj, list):
+        return [_without_raft(v) for v in obj]
+    return obj
 
 
 class ConsulApi:
@@ -224,6 +235,20 @@ class ConsulApi:
             "ModifyIndex": s.modify_index,
         }
 
+    def service_index(self, req: Request) -> int | None:
+        """The "service.<name>" index of /v1/catalog/service/:name and /v1/health/service/:name
+        (agent/consul/state/catalog.go maxIndexAndWatchChForService): moved by a registration or
+        deregistration of that name (ensureServiceTxn, deleteServiceTxn), by a changed check of one of
+        its instances (ensureCheckTxn -> catalogUpdateServiceIndexes) and by a node check of a node
+        running one (updateAllServiceIndexesOfNode); not by other services' writes. A name with no
+        instance left answers with the index of its last deregistration, else the tables' (None)."""
+        name = req.args["name"].lower()
+        idx = self.w.service_gone.get(name, 0)
+        for s in self.w.consul_services:
+            if s.name.lower() == name:
+                idx = max(idx, s.modify_index, s.check_modify_index, s.node.modify_index)
+        return idx or None
+
     @staticmethod
     def _filter(req: Request):
         """?filter= as go-bexpr over each result item (the structs the RPC returns). A parse
@@ -237,10 +262,13 @@ class ConsulApi:
             raise HTTPError(500, exc.message) from None
         if flt is None:
             return None
+        # Raft indexes are not filterable: structs.RaftIndex tags CreateIndex and ModifyIndex
+        # `bexpr:"-"` (agent/structs/structs.go), so a selector on them finds no such field.
+        hide = _RAFT_SELECTOR.search(req.params.get("filter") or "") is not None
 
         def predicate(item: dict) -> bool:
             try:
-                return flt(item)
+                return flt(_without_raft(item) if hide else item)
             except HTTPError as exc:
                 raise HTTPError(500, exc.message) from None
 
@@ -486,18 +514,18 @@ class ConsulApi:
 
     # --------------------------------------------------------------- routes
     def routes(self) -> list[Route]:
-        def route(template, handler, tables=(), cap="read", cache=False):
-            return Route(("GET",), template, handler, tables, bool(tables), cache, cap)
+        def route(template, handler, tables=(), cap="read", cache=False, index_of=None):
+            return Route(("GET",), template, handler, tables, bool(tables), cache, cap, index_of=index_of)
 
         svc = ("consul_services",)
         both = ("consul_services", "consul_checks", "consul_nodes")
         return [
             route("/v1/catalog/services", self.catalog_services, svc),
-            route("/v1/catalog/service/:name", self.catalog_service, svc),
+            route("/v1/catalog/service/:name", self.catalog_service, svc, index_of=self.service_index),
             route("/v1/catalog/nodes", self.catalog_nodes, ("consul_nodes",)),
             route("/v1/catalog/node/:node", self.catalog_node, both),
             route("/v1/catalog/datacenters", self.datacenters, cap=None),
-            route("/v1/health/service/:name", self.health_service, both),
+            route("/v1/health/service/:name", self.health_service, both, index_of=self.service_index),
             route("/v1/health/checks/:name", self.health_checks, ("consul_checks",)),
             route("/v1/health/node/:node", self.health_node, ("consul_checks", "consul_nodes")),
             route("/v1/health/state/:state", self.health_state, ("consul_checks", "consul_nodes"), cache=True),

@@ -38,6 +38,7 @@ from connectors import ConnectorError, ConsulConnector, Listing, NomadConnector
 from connectors.settings import ClusterSettings
 from connectors.settings import load as load_settings
 
+from .consul_follow import ConsulFollow, consul_follow_enabled
 from .follower import StreamFollower, events_enabled
 from .model import SOURCE_LABELS, Snapshot, SourceStatus, utcnow
 
@@ -92,6 +93,7 @@ class Refresher:
         nomad: NomadConnector | None = None,
         consul: ConsulConnector | None = None,
         events: bool | None = None,
+        consul_delta: bool | None = None,
     ):
         self.settings = cluster_settings
         self.identity = identity
@@ -124,7 +126,15 @@ class Refresher:
             ("namespaces", "Nomad", lambda i, w: n.list_namespaces(index=i, wait=w)),
             ("nomad_services", "Nomad", lambda i, w: n.list_services(index=i, wait=w)),
         ]
-        if self.consul is not None:
+        # Consul by deltas (snapshot.consul_follow, issue 13 item 2) or by whole lists
+        delta = consul_follow_enabled(os.environ) if consul_delta is None else bool(consul_delta)
+        self.consul_follow = ConsulFollow(self.consul, slim=slim) if delta and self.consul is not None else None
+        if self.consul_follow is not None:
+            fetchers += [
+                ("consul_services", "Consul", self.consul_follow.services),
+                ("consul_checks", "Consul", self.consul_follow.checks),
+            ]
+        elif self.consul is not None:
             c = self.consul
             fetchers += [
                 ("consul_services", "Consul", self._fetch_consul_services),

@@ -347,4 +347,6 @@ class Lifecycle:
             "allocs", "evals", "consul_services", "consul_checks", "services", changed=[(a, kind), (ev, kind), *gone]
         )
         a.modify_index = a.alloc_modify_index = ev.create_index = ev.modify_index = idx
+        for s, _kind in gone:  # a deregistration moves its service name's index (Consul's "service.<name>")
+            self.service_gone[s.name.lower()] = idx
         return ev

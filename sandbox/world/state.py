@@ -63,6 +63,7 @@ class World(Generation, Lifecycle, Simulation):
         self.evals: dict[str, Evaluation] = {}
         self.consul_services = Registry()
         self.consul_by_alloc: dict[str, list[ConsulService]] = {}
+        self.service_gone: dict[str, int] = {}  # lower-cased service name -> index of its last deregistration
         self.kv: dict[str, tuple[bytes, int, int]] = {}
         self._step_rng = random.Random(f"live-{seed}")
         self._steps = 0

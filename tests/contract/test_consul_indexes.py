@@ -1,0 +1,124 @@
+"""Which index each Consul endpoint answers with, and when it moves: the sandbox against Consul.
+
+What the dashboard's Consul follower (snapshot.consul_follow) relies on, from Consul's source:
+
+* /v1/health/state/:state answers with the checks table's index whatever the state or ``filter``
+  (agent/consul/state/catalog.go checksInStateTxn -> catalogChecksMaxIndex; the filter runs after
+  the read: agent/consul/health_endpoint.go ChecksInState), so a blocking query filtered to the
+  non-passing checks wakes on any check write;
+* /v1/catalog/services answers with the services table's index (catalog.go Services ->
+  catalogServicesMaxIndex): a registration or deregistration moves it, a check that flaps does not;
+* /v1/catalog/service/:name and /v1/health/service/:name answer with the "service.<name>" index
+  (catalog.go maxIndexAndWatchChForService): moved by that name's checks (ensureCheckTxn ->
+  catalogUpdateServiceIndexes) and deregistrations (deleteServiceTxn), not by another name's;
+* Raft indexes are not filterable: structs.RaftIndex tags CreateIndex and ModifyIndex
+  ``bexpr:"-"`` (agent/structs/structs.go), so a filter on them fails like any unknown selector.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+
+from sandbox import Sandbox
+
+
+@pytest.fixture()
+def sb():
+    with Sandbox(clients=6, seed=11, frozen=True) as s:
+        yield s
+
+
+def get(sb, path, **params):
+    r = requests.get(sb.consul_addr + path, params=params, timeout=30)
+    return r, int(r.headers.get("X-Consul-Index") or 0)
+
+
+def passing_service(sb, name: str):
+    """A Consul-registered instance of `name` whose check passes (through the world, like a flap)."""
+    w = sb.world
+    with w.lock:
+        return next(
+            s
+            for s in w.consul_services
+            if s.name == name and s.check_status == "passing" and not s.alloc.terminal and s.alloc.node.status != "down"
+        )
+
+
+def flap(sb, s) -> int:
+    """The check of `s` warns, the way the sandbox's churn flaps one (one check write)."""
+    w = sb.world
+    with w.lock:
+        w._set_check(s, "warning", "HTTP GET: 429 Too Many Requests")
+        idx = s.check_modify_index = w.touch("consul_checks")
+    return idx
+
+
+def test_a_flap_moves_the_checks_and_its_service_index_only(sb):
+    s = passing_service(sb, "web")
+    _, checks0 = get(sb, "/v1/health/state/any")
+    _, names0 = get(sb, "/v1/catalog/services")
+    _, web0 = get(sb, "/v1/catalog/service/web")
+    _, hweb0 = get(sb, "/v1/health/service/web")
+    _, api0 = get(sb, "/v1/catalog/service/api")
+    idx = flap(sb, s)
+    r, checks1 = get(sb, "/v1/health/state/any")
+    assert checks1 == idx > checks0
+    assert get(sb, "/v1/catalog/services")[1] == names0, "a check write is not a services write"
+    assert get(sb, "/v1/catalog/service/web")[1] == idx > web0
+    assert get(sb, "/v1/health/service/web")[1] == idx > hweb0
+    assert get(sb, "/v1/catalog/service/api")[1] == api0, "another name's index stays"
+    warn = [c for c in r.json() if c["ServiceID"] == s.id]
+    assert [c["Status"] for c in warn] == ["warning"] and warn[0]["ModifyIndex"] == idx
+
+
+def test_the_filter_leaves_the_index_alone(sb):
+    r_all, idx_all = get(sb, "/v1/health/state/any")
+    r_np, idx_np = get(sb, "/v1/health/state/any", filter='Status != "passing"')
+    assert idx_np == idx_all
+    assert r_np.json() == [c for c in r_all.json() if c["Status"] != "passing"]
+    assert r_np.json(), "the seeded world has failing checks"
+
+
+def test_a_blocking_query_on_the_not_passing_checks_wakes_on_a_flap(sb):
+    s = passing_service(sb, "api")
+    _, idx = get(sb, "/v1/health/state/any", filter='Status != "passing"')
+    got = {}
+
+    def block():
+        got["r"] = get(sb, "/v1/health/state/any", filter='Status != "passing"', index=idx, wait="20s")
+
+    t = threading.Thread(target=block)
+    t.start()
+    time.sleep(0.3)
+    assert t.is_alive(), "nothing changed yet: the query holds"
+    new = flap(sb, s)
+    t.join(10)
+    r, answered = got["r"]
+    assert answered == new
+    assert s.id in {c["ServiceID"] for c in r.json()}
+
+
+def test_a_deregistration_moves_the_services_and_the_name_index(sb):
+    s = passing_service(sb, "web")
+    _, names0 = get(sb, "/v1/catalog/services")
+    _, web0 = get(sb, "/v1/catalog/service/web")
+    _, checks0 = get(sb, "/v1/health/state/any")
+    r = requests.post(f"{sb.nomad_addr}/v1/allocation/{s.alloc.id}/stop", json={}, timeout=10)
+    assert r.status_code == 200, r.text
+    r, web1 = get(sb, "/v1/catalog/service/web")
+    assert web1 > web0 and get(sb, "/v1/catalog/services")[1] > names0
+    assert get(sb, "/v1/health/state/any")[1] > checks0, "its checks were deleted with it"
+    assert s.id not in {e["ServiceID"] for e in r.json()}
+
+
+def test_raft_indexes_are_not_filterable(sb):
+    for path in ("/v1/health/state/any", "/v1/catalog/service/web", "/v1/health/service/web"):
+        r, _ = get(sb, path, filter="ModifyIndex == 10")
+        assert r.status_code == 500, (path, r.text)
+        assert "ModifyIndex" in r.text
+    r, _ = get(sb, "/v1/health/service/web", filter='Checks.CreateIndex == "1"')
+    assert r.status_code == 500
