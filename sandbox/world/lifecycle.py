@@ -186,6 +186,7 @@ class Lifecycle:
         for s in svcs:
             s.registered = False
             self.consul_services.discard(s)
+            self.service_gone[s.name.lower()] = self.index + 1  # the callers' touch, next
         return [(s, "ServiceDeregistration") for s in svcs]
 
     def _register_again(self, a: Alloc) -> list:

@@ -122,3 +122,16 @@ def test_raft_indexes_are_not_filterable(sb):
         assert "ModifyIndex" in r.text
     r, _ = get(sb, "/v1/health/service/web", filter='Checks.CreateIndex == "1"')
     assert r.status_code == 500
+
+
+def test_a_crash_deregisters_while_down_and_moves_the_name_index(sb):
+    """A crashed task's services leave the catalogue while it is down (Nomad's service hook):
+    that deregistration moves the name's index too (catalog.go deleteServiceTxn)."""
+    s = passing_service(sb, "api")
+    _, api0 = get(sb, "/v1/catalog/service/api")
+    w = sb.world
+    with w.lock:
+        w._crash(w.clock.now_ns(), s.alloc, 137, "OOM Killed")
+    r, api1 = get(sb, "/v1/catalog/service/api")
+    assert s.id not in {e["ServiceID"] for e in r.json()}
+    assert api1 > api0
