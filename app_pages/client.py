@@ -7,7 +7,7 @@ import streamlit as st
 
 import charts
 from ui import actions as ui_actions
-from ui import clock, fleet, freshness, runtime, tables, widgets
+from ui import clock, fleet, freshness, runtime, shared, tables, widgets
 from views import status as vstatus
 from views import versions as vversions
 
@@ -78,34 +78,53 @@ DEPLOY_COLS = {
 }
 
 
+def shape(snap, client: str) -> dict | None:
+    """The client's header, tables and chart, once per snapshot and minute for every session (ui.shared)."""
+    f = snap.frames
+    row = tables.client_row(f.clients, client)
+    if row is None:
+        return None
+    since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=24)
+    return {
+        "row": row,
+        "versions": vversions.client_versions(fleet.version_tables(snap).matrix, row["client"], row["cluster"]),
+        "jobs": tables.client_jobs(f.jobs, client),
+        "activity": charts.activity_timeline(
+            f.task_events, f.deployments, client=client, since=since, title=None, tz=clock.zone_name()
+        ),
+        "services": tables.client_services(f.services, client, f.checks),
+        "deployments": tables.client_deployments(f.deployments, client),
+    }
+
+
 @st.fragment(run_every=cfg.page_refresh_seconds)
 def render_data(client: str, job: str) -> None:
     widgets.still_signed_in(principal)
     snap = runtime.snapshot()
     if not freshness.render(snap):
         return
-    f = snap.frames
-    row = tables.client_row(f.clients, client)
-    if row is None:
+    key = shared.page_key(P, snap, (client, clock.zone_name()), per_view=False)
+    shaped = shared.cached(key, lambda: shape(snap, client))
+    if shaped is None:
         st.title(":material/apartment: Client")
         st.error(f"No client named {tables.md_code(client, 80)}.")
         st.page_link("app_pages/health.py", label="Back to client health", icon=":material/arrow_back:")
         return
+    row = shaped["row"]
     render_header(row)
     c = st.columns(4)
     c[0].metric("Running / desired", f"{row['running']} / {row['desired']}", border=True)
     c[1].metric("Failed allocations (6 h)", row["failed_allocs"], border=True)
     c[2].metric("Restarts (24 h)", row["restarts_24h"], border=True)
     c[3].metric("Checks critical / warning", f"{row['checks_critical']} / {row['checks_warning']}", border=True)
-    labels = vversions.client_versions(fleet.version_tables(snap).matrix, row["client"], row["cluster"])
     st.markdown(
-        f"**Versions** {tables.md_text(' · '.join(f'{s} {v}' for s, v in labels)) or '–'} · "
+        f"**Versions** {tables.md_text(' · '.join(f'{s} {v}' for s, v in shaped['versions'])) or '–'} · "
         f"**Datacenters** {tables.md_text(tables.join_list(row['datacenters'])) or '–'} · "
         f"**Namespaces** {tables.md_text(tables.join_list(row['namespaces'])) or '–'}"
     )
 
     st.subheader("Jobs")
-    st.dataframe(tables.client_jobs(f.jobs, client), hide_index=True, width="stretch", column_config=JOB_COLS)
+    st.dataframe(shaped["jobs"], hide_index=True, width="stretch", column_config=JOB_COLS)
     ui_actions.group_controls(principal, snap, client)  # rolling restarts: progress, start, cancel
 
     st.subheader("Allocations")
@@ -117,7 +136,10 @@ def render_data(client: str, job: str) -> None:
     ):
         del st.query_params["job"]
         st.rerun()
-    allocs = tables.client_allocations(f.allocations, client, statuses=statuses, job=job)
+    alloc_key = (*key, "allocations", tuple(statuses), job)
+    allocs = shared.cached(
+        alloc_key, lambda: tables.client_allocations(snap.frames.allocations, client, statuses=statuses, job=job)
+    )
     st.caption(
         f"{len(allocs)} allocations"
         + (f" of job {tables.md_code(job, 80)}" if job else "")
@@ -136,30 +158,26 @@ def render_data(client: str, job: str) -> None:
         param="alloc",
         column_config=ALLOC_COLS,
         row_height=widgets.ALLOC_ROW_HEIGHT,
+        shared_as=alloc_key,
     )
 
     st.subheader("Recent activity (24 h)")
-    since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=24)
-    fig = charts.activity_timeline(
-        f.task_events, f.deployments, client=client, since=since, title=None, tz=clock.zone_name()
-    )
-    if fig.data:
-        st.plotly_chart(fig, key=f"{P}_activity", width="stretch")
+    if shaped["activity"].data:
+        st.plotly_chart(shaped["activity"], key=f"{P}_activity", width="stretch")
     else:
         st.caption("No task events or deployments in the last 24 hours.")
 
     st.subheader("Consul services and checks")
-    svc = tables.client_services(f.services, client, f.checks)
-    if len(svc):
-        svc, svc_cols = widgets.unlink(svc, SERVICE_COLS)
+    if len(shaped["services"]):
+        svc, svc_cols = shared.cached(
+            (*key, "services", shared.view_key()), lambda: widgets.unlink(shaped["services"], SERVICE_COLS)
+        )
         st.dataframe(svc, hide_index=True, width="stretch", column_config=svc_cols)
     else:
         st.caption("No Consul service instances for this client.")
 
     st.subheader("Deployment history")
-    st.dataframe(
-        tables.client_deployments(f.deployments, client), hide_index=True, width="stretch", column_config=DEPLOY_COLS
-    )
+    st.dataframe(shaped["deployments"], hide_index=True, width="stretch", column_config=DEPLOY_COLS)
 
 
 snap0 = runtime.snapshot()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import fleet, freshness, runtime, tables, widgets
+from ui import fleet, freshness, runtime, shared, tables, widgets
 from views import status as vstatus
 
 P = "health"  # widget key prefix
@@ -51,25 +51,32 @@ COLUMNS = {
 }
 
 
+def shape(snap, statuses: list[str], dc: str, text: str) -> tuple[dict, int, int, object]:
+    """What the page shows, shaped once per snapshot, filters and minute for every session (ui.shared)."""
+    clients = fleet.flagged_clients(snap)
+    shown = tables.filter_clients(clients, statuses=statuses, datacenter=dc, text=text)
+    rows = tables.health_table(shown)
+    rows = rows.assign(deployed=tables.deployed_words(rows["deployment_result"], rows["last_deployment"]))
+    return tables.status_counts(clients), len(clients), len(shown), rows
+
+
 @st.fragment(run_every=cfg.page_refresh_seconds)
 def render_data(statuses: list[str], dc: str, text: str) -> None:
     widgets.still_signed_in(principal)
     snap = runtime.snapshot()
     if not freshness.render(snap):
         return
-    clients = fleet.flagged_clients(snap)  # + residency flag, and "behind" in the reason (issue 12)
-    widgets.status_tiles(tables.status_counts(clients), len(clients))
-    shown = tables.filter_clients(clients, statuses=statuses, datacenter=dc, text=text)
+    key = shared.page_key(P, snap, (tuple(statuses), dc, text), per_view=False)
+    counts, total, n_shown, rows = shared.cached(key, lambda: shape(snap, statuses, dc, text))
+    widgets.status_tiles(counts, total)
     st.caption(
-        f"{len(shown)} of {len(clients)} clients, worst first. "
+        f"{n_shown} of {total} clients, worst first. "
         + (
             "Select a row (or click the name) to open the client."
             if widgets.page_allowed("client")
             else "Your role cannot open client pages."
         )
     )
-    rows = tables.health_table(shown)
-    rows = rows.assign(deployed=tables.deployed_words(rows["deployment_result"], rows["last_deployment"]))
     widgets.linked_table(
         rows,
         key=f"{P}_table",
@@ -79,6 +86,7 @@ def render_data(statuses: list[str], dc: str, text: str) -> None:
         column_config=COLUMNS,
         max_height=720,
         row_height=ROW_HEIGHT,
+        shared_as=key,
     )
 
 

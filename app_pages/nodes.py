@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import freshness, runtime, tables, widgets
+from ui import freshness, runtime, shared, tables, widgets
 
 P = "nodes"
 cfg = runtime.dashboard_config()
@@ -48,6 +48,12 @@ def render_node(node: dict, allocs) -> None:
     )
 
 
+def _shape(nodes, datacenter: str):
+    """The nodes shown and their table, once per snapshot, filter and minute for every session (ui.shared)."""
+    shown = nodes[nodes["datacenter"] == datacenter] if datacenter else nodes
+    return shown, tables.node_table(shown)
+
+
 @st.fragment(run_every=cfg.page_refresh_seconds)
 def render_data(value: str, datacenter: str) -> None:
     widgets.still_signed_in(principal)
@@ -64,7 +70,8 @@ def render_data(value: str, datacenter: str) -> None:
             return
         render_node(node, snap.frames.allocations)
         return
-    shown = nodes[nodes["datacenter"] == datacenter] if datacenter else nodes
+    key = shared.page_key(P, snap, (datacenter,), per_view=False)
+    shown, table = shared.cached(key, lambda: _shape(nodes, datacenter))
     c = st.columns(4)
     c[0].metric("Nodes", len(shown), border=True)
     c[1].metric(":material/check_circle: Ready", int((shown["status"] == "ready").sum()), border=True)
@@ -73,7 +80,8 @@ def render_data(value: str, datacenter: str) -> None:
         "Draining or ineligible", int((shown["drain"] | (shown["eligibility"] != "eligible")).sum()), border=True
     )
     widgets.linked_table(
-        tables.node_table(shown),
+        table,
+        shared_as=key,
         key=f"{P}_table",
         link_col="node",
         page="app_pages/nodes.py",

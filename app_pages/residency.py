@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import export, fleet, fleet_tables, freshness, runtime, tables, widgets
+from ui import clock, export, fleet, fleet_tables, freshness, runtime, shared, tables, widgets
 
 P = "residency"
 cfg = runtime.dashboard_config()
@@ -64,12 +64,34 @@ def render_policy(policy) -> None:
     st.caption(f"Policy: default {tables.md_text(default)} · {len(policy.clients)} client-specific rule(s).")
 
 
-def _table(df, cols, key: str, empty: str) -> None:
+def _table(df, cols, key: str, empty: str, shared_as: tuple) -> None:
     if not len(df):
         st.caption(empty)
         return
-    df, cols = widgets.unlink(df, cols)
+    df, cols = shared.cached((*shared_as, key, shared.view_key()), lambda: widgets.unlink(df, cols))
     st.dataframe(df, hide_index=True, width="stretch", column_config=cols, key=key)
+
+
+def shape(snap, client: str, kinds: list[str]) -> dict:
+    """Tiles, tables and the CSV, once per snapshot, filters and minute for every session (ui.shared)."""
+    rt = fleet.residency_tables(snap)
+    v = rt.violations
+    forbidden = v[v["verdict"] == "forbidden"]
+    shown = fleet_tables.filter_violations(v, client=client, kinds=kinds)
+    return {
+        "policy": rt.policy,
+        "tiles": (
+            int(forbidden["client"].nunique()),
+            int((forbidden["kind"] == "allocation").sum()),
+            len(rt.job_warnings),
+            len(rt.unpoliced),
+        ),
+        "shown": len(shown),
+        "violations": fleet_tables.violations_table(shown),
+        "csv": export.csv_bytes(shown.assign(checked_at=snap.built_at)),
+        "warnings": fleet_tables.warnings_table(rt.job_warnings, client=client),
+        "unpoliced": fleet_tables.unpoliced_table(rt.unpoliced),
+    }
 
 
 @st.fragment(run_every=cfg.page_refresh_seconds)
@@ -78,39 +100,37 @@ def render_data(client: str, kinds: list[str]) -> None:
     snap = runtime.snapshot()
     if not freshness.render(snap):
         return
-    rt = fleet.residency_tables(snap)
-    render_policy(rt.policy)
-    v = rt.violations
-    forbidden = v[v["verdict"] == "forbidden"]
+    key = shared.page_key(P, snap, (client, tuple(kinds), clock.zone_name()), per_view=False)
+    r = shared.cached(key, lambda: shape(snap, client, kinds))
+    render_policy(r["policy"])
     c = st.columns(4)
-    c[0].metric("Clients outside policy", int(forbidden["client"].nunique()), border=True)
-    c[1].metric("Allocations outside policy", int((forbidden["kind"] == "allocation").sum()), border=True)
-    c[2].metric("Jobs that allow a forbidden DC", len(rt.job_warnings), border=True)
-    c[3].metric("Clients with no policy", len(rt.unpoliced), border=True)
+    c[0].metric("Clients outside policy", r["tiles"][0], border=True)
+    c[1].metric("Allocations outside policy", r["tiles"][1], border=True)
+    c[2].metric("Jobs that allow a forbidden DC", r["tiles"][2], border=True)
+    c[3].metric("Clients with no policy", r["tiles"][3], border=True)
 
-    shown = fleet_tables.filter_violations(v, client=client, kinds=kinds)
-    st.subheader(f"Placements outside policy ({len(shown)})")
+    st.subheader(f"Placements outside policy ({r['shown']})")
     st.caption(
         "Running or starting allocations, their Consul service instances and the nodes they are on, "
         "forbidden first; unknown: the datacenter (or region) cannot be told."
     )
-    _table(fleet_tables.violations_table(shown), VIOLATION_COLS, f"{P}_violations", "Every placement is allowed.")
+    _table(r["violations"], VIOLATION_COLS, f"{P}_violations", "Every placement is allowed.", key)
     st.download_button(
         "Download compliance report (CSV)",
-        export.csv_bytes(shown.assign(checked_at=snap.built_at)),
+        r["csv"],
         file_name=f"residency-{snap.cluster}.csv",
         mime="text/csv",
         key=f"{P}_csv",
         icon=":material/download:",
     )
 
-    warn = fleet_tables.warnings_table(rt.job_warnings, client=client)
+    warn = r["warnings"]
     st.subheader(f"Jobs that allow a forbidden datacenter ({len(warn)})")
     st.caption("Not a violation yet: the scheduler may place these jobs' next allocations there.")
-    _table(warn, WARNING_COLS, f"{P}_warnings", "No job allows a forbidden datacenter.")
+    _table(warn, WARNING_COLS, f"{P}_warnings", "No job allows a forbidden datacenter.", key)
 
-    st.subheader(f"Clients with no policy ({len(rt.unpoliced)})")
-    _table(fleet_tables.unpoliced_table(rt.unpoliced), UNPOLICED_COLS, f"{P}_unpoliced", "Every client has a policy.")
+    st.subheader(f"Clients with no policy ({len(r['unpoliced'])})")
+    _table(r["unpoliced"], UNPOLICED_COLS, f"{P}_unpoliced", "Every client has a policy.", key)
 
 
 st.title(":material/shield: Data residency")

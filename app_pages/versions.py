@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import export, fleet, fleet_tables, freshness, runtime, tables, widgets
+from ui import clock, export, fleet, fleet_tables, freshness, runtime, shared, tables, widgets
 
 P = "versions"
 cfg = runtime.dashboard_config()
@@ -56,41 +56,56 @@ MIXED_COLS = {
 }
 
 
+def shape(snap, services: list[str], client: str, show: str) -> dict:
+    """The tiles, tables and CSV, once per snapshot, filters and minute for every session (ui.shared)."""
+    vt = fleet.version_tables(snap)
+    m = vt.matrix
+    shown = fleet_tables.filter_matrix(m, services=services, client=client, show=show)
+    grid, headers = fleet_tables.matrix_table(shown)
+    return {
+        "services": int(m["service"].nunique()) if len(m) else 0,
+        "clients": int(m["client"].nunique()) if len(m) else 0,
+        "behind": int(m["behind"].sum()),
+        "mixed_pairs": int(m["mixed"].sum()),
+        "pairs": len(shown),
+        "grid": grid,
+        "headers": headers,
+        "csv": export.csv_bytes(fleet_tables.matrix_export(shown)),
+        "specs_missing": vt.specs_missing,
+        "mixed": fleet_tables.mixed_table(shown),
+        "counts": fleet_tables.counts_table(vt.counts, services=services),
+    }
+
+
 @st.fragment(run_every=cfg.page_refresh_seconds)
 def render_data(services: list[str], client: str, show: str) -> None:
     widgets.still_signed_in(principal)
     snap = runtime.snapshot()
     if not freshness.render(snap):
         return
-    vt = fleet.version_tables(snap)
-    shown = fleet_tables.filter_matrix(vt.matrix, services=services, client=client, show=show)
+    key = shared.page_key(P, snap, (tuple(services), client, show, clock.zone_name()), per_view=False)
+    v = shared.cached(key, lambda: shape(snap, services, client, show))
     c = st.columns(4)
-    c[0].metric("Services", int(vt.matrix["service"].nunique()) if len(vt.matrix) else 0, border=True)
-    c[1].metric("Clients", int(vt.matrix["client"].nunique()) if len(vt.matrix) else 0, border=True)
+    c[0].metric("Services", v["services"], border=True)
+    c[1].metric("Clients", v["clients"], border=True)
     c[2].metric(
-        f"{fleet_tables.BEHIND_MARK} Behind the newest",
-        int(vt.matrix["behind"].sum()),
-        border=True,
-        help="client × service pairs",
+        f"{fleet_tables.BEHIND_MARK} Behind the newest", v["behind"], border=True, help="client × service pairs"
     )
     c[3].metric(
-        f"{fleet_tables.MIXED_MARK} Two versions at once",
-        int(vt.matrix["mixed"].sum()),
-        border=True,
-        help="client × service pairs",
+        f"{fleet_tables.MIXED_MARK} Two versions at once", v["mixed_pairs"], border=True, help="client × service pairs"
     )
 
     st.subheader("Client × service")
-    grid, headers = fleet_tables.matrix_table(shown)
+    grid = v["grid"]
     grid_cols = {
         key: st.column_config.TextColumn(
             svc, help=f"newest in the fleet: {newest}" if newest else "versions not comparable"
         )
-        for key, (svc, newest) in headers.items()
+        for key, (svc, newest) in v["headers"].items()
     }
     grid_cols.update({"client": widgets.LINK_CLIENT, "cluster": st.column_config.TextColumn("Cluster", width="small")})
     st.caption(
-        f"{len(grid)} clients, {len(shown)} client × service pairs. {fleet_tables.BEHIND_MARK} behind the newest "
+        f"{len(grid)} clients, {v['pairs']} client × service pairs. {fleet_tables.BEHIND_MARK} behind the newest "
         f"version in the fleet · {fleet_tables.MIXED_MARK} two versions running at once · – not running. "
         f"Versions read from: {', '.join(cfg.version_sources)}."
     )
@@ -102,33 +117,31 @@ def render_data(services: list[str], client: str, show: str) -> None:
         param="client",
         column_config=grid_cols,
         max_height=560,
+        shared_as=key,
     )
     st.download_button(
         "Download CSV",
-        export.csv_bytes(fleet_tables.matrix_export(shown)),
+        v["csv"],
         file_name=f"versions-{snap.cluster}.csv",
         mime="text/csv",
         key=f"{P}_csv",
         icon=":material/download:",
     )
-    if vt.specs_missing:
-        st.caption(f"{vt.specs_missing} job specs could not be read for image tags; their versions show as unknown.")
+    if v["specs_missing"]:
+        st.caption(f"{v['specs_missing']} job specs could not be read for image tags; their versions show as unknown.")
 
-    mixed = fleet_tables.mixed_table(shown)
+    mixed = v["mixed"]
     st.subheader(f"Two versions at once ({len(mixed)})")
     if len(mixed):
-        mixed, mixed_cols = widgets.unlink(mixed, MIXED_COLS)
+        mixed, mixed_cols = shared.cached(
+            (*key, "mixed", shared.view_key()), lambda: widgets.unlink(v["mixed"], MIXED_COLS)
+        )
         st.dataframe(mixed, hide_index=True, width="stretch", column_config=mixed_cols)
     else:
         st.caption("No client runs two versions of a service at once.")
 
     st.subheader("Versions across the fleet")
-    st.dataframe(
-        fleet_tables.counts_table(vt.counts, services=services),
-        hide_index=True,
-        width="stretch",
-        column_config=COUNT_COLS,
-    )
+    st.dataframe(v["counts"], hide_index=True, width="stretch", column_config=COUNT_COLS)
 
 
 st.title(":material/sell: Versions")

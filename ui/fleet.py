@@ -129,10 +129,17 @@ def residency_tables(snap) -> ResidencyTables:
 
 
 def flagged_clients(snap) -> pd.DataFrame:
-    """The client-health rows with the residency flag and the 'behind' words (views.client_flags).
+    """The client-health rows with the residency flag and the 'behind' words (views.client_flags),
+    once per snapshot and configuration for every session (ui.shared).
 
     The support home must not fail because of these extras: on an unexpected error the rows come
     without them (and the server log says why)."""
+    from ui import shared
+
+    return shared.cached(shared.page_key("fleet.flagged", snap, per_view=False, bucket=0), lambda: _flagged(snap))
+
+
+def _flagged(snap) -> pd.DataFrame:
     try:
         res = residency_tables(snap)
         return client_flags.annotate(

@@ -41,12 +41,17 @@ def is_loopback_demo() -> bool:
 def dashboard_config() -> config.DashboardConfig:
     """The dashboard configuration, read again whenever the file changes (a role mapping edit
     takes effect on the next page run; a broken edit shows at once)."""
+    return _dashboard_config(*config_version())
+
+
+def config_version() -> tuple[str, int]:
+    """Which dashboard configuration is in force: its path and modification time (0: unreadable)."""
     path = os.environ.get("DASHBOARD_CONFIG") or str(config.DEFAULT_PATH)
     try:
         version = os.stat(path).st_mtime_ns
     except OSError:
         version = 0  # config.load() says what is wrong with it
-    return _dashboard_config(path, version)
+    return path, version
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -228,13 +228,23 @@ def linked_table(
     column_config: dict,
     max_height: int = 460,
     row_height: int | None = None,
+    shared_as: tuple | None = None,
 ):
     """A table whose rows open a page: a link per row (new tab, shareable) and row selection (same tab).
 
-    When this person may not open ``page``, the IDs show as plain text and rows are not selectable."""
+    When this person may not open ``page``, the IDs show as plain text and rows are not selectable.
+    ``shared_as``: a key naming ``df`` (snapshot, filters, minute: ui.shared); the plain-text copy
+    is then made once per key and view for every session."""
     from pathlib import PurePosixPath
 
-    df, column_config = unlink(df, column_config)
+    if shared_as is None:
+        df, column_config = unlink(df, column_config)
+    else:
+        from ui import shared
+
+        df, column_config = shared.cached(
+            (*shared_as, "unlink", key, shared.view_key()), lambda: unlink(df, column_config)
+        )
     if not page_allowed(PurePosixPath(page).stem):
         st.dataframe(
             df,
