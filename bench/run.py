@@ -306,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
         from .churn import main as churn_main
 
         return churn_main(argv[1:])
+    if argv[:1] == ["sessions"]:  # python -m bench sessions ...: many browser sessions (bench/sessions.py)
+        from .sessions import main as sessions_main
+
+        return sessions_main(argv[1:])
     p = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
