@@ -161,7 +161,9 @@ class Queries:
     The reads a role decides on check the policy themselves (``auth.policy.ensure(principal,
     action, "namespace <ns>")``, before any cache or request), so no caller can skip the check:
     ``allocation`` needs ``alloc:read``, ``log_tail`` needs ``logs:read``. A person who lacks the
-    right gets ``auth.policy.Forbidden``.
+    right gets ``auth.policy.Forbidden``. ``job`` and ``job_versions`` are the dashboard's own
+    reads for data it derives once for everyone (image versions, deployment history); no page
+    shows what they return as such, so they take no principal.
     """
 
     def __init__(
