@@ -8,7 +8,8 @@ gone), ``nomad/stream/subscription.go`` (topic/key/namespace filter), ``nomad/st
 
 The World calls :meth:`EventJournal.publish` from ``touch`` with the objects one change touched;
 payloads are rendered when a subscriber first reads the entry (then shared by all), so a stream
-costs nothing while nobody listens, whatever the size of the world.
+costs nothing while nobody listens, whatever the size of the world. (Service payloads are small
+and rendered at once: a registration object moves on to the replacement allocation.)
 """
 
 from __future__ import annotations
@@ -127,7 +128,10 @@ class EventJournal:
             d = describe(obj)
             if d is not None:
                 topic, key, ns, fks = d
-                events.append(_Event(topic, etype or DEFAULT_TYPES[topic], key, ns, fks, obj))
+                ev = _Event(topic, etype or DEFAULT_TYPES[topic], key, ns, fks, obj)
+                if topic == "Service":  # small, and the registration object moves on to a replacement
+                    ev.payload = {topic: service_registration(obj)}
+                events.append(ev)
         if not events:
             return
         self.entries.append(_Entry(index, events))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from ..clock import NS
 from .records import Alloc, Client, ConsulService, Evaluation, Job, TaskState, Version
 
@@ -201,10 +203,12 @@ class Lifecycle:
                 self.consul_services.append(s)
         return [(s, "ServiceRegistration") for s in svcs]
 
-    def _hand_over_services(self, old: Alloc, new: Alloc, status: str = "passing") -> list[ConsulService]:
+    def _hand_over_services(self, old: Alloc, new: Alloc, status: str = "passing") -> list[tuple]:
         """The replacement allocation's registrations take the old one's place (O(1), no catalogue scan).
-        Returns them, now the new allocation's, for the event stream."""
+        Returns the event pairs: the old registrations' deregistration (a copy keeps their IDs),
+        then the new ones' registration."""
         svcs = self.consul_by_alloc.pop(old.id, [])
+        gone = [(copy.copy(s), "ServiceDeregistration") for s in svcs if s.registered]
         role = new.job.role
         for s in svcs:
             s.id = f"_nomad-task-{new.id}-{role.tasks[0]}-{role.service}-{role.port}"
@@ -218,7 +222,7 @@ class Lifecycle:
             s.registered = True
         if svcs:
             self.consul_by_alloc[new.id] = svcs
-        return svcs
+        return gone + [(s, "ServiceRegistration") for s in svcs]
 
     def _set_check(self, s: ConsulService, status: str, template: str):
         s.check_status = status

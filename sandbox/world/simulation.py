@@ -133,7 +133,7 @@ class Simulation:
         job.deployments.append(d)
         self._gc_objects.append(ev)
         self._gc_objects.append(d)
-        registered: list = []
+        services: list = []
         for a in live:
             new = self._new_alloc(job, a.index, v, ev.id, now, job.client, node=a.node)
             new.deployment, new.healthy, new.previous = d, None, a.id
@@ -144,11 +144,11 @@ class Simulation:
             a.desired_description = "alloc is being updated due to job update"
             a.client_description = "All tasks have completed"
             a.modify_ns = now
-            registered += self._hand_over_services(a, new)
+            services += self._hand_over_services(a, new)
             self._retire(a)
         placed = job.allocs[-len(live) :]
         changed = [job, (ev, "JobRegistered"), *((x, "PlanResult") for x in (d, *live, *placed))]
-        changed += [(s, "ServiceRegistration") for s in registered]
+        changed += services
         idx = self.touch(
             "jobs", "allocs", "deployments", "evals", "consul_services", "consul_checks", "services", changed=changed
         )
@@ -191,9 +191,9 @@ class Simulation:
         new.previous, a.next = a.id, new.id
         new.deployment = a.deployment
         self._pending(new, at + NS, "Downloading image")
-        registered = self._hand_over_services(a, new, "critical")
+        services = self._hand_over_services(a, new, "critical")
         self._retire(a)
-        changed = [a, ev, (new, "PlanResult"), *((s, "ServiceRegistration") for s in registered)]
+        changed = [a, ev, (new, "PlanResult"), *services]
         idx = self.touch("allocs", "evals", "consul_services", "consul_checks", "services", changed=changed)
         a.modify_index = a.alloc_modify_index = new.modify_index = idx
         self.at(at + (5 + new.log_seed % 10) * NS, self._placed_starts, new)

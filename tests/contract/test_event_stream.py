@@ -264,3 +264,48 @@ def test_every_allocation_the_clock_places_arrives_as_an_event(sb):
             break
     assert placed - seen == set()
     s.close()
+
+
+def test_nomad_services_leave_and_return_around_a_restart_and_a_replacement(sb):
+    """client/allocrunner/taskrunner/service_hook.go deregisters a task's services when it is
+    killed or exits and registers them at Poststart; nomad/state/events.go sends each as a
+    Service event, ServiceDeregistration or ServiceRegistration, keyed by the registration ID
+    (which names the allocation). A replacement allocation's registration comes with the old
+    allocation's deregistration."""
+    worker = next(
+        a
+        for a in running(sb, n=500)
+        if sb.world.allocs[a["ID"]].job.role.provider == "nomad" and sb.world.allocs[a["ID"]].tasks[0].restarts == 0
+    )
+    s = Stream(sb, namespace="*", topic="Service")
+    assert s.line() == HEARTBEAT
+    restart(sb, worker["ID"])
+    sb.clock.advance(10)
+    seen = [(e["Type"], e["Key"]) for f in s.until_heartbeat() for e in f["Events"]]
+    mine = [t for t, key in seen if worker["ID"] in key]
+    assert mine == ["ServiceDeregistration", "ServiceRegistration"]
+
+    s.close()
+
+
+def test_a_replacement_deregisters_the_old_allocations_nomad_services():
+    """A replacement allocation's ServiceRegistration comes with a ServiceDeregistration of the
+    registration its predecessor still held (nomad/state/events.go; the IDs name the allocation)."""
+    with Sandbox(clients=40, seed=7, frozen=True, churn=40, event_heartbeat=0.2) as sb:
+        held = {s.alloc.id for s in sb.world.nomad_services()}
+        s = Stream(sb, namespace="*", topic="Service")
+        assert s.line() == HEARTBEAT
+        sb.clock.advance(120)  # churn replaces allocations (reschedules, deployments)
+        events = []
+        for _ in range(100):
+            got = s.until_heartbeat()
+            if not got:
+                break
+            events += [e for f in got for e in f["Events"]]
+        s.close()
+        allocs = sb.world.allocs
+        registered = {e["Payload"]["Service"]["AllocID"] for e in events if e["Type"] == "ServiceRegistration"}
+        replaced = {allocs[a].previous for a in registered if a in allocs} & held
+        gone = {e["Payload"]["Service"]["AllocID"] for e in events if e["Type"] == "ServiceDeregistration"}
+        assert replaced, "churn replaced an allocation holding a nomad-native service"
+        assert replaced <= gone
