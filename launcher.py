@@ -2,7 +2,7 @@
 
 With NOMAD_ADDR set, or a [[clusters]] list in dashboard.toml, the dashboard talks to those
 clusters and this is a plain `streamlit run app.py`. Without either, the sandbox (a Nomad + Consul
-API emulator; SANDBOX_CLUSTERS=2 for two independent clusters) and a demo OpenID provider
+API emulator: two independent clusters by default, SANDBOX_CLUSTERS=1 for one) and a demo OpenID provider
 start in this process on free loopback ports, a generated secrets file wires the provider into
 Streamlit's login, and the app shows a "Demo data" banner. Either way, nobody gets in without
 signing in.
@@ -19,10 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 RUN_DIR = ROOT / ".run"  # generated demo files; ignored by git
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
-# Sandbox clusters of the demo (SANDBOX_CLUSTERS overrides). One until actions go to the cluster
-# that holds the target: with two, an action on the second cluster's allocation would be sent to
-# the first (which refuses it: no such allocation).
-DEMO_CLUSTERS = "1"
+# Sandbox clusters of the demo (SANDBOX_CLUSTERS overrides; 1 for the single cluster): two
+# independent clusters, ca-east and ca-west, some clients in both, each action sent to its cluster.
+DEMO_CLUSTERS = "2"
 
 
 def _toml_value(value) -> str:

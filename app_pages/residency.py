@@ -26,6 +26,7 @@ def render_filters(clients: list[str]) -> tuple[str, list[str]]:
 
 
 VIOLATION_COLS = {
+    "cluster": st.column_config.TextColumn("Cluster", width=80),
     "client": widgets.LINK_CLIENT,
     "verdict": st.column_config.TextColumn("Verdict", width=105),
     "kind": st.column_config.TextColumn("Placement", width=90),
@@ -118,7 +119,7 @@ def render_data(client: str, kinds: list[str]) -> None:
     st.download_button(
         "Download compliance report (CSV)",
         r["csv"],
-        file_name=f"residency-{snap.cluster}.csv",
+        file_name=f"residency-{snap.cluster.replace(', ', '+')}.csv",
         mime="text/csv",
         key=f"{P}_csv",
         icon=":material/download:",

@@ -123,9 +123,12 @@ def filter_violations(v: pd.DataFrame, *, client: str = "", kinds=()) -> pd.Data
 
 
 def violations_table(v: pd.DataFrame) -> pd.DataFrame:
-    """Placements outside policy; what a compliance reader scans first (who, where, since) comes first."""
+    """Placements outside policy; what a compliance reader scans first (who, where, since) comes first
+    (with several clusters, which cluster each is in)."""
+    where = {"cluster": v["cluster"]} if "cluster" in v.columns and v["cluster"].nunique() > 1 else {}
     return pd.DataFrame(
         {
+            **where,
             "client": v["client"].map(client_link),
             "verdict": v["verdict"].map(lambda s: VERDICT_BADGES.get(s, s)),
             "kind": v["kind"],

@@ -195,3 +195,35 @@ def test_the_same_allocation_id_in_two_clusters_asks_which(group, tmp_path):
     finally:
         os.environ["DASHBOARD_CLUSTERS_FILE"] = saved
         _reset()
+
+
+def test_region_only_residency_rules_judge_each_cluster_by_its_region_label(group, tmp_path):
+    """Each cluster's placements are in its region label (the config's ``region``), so a rule that lists
+    regions judges them instead of calling every placement "unknown"."""
+    import re
+
+    east_only = sorted(
+        {c.slug for c in group["ca-east"].world.clients} - {c.slug for c in group["ca-west"].world.clients}
+    )
+    with open(os.path.join(ROOT, "config", "dashboard.toml"), encoding="utf-8") as fh:
+        text = fh.read()
+    rules = (
+        '[residency]\ndefault = { regions = ["ca-east", "ca-west"] }\n\n'
+        f'[residency.clients]\n"{east_only[0]}" = {{ regions = ["ca-west"] }}\n\n'
+    )
+    text = re.sub(r"\[residency\].*?(?=\n\[actions\])", rules, text, flags=re.S)
+    path = tmp_path / "dashboard.toml"
+    path.write_text(text, encoding="utf-8")
+    os.environ["DASHBOARD_CONFIG"] = str(path)
+    _reset()
+    try:
+        wait_for_all()
+        at = open_app(page="app_pages/residency.py")
+        table = next(df.value for df in at.dataframe if "verdict" in df.value.columns)
+        verdicts = {str(v).split()[-1] for v in table["verdict"]}
+        assert verdicts == {"forbidden"}  # nothing "unknown": every placement's region is its cluster's
+        clients = {str(v).rsplit("client=", 1)[-1] for v in table["client"]}
+        assert clients == {east_only[0]}  # only the client allowed ca-west alone, running in ca-east
+    finally:
+        os.environ.pop("DASHBOARD_CONFIG", None)
+        _reset()

@@ -14,7 +14,7 @@ import pytest
 
 from tests.app.test_hostile_markdown import EVIL_HEAD, assert_literal, hostile, open_app  # noqa: F401
 
-SHIPPED_DEFAULT = 'default = { datacenters = ["ca-tor-1", "ca-mtl-1"] }'
+SHIPPED_DEFAULT = 'default = { datacenters = ["ca-tor-1", "ca-mtl-1", "ca-van-1", "ca-cgy-1"] }'
 
 
 @pytest.fixture

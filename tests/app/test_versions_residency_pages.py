@@ -185,7 +185,7 @@ def other_config(tmp_path, monkeypatch):
     text = config.DEFAULT_PATH.read_text(encoding="utf-8")
     text = text.replace(
         'sources = ["consul_meta", "tag", "nomad_tags", "job_meta", "image"]', 'sources = ["image"]'
-    ).replace('default = { datacenters = ["ca-tor-1", "ca-mtl-1"] }\n', "")
+    ).replace('default = { datacenters = ["ca-tor-1", "ca-mtl-1", "ca-van-1", "ca-cgy-1"] }\n', "")
     assert 'sources = ["image"]' in text and "default =" not in text
     path = tmp_path / "dashboard.toml"
     path.write_text(text, encoding="utf-8")
