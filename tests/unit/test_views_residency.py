@@ -201,7 +201,9 @@ def test_clients_without_a_policy_are_listed_only_when_there_is_no_default():
 
 def test_the_shipped_policy_keeps_clients_in_canada_by_default():
     policy = config.load().residency_policy
-    assert policy.default is not None and policy.default.datacenters == ("ca-tor-1", "ca-mtl-1")
+    # the demo clusters' Canadian datacenters: ca-east's and ca-west's
+    assert policy.default is not None
+    assert policy.default.datacenters == ("ca-tor-1", "ca-mtl-1", "ca-van-1", "ca-cgy-1")
     assert policy.for_client("any-new-client") == policy.default
 
 
