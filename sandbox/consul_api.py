@@ -372,10 +372,12 @@ class ConsulApi:
         if req.auth == _FILTERED:
             return self._filtered(req, [])
         dc_ok, meta_ok = self._dc_ok(req), self._node_meta_ok(req)
-        checks = [self._serf(n) for n in self.w.nodes if dc_ok(n.dc) and meta_ok(n)]
-        checks += [self._check(s) for s in self._services(req)]
-        if state != "any":
-            checks = [c for c in checks if c["Status"] == state]
+        # A state is looked up by the checks' status index (catalog.go checksInStateTxn, indexStatus):
+        # only the checks in that state are built.
+        want = (lambda status: True) if state == "any" else (lambda status: status == state)
+        nodes = [n for n in self.w.nodes if dc_ok(n.dc) and meta_ok(n)]
+        checks = [self._serf(n) for n in nodes if want("critical" if n.status == "down" else "passing")]
+        checks += [self._check(s) for s in self._services(req) if want(s.check_status)]
         return self._apply_filter(req, checks)
 
     # ---------------------------------------------------------------- agent

@@ -6,8 +6,10 @@ Why (Consul's source, see bench/README.md "Consul at scale"):
   (agent/consul/state/catalog.go checksInStateTxn -> catalogChecksMaxIndex; the ``filter`` runs
   after the read, agent/consul/health_endpoint.go ChecksInState), so a blocking query on it wakes
   whenever any check anywhere is written.  Asked for ``any``, every wake re-sends every check in
-  the cluster; asked with ``filter=Status != "passing"``, it re-sends only the checks that are not
-  passing -- the ones support acts on, a few hundred where the cluster has 100,000.
+  the cluster; asked for ``warning`` and ``critical`` (looked up through the checks' status index,
+  cheaper for Consul than ``any?filter=Status != "passing"``, which scans and filters every check),
+  it re-sends only the checks that are not passing -- the ones support acts on, a few hundred
+  where the cluster has 100,000.
 * Per-service blocking queries (``/v1/health/service/:name``, ``/v1/catalog/service/:name`` on the
   "service.<name>" index, catalog.go maxIndexAndWatchChForService) move with every check write of
   that service (ensureCheckTxn -> catalogUpdateServiceIndexes), and our service names are shared
@@ -17,8 +19,8 @@ Why (Consul's source, see bench/README.md "Consul at scale"):
 
 So, per source, with the refresher's fetch signature ``(index, wait) -> Listing``:
 
-* ``checks``: one full read of ``/v1/health/state/any``, then blocking queries on the non-passing
-  checks.  The list handed out is the non-passing answer (exact, as of its index) plus the last full
+* ``checks``: one full read of ``/v1/health/state/any``, then a blocking query on
+  ``/v1/health/state/warning`` and, when it answers, a read of ``/critical``.  The list handed out is the non-passing answer (exact, as of its index) plus the last full
   read's other checks as passing: a check that was not passing then and is missing from the answer
   now has recovered (or was deregistered; the next full read tells) and is shown passing with no
   output.  A check registered passing since the full read appears at the next full read.
@@ -42,9 +44,8 @@ from collections.abc import Callable
 
 from connectors import ConsulConnector, Listing
 
-__all__ = ["NOT_PASSING", "ConsulFollow", "consul_follow_enabled", "merge_checks"]
+__all__ = ["ConsulFollow", "consul_follow_enabled", "merge_checks"]
 
-NOT_PASSING = 'Status != "passing"'
 FULL_MIN = 30.0  # seconds between full reads at least
 FULL_SHARE = 0.05  # full reads take at most this share of the time
 
@@ -63,9 +64,8 @@ def _check_key(c: dict) -> Key:
 def merge_checks(full: dict[Key, dict], not_passing: list[dict]) -> list[dict]:
     """The check list from the last full read and a newer answer of the non-passing checks (pure).
 
-    Order: the answer's first (the filter keeps a full read's order, so the checks that are not
-    passing -- the ones client health names -- are in the order a full read would give), then the
-    full read's other checks in its order."""
+    Order: the answer's first (each state's list is in a full read's order, so the checks client
+    health names come in the order a full read would give), then the full read's other checks."""
     fresh = {_check_key(c): c for c in not_passing}
     out = list(fresh.values())
     for k, c in full.items():
@@ -131,15 +131,22 @@ class ConsulFollow:
         full = self._checks_full
         if full is None or not index or index != self._checks_index:
             return self._read_checks()
-        got = self.consul.health_state("any", index=index, wait=wait, slim=self.slim, filter_expr=NOT_PASSING)
-        if got.index == index:
+        # Both states answer with the checks table's index: block on one, read the other at once.
+        # Consul finds them through its status index, not by scanning every check the way
+        # ?filter= on "any" would (catalog.go checksInStateTxn).
+        warning = self.consul.health_state("warning", index=index, wait=wait, slim=self.slim)
+        if warning.index == index:
             return Listing(self._checks_list, index)  # the wait ended with nothing new
-        if got.index < index or self._monotonic() >= self._checks_due:
+        if warning.index < index or self._monotonic() >= self._checks_due:
             return self._read_checks()
+        critical = self.consul.health_state("critical", slim=self.slim)
         self._count("checks_not_passing")
-        self._checks_list = merge_checks(full, got.data)
-        self._checks_index = got.index
-        return Listing(self._checks_list, got.index)
+        # A check that went warning -> critical between the two reads is in both: the later wins.
+        # One that went critical -> warning is in neither and shows passing until the next answer,
+        # which comes at once: the index has moved past the one this answer is filed under.
+        self._checks_list = merge_checks(full, warning.data + critical.data)
+        self._checks_index = warning.index
+        return Listing(self._checks_list, warning.index)
 
     # ---------------------------------------------------------------- services
 

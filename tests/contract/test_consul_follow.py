@@ -2,9 +2,9 @@
 deregistrations (a property test over real HTTP to the sandbox).
 
 snapshot.consul_follow reads everything once, then follows only the checks that are not passing
-(a blocking query on /v1/health/state/any filtered to them: the checks table's index, so it wakes
-on any check write; agent/consul/health_endpoint.go ChecksInState, agent/consul/state/catalog.go
-checksInStateTxn) and reads everything again when a full read is due. Its promise, checked here:
+(a blocking query on /v1/health/state/warning, then /critical: both answer with the checks table's
+index, so it wakes on any check write; agent/consul/state/catalog.go checksInStateTxn) and reads
+everything again when a full read is due. Its promise, checked here:
 
 * the checks that are not passing are exactly a full read's, and so is what client health shows;
 * every other check it holds is a full read's, passing -- except one registered since its last full

@@ -4,8 +4,8 @@ What the dashboard's Consul follower (snapshot.consul_follow) relies on, from Co
 
 * /v1/health/state/:state answers with the checks table's index whatever the state or ``filter``
   (agent/consul/state/catalog.go checksInStateTxn -> catalogChecksMaxIndex; the filter runs after
-  the read: agent/consul/health_endpoint.go ChecksInState), so a blocking query filtered to the
-  non-passing checks wakes on any check write;
+  the read: agent/consul/health_endpoint.go ChecksInState), so a blocking query on the warning
+  checks wakes on any check write;
 * /v1/catalog/services answers with the services table's index (catalog.go Services ->
   catalogServicesMaxIndex): a registration or deregistration moves it, a check that flaps does not;
 * /v1/catalog/service/:name and /v1/health/service/:name answer with the "service.<name>" index
@@ -75,21 +75,25 @@ def test_a_flap_moves_the_checks_and_its_service_index_only(sb):
     assert [c["Status"] for c in warn] == ["warning"] and warn[0]["ModifyIndex"] == idx
 
 
-def test_the_filter_leaves_the_index_alone(sb):
+def test_a_state_or_a_filter_leaves_the_index_alone(sb):
     r_all, idx_all = get(sb, "/v1/health/state/any")
     r_np, idx_np = get(sb, "/v1/health/state/any", filter='Status != "passing"')
     assert idx_np == idx_all
     assert r_np.json() == [c for c in r_all.json() if c["Status"] != "passing"]
     assert r_np.json(), "the seeded world has failing checks"
+    for state in ("passing", "warning", "critical"):
+        r, idx = get(sb, f"/v1/health/state/{state}")
+        assert idx == idx_all, state
+        assert r.json() == [c for c in r_all.json() if c["Status"] == state], state
 
 
-def test_a_blocking_query_on_the_not_passing_checks_wakes_on_a_flap(sb):
+def test_a_blocking_query_on_the_warning_checks_wakes_on_any_check_write(sb):
     s = passing_service(sb, "api")
-    _, idx = get(sb, "/v1/health/state/any", filter='Status != "passing"')
+    _, idx = get(sb, "/v1/health/state/warning")
     got = {}
 
     def block():
-        got["r"] = get(sb, "/v1/health/state/any", filter='Status != "passing"', index=idx, wait="20s")
+        got["r"] = get(sb, "/v1/health/state/warning", index=idx, wait="20s")
 
     t = threading.Thread(target=block)
     t.start()
