@@ -5,7 +5,8 @@
 Per size, one sandbox process (``python -m sandbox serve --allocs N --churn R``: about R
 allocation changes per second, crashes, reschedules, deployments, checks flapping); per mode, the
 dashboard side (one Refresher with Nomad and Consul) in its own process: ``stream`` follows
-/v1/event/stream (snapshot.follower), ``blocking`` is the blocking queries on whole lists. After
+/v1/event/stream (snapshot.follower) and Consul's not-passing checks (snapshot.consul_follow),
+``blocking`` is the blocking queries on whole lists. After
 the first snapshot the sandbox's counters are reset and the dashboard runs ``--seconds``:
 
   nomad_bytes_per_min, nomad_requests_per_min, consul_bytes_per_min   response bytes and requests
@@ -15,6 +16,7 @@ the first snapshot the sandbox's counters are reset and the dashboard runs ``--s
                           whose data holds that index: Nomad's allocations/deployments/nodes' for a Nomad change (a plain
                           event-stream reader in the dashboard process tells them apart; its bytes
                           are not counted), the Consul checks' for a check that flapped
+  consul_visible_p50_s, consul_visible_p95_s   the same for the flapping checks alone
   cpu_s_per_min, peak_rss_mb   of the dashboard process (peak includes the first load)
   changes                 changes applied in the window, seen: how many became visible
 """
@@ -100,7 +102,8 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
                         nomad_indexes.add(json.loads(line)["Index"])
 
     settings = load({"NOMAD_ADDR": nomad, "CONSUL_HTTP_ADDR": consul})
-    ref = Refresher(settings, ClientIdentity.parse("namespace"), events=(mode == "stream"), build=build)
+    follow = mode == "stream"  # the event stream for Nomad, snapshot.consul_follow for Consul
+    ref = Refresher(settings, ClientIdentity.parse("namespace"), events=follow, consul_delta=follow, build=build)
     holder["ref"] = ref
     ref.start()
     try:
@@ -125,12 +128,14 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
     finally:
         stop.set()
         ref.stop()
-    delays = []
+    delays, consul_delays = [], []
     for applied, _alloc, idx in changes:
         nomad_change = idx in nomad_indexes
         seen = next((t for t, n, c in builds if (n if nomad_change else c) >= idx and t >= applied), None)
         if seen is not None:
             delays.append(seen - applied)
+            if not nomad_change:
+                consul_delays.append(seen - applied)
     per_min = 60.0 / elapsed
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     return {
@@ -140,6 +145,8 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         "consul_requests_per_min": round(c_req * per_min, 1),
         "change_visible_p50_s": _pct(delays, 0.5),
         "change_visible_p95_s": _pct(delays, 0.95),
+        "consul_visible_p50_s": _pct(consul_delays, 0.5),  # the flapping checks alone
+        "consul_visible_p95_s": _pct(consul_delays, 0.95),
         "cpu_s_per_min": round(cpu * per_min, 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "changes": len(changes),

@@ -302,6 +302,10 @@ def _table(results: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["consul"]:  # python -m bench consul ...: following Consul alone (bench/consul.py)
+        from .consul import main as consul_main
+
+        return consul_main(argv[1:])
     if argv[:1] == ["churn"]:  # python -m bench churn ...: the event-stream benchmark (bench/churn.py)
         from .churn import main as churn_main
 
