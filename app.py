@@ -89,5 +89,10 @@ st.session_state["principal"] = principal
 st.session_state["allowed_pages"] = frozenset(name for name in PAGES if name in allowed)
 sidebar.render(principal, pages=PAGES, allowed=allowed)
 if runtime.is_sandbox():
-    st.info("**Demo data: sandbox cluster.** Set NOMAD_ADDR to use a real Nomad cluster.", icon=":material/science:")
+    n_clusters = len(runtime.cluster_names())
+    st.info(
+        (f"**Demo data: {n_clusters} sandbox clusters.**" if n_clusters > 1 else "**Demo data: sandbox cluster.**")
+        + " Set NOMAD_ADDR, or list your clusters in dashboard.toml, to use real ones.",
+        icon=":material/science:",
+    )
 page.run()

@@ -57,6 +57,7 @@ def group_requests(records: list[dict[str, Any]], running: set[str] = frozenset(
                 "email": r["actor_email"],
                 "action": r["action"],
                 "client": r["client"],
+                "cluster": r["cluster"] or "",
                 "namespace": r["namespace"],
                 "job": r["job"],
                 "task_group": r["task_group"],

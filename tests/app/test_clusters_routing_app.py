@@ -168,6 +168,11 @@ def test_allocation_links_and_reads_go_to_the_cluster_holding_it_and_a_restart_t
     outcome = at.session_state["_action_outcome"][1]
     rows = AuditStore(database_url()).events(request_id=outcome.request_id)
     assert {r["cluster"] for r in rows} == {"ca-west"}
+    # The audit page says which cluster the restart went to.
+    audit = open_app(page="app_pages/audit.py")
+    table = next(df.value for df in audit.dataframe if "request_id" in df.value.columns)
+    mine = table[table["request_id"] == outcome.request_id]
+    assert mine["cluster"].tolist() == ["ca-west"] and mine["outcome"].tolist() == ["succeeded"]
 
 
 def test_the_same_allocation_id_in_two_clusters_asks_which(group, tmp_path):
@@ -227,3 +232,22 @@ def test_region_only_residency_rules_judge_each_cluster_by_its_region_label(grou
     finally:
         os.environ.pop("DASHBOARD_CONFIG", None)
         _reset()
+
+
+def test_server_start_records_every_clusters_deployments_under_its_name(group):
+    """launcher.py's start_for_this_process: one recorder per configured cluster, each writing its
+    cluster's deployments keyed by that cluster's name."""
+    import requests
+
+    from history import read as history_read
+    from history.recorder import start_for_this_process
+
+    wait_for_all()
+    recorders = start_for_this_process()
+    assert sorted(r.cluster for r in recorders) == ["ca-east", "ca-west"]
+    for rec in recorders:
+        rec.record_now()
+    for sb in group:
+        served = requests.get(sb.nomad_addr + "/v1/deployments", params={"namespace": "*"}, timeout=10).json()
+        rows = history_read.history(cluster=sb.name)
+        assert set(rows["deployment_id"]) >= {d["ID"] for d in served} and len(served)
