@@ -62,19 +62,6 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
     from .baseline import peak_rss_mb
 
     builds: list[tuple[float, int, int]] = []  # (monotonic end of build, nomad index, consul index)
-    holder: dict = {}
-
-    def build(raw, **kw):
-        import views
-
-        ref = holder.get("ref")
-        if ref is None:  # the Refresher's first (empty) frames
-            return views.build_frames(raw, **kw)
-        n_idx = max(ref._sources[n].index for n in ("allocations", "deployments", "nodes"))
-        c_idx = ref._sources["consul_checks"].index
-        frames = views.build_frames(raw, **kw)
-        builds.append((time.monotonic(), n_idx, c_idx))
-        return frames
 
     # Which changes are Nomad's: a plain reader of the event stream in this process notes every
     # Nomad index (its bytes and its one request are taken off the dashboard's counts).
@@ -103,8 +90,17 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
 
     settings = load({"NOMAD_ADDR": nomad, "CONSUL_HTTP_ADDR": consul})
     follow = mode == "stream"  # the event stream for Nomad, snapshot.consul_follow for Consul
-    ref = Refresher(settings, ClientIdentity.parse("namespace"), events=follow, consul_delta=follow, build=build)
-    holder["ref"] = ref
+    ref = Refresher(settings, ClientIdentity.parse("namespace"), events=follow, consul_delta=follow)
+    build = ref._build  # the refresher's own (incremental) frame builder, timed
+
+    def timed(raw, now, moved):
+        n_idx = max(ref._sources[n].index for n in ("allocations", "deployments", "nodes"))
+        c_idx = ref._sources["consul_checks"].index
+        frames = build(raw, now, moved)
+        builds.append((time.monotonic(), n_idx, c_idx))
+        return frames
+
+    ref._build = timed  # type: ignore[method-assign]
     ref.start()
     try:
         ref.wait_for(lambda s: s.built_at is not None and all(x.has_data for x in s.sources.values()), timeout=1800)
@@ -128,14 +124,13 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
     finally:
         stop.set()
         ref.stop()
-    delays, consul_delays = [], []
+    delays, consul_delays, nomad_delays = [], [], []
     for applied, _alloc, idx in changes:
         nomad_change = idx in nomad_indexes
         seen = next((t for t, n, c in builds if (n if nomad_change else c) >= idx and t >= applied), None)
         if seen is not None:
             delays.append(seen - applied)
-            if not nomad_change:
-                consul_delays.append(seen - applied)
+            (nomad_delays if nomad_change else consul_delays).append(seen - applied)
     per_min = 60.0 / elapsed
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     return {
@@ -145,6 +140,8 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         "consul_requests_per_min": round(c_req * per_min, 1),
         "change_visible_p50_s": _pct(delays, 0.5),
         "change_visible_p95_s": _pct(delays, 0.95),
+        "nomad_visible_p50_s": _pct(nomad_delays, 0.5),  # Nomad's changes alone
+        "nomad_visible_p95_s": _pct(nomad_delays, 0.95),
         "consul_visible_p50_s": _pct(consul_delays, 0.5),  # the flapping checks alone
         "consul_visible_p95_s": _pct(consul_delays, 0.95),
         "cpu_s_per_min": round(cpu * per_min, 2),
@@ -152,6 +149,8 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         "changes": len(changes),
         "seen": len(delays),
         "mean_visible_s": round(statistics.fmean(delays), 3) if delays else None,
+        "full_builds": ref.frame_builder.full_builds if ref.frame_builder else None,
+        "patched_builds": ref.frame_builder.patches if ref.frame_builder else None,
     }
 
 

@@ -65,3 +65,11 @@ def resumed() -> Iterator[None]:
         yield
     finally:
         hold()
+
+
+def freeze_survivors() -> None:
+    """After a build from scratch: what is alive now (the kept raw JSON, the frames) lives long.
+    ``gc.freeze()`` takes it out of every later collection's walk, so collecting after a small
+    patch costs what the patch made, not the whole heap (a full walk at 100,000 allocations takes
+    seconds). Frozen objects are still freed by reference counting when they are dropped."""
+    gc.freeze()

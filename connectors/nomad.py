@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 import requests
@@ -69,6 +69,85 @@ def _lines(resp: requests.Response) -> Iterator[bytes]:
         if b"\n" in buf:
             *lines, buf = buf.split(b"\n")
             yield from lines
+
+
+class EventStream:
+    """One /v1/event/stream subscription (``NomadConnector.stream_events``): iterate for frames.
+
+    ``close()`` is safe from any thread: it shuts the socket for reading, which wakes a thread
+    blocked on the next line at once (closing the socket alone would not wake it), and the
+    iteration ends quietly. A refresher being stopped must not wait for the next heartbeat.
+    """
+
+    def __init__(self, open_stream: Any, ctx: Context, *, heartbeats: bool, addr: str):
+        self._open = open_stream
+        self._ctx = ctx
+        self._heartbeats = heartbeats
+        self._addr = addr
+        self._lock = threading.Lock()
+        self._resp: requests.Response | None = None
+        self._closed = False
+        self._frames = self._read()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __iter__(self) -> EventStream:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self._frames)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            resp, self._resp = self._resp, None
+        if resp is not None:
+            try:
+                resp.raw.shutdown()  # wakes a read1 blocked in another thread
+            except (AttributeError, ValueError, RuntimeError, OSError):
+                pass
+        try:
+            self._frames.close()
+        except ValueError:  # another thread is inside next(): it wakes on the shut socket and ends
+            pass
+
+    def _read(self) -> Generator[dict[str, Any], None, None]:
+        if self._closed:
+            return
+        resp = self._open()
+        with self._lock:
+            if self._closed:
+                resp.close()
+                return
+            self._resp = resp
+        try:
+            for line in _lines(resp):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    frame = json.loads(line)
+                except ValueError as err:
+                    if self._closed:
+                        return
+                    raise bad_json(self._ctx, err) from None
+                if not isinstance(frame, dict):
+                    raise BadResponse("Nomad", f"Nomad at {self._addr} sent an event frame that is not an object.")
+                if not frame and not self._heartbeats:
+                    continue
+                yield frame
+        except (requests.RequestException, OSError, urllib3.exceptions.HTTPError) as err:
+            if self._closed:
+                return
+            raise from_exception(self._ctx, err) from None
+        except ValueError:  # "I/O operation on closed file": closed from another thread
+            if self._closed:
+                return
+            raise
+        finally:
+            resp.close()
 
 
 class NomadConnector:
@@ -324,7 +403,7 @@ class NomadConnector:
         token: str | None = None,
         idle_timeout: float = 45.0,
         heartbeats: bool = False,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> EventStream:
         """Follow /v1/event/stream: yields each frame ``{"Index": n, "Events": [...]}`` as it comes.
 
         ``topics`` are Nomad's ``Topic`` or ``Topic:key`` filters; ``index`` resumes after a
@@ -333,6 +412,8 @@ class NomadConnector:
         with ``heartbeats=True``); a stream silent for ``idle_timeout`` seconds is a timeout. The
         generator ends when the server closes the stream (Nomad closes a refused or lagging
         subscription that way); refusals with a status raise the usual ConnectorError.
+        The request is made on the first ``next()``; ``close()`` may be called from any thread
+        and wakes a reader waiting for the next line at once (the iteration just ends).
         """
         ns = self._namespace(namespace)
         params: dict[str, Any] = {"namespace": ns}
@@ -345,38 +426,20 @@ class NomadConnector:
         if index and int(index) > 0:
             params["index"] = int(index)
         ctx = self._ctx(f"follow the event stream {self._ns_words(ns)}", token)
-        resp = self._call(
-            ctx,
-            "get",
-            "event",
-            "stream",
-            token=token,
-            params=params,
-            timeout=(self.settings.timeout, idle_timeout),
-            stream=True,
-        )
-        try:
-            for line in _lines(resp):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    frame = json.loads(line)
-                except ValueError as err:
-                    raise bad_json(ctx, err) from None
-                if not isinstance(frame, dict):
-                    raise BadResponse(
-                        "Nomad", f"Nomad at {self.settings.addr} sent an event frame that is not an object."
-                    )
-                if not frame:
-                    if heartbeats:
-                        yield frame
-                    continue
-                yield frame
-        except (requests.RequestException, OSError, urllib3.exceptions.HTTPError) as err:
-            raise from_exception(ctx, err) from None
-        finally:
-            resp.close()
+
+        def open_stream() -> requests.Response:
+            return self._call(
+                ctx,
+                "get",
+                "event",
+                "stream",
+                token=token,
+                params=params,
+                timeout=(self.settings.timeout, idle_timeout),
+                stream=True,
+            )
+
+        return EventStream(open_stream, ctx, heartbeats=heartbeats, addr=self.settings.addr)
 
     # ------------------------------------------------------------------ single objects
 

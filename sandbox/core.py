@@ -49,7 +49,7 @@ class Sandbox:
         self.world = World(clients, seed, jobs_per_client, allocs_per_group, self.clock, churn=churn, profile=profile)
         self.events = EventJournal(self.world, event_buffer, event_heartbeat)
         self.world.on_change = self.events.publish
-        self.faults = Faults()
+        self.faults = Faults(on_inject=self._fault_injected)
         self.acl = Acl(acl, seed, jwt_jwks)
         self.frozen = frozen
         # Churn wants a smooth stream of changes, not a burst every 2 s.
@@ -77,6 +77,12 @@ class Sandbox:
         return dict(self.acl.consul_tokens) if self.acl.enabled else {}
 
     # ----------------------------------------------------------- lifecycle
+    def _fault_injected(self, fault) -> None:
+        """A Nomad that goes down drops the connections it has open, the event streams too (a
+        new request alone would not notice: a stream is one long answer)."""
+        if fault.server == "nomad" and fault.down and fault.path in (None, "/v1/event/stream"):
+            self.events.cut()
+
     def start(self) -> Sandbox:
         if self._servers:
             return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 
@@ -21,9 +22,10 @@ class Fault:
 
 
 class Faults:
-    def __init__(self):
+    def __init__(self, on_inject: Callable[[Fault], None] | None = None):
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._on_inject = on_inject
 
     def inject(
         self,
@@ -41,6 +43,8 @@ class Faults:
         fault = Fault(server, path, float(latency or 0), status, body, bool(down), bool(malformed))
         with self._lock:
             self._faults.append(fault)
+        if self._on_inject is not None:
+            self._on_inject(fault)
         return fault
 
     def clear(self, server: str | None = None) -> None:

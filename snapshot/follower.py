@@ -1,6 +1,6 @@
 """Follow Nomad's /v1/event/stream for the refresher: cost that follows the rate of change.
 
-With events on (``DASHBOARD_NOMAD_EVENTS=1`` or ``Refresher(events=True)``), the allocations,
+By default (``DASHBOARD_NOMAD_EVENTS=0`` or ``Refresher(events=False)`` turn it off), the allocations,
 deployments and nodes sources are no longer blocking queries on whole lists. One thread:
 
 1. loads the three lists once (the refresher's own fetchers: slimmed, element by element);
@@ -47,8 +47,8 @@ REFUSED_STATUS = frozenset({403, 404, 405, 501})
 
 
 def events_enabled(environ: Mapping[str, str]) -> bool:
-    """DASHBOARD_NOMAD_EVENTS: 1/true/yes/on follow the event stream; anything else, blocking queries."""
-    return str(environ.get("DASHBOARD_NOMAD_EVENTS", "")).strip().lower() in ("1", "true", "yes", "on")
+    """DASHBOARD_NOMAD_EVENTS: the event stream unless 0/false/no/off (then blocking queries)."""
+    return str(environ.get("DASHBOARD_NOMAD_EVENTS", "")).strip().lower() not in ("0", "false", "no", "off")
 
 
 class StreamFollower:
@@ -77,6 +77,13 @@ class StreamFollower:
         self.resumes = 0  # reconnects that resumed without a load
         self._loaded_at = 0.0
         self._proven = False  # state.index is the index of a frame applied (not only a load's)
+        self._stream: Any = None  # the open subscription, closed by interrupt()
+
+    def interrupt(self) -> None:
+        """The refresher stops: close the open stream so its reader wakes now, not at the next line."""
+        stream = self._stream
+        if stream is not None:
+            stream.close()
 
     # ------------------------------------------------------------------ running
 
@@ -150,7 +157,11 @@ class StreamFollower:
         if not fresh:
             self.resumes += 1
         lines = 0
-        stream = self.nomad.stream_events(TOPICS, start, "*", idle_timeout=self.idle_timeout, heartbeats=True)
+        stream = self._stream = self.nomad.stream_events(
+            TOPICS, start, "*", idle_timeout=self.idle_timeout, heartbeats=True
+        )
+        if self.ref._stop.is_set():  # stopped between the check and the subscription
+            stream.close()
         try:
             for frame in stream:
                 lines += 1
@@ -176,6 +187,8 @@ class StreamFollower:
                 else:
                     self._confirm()
         except ConnectorError as err:
+            if self.ref._stop.is_set():
+                return "ok"
             if err.status in REFUSED_STATUS:
                 self._refuse(str(err))
                 return "refused"
@@ -183,6 +196,9 @@ class StreamFollower:
             return "error"
         finally:
             stream.close()
+            self._stream = None
+        if self.ref._stop.is_set():
+            return "ok"
         if lines == 0:  # closed before even the first heartbeat: the server refused it
             self._refuse("Nomad closed the event stream at once (no permission to read events?)")
             return "refused"
@@ -199,6 +215,7 @@ class StreamFollower:
             for name, data in lists.items():
                 src = ref._sources[name]
                 src.raw, src.index = data, state.index
+                ref._moved.add(name)
             self._update_status(now, index=state.index)
         for name, data in lists.items():
             for listener in list(ref._listeners):

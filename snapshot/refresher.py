@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from common import gcpause
 from connectors import ConnectorError, ConsulConnector, Listing, NomadConnector
 from connectors.settings import ClusterSettings
 from connectors.settings import load as load_settings
@@ -52,10 +53,14 @@ CONSUL_SOURCES = ("consul_services", "consul_checks")
 BuildFn = Callable[..., Any]
 
 
-def _default_build(raw: dict[str, Any], *, cluster: str, identity: Any, now: datetime) -> Any:
-    import views  # imported lazily: views may import heavy things (pandas)
+def _frame_builder(cluster: str, identity: Any, *, max_frame_age: float, keep_allocations: bool) -> Any:
+    """``views.incremental.FrameBuilder``: frames patched from the rows that changed (equal to
+    ``views.build_frames`` of the same raw). The allocations list is kept between builds only when
+    the event stream feeds it (a blocking query's old body would otherwise live on beside the new)."""
+    from views.incremental import ROW_SOURCES, FrameBuilder  # lazily: views imports pandas
 
-    return views.build_frames(raw, cluster=cluster, identity=identity, now=now)
+    keep = ROW_SOURCES if keep_allocations else tuple(n for n in ROW_SOURCES if n != "allocations")
+    return FrameBuilder(cluster=cluster, identity=identity, clients_max_age=max_frame_age, keep=keep)
 
 
 @dataclass
@@ -104,7 +109,7 @@ class Refresher:
         self.max_frame_age = float(max_frame_age)
         self.idle_poll = float(idle_poll)
         self.slim_raw = bool(slim_raw)
-        self._build_fn: BuildFn = build or _default_build
+        self._build_fn: BuildFn | None = build  # None: the incremental frame builder
         self._clock = clock  # timestamps and frame age (injectable for tests)
         self._monotonic = monotonic  # watcher pacing (injectable with `sleep` for tests)
         self._sleep_fn = sleep
@@ -159,10 +164,18 @@ class Refresher:
         self._build_error: str | None = None
         self._builds = 0
         self._listeners: list[Callable[[str, Any], None]] = []
+        self._moved: set[str] = set()  # sources whose raw changed since the last build
         self._snapshot = self._make_snapshot()
-        # --- event stream (issue 13): allocations/deployments/nodes follow /v1/event/stream when on
+        # --- event stream (issue 13): allocations/deployments/nodes follow /v1/event/stream unless off
         self.events = events_enabled(os.environ) if events is None else bool(events)
         self.follower = StreamFollower(self) if self.events else None
+        self.frame_builder = (
+            _frame_builder(
+                cluster_settings.name, identity, max_frame_age=self.max_frame_age, keep_allocations=self.events
+            )
+            if build is None
+            else None
+        )
 
     def __repr__(self) -> str:
         return f"Refresher(cluster={self.settings.name!r}, sources={list(self._sources)}, running={self.running})"
@@ -271,6 +284,7 @@ class Refresher:
                 # The old raw goes now (only the new one is needed from here on); it was kept
                 # during the fetch so that a failed fetch still leaves the last good data.
                 src.raw = listing.data
+                self._moved.add(src.name)
             # An index that goes backwards (server restore/restart) resets to 0: the next
             # request does not block and adopts whatever index the server then reports.
             src.index = 0 if new_index < src.index else new_index
@@ -295,9 +309,24 @@ class Refresher:
 
     # ------------------------------------------------------------------ building
 
+    def _build(self, raw: dict[str, Any], now: datetime, moved: set[str] | None) -> Any:
+        if self._build_fn is not None:
+            return self._build_fn(raw, cluster=self.settings.name, identity=self.identity, now=now)
+        if not raw:  # the empty frames before the first answer: nothing to keep
+            import views
+
+            return views.build_frames({}, cluster=self.settings.name, identity=self.identity, now=now)
+        fb = self.frame_builder
+        assert fb is not None
+        full = fb.full_builds
+        frames = fb.build(raw, now=now, changed=moved)
+        if fb.full_builds != full:
+            gcpause.freeze_survivors()
+        return frames
+
     def _safe_build(self, raw: dict[str, Any], *, empty: bool = False) -> Any:
         try:
-            return self._build_fn(raw, cluster=self.settings.name, identity=self.identity, now=self._clock())
+            return self._build(raw, self._clock(), None)
         except Exception as err:
             if empty:
                 log.exception("could not build empty frames")
@@ -324,13 +353,16 @@ class Refresher:
     def _build_and_publish(self) -> Snapshot:
         with self._state_lock:
             raw = {n: s.raw for n, s in self._sources.items() if s.raw is not None}
+            moved, self._moved = self._moved, set()
         built_at = self._build_attempted_at = self._clock()
         try:
-            frames = self._build_fn(raw, cluster=self.settings.name, identity=self.identity, now=built_at)
+            frames = self._build(raw, built_at, moved)
             error = None
         except Exception as err:  # keep the previous frames
             log.exception("building frames failed")
             frames, error = None, f"{type(err).__name__}: {err}"[:300]
+            with self._state_lock:
+                self._moved |= moved  # still to build
         with self._publish_lock:
             if error is None:
                 self._frames, self._built_at = frames, built_at
@@ -380,6 +412,8 @@ class Refresher:
         """Ask the threads to stop; waits up to `timeout` (a watcher inside a blocking query ends when it returns)."""
         self._stop.set()
         self._dirty.set()
+        if self.follower is not None:
+            self.follower.interrupt()  # its open stream would hold the thread until the next line
         deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))

@@ -65,6 +65,47 @@ def build_clients(
     rules: _health.HealthRules = _health.DEFAULT_RULES,
     task_events: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    df, findings = client_rows(
+        cluster=cluster,
+        identity=identity,
+        jobs=jobs,
+        allocations=allocations,
+        deployments=deployments,
+        services=services,
+        checks=checks,
+        namespaces=namespaces,
+        now=now,
+        rules=rules,
+        task_events=task_events,
+    )
+    return sort_clients(df, findings)
+
+
+def sort_clients(df: pd.DataFrame, findings: Any) -> pd.DataFrame:
+    """Worst first: by status, then by the worst finding within the status (a critical check before a
+    restart count), then the client with more findings, then by name (unique: the order is total,
+    so rows from several ``client_rows`` calls sort the same as from one)."""
+    if not len(df):
+        return df if len(df.columns) else empty("clients")
+    df = df.assign(_n=-np.asarray(findings, dtype=np.int64))
+    return df.sort_values(["rank", "severity", "_n", "client"], kind="stable", ignore_index=True).drop(columns="_n")
+
+
+def client_rows(
+    *,
+    cluster: str,
+    identity: ClientIdentity,
+    jobs: pd.DataFrame,
+    allocations: pd.DataFrame,
+    deployments: pd.DataFrame,
+    services: pd.DataFrame,
+    checks: pd.DataFrame,
+    namespaces: pd.DataFrame,
+    now: pd.Timestamp,
+    rules: _health.HealthRules = _health.DEFAULT_RULES,
+    task_events: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, list[int]]:
+    """One unsorted row per client (by name) and how many findings each has (``sort_clients``)."""
     now_ns = now.value
     # ---- per (client, job) counts from allocations, vectorised
     a_client = allocations["client"].to_numpy()
@@ -193,7 +234,7 @@ def build_clients(
     names.update(c for c in warn)
     names.discard("")
     if not names:
-        return empty("clients")
+        return empty("clients"), []
 
     order = sorted(names)
     nfound: list[int] = []
@@ -253,8 +294,4 @@ def build_clients(
     cols["versions"] = col.objs(cols["versions"])
     cols["datacenters"] = col.objs(cols["datacenters"])
     cols["last_deployment_time"] = col.times([0 if v == col.INAT else v for v in cols["last_deployment_time"]])
-    df = col.frame("clients", cols)
-    # Worst first: by status, then by the worst finding within the status (a critical check before a
-    # restart count), then the client with more findings, then by name.
-    df = df.assign(_n=-np.asarray(nfound, dtype=np.int64))
-    return df.sort_values(["rank", "severity", "_n", "client"], kind="stable", ignore_index=True).drop(columns="_n")
+    return col.frame("clients", cols), nfound

@@ -15,6 +15,19 @@ from .schema import empty
 from .status import ACTIVE_DEPLOYMENT_STATUSES
 
 
+def latest_flags(nss: list, jids: list, jv: list, cidx: list) -> np.ndarray:
+    """Which deployment is each job's latest: the highest (job_version, create_index)."""
+    best: dict[tuple[str, str], tuple[int, int, int]] = {}
+    for i, k in enumerate(zip(nss, jids)):
+        key = (jv[i], cidx[i], i)
+        b = best.get(k)
+        if b is None or key > b:
+            best[k] = key
+    latest = np.zeros(len(nss), dtype=bool)
+    latest[[b[2] for b in best.values()]] = True
+    return latest
+
+
 def build_deployments(
     deps: Any, *, cluster: str, identity: ClientIdentity, job_client: Mapping[tuple[str, str], str]
 ) -> pd.DataFrame:
@@ -52,15 +65,7 @@ def build_deployments(
     status = [col.text(d.get("Status")) for d in ds]
     jv = [-1 if (v := d.get("JobVersion")) is None else v for d in ds]
     cidx = [d.get("CreateIndex") or 0 for d in ds]
-    # latest per job: highest (job_version, create_index)
-    best: dict[tuple[str, str], tuple[int, int, int]] = {}
-    for i, k in enumerate(zip(nss, jids)):
-        key = (jv[i], cidx[i], i)
-        b = best.get(k)
-        if b is None or key > b:
-            best[k] = key
-    latest = np.zeros(n, dtype=bool)
-    latest[[b[2] for b in best.values()]] = True
+    latest = latest_flags(nss, jids, jv, cidx)
     return col.frame(
         "deployments",
         {

@@ -232,7 +232,9 @@ def test_error_bodies_from_the_servers_show_literally(hostile):
     """A Nomad 500 whose body is Markdown: the freshness banner and 'Could not read ...' warnings."""
     sb, ref, alloc_id = hostile
     body = "Internal error " + EVIL
-    sb.faults.inject("nomad", "/v1/deployments", status=500, body=body)
+    sb.faults.inject("nomad", "/v1/deployments", status=500, body=body)  # blocking queries
+    sb.faults.inject("nomad", "/v1/event/stream", status=500, body=body)  # the event stream, once cut:
+    sb.events.cut()  # the deployments source fails either way
     sb.faults.inject("nomad", "/v1/allocation/:id", status=500, body=body)
     sb.faults.inject("nomad", "/v1/client/fs/logs/:id", status=500, body=body)
     try:

@@ -4,7 +4,9 @@ A property test over real HTTP to the sandbox: load the lists once, make a rando
 changes (the churn simulation's crashes, reschedules and deployments, restarts and stops through
 the API, time passing so restarts finish), follow /v1/event/stream from the loaded index and
 apply every frame (snapshot.events), then reload the lists and require identical lists for the
-event-fed sources and identical frames from views.build_frames. Stub shapes follow
+event-fed sources and identical frames from views.build_frames; and frames kept up to date
+frame by frame (views.incremental.FrameBuilder: only the changed rows built again, patched into
+the last frames) identical to those of the full reload. Stub shapes follow
 nomad/structs/alloc.go (Allocation.Stub) and nomad/structs/structs.go (Node.Stub); payloads
 nomad/state/events.go.
 """
@@ -25,6 +27,7 @@ from connectors import NomadConnector
 from connectors.settings import load
 from sandbox import Sandbox
 from snapshot.events import EVENT_SOURCES, EventState, alloc_stub, node_stub
+from views.incremental import FrameBuilder
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -121,8 +124,13 @@ def test_events_applied_equal_a_full_reload(sb, nomad, ops):
     jobs["now"] = nomad.list_jobs().data
     frames = frames_after(nomad, index)
     assert sb.events.first_seq == 0, "the journal dropped entries: the test would prove nothing"
-    state.apply_all(frames)
     after, after_index = lists(nomad)
+    builder = FrameBuilder(cluster="t", identity=views.ClientIdentity())
+    builder.build(before, now=NOW)
+    builder.build({**after, **state.lists()}, now=NOW)  # the other sources' changes first
+    for frame in frames:  # the refresher builds after every change it is handed
+        if state.apply(frame):
+            builder.build({**after, **state.lists()}, now=NOW)
     assert state.index == after_index or not frames
     got = state.lists()
     for source in EVENT_SOURCES:
@@ -130,8 +138,11 @@ def test_events_applied_equal_a_full_reload(sb, nomad, ops):
     mixed = {**after, **got}
     want = views.build_frames(after, cluster="t", identity=views.ClientIdentity(), now=NOW)
     have = views.build_frames(mixed, cluster="t", identity=views.ClientIdentity(), now=NOW)
+    patched = builder.build(mixed, now=NOW)
     for name, frame in want.as_dict().items():
         pd.testing.assert_frame_equal(getattr(have, name), frame, obj=f"frame {name}")
+        pd.testing.assert_frame_equal(getattr(patched, name), frame, obj=f"patched frame {name}")
+    assert builder.full_builds <= 2, builder.why_whole  # the events never needed a build from scratch
 
 
 def test_the_property_sees_changes():
@@ -145,8 +156,12 @@ def test_the_property_sees_changes():
         frames = frames_after(nomad, index)
         assert {e["Topic"] for f in frames for e in f["Events"]} >= {"Allocation"}
         state = EventState(before, lookup=nomad.allocation_stub)
+        builder = FrameBuilder(cluster="t", identity=views.ClientIdentity())
+        first = builder.build(before, now=NOW)
         assert state.apply_all(frames) >= {"allocations"}
         assert state.lists()["allocations"] != before["allocations"]
+        patched = builder.build({**before, **state.lists()}, now=NOW)
+        assert builder.patches == 1 and not patched.allocations.equals(first.allocations)
 
 
 def test_stub_zero_values_for_omitted_fields():

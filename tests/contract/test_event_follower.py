@@ -155,3 +155,21 @@ def test_a_refused_stream_falls_back_to_blocking_queries(sb, status):
         assert not ref.died
     finally:
         ref.stop()
+
+
+def test_a_stopped_refresher_lets_go_of_its_open_stream_at_once():
+    """Nomad sends a heartbeat only every 30 s (NewJsonStream(ctx, 30*time.Second) in
+    nomad/event_endpoint.go): a refresher that is
+    replaced (a config edit, a rotated token) must not keep its stream thread, and the stream's
+    connection, until then. Stopping closes the open response, so the reader wakes at once."""
+    with Sandbox(clients=4, seed=7, frozen=True, event_heartbeat=120) as sb:
+        ref = _refresher(sb)
+        ref.wait_for(_streaming, timeout=30)
+        alloc = _live(sb)[0]
+        _restart(sb, alloc)  # the stream is past its first frame and waiting for the next line
+        ref.wait_for(lambda s: _signaled(s, alloc) > 0, timeout=30)
+        ref.stop(timeout=10)
+        assert not ref.running, [t.name for t in ref._threads if t.is_alive()]
+        sb.reset_stats()
+        ref.join(1)
+        assert sb.stats().get("GET /v1/event/stream", 0) == 0  # and it did not subscribe again

@@ -1,0 +1,396 @@
+"""Frames kept up to date from the rows that changed: ``FrameBuilder.build(raw, now)`` gives the
+very frames ``views.build_frames(raw, ...)`` would, at a cost that follows the change.
+
+Following Nomad's event stream, the refresher hands over lists holding the same dict for every
+item that did not change (``snapshot.events.EventState`` replaces a changed item's dict, appends
+new ones, keeps the list endpoints' order), so one pass by identity (else equality) finds the
+changed rows (``views.rowpatch``), and only those are parsed again:
+
+* ``allocations`` / ``task_events``, ``jobs``, ``deployments``: the changed rows, built by the
+  frame's own builder, replace the old ones (new ones appended), task events by allocation block;
+* whole-frame columns again for what the change touched (job desired counts and versions, node
+  counts), or for all, vectorised (allocation age, each job's latest deployment);
+* ``clients``: only the clients the changed rows belong to are assessed again
+  (``views.clients.client_rows`` on just their rows), merged into the others and sorted as a full
+  build sorts them.  Time-windowed health ("failed in the last 6h") of the other clients moves on
+  with a full assessment at least every ``clients_max_age`` seconds.
+
+Anything else (nodes, which client a job belongs to, Consul, lists that shrank or changed mostly)
+is built from scratch. Incremental == full build for the same ``now``: tests/contract/test_event_apply.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from common import gcpause
+
+from . import allocations as _allocations
+from . import checks as _checks
+from . import clients as _clients
+from . import columns as col
+from . import deployments as _deployments
+from . import jobs as _jobs
+from . import namespaces as _namespaces
+from . import nodes as _nodes
+from . import rowpatch as rp
+from . import services as _services
+from .health import DEFAULT_RULES, HealthRules
+from .identity import ClientIdentity
+
+__all__ = ["FrameBuilder"]
+
+ROW_SOURCES = ("jobs", "allocations", "deployments")  # patched row by row
+RAW_NAMES = ROW_SOURCES + ("nodes", "namespaces", "nomad_services", "consul_services", "consul_checks")
+
+
+@dataclass
+class _State:
+    raw: dict[str, Any] = field(default_factory=dict)  # source -> the raw value last built from
+    job_client: dict = field(default_factory=dict)
+    job_pos: dict = field(default_factory=dict)  # (namespace, job ID) -> row in jobs_base
+    node_dc: dict = field(default_factory=dict)
+    alloc_client: dict = field(default_factory=dict)
+    consul_allocs: set = field(default_factory=set)  # allocation IDs Consul rows name
+    jobs_base: Any = None  # before the fills
+    nodes_base: Any = None
+    allocations: Any = None
+    task_events: Any = None
+    ev_counts: Any = None  # task events per allocation row
+    deployments: Any = None
+    checks: Any = None
+    services: Any = None
+    namespaces: Any = None
+    nomad_services: Any = None
+    clients: Any = None
+    findings: dict = field(default_factory=dict)  # client -> findings (the clients sort)
+    clients_at: int = 0  # now (ns) of the last full assessment
+    frames: Any = None
+
+
+class FrameBuilder:
+    """``build(raw, now)`` == ``views.build_frames(raw, cluster=, identity=, now=, rules=)``,
+    patching the previous build where only some rows changed. One builder per refresher; not
+    thread-safe (the refresher's one builder thread calls it). ``full_builds`` / ``patches``
+    count what it did (tests, benchmark)."""
+
+    def __init__(
+        self,
+        *,
+        cluster: str,
+        identity: ClientIdentity | str | None = None,
+        rules: HealthRules = DEFAULT_RULES,
+        clients_max_age: float = 60.0,
+        keep: tuple[str, ...] = ROW_SOURCES,
+    ):
+        self.cluster = cluster or ""
+        self.identity = identity if isinstance(identity, ClientIdentity) else ClientIdentity.parse(identity)
+        self.rules = rules
+        self.clients_max_age_ns = int(clients_max_age * 1e9)
+        # Lists kept to find the next one's changed rows; one not kept (a blocking query's old
+        # body would live on beside the new) is built whole whenever it changes.
+        self.keep = frozenset(keep)
+        self._s: _State | None = None
+        self.full_builds = 0
+        self.patches = 0
+        self.why_whole = ""
+
+    def _whole(self, why: str) -> None:
+        self.why_whole = why  # the last reason a patch would not do (tests, benchmark)
+
+    def build(self, raw: Mapping[str, Any] | None, *, now: Any = None, changed: Any = None) -> Any:
+        """``changed``: the sources whose value changed since the last build (needed only for the
+        sources not kept; None: assume they all did)."""
+        raw = raw or {}
+        now_ts = col.utc_now(now)
+        with gcpause.paused():
+            prev = self._s
+            try:
+                out = self._patch(prev, raw, now_ts, changed) if prev is not None else None
+            except Exception:  # never worse than a full build
+                out = None
+            if out is None:
+                self._s = None  # a failed build keeps nothing half made
+                out = self._full(raw, now_ts)
+                self.full_builds += 1
+            else:
+                self.patches += 1
+            return out
+
+    # ------------------------------------------------------------------ full
+
+    def _full(self, raw: Mapping[str, Any], now_ts: pd.Timestamp) -> Any:
+        s = _State()
+        cluster, identity = self.cluster, self.identity
+        for name in RAW_NAMES:
+            s.raw[name] = raw.get(name)
+            if name in ROW_SOURCES and name not in self.keep:
+                s.raw[name] = None  # not kept: ``changed`` says when it moved
+        rows = {name: col.records(raw.get(name)) for name in ROW_SOURCES}
+        s.job_client = _jobs.job_client_map(rows["jobs"], identity)
+        s.nodes_base = _nodes.build_nodes(raw.get("nodes"), cluster=cluster)
+        s.node_dc = rp.node_dc(s.nodes_base)
+        s.jobs_base = _jobs.build_jobs(rows["jobs"], cluster=cluster, job_client=s.job_client)
+        s.allocations, s.task_events = _allocations.build_allocations(
+            rows["allocations"],
+            cluster=cluster,
+            identity=identity,
+            job_client=s.job_client,
+            node_dc=s.node_dc,
+            now=now_ts,
+        )
+        s.ev_counts = rp.event_counts(s.allocations, s.task_events)
+        s.deployments = _deployments.build_deployments(
+            rows["deployments"], cluster=cluster, identity=identity, job_client=s.job_client
+        )
+        s.job_pos = rp.job_positions(s.jobs_base)
+        s.alloc_client = rp.alloc_client(s.allocations)
+        self._consul(s, raw)
+        s.namespaces = self._namespaces(s, raw)
+        s.nomad_services = _services.build_nomad_services(raw.get("nomad_services"), cluster=cluster, identity=identity)
+        jobs, nodes = self._fills(s)
+        self._assess_all(s, jobs, now_ts)
+        s.frames = _frames(s, jobs, nodes)
+        # Patching needs lists of objects, one row per ID (per job key): else always built whole.
+        ids = s.allocations["alloc_id"].tolist() if len(s.allocations) else []
+        patchable = (
+            all(isinstance(raw.get(n), list) and rows[n] is raw.get(n) for n in ROW_SOURCES)
+            and len(set(ids)) == len(ids)
+            and len(s.job_pos) == len(s.jobs_base)
+        )
+        self._s = s if patchable else None
+        return s.frames
+
+    def _consul(self, s: _State, raw: Mapping[str, Any]) -> None:
+        s.checks = _checks.build_checks(raw.get("consul_checks"), cluster=self.cluster)
+        s.services = _services.build_services(
+            raw.get("consul_services"),
+            s.checks,
+            cluster=self.cluster,
+            identity=self.identity,
+            alloc_client=s.alloc_client,
+        )
+        _checks.fill_check_clients(s.checks, s.services, s.alloc_client)
+        s.consul_allocs = {a for f in (s.services, s.checks) if len(f) for a in f["alloc_id"].tolist()} - {""}
+
+    def _namespaces(self, s: _State, raw: Mapping[str, Any]) -> pd.DataFrame:
+        counts = s.jobs_base["namespace"].value_counts().to_dict() if len(s.jobs_base) else {}
+        return _namespaces.build_namespaces(
+            raw.get("namespaces"), cluster=self.cluster, identity=self.identity, job_counts=counts
+        )
+
+    def _fills(self, s: _State) -> tuple[pd.DataFrame, pd.DataFrame]:
+        jobs = s.jobs_base.copy()
+        _jobs.fill_job_desired(jobs, s.allocations, s.deployments)
+        _jobs.fill_job_versions(jobs, s.allocations, s.deployments)
+        nodes = s.nodes_base.copy()
+        _nodes.fill_node_counts(nodes, s.allocations)
+        return jobs, nodes
+
+    def _assess(self, s: _State, jobs: pd.DataFrame, now_ts: pd.Timestamp, only: set | None) -> tuple:
+        frames = {
+            "jobs": jobs,
+            "allocations": s.allocations,
+            "deployments": s.deployments,
+            "services": s.services,
+            "checks": s.checks,
+            "namespaces": s.namespaces,
+            "task_events": s.task_events,
+        }
+        if only is not None:
+            frames = rp.for_clients(only, **frames)
+        return _clients.client_rows(
+            cluster=self.cluster, identity=self.identity, now=now_ts, rules=self.rules, **frames
+        )
+
+    def _assess_all(self, s: _State, jobs: pd.DataFrame, now_ts: pd.Timestamp) -> None:
+        df, found = self._assess(s, jobs, now_ts, None)
+        s.findings = dict(zip(df["client"].tolist(), found)) if len(df) else {}
+        s.clients = _clients.sort_clients(df, found)
+        s.clients_at = now_ts.value
+
+    # ------------------------------------------------------------------ patch
+
+    def _patch(self, prev: _State, raw: Mapping[str, Any], now_ts: pd.Timestamp, moved_sources: Any) -> Any:
+        """The frames from ``prev`` and the rows that changed; None when only a full build will do."""
+        for name in ("nodes", "namespaces", "nomad_services"):  # small lists that rarely change
+            new = raw.get(name)
+            if new is not prev.raw[name]:
+                if new != prev.raw[name]:
+                    return self._whole(f"{name} changed")
+                prev.raw[name] = new  # an equal fresh body: the frames stand
+        if now_ts.value < prev.clients_at:
+            return self._whole("the clock went back")
+        for name in ROW_SOURCES:
+            if name not in self.keep:
+                if moved_sources is None or name in moved_sources:
+                    return self._whole(f"{name} changed (not kept)")
+                prev.raw[name] = raw.get(name)  # unchanged: the patch below sees the same object
+        s = _State(**{k: getattr(prev, k) for k in prev.__dataclass_fields__})
+        s.raw = dict(prev.raw)
+        touched: set = set()  # clients to assess again
+        jobs_hit: set = set()  # (namespace, job ID) whose desired count / version may move
+        nodes_hit: set = set()  # node IDs whose allocation counts may move
+        cluster, identity = self.cluster, self.identity
+
+        # ---- jobs (which client each job is: if that moves, every frame naming clients moves)
+        new_jobs: Any = raw.get("jobs")
+        jobs_rows_changed = False
+        if new_jobs is not prev.raw["jobs"]:
+            d = rp.diff(prev.raw["jobs"], new_jobs)
+            if d is None:
+                return self._whole("jobs changed mostly")
+            changed, n0 = d
+            s.raw["jobs"] = new_jobs
+        if new_jobs is not prev.raw["jobs"] and (changed or len(new_jobs) > n0):
+            subset = [new_jobs[i] for i in changed] + new_jobs[n0:]
+            sub_client = _jobs.job_client_map(subset, identity)
+            job_client = dict(prev.job_client)
+            for i in changed:  # a changed job must keep its client and key
+                old, new = prev.raw["jobs"][i], new_jobs[i]
+                k_old = (_jobs.job_namespace(old), col.text(old.get("ID")))
+                k_new = (_jobs.job_namespace(new), col.text(new.get("ID")))
+                if k_old != k_new or sub_client[k_new] != prev.job_client.get(k_old):
+                    return self._whole("a job changed its client")
+            for j in new_jobs[n0:]:
+                k = (_jobs.job_namespace(j), col.text(j.get("ID")))
+                if k in job_client or sub_client[k] != identity.of_job(k[0], k[1], None):
+                    return self._whole("a new job of another client")
+                job_client[k] = sub_client[k]
+            rows = _jobs.build_jobs(subset, cluster=cluster, job_client=job_client)
+            s.jobs_base = rp.patch_rows(prev.jobs_base, rows, changed, n0)
+            if len(new_jobs) > n0:
+                s.job_pos = rp.job_positions(s.jobs_base)
+            s.job_client = job_client
+            s.raw["jobs"] = new_jobs
+            touched |= set(rows["client"].tolist()) | rp.clients_of(prev.jobs_base, changed)
+            jobs_hit |= rp.keys_of(rows, range(len(rows)))
+            jobs_rows_changed = len(new_jobs) > n0
+
+        # ---- allocations and their task events
+        new_allocs: Any = raw.get("allocations")
+        new_alloc_ids: set = set()
+        if new_allocs is not prev.raw["allocations"]:
+            d = rp.diff(prev.raw["allocations"], new_allocs)
+            if d is None:
+                return self._whole("allocations changed mostly")
+            changed, n0 = d
+            s.raw["allocations"] = new_allocs
+        if new_allocs is not prev.raw["allocations"] and (changed or len(new_allocs) > n0):
+            subset = [new_allocs[i] for i in changed] + new_allocs[n0:]
+            rows, events = _allocations.build_allocations(
+                subset, cluster=cluster, identity=identity, job_client=s.job_client, node_dc=s.node_dc, now=now_ts
+            )
+            new_alloc_ids = set(rows["alloc_id"].tolist()[len(changed) :])
+            if len(new_alloc_ids) != len(rows) - len(changed) or new_alloc_ids & prev.alloc_client.keys():
+                return self._whole("an allocation ID twice")
+            counts = rp.event_counts(rows, events)
+            s.allocations = rp.patch_rows(prev.allocations, rows, changed, n0)
+            s.task_events = rp.patch_events(prev.task_events, prev.ev_counts, events, counts, changed, n0)
+            ev_counts = prev.ev_counts.copy()
+            ev_counts[np.asarray(changed, dtype=np.int64)] = counts[: len(changed)]
+            s.ev_counts = np.concatenate([ev_counts, counts[len(changed) :]])
+            s.raw["allocations"] = new_allocs
+            touched |= set(rows["client"].tolist()) | rp.clients_of(prev.allocations, changed)
+            jobs_hit |= rp.keys_of(rows, range(len(rows))) | rp.keys_of(prev.allocations, changed)
+            nodes_hit |= set(rows["node_id"].tolist()) | rp.values_of(prev.allocations, "node_id", changed)
+            if new_alloc_ids:
+                s.alloc_client = {**prev.alloc_client, **rp.alloc_client(rows.iloc[len(changed) :])}
+        if len(s.allocations):
+            s.allocations = s.allocations.copy(deep=False) if s.allocations is prev.allocations else s.allocations
+            s.allocations["age"] = rp.ages(s.allocations["create_time"], now_ts.value)
+
+        # ---- deployments (each job's latest is computed again over the whole frame)
+        new_deps: Any = raw.get("deployments")
+        if new_deps is not prev.raw["deployments"]:
+            d = rp.diff(prev.raw["deployments"], new_deps)
+            if d is None:
+                return self._whole("deployments changed mostly")
+            changed, n0 = d
+            s.raw["deployments"] = new_deps
+        if new_deps is not prev.raw["deployments"] and (changed or len(new_deps) > n0):
+            subset = [new_deps[i] for i in changed] + new_deps[n0:]
+            rows = _deployments.build_deployments(subset, cluster=cluster, identity=identity, job_client=s.job_client)
+            deps = rp.patch_rows(prev.deployments, rows, changed, n0)
+            deps["is_latest"] = _deployments.latest_flags(
+                deps["namespace"].tolist(),
+                deps["job_id"].tolist(),
+                deps["job_version"].tolist(),
+                deps["create_index"].tolist(),
+            )
+            flipped = np.flatnonzero(deps["is_latest"].to_numpy()[:n0] != prev.deployments["is_latest"].to_numpy())
+            s.deployments = deps
+            s.raw["deployments"] = new_deps
+            touched |= set(rows["client"].tolist()) | rp.clients_of(prev.deployments, changed)
+            touched |= rp.clients_of(deps, flipped.tolist())
+            jobs_hit |= rp.keys_of(deps, changed + flipped.tolist() + list(range(n0, len(deps))))
+
+        # ---- Consul: its own data changed, or it names an allocation that is new here
+        consul_changed = (
+            raw.get("consul_services") is not prev.raw["consul_services"]
+            or raw.get("consul_checks") is not prev.raw["consul_checks"]
+            or bool(new_alloc_ids & prev.consul_allocs)
+        )
+        if consul_changed:
+            self._consul(s, raw)
+            s.raw["consul_services"] = raw.get("consul_services")
+            s.raw["consul_checks"] = raw.get("consul_checks")
+        if jobs_rows_changed:
+            s.namespaces = self._namespaces(s, raw)
+
+        if jobs_rows_changed or not len(prev.allocations):
+            jobs, nodes = self._fills(s)
+        else:
+            jobs, moved = rp.fill_jobs_for(
+                s.jobs_base, s.job_pos, prev.frames.jobs, s.allocations, s.deployments, jobs_hit
+            )
+            touched |= moved
+            nodes = rp.fill_nodes_for(prev.frames.nodes, s.allocations, nodes_hit)
+        prev_jobs = prev.frames.jobs
+        if (
+            consul_changed
+            or jobs_rows_changed
+            or len(jobs) != len(prev_jobs)
+            or now_ts.value - prev.clients_at >= self.clients_max_age_ns
+        ):
+            self._assess_all(s, jobs, now_ts)
+        elif touched:
+            touched.discard("")
+            df, found = self._assess(s, jobs, now_ts, touched)
+            keep = prev.clients[~prev.clients["client"].isin(touched).to_numpy()]
+            findings = {c: n for c, n in prev.findings.items() if c not in touched}
+            if len(df):
+                findings.update(zip(df["client"].tolist(), found))
+                merged = pd.concat([keep, df], ignore_index=True) if len(keep) else df
+            else:
+                merged = keep.reset_index(drop=True)
+            s.clients = _clients.sort_clients(merged, [findings[c] for c in merged["client"].tolist()])
+            s.findings = findings
+        s.frames = _frames(s, jobs, nodes)
+        for name in ROW_SOURCES:
+            if name not in self.keep:
+                s.raw[name] = prev.raw[name] = None
+        self._s = s
+        return s.frames
+
+
+def _frames(s: _State, jobs: pd.DataFrame, nodes: pd.DataFrame) -> Any:
+    from . import Frames  # views/__init__ is loaded first: this module is imported after it
+
+    return Frames(
+        clients=s.clients,
+        jobs=jobs,
+        allocations=s.allocations,
+        task_events=s.task_events,
+        deployments=s.deployments,
+        services=s.services,
+        checks=s.checks,
+        nodes=nodes,
+        namespaces=s.namespaces,
+        nomad_services=s.nomad_services,
+    )

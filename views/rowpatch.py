@@ -1,0 +1,213 @@
+"""Row patching for ``views.incremental``: find the rows of a list that changed, put freshly built
+rows in place of old ones (and a changed allocation's task events in place of its old block),
+and compute the whole-frame columns again for only the jobs and nodes the change touched.
+Pure functions over lists and frames; nothing here keeps state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import columns as col
+from . import jobs as jobs_mod
+from .schema import empty
+
+# Above this share of changed rows a frame is built again from scratch (patching costs more).
+MAX_CHANGED_SHARE = 0.2
+
+
+def diff(old: list, new: list) -> tuple[list[int], int] | None:
+    """Positions (< len(old)) whose item is another object now, and len(old) (the rest of
+    ``new`` is appended); None when ``new`` is not ``old`` updated in place and appended to,
+    or when so much changed that a full build is cheaper."""
+    n0 = len(old)
+    if not n0 and not new:
+        return [], 0
+    if len(new) < n0 or not n0:
+        return None
+    # Kept by events, an unchanged item is the same object; from a fresh body it is an equal one.
+    changed = [i for i, (a, b) in enumerate(zip(old, new)) if a is not b and a != b]
+    if len(changed) + len(new) - n0 > max(16, MAX_CHANGED_SHARE * n0):
+        return None
+    for i in changed:
+        if not isinstance(new[i], dict) or old[i].get("ID") != new[i].get("ID"):
+            return None
+    if not all(isinstance(x, dict) for x in new[n0:]):
+        return None
+    return changed, n0
+
+
+def patch_rows(old: pd.DataFrame, rows: pd.DataFrame, changed: list[int], n0: int) -> pd.DataFrame:
+    """``old`` with its rows at ``changed`` replaced by the first len(changed) rows of ``rows``
+    and the rest of ``rows`` appended, in that order."""
+    if not changed and len(rows) == 0:
+        return old
+    pieces, at = [], 0
+    for k, p in enumerate(changed):
+        if p > at:
+            pieces.append(old.iloc[at:p])
+        pieces.append(rows.iloc[k : k + 1])
+        at = p + 1
+    if at < n0:
+        pieces.append(old.iloc[at:n0])
+    if len(rows) > len(changed):
+        pieces.append(rows.iloc[len(changed) :])
+    return pd.concat(pieces, ignore_index=True)
+
+
+def ages(create: pd.Series, now_ns: int) -> np.ndarray:
+    cr = create.to_numpy(dtype="M8[ns]").view(np.int64)
+    return np.where(cr == col.INAT, col.INAT, now_ns - cr).view("m8[ns]")
+
+
+def clients_of(frame: pd.DataFrame, positions: list[int] | range) -> set:
+    if not len(frame) or not len(positions):
+        return set()
+    return set(frame["client"].to_numpy()[np.asarray(list(positions), dtype=np.int64)].tolist())
+
+
+def fill_jobs_for(
+    jobs_base: pd.DataFrame,
+    job_pos: dict,
+    prev_jobs: pd.DataFrame,
+    allocations: pd.DataFrame,
+    deployments: pd.DataFrame,
+    hit: set,
+) -> tuple[pd.DataFrame, set]:
+    """jobs.desired and jobs.job_version again for the jobs in ``hit`` only (each job's come from
+    its own rows); the clients of the jobs whose values moved."""
+    jobs = jobs_base.copy()
+    desired = prev_jobs["desired"].to_numpy().copy()
+    version = prev_jobs["job_version"].to_numpy().copy()
+    pos = sorted(job_pos[k] for k in hit if k in job_pos)
+    moved: set = set()
+    if pos:
+        sub = jobs.iloc[pos].reset_index(drop=True)
+        keys = set(zip(sub["namespace"].tolist(), sub["job_id"].tolist()))
+        jids = list({k[1] for k in keys})
+
+        def rows_of(frame: pd.DataFrame) -> pd.DataFrame:
+            if not len(frame):
+                return frame
+            frame = frame[frame["job_id"].isin(jids).to_numpy()]
+            mine = [k in keys for k in zip(frame["namespace"].tolist(), frame["job_id"].tolist())]
+            return frame[np.asarray(mine, dtype=bool)] if len(frame) else frame
+
+        sub_allocs, sub_deps = rows_of(allocations), rows_of(deployments)
+        jobs_mod.fill_job_desired(sub, sub_allocs, sub_deps)
+        jobs_mod.fill_job_versions(sub, sub_allocs, sub_deps)
+        at = np.asarray(pos, dtype=np.int64)
+        new_d, new_v = sub["desired"].to_numpy(), sub["job_version"].to_numpy()
+        diff = (desired[at] != new_d) | (version[at] != new_v)
+        moved = set(sub["client"].to_numpy()[diff].tolist())
+        desired[at], version[at] = new_d, new_v
+    jobs["desired"] = desired
+    jobs["job_version"] = version
+    return jobs, moved
+
+
+def fill_nodes_for(prev_nodes: pd.DataFrame, allocations: pd.DataFrame, hit: set) -> pd.DataFrame:
+    """nodes.allocs_total / allocs_running again for the nodes in ``hit`` only."""
+    hit = hit - {""}
+    if not hit or not len(prev_nodes) or not len(allocations):
+        return prev_nodes
+    nodes = prev_nodes.copy()
+    sub = allocations[allocations["node_id"].isin(list(hit)).to_numpy()]
+    nid = sub["node_id"]
+    total = nid.value_counts()
+    running = nid[sub["client_status"].to_numpy() == "running"].value_counts()
+    mine = nodes["node_id"].isin(list(hit)).to_numpy()
+    ids = nodes["node_id"][mine]
+    for column, counts in (("allocs_total", total), ("allocs_running", running)):
+        values = nodes[column].to_numpy().copy()
+        values[mine] = ids.map(counts).fillna(0).astype("int64").to_numpy()
+        nodes[column] = values
+    return nodes
+
+
+def node_dc(nodes: pd.DataFrame) -> dict:
+    return dict(zip(nodes["node_id"].tolist(), nodes["datacenter"].tolist())) if len(nodes) else {}
+
+
+def job_positions(jobs: pd.DataFrame) -> dict:
+    if not len(jobs):
+        return {}
+    return {k: i for i, k in enumerate(zip(jobs["namespace"].tolist(), jobs["job_id"].tolist()))}
+
+
+def keys_of(frame: pd.DataFrame, positions: Any) -> set:
+    positions = list(positions)
+    if not len(frame) or not positions:
+        return set()
+    at = np.asarray(positions, dtype=np.int64)
+    return set(zip(frame["namespace"].to_numpy()[at].tolist(), frame["job_id"].to_numpy()[at].tolist()))
+
+
+def values_of(frame: pd.DataFrame, column: str, positions: list[int]) -> set:
+    if not len(frame) or not positions:
+        return set()
+    return set(frame[column].to_numpy()[np.asarray(positions, dtype=np.int64)].tolist())
+
+
+def alloc_client(allocations: pd.DataFrame) -> dict:
+    if not len(allocations):
+        return {}
+    return dict(zip(allocations["alloc_id"].tolist(), allocations["client"].tolist()))
+
+
+def event_counts(allocations: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
+    """Task events per allocation row (a build lists each allocation's events together, in
+    allocation order)."""
+    n = len(allocations)
+    if not n or not len(events):
+        return np.zeros(n, dtype=np.int64)
+    where = pd.Index(allocations["alloc_id"].to_numpy()).get_indexer(events["alloc_id"].to_numpy())
+    return np.bincount(where, minlength=n).astype(np.int64)
+
+
+def patch_events(
+    old: pd.DataFrame, old_counts: np.ndarray, rows: pd.DataFrame, counts: np.ndarray, changed: list[int], n0: int
+) -> pd.DataFrame:
+    """The task events of the allocations at ``changed`` replaced by their new ones, the new
+    allocations' appended (the order a full build gives)."""
+    if not changed and not len(rows):
+        return old
+    starts = np.concatenate([[0], np.cumsum(old_counts)])
+    new_starts = np.concatenate([[0], np.cumsum(counts)])
+    pieces, at = [], 0
+    for k, p in enumerate(changed):
+        if starts[p] > at:
+            pieces.append(old.iloc[at : starts[p]])
+        if counts[k]:
+            pieces.append(rows.iloc[new_starts[k] : new_starts[k + 1]])
+        at = int(starts[p + 1])
+    if at < len(old):
+        pieces.append(old.iloc[at:])
+    if new_starts[len(changed)] < len(rows):
+        pieces.append(rows.iloc[new_starts[len(changed)] :])
+    pieces = [p for p in pieces if len(p)]
+    if not pieces:
+        return empty("task_events")  # what a build gives for no events at all
+    return pd.concat(pieces, ignore_index=True)
+
+
+def for_clients(only: set, **frames: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of these frames (``views.clients.client_rows``' inputs) that can change the
+    assessment of the clients in ``only``."""
+    out = {}
+    for name, frame in frames.items():
+        if not len(frame):
+            out[name] = frame
+        elif name == "checks":
+            # a passing check says nothing; a node-level one (no service) counts for the node's clients
+            live = frame["status"].to_numpy() != "passing"
+            mine = frame["client"].isin(only).to_numpy() | (frame["service_id"].to_numpy() == "")
+            out[name] = frame[live & mine]
+        elif name == "namespaces":
+            out[name] = frame[frame["namespace"].isin(only).to_numpy()]
+        else:
+            out[name] = frame[frame["client"].isin(only).to_numpy()]
+    return out
