@@ -5,8 +5,11 @@
 One sandbox process (`python -m sandbox serve --clients 40`, live: its clock runs, so the data
 changes now and then), the demo OpenID provider (sandbox/oidc_provider.py, in this process), and
 per session count a fresh dashboard server (`streamlit run app.py`, its own process). Debian's
-Chromium (never a downloaded build) runs headless through Playwright: ONE browser process with one
-context (own cookies, own Streamlit session) and one page per simulated person. Each person is
+Chromium (never a downloaded build) runs headless through Playwright: ONE browser process, one
+context (cookies) per role and one page per simulated person: every page is its own Streamlit
+session (its own websocket), like tabs; the pages of a context share the browser's cache and
+compiled code, which is what lets 40 of them start on 2 cores (a context per page could not:
+each compiled Streamlit's frontend again). Each person is
 signed in as viewer, support, manager or admin in turn (one real sign-in per role through the
 provider's form; the other contexts start from that signed-in cookie), then walks a route for
 ``--seconds``: client health, versions and residency through the sidebar, a client's page opened
@@ -390,21 +393,25 @@ async def _drive(base: str, idp, sessions: int, seconds: float, warmup: float, c
         states = {}
         for role in ROLES[: max(1, min(len(ROLES), sessions))]:
             states[role] = await _sign_in(browser, base, idp, role, args.timeout)
+        # One context per role, its pages sharing the browser's cache and compiled code: each page is
+        # still its own Streamlit session (its own websocket), as tabs of one person are.
+        contexts = {
+            role: await browser.new_context(viewport={"width": 1440, "height": 900}, storage_state=state)
+            for role, state in states.items()
+        }
         people = []
         for n in range(sessions):
-            role = ROLES[n % len(states)]
-            ctx = await browser.new_context(viewport={"width": 1440, "height": 900}, storage_state=states[role])
+            ctx = contexts[ROLES[n % len(contexts)]]
             people.append(Person(n, ctx, base, clients, args.timeout, (args.dwell_min, args.dwell_max)))
         t = time.monotonic()
-        ramp = min(warmup / 2, 0.5 * sessions)  # people arrive over a few seconds, not in one burst
+        ramp = args.ramp * sessions  # people arrive one after the other, not in one burst
+        warmup = max(warmup, ramp + 20.0)  # everyone has their first page before the window opens
         measure_from = t + warmup
         stop_at = measure_from + seconds
         since_wall = time.time() + warmup
         loop = asyncio.get_running_loop()
         loop.call_at(loop.time() + warmup, meter.start)  # the CPU window starts after the warm-up
-        await asyncio.gather(
-            *(p.run(t + ramp * i / max(sessions, 1), measure_from, stop_at) for i, p in enumerate(people))
-        )
+        await asyncio.gather(*(p.run(t + args.ramp * i, measure_from, stop_at) for i, p in enumerate(people)))
         cpu = meter.stop()
         gaps, renders, navs, timeouts = [], [], [], 0
         for p in people:
@@ -413,8 +420,8 @@ async def _drive(base: str, idp, sessions: int, seconds: float, warmup: float, c
             renders += p.renders
             navs += p.navigations
             timeouts += p.timeouts
-        for p in people:
-            await p.context.close()
+        for ctx in contexts.values():
+            await ctx.close()
         await browser.close()
     return gaps, renders, navs, timeouts, cpu
 
@@ -447,6 +454,7 @@ def run_one(sandbox, idp, workdir: Path, sessions: int, args) -> dict:
         "timeouts": timeouts,
         **cpu,
         "browser_processes": 1,
+        "browser_contexts": min(len(ROLES), sessions),
         "mean_gap_s": round(statistics.fmean(gaps), 2) if gaps else None,
     }
 
@@ -455,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench sessions", description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 40])
     p.add_argument("--seconds", type=float, default=90.0, help="measured window per session count")
-    p.add_argument("--warmup", type=float, default=30.0, help="seconds before measuring (sign-ins, first loads)")
+    p.add_argument("--warmup", type=float, default=30.0, help="seconds before measuring (at least the ramp + 20 s)")
+    p.add_argument("--ramp", type=float, default=1.0, help="seconds between two people's arrivals")
     p.add_argument("--clients", type=int, default=40, help="sandbox size (the 40-client demo)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a page's content")
     p.add_argument("--dwell-min", type=float, default=15.0)
