@@ -32,8 +32,10 @@ def own_cluster():
             import streamlit as st
 
             from snapshot.refresher import _reset_registry
+            from ui import shared
 
             st.cache_resource.clear()
+            shared.CACHE.clear()
             _reset_registry()
             for k, v in saved.items():
                 if v is None:
