@@ -32,7 +32,8 @@ class Generation(History):
         order = list(range(1, n_clients))  # northern-leaf (0) stays healthy: a stable example
         rng.shuffle(order)
         n_bad = round(n_clients * 0.2)
-        scenario_of = {ci: SCENARIOS[k % len(SCENARIOS)] for k, ci in enumerate(order[:n_bad])}
+        first = prof.scenarios_from
+        scenario_of = {ci: SCENARIOS[(first + k) % len(SCENARIOS)] for k, ci in enumerate(order[:n_bad])}
         # A few clients also run abroad (us-east-1 by default; for data-residency checks); one
         # of them is only allowed Canadian datacenters, i.e. a violation to find.
         n_us = max(1, n_clients // 12)

@@ -22,6 +22,9 @@ class ClusterProfile:
     abroad: str = "us-east-1"  # where a few clients also run (the residency checks' material)
     shares: tuple[float, ...] = (0.45, 0.4, 0.15)  # of the nodes, per datacenter of ``datacenters``
     names: tuple[tuple[str, str], ...] | None = None  # (slug, name) of its clients; None: the seed's
+    # Where in SCENARIOS this cluster's seeded trouble starts: a cluster has fewer clients than the
+    # default 40, so without an offset no cluster of a small fleet would show an outage.
+    scenarios_from: int = 0
 
     @property
     def datacenters(self) -> tuple[str, ...]:
@@ -33,8 +36,8 @@ DEFAULT = ClusterProfile()
 # Clusters in the order ``serve --clusters N`` starts them. East keeps the default datacenters.
 LAYOUT = (
     ClusterProfile("ca-east", "ca-east", ("ca-tor-1", "ca-mtl-1"), "us-east-1"),
-    ClusterProfile("ca-west", "ca-west", ("ca-van-1", "ca-cgy-1"), "us-west-2"),
-    ClusterProfile("ca-atlantic", "ca-atlantic", ("ca-hfx-1", "ca-mtl-2"), "us-east-2"),
+    ClusterProfile("ca-west", "ca-west", ("ca-van-1", "ca-cgy-1"), "us-west-2", scenarios_from=4),
+    ClusterProfile("ca-atlantic", "ca-atlantic", ("ca-hfx-1", "ca-mtl-2"), "us-east-2", scenarios_from=2),
 )
 
 
@@ -51,5 +54,15 @@ def cluster_profiles(count: int, clients: int, seed: int) -> list[ClusterProfile
     for k, base in enumerate(LAYOUT[:count]):
         start = 0 if k == 0 else int(k * step - step / 3)
         stop = round((k + 1) * step)
-        out.append(ClusterProfile(base.name, base.region, base.home, base.abroad, base.shares, tuple(pool[start:stop])))
+        out.append(
+            ClusterProfile(
+                base.name,
+                base.region,
+                base.home,
+                base.abroad,
+                base.shares,
+                tuple(pool[start:stop]),
+                base.scenarios_from,
+            )
+        )
     return out

@@ -55,6 +55,19 @@ def test_some_clients_run_in_both_clusters(group):
     assert "northern-leaf" not in {c.slug for c in group["ca-west"].world.clients}
 
 
+def test_the_clusters_together_seed_every_kind_of_trouble(group):
+    """Each cluster has fewer clients than the single demo, so each starts at another place in
+    the list of seeded problems: together the demo still shows an outage (a client down) and a
+    pending allocation, and a shared client can be in trouble in one cluster only."""
+    from sandbox.world.records import SCENARIOS
+
+    seeded = {c.scenario for sb in group for c in sb.world.clients if c.scenario}
+    assert seeded == set(SCENARIOS)
+    down = next(c.slug for c in group[1].world.clients if c.scenario == "outage")
+    east = next(c for c in group[0].world.clients if c.slug == down) if down in group[0].world.client_by_slug else None
+    assert east is None or east.scenario != "outage"
+
+
 def test_a_few_placements_are_outside_canada(group):
     for sb in group:
         nodes = {n["ID"]: n["Datacenter"] for n in get(sb.nomad_addr, "/v1/nodes")}
