@@ -98,6 +98,7 @@ class Refresher:
         nomad: NomadConnector | None = None,
         consul: ConsulConnector | None = None,
         events: bool | None = None,
+        events_reload_every: float = 3600.0,
         consul_delta: bool | None = None,
     ):
         self.settings = cluster_settings
@@ -168,7 +169,7 @@ class Refresher:
         self._snapshot = self._make_snapshot()
         # --- event stream (issue 13): allocations/deployments/nodes follow /v1/event/stream unless off
         self.events = events_enabled(os.environ) if events is None else bool(events)
-        self.follower = StreamFollower(self) if self.events else None
+        self.follower = StreamFollower(self, reload_every=events_reload_every) if self.events else None
         self.frame_builder = (
             _frame_builder(
                 cluster_settings.name, identity, max_frame_age=self.max_frame_age, keep_allocations=self.events

@@ -244,6 +244,7 @@ class Simulation:
         self.alloc_list[:] = [a for a in self.alloc_list if id(a) not in gone]
         for job in jobs.values():
             job.allocs[:] = [a for a in job.allocs if id(a) not in gone]
+        tables = {"allocs", "evals"} if jobs else set()
         while len(self._gc_objects) > max(1000, len(self.alloc_list) // 10):
             obj = self._gc_objects.popleft()
             if isinstance(obj, Deployment):
@@ -252,9 +253,15 @@ class Simulation:
                     continue
                 self.deployments.pop(obj.id, None)
                 obj.job.deployments.remove(obj)
+                tables.add("deployments")
             else:
                 self.evals.pop(obj.id, None)
                 obj.job.evals.remove(obj)
+                tables.add("evals")
+        if tables:
+            # A raft write that moves the tables' indexes (StateStore.DeleteEval, DeleteDeployment in
+            # nomad/state/state_store.go) but sends no event (no GC type in nomad/state/events.go).
+            self.touch(*sorted(tables))
 
     # ----------------------------------------------------------------- churn
     def churn_state(self, since: float | None = None) -> dict:
