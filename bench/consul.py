@@ -19,6 +19,9 @@ After both sources hold data the sandbox's counters are reset; for ``--seconds``
                           /_sandbox/churn) to the refresher holding Consul data at that index (its
                           listener; frame builds are the views' cost, measured by ``bench churn``)
   full_reads              delta mode: full reads of the checks and of the catalog in the window
+  full_read_bytes, full_every_s   the size of one full read (the first) and, delta mode, how often
+                          one is made while things change: their amortized cost is
+                          full_read_bytes * 60 / full_every_s per minute
   cpu_s_per_min, peak_rss_mb   of the child process
 
 Nomad's changes are told apart with a plain reader of Nomad's event stream in the child (Nomad's
@@ -95,6 +98,7 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
     ref.add_listener(listener)
     nomad_idx: set[int] = set()
     stop = threading.Event()
+    _, before = counters(consul)
     ref._start_watchers(CONSUL_SOURCES)  # the refresher's own watcher loop, Consul's sources only
     try:
         deadline = time.monotonic() + 1800
@@ -102,6 +106,7 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
             if time.monotonic() > deadline:
                 raise TimeoutError("Consul's first read did not finish")
             time.sleep(0.2)
+        full_bytes = counters(consul)[1] - before  # one full read of both sources
         threading.Thread(target=_nomad_indexes, args=(nomad, nomad_idx, stop), daemon=True).start()
         time.sleep(0.5)
         full0 = dict(ref.consul_follow.counts) if ref.consul_follow else {}
@@ -136,6 +141,11 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         "flaps": len(flaps),
         "flaps_seen": len(delays),
         "full_reads": full,
+        "full_read_bytes": full_bytes,  # the first read: checks + every name's catalog
+        # delta mode: seconds between full reads while things change (checks, catalog)
+        "full_every_s": {k: round(v, 1) for k, v in ref.consul_follow.full_every.items()}
+        if ref.consul_follow
+        else None,
         "cpu_s_per_min": round(cpu * per_min, 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }

@@ -98,6 +98,7 @@ class ConsulFollow:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self.counts = {"checks_full": 0, "checks_not_passing": 0, "services_full": 0, "services_names": 0}
+        self.full_every: dict[str, float] = {}
         self._checks_full: dict[Key, dict] | None = None
         self._checks_list: list[dict] = []
         self._checks_index = 0
@@ -110,9 +111,12 @@ class ConsulFollow:
         with self._lock:
             self.counts[key] += 1
 
-    def _next_due(self, started: float) -> float:
+    def _next_due(self, started: float, source: str) -> float:
         took = self._monotonic() - started
-        return started + max(self.full_min, took / self.full_share if self.full_share > 0 else 0.0)
+        every = max(self.full_min, took / self.full_share if self.full_share > 0 else 0.0)
+        with self._lock:
+            self.full_every[source] = every  # for the benchmark: how often a busy cluster is read in full
+        return started + every
 
     # ------------------------------------------------------------------ checks
 
@@ -122,7 +126,7 @@ class ConsulFollow:
         self._checks_full = {_check_key(c): c for c in got.data}
         self._checks_list = list(got.data)
         self._checks_index = got.index
-        self._checks_due = self._next_due(started)
+        self._checks_due = self._next_due(started, "checks")
         self._count("checks_full")
         return Listing(self._checks_list, got.index)
 
@@ -155,7 +159,7 @@ class ConsulFollow:
         names = self.consul.catalog_services()
         self._svc = {name: self.consul.catalog_service(name, slim=self.slim).data for name in sorted(names.data)}
         self._svc_index = names.index
-        self._svc_due = self._next_due(started)
+        self._svc_due = self._next_due(started, "services")
         self._count("services_full")
         return Listing(self._svc, names.index)
 
