@@ -219,14 +219,7 @@ class ConsulConnector:
         return Listing(data, parse_index(index))
 
     def _slim_list(
-        self,
-        ctx: Context,
-        path: str,
-        index: int | None,
-        wait: float | None,
-        token: str | None,
-        element,
-        filter_expr: str | None = None,
+        self, ctx: Context, path: str, index: int | None, wait: float | None, token: str | None, element
     ) -> Listing:
         """GET a list read by the dashboard and parse it element by element, keeping only
         the fields its views read (connectors.slim).  Same requests and errors as the
@@ -234,8 +227,6 @@ class ConsulConnector:
         params = []
         if index:  # a blocking query; without a wait Consul holds it for its default (5 min)
             params = [("index", index)] + ([("wait", wait_string(wait))] if wait else [])
-        if filter_expr:  # go-bexpr, evaluated by Consul after the read: the index is unchanged
-            params.append(("filter", filter_expr))
         headers = self._c.prepare_headers(self._token(token))
         http = self._c.http
 
@@ -254,15 +245,9 @@ class ConsulConnector:
     # ------------------------------------------------------------------ reads
 
     def catalog_services(
-        self,
-        *,
-        index: int | None = None,
-        wait: float | None = None,
-        token: str | None = None,
-        filter_expr: str | None = None,
+        self, *, index: int | None = None, wait: float | None = None, token: str | None = None
     ) -> Listing:
-        """`{service name: [tags]}` for the whole datacenter (`filter_expr`: go-bexpr over each
-        ServiceNode, e.g. "ModifyIndex > 120": only the names with such instances)."""
+        """`{service name: [tags]}` for the whole datacenter."""
         index, wait = check_blocking(index, wait)
         ctx = self._ctx("list the services in the Consul catalog", token)
         result = self._run(
@@ -271,7 +256,6 @@ class ConsulConnector:
             index=index,
             wait=wait_string(wait) if wait else None,
             token=self._token(token),
-            filter_expr=filter_expr or None,
         )
         return self._listing(ctx, result, dict)
 
@@ -283,18 +267,15 @@ class ConsulConnector:
         wait: float | None = None,
         token: str | None = None,
         slim: bool = False,
-        filter_expr: str | None = None,
     ) -> Listing:
-        """The catalog entries (nodes) of one service name (`slim=True`: only the fields the views read;
-        `filter_expr`: go-bexpr over each entry)."""
+        """The catalog entries (nodes) of one service name (`slim=True`: only the fields the views read)."""
         paths.check_name(name, "service name", "Consul")
         if "/" in name or "\\" in name:
             raise InvalidInput("Consul", f"{name!r} is not a valid Consul service name (it contains a slash)")
         index, wait = check_blocking(index, wait)
         ctx = self._ctx(f"read the catalog entries of service {name}", token, missing=f"service {name}")
         if slim:
-            path = f"/v1/catalog/service/{name}"
-            return self._slim_list(ctx, path, index, wait, token, slim_catalog_entry, filter_expr)
+            return self._slim_list(ctx, f"/v1/catalog/service/{name}", index, wait, token, slim_catalog_entry)
         result = self._run(
             ctx,
             self._c.catalog.service,
@@ -302,7 +283,6 @@ class ConsulConnector:
             index=index,
             wait=wait_string(wait) if wait else None,
             token=self._token(token),
-            filter_expr=filter_expr or None,
         )
         return self._listing(ctx, result, list)
 
@@ -314,16 +294,14 @@ class ConsulConnector:
         wait: float | None = None,
         token: str | None = None,
         slim: bool = False,
-        filter_expr: str | None = None,
     ) -> Listing:
-        """All health checks in a state ("any" = every check; `slim=True`: only the fields the views read;
-        `filter_expr`: go-bexpr over each check, e.g. 'Status != "passing" or ModifyIndex > 120')."""
+        """All health checks in a state ("any" = every check; `slim=True`: only the fields the views read)."""
         if state not in _STATES:
             raise InvalidInput("Consul", f"Health state must be one of {', '.join(_STATES)}, not {state!r}")
         index, wait = check_blocking(index, wait)
         ctx = self._ctx(f"read the health checks in state {state}", token)
         if slim:
-            return self._slim_list(ctx, f"/v1/health/state/{state}", index, wait, token, slim_check, filter_expr)
+            return self._slim_list(ctx, f"/v1/health/state/{state}", index, wait, token, slim_check)
         result = self._run(
             ctx,
             self._c.health.state,
@@ -331,7 +309,6 @@ class ConsulConnector:
             index=index,
             wait=wait_string(wait) if wait else None,
             token=self._token(token),
-            filter_expr=filter_expr or None,
         )
         return self._listing(ctx, result, list)
 
