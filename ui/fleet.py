@@ -62,7 +62,8 @@ def _job_specs(frames, needed: list[tuple[str, str]]) -> tuple[dict, int]:
     if len(jobs):
         submitted = dict(zip(zip(jobs["namespace"].tolist(), jobs["job_id"].tolist()), jobs["submit_time"].tolist()))
         # read from a cluster that holds the job (the first listed, when several do)
-        holder = dict(zip(zip(jobs["namespace"].tolist(), jobs["job_id"].tolist()), jobs["cluster"].tolist()))
+        keys = list(zip(jobs["namespace"].tolist(), jobs["job_id"].tolist()))
+        holder = dict(zip(reversed(keys), reversed(jobs["cluster"].tolist())))
     specs, missing, fetched = {}, 0, 0
     for ns, jid in needed:
         key = (ns, jid, str(submitted.get((ns, jid))))
