@@ -110,14 +110,12 @@ def perform(
     env = env or get_environment()
     action = catalog.get(action)
     chosen = _cluster_env(env, target.cluster)
-    cleaned = (_clean(reason, MAX_REASON), _clean(ticket, MAX_TICKET))
-    if chosen is None:  # recorded against the cluster the page named, in the one audit trail
-        known = env.names if isinstance(env, Fleet) else [env.cluster]
-        stand_in = Environment(audit=env.audit, nomad=None, cluster=_clean(target.cluster, 64))  # type: ignore[arg-type]
-        attempt = _Attempt(stand_in, principal, action, target, *cleaned, token)
-        return attempt.deny(unknown_cluster(_clean(target.cluster, 200), known), "cluster")
-    env = chosen
-    attempt = _Attempt(env, principal, action, target, *cleaned, token)
+    known = env.names if isinstance(env, Fleet) else [env.cluster]
+    # A cluster that is not configured is refused after the policy check, recorded against the
+    # cluster the page named, in the one audit trail.
+    stand_in = Environment(audit=env.audit, nomad=None, cluster=_clean(target.cluster, 64))  # type: ignore[arg-type]
+    env = chosen or stand_in
+    attempt = _Attempt(env, principal, action, target, _clean(reason, MAX_REASON), _clean(ticket, MAX_TICKET), token)
     resource = f"namespace {target.namespace}" if target.namespace else "the cluster"
     try:
         policy.ensure(principal, action.policy, resource)  # the target's namespace is the resource
@@ -126,6 +124,8 @@ def perform(
         return attempt.deny(
             f"Your role ({held}) may not {policy.ACTIONS[action.policy]} in {resource}. Nothing was done.", "policy"
         )
+    if chosen is None:
+        return attempt.deny(unknown_cluster(_clean(target.cluster, 200), known), "cluster")
     if not attempt.reason:
         return attempt.deny("A reason is required: say why, for the audit trail. Nothing was done.", "reason")
     try:

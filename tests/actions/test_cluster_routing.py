@@ -189,3 +189,10 @@ def test_get_fleet_builds_one_environment_per_configured_cluster(group, sqlite_u
         env = fleet.get(s.name)
         assert env.cluster == s.name and env.nomad.settings.addr == s.nomad.addr
     assert fleet.get("ca-east").audit is fleet.get("ca-west").audit  # one audit trail for every cluster
+
+
+def test_the_policy_is_checked_before_the_cluster(group, fleet):
+    """A person who may not restart is told so, whatever cluster the page named."""
+    target = Target(cluster="ca-pacific", namespace="acme", job="acme-web", task_group="web", allocation="a" * 36)
+    outcome = perform(make_person("viewer"), ALLOC_RESTART, target, "why not", env=fleet)
+    assert outcome.status == "denied" and outcome.guard == "policy" and "may not" in outcome.message
