@@ -251,3 +251,15 @@ def test_server_start_records_every_clusters_deployments_under_its_name(group):
         served = requests.get(sb.nomad_addr + "/v1/deployments", params={"namespace": "*"}, timeout=10).json()
         rows = history_read.history(cluster=sb.name)
         assert set(rows["deployment_id"]) >= {d["ID"] for d in served} and len(served)
+
+
+def test_a_client_in_both_clusters_names_the_cluster_of_each_rolling_restart_choice(group):
+    shared = sorted(group.shared_clients())[0]
+    wait_for_all()
+    at = open_app(page="app_pages/client.py", client=shared)
+    options = at.selectbox(key="rolling_group").options
+    assert any(o.endswith("(ca-east)") for o in options) and any(o.endswith("(ca-west)") for o in options)
+    west = next(o for o in options if o.endswith("(ca-west)"))
+    at.selectbox(key="rolling_group").select(west).run()
+    at.button(key="rolling_open").click().run()
+    assert "in cluster ca-west" in page_text_of(at)  # the dialog says where it restarts
