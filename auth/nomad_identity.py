@@ -151,6 +151,12 @@ def session_identity(login_fn: Callable[[str], Any], cluster: str = "") -> Nomad
     except Exception:
         id_token = ""
     state = cast(MutableMapping[str, Any], st.session_state)  # a mapping in all but name
-    if cluster:
-        state = state.setdefault(f"{_STATE_KEY}:{cluster}", {})
-    return current(state, id_token, login_fn, datetime.now(UTC))
+    return current(cluster_state(state, cluster), id_token, login_fn, datetime.now(UTC))
+
+
+def cluster_state(state: MutableMapping[str, Any], cluster: str = "") -> MutableMapping[str, Any]:
+    """Where ``current`` keeps the Nomad session of ``cluster`` inside a person's session state: one
+    per cluster (a token of one cluster means nothing to another); '' the single cluster's place."""
+    if not cluster:
+        return state
+    return cast(MutableMapping[str, Any], state.setdefault(f"{_STATE_KEY}:{cluster}", {}))
