@@ -52,21 +52,20 @@ def _spec_store() -> tuple[dict, threading.Lock]:
     return {}, threading.Lock()
 
 
-def _job_specs(frames, needed: list[tuple[str, str]]) -> tuple[dict, int]:
-    """Full jobs for (namespace, job_id), cached per job submit time; at most MAX_SPEC_FETCHES reads."""
+def _job_specs(frames, needed: list[tuple[str, str, str]]) -> tuple[dict, int]:
+    """Full jobs for (cluster, namespace, job_id), each read from its own cluster and cached per
+    job submit time; at most MAX_SPEC_FETCHES reads."""
     from connectors.errors import ConnectorError
 
     store, lock = _spec_store()
     jobs = frames.jobs
-    submitted, holder = {}, {}
+    submitted = {}
     if len(jobs):
-        submitted = dict(zip(zip(jobs["namespace"].tolist(), jobs["job_id"].tolist()), jobs["submit_time"].tolist()))
-        # read from a cluster that holds the job (the first listed, when several do)
-        keys = list(zip(jobs["namespace"].tolist(), jobs["job_id"].tolist()))
-        holder = dict(zip(reversed(keys), reversed(jobs["cluster"].tolist())))
+        keys = zip(jobs["cluster"].tolist(), jobs["namespace"].tolist(), jobs["job_id"].tolist())
+        submitted = dict(zip(keys, jobs["submit_time"].tolist()))
     specs, missing, fetched = {}, 0, 0
-    for ns, jid in needed:
-        key = (ns, jid, str(submitted.get((ns, jid))))
+    for cl, ns, jid in needed:
+        key = (cl, ns, jid, str(submitted.get((cl, ns, jid))))
         with lock:
             hit = store.get(key)
         if hit is None:
@@ -75,16 +74,16 @@ def _job_specs(frames, needed: list[tuple[str, str]]) -> tuple[dict, int]:
                 continue
             fetched += 1
             try:
-                hit = runtime.queries(holder.get((ns, jid), "")).job(jid, namespace=ns or None)
+                hit = runtime.queries(cl).job(jid, namespace=ns or None)
             except (ConnectorError, runtime.UnknownCluster) as err:
-                log.info("version from image: cannot read job %s/%s: %s", ns, jid, err)
+                log.info("version from image: cannot read job %s/%s in %s: %s", ns, jid, cl, err)
                 missing += 1
                 continue
             with lock:
                 if len(store) >= _SPEC_CACHE_MAX:
                     store.clear()
                 store[key] = hit
-        specs[(ns, jid)] = hit
+        specs[(cl, ns, jid)] = hit
     return specs, missing
 
 
@@ -98,7 +97,7 @@ def _versions(key: tuple, _frames) -> VersionTables:
         pos = sources.index("image")
         later = {s for s in sources[pos + 1 :]} | {""}
         need = inst[inst["source"].isin(later) & (inst["job_id"] != "")]
-        wanted = sorted(set(zip(need["namespace"].tolist(), need["job_id"].tolist())))
+        wanted = sorted(set(zip(need["cluster"].tolist(), need["namespace"].tolist(), need["job_id"].tolist())))
         if wanted:
             specs, missing = _job_specs(_frames, wanted)
             inst = versions.build_instances(_frames, sources=sources, meta_keys=meta_keys, job_specs=specs)

@@ -123,12 +123,13 @@ def build_instances(
     *,
     sources: Sequence[str] = DEFAULT_SOURCES,
     meta_keys: Sequence[str] = DEFAULT_META_KEYS,
-    job_specs: Mapping[tuple[str, str], Any] | None = None,
+    job_specs: Mapping[tuple, Any] | None = None,
 ) -> pd.DataFrame:
     """One row per version instance (columns ``INSTANCE_COLUMNS``), version '' when no source has one.
 
     ``frames`` is a ``views.Frames`` (allocations, services, jobs, nomad_services are read).
-    ``job_specs`` maps (namespace, job_id) to a full job (GET /v1/job/:id) for the ``image`` source.
+    ``job_specs`` maps (cluster, namespace, job_id), or (namespace, job_id) for any cluster, to a
+    full job (GET /v1/job/:id) for the ``image`` source.
     """
     sources = check_sources(sources)
     with gcpause.paused():  # hundreds of thousands of small tuples; nothing here forms cycles
@@ -137,13 +138,18 @@ def build_instances(
 
 def _instances(frames: Any, sources: tuple[str, ...], meta_keys: tuple[str, ...], specs: Mapping) -> pd.DataFrame:
     allocs, services, jobs = frames.allocations, frames.services, frames.jobs
-    job_info: dict[tuple[str, str], tuple[dict, int]] = {}
+    # Keys carry the cluster: the same job (or service) in two clusters can be at different versions.
+    job_info: dict[tuple[str, str, str], tuple[dict, int]] = {}
     if len(jobs):
-        for ns, jid, meta, jv in zip(
-            jobs["namespace"].tolist(), jobs["job_id"].tolist(), jobs["meta"].tolist(), jobs["job_version"].tolist()
+        for cl, ns, jid, meta, jv in zip(
+            jobs["cluster"].tolist(),
+            jobs["namespace"].tolist(),
+            jobs["job_id"].tolist(),
+            jobs["meta"].tolist(),
+            jobs["job_version"].tolist(),
         ):
-            job_info[(ns, jid)] = (meta or {}, int(jv))
-    nomad_tags: dict[tuple[str, str], list] = {}
+            job_info[(cl, ns, jid)] = (meta or {}, int(jv))
+    nomad_tags: dict[tuple[str, str, str], list] = {}
     nomad_rows: list[tuple] = []
     nsv = frames.nomad_services
     if len(nsv):
@@ -154,7 +160,7 @@ def _instances(frames: Any, sources: tuple[str, ...], meta_keys: tuple[str, ...]
             nsv["service"].tolist(),
             nsv["tags"].tolist(),
         ):
-            nomad_tags[(ns, svc)] = tags or []
+            nomad_tags[(cl, ns, svc)] = tags or []
             nomad_rows.append((cl, ns, client, svc, tags or []))
 
     # Consul instances as (cluster, service, client, alloc_id, node, datacenter, meta, tags) tuples.
@@ -172,24 +178,24 @@ def _instances(frames: Any, sources: tuple[str, ...], meta_keys: tuple[str, ...]
     for r in svc_rows:
         if r[3]:
             by_alloc[r[3]].append(r)
-    job_meta_cache: dict[tuple[str, str, int], str] = {}
-    image_cache: dict[tuple[str, str, str, int], str] = {}
+    job_meta_cache: dict[tuple[str, str, str, int], str] = {}
+    image_cache: dict[tuple[str, str, str, str, int], str] = {}
 
-    def job_version(ns: str, jid: str, alloc_jv: int) -> str:
-        key = (ns, jid, alloc_jv)
+    def job_version(cl: str, ns: str, jid: str, alloc_jv: int) -> str:
+        key = (cl, ns, jid, alloc_jv)
         v = job_meta_cache.get(key)
         if v is None:
-            meta, jv = job_info.get((ns, jid), ({}, -1))
+            meta, jv = job_info.get((cl, ns, jid), ({}, -1))
             # the job's meta describes its newest version: not an allocation still on an older one
             stale = jv >= 0 and alloc_jv >= 0 and jv != alloc_jv
             v = job_meta_cache[key] = UNKNOWN if stale else version_from_meta(meta, meta_keys)
         return v
 
-    def image_version(ns: str, jid: str, group: str, alloc_jv: int) -> str:
-        key = (ns, jid, group, alloc_jv)
+    def image_version(cl: str, ns: str, jid: str, group: str, alloc_jv: int) -> str:
+        key = (cl, ns, jid, group, alloc_jv)
         v = image_cache.get(key)
         if v is None:
-            spec = specs.get((ns, jid))
+            spec = specs.get((cl, ns, jid), specs.get((ns, jid)))
             v = UNKNOWN
             if isinstance(spec, Mapping):
                 spec_v = spec.get("Version")
@@ -198,18 +204,18 @@ def _instances(frames: Any, sources: tuple[str, ...], meta_keys: tuple[str, ...]
             image_cache[key] = v
         return v
 
-    def resolve(svc: tuple | None, ns: str, name: str, jid: str, group: str, alloc_jv: int) -> tuple[str, str]:
+    def resolve(svc: tuple | None, cl: str, ns: str, name: str, jid: str, group: str, alloc_jv: int) -> tuple[str, str]:
         for src in sources:
             if src == "consul_meta":
                 v = version_from_meta(svc[6], meta_keys) if svc else UNKNOWN
             elif src == "tag":
                 v = version_from_tags(svc[7]) if svc else UNKNOWN
             elif src == "nomad_tags":
-                v = version_from_tags(nomad_tags.get((ns, name))) if ns else UNKNOWN
+                v = version_from_tags(nomad_tags.get((cl, ns, name))) if ns else UNKNOWN
             elif src == "job_meta":
-                v = job_version(ns, jid, alloc_jv) if jid else UNKNOWN
+                v = job_version(cl, ns, jid, alloc_jv) if jid else UNKNOWN
             else:  # image
-                v = image_version(ns, jid, group, alloc_jv) if jid else UNKNOWN
+                v = image_version(cl, ns, jid, group, alloc_jv) if jid else UNKNOWN
             if v:
                 return v, src
         return UNKNOWN, ""
@@ -222,7 +228,7 @@ def _instances(frames: Any, sources: tuple[str, ...], meta_keys: tuple[str, ...]
             cols[c].append(v)
         since.append(t)
 
-    covered: set[tuple[str, str]] = set()  # (namespace, service) seen through an allocation
+    covered: set[tuple[str, str, str]] = set()  # (cluster, namespace, service) seen through an allocation
     known_allocs: set[str] = set()
     if len(allocs):
         known_allocs = set(allocs["alloc_id"].tolist())
@@ -234,18 +240,18 @@ def _instances(frames: Any, sources: tuple[str, ...], meta_keys: tuple[str, ...]
         ):
             for s in by_alloc.get(aid) or (None,):
                 name = s[1] if s else group
-                version, src = resolve(s, ns, name, jid, group, jv)
-                covered.add((ns, name))
+                version, src = resolve(s, cl, ns, name, jid, group, jv)
+                covered.add((cl, ns, name))
                 add(cl, client, name, version, src, ns, jid, group, aid, node, dc, t)
     for s in svc_rows:
         # Running allocations' instances are above; a stopped allocation's leftover registration says nothing.
         if (s[3] and s[3] in known_allocs) or not s[2]:
             continue
-        version, src = resolve(s, "", s[1], "", "", -1)
+        version, src = resolve(s, s[0], "", s[1], "", "", -1)
         add(s[0], s[2], s[1], version, src, "", "", "", s[3], s[4], s[5], _NAT)
     if "nomad_tags" in sources:
         for cl, ns, client, svc, tags in nomad_rows:
-            if (ns, svc) in covered or not client:
+            if (cl, ns, svc) in covered or not client:
                 continue
             version = version_from_tags(tags)
             add(cl, client, svc, version, "nomad_tags" if version else "", ns, "", "", "", "", "", _NAT)

@@ -177,7 +177,7 @@ def _aid(n: int) -> str:
     return f"{n:08d}-0000-4000-8000-000000000000"
 
 
-def _frames(jobs, allocs, consul=(), nomad_services=None):
+def _frames(jobs, allocs, consul=(), nomad_services=None, cluster="prod"):
     services: dict[str, list] = {}
     for e in consul:
         services.setdefault(e["ServiceName"], []).append(e)
@@ -188,7 +188,7 @@ def _frames(jobs, allocs, consul=(), nomad_services=None):
         "consul_services": services,
         "nomad_services": nomad_services or [],
     }
-    return views.build_frames(raw, cluster="prod", identity="namespace", now=NOW)
+    return views.build_frames(raw, cluster=cluster, identity="namespace", now=NOW)
 
 
 def test_sources_are_read_in_the_configured_order():
@@ -228,6 +228,33 @@ def test_allocations_without_consul_services_fall_back_to_job_meta_then_image_by
     ]
     without = V.build_instances(f, sources=["job_meta"]).sort_values("service")
     assert without["version"].tolist() == ["2.0.0", ""]  # no source knows the worker's version
+
+
+def test_the_same_job_in_two_clusters_reads_each_clusters_own_meta_and_image():
+    """A client's job runs in two clusters that deploy on their own schedule: each allocation's
+    version comes from its own cluster's job, never from the other cluster's."""
+    from views.fleet_merge import combine_frames
+
+    east, west = _aid(1), _aid(2)
+
+    def frames(cluster, aid, version):
+        return _frames(
+            [_job("acme-api", "acme", version)], [_alloc(aid, "acme-api", "acme", group="api")], cluster=cluster
+        )
+
+    both = combine_frames({"east": frames("east", east, "2.0.0"), "west": frames("west", west, "2.1.0")})
+    inst = V.build_instances(both, sources=["job_meta"]).sort_values("cluster")
+    assert inst[["cluster", "version"]].values.tolist() == [["east", "2.0.0"], ["west", "2.1.0"]]
+
+    def spec(tag):
+        return {"ID": "acme-api", "Version": 3, "TaskGroups": [{"Name": "api", "Tasks": [{"Config": {"image": tag}}]}]}
+
+    specs = {
+        ("east", "acme", "acme-api"): spec("r/acme/api:2.0.0"),
+        ("west", "acme", "acme-api"): spec("r/acme/api:2.1.0"),
+    }
+    inst = V.build_instances(both, sources=["image"], job_specs=specs).sort_values("cluster")
+    assert inst[["cluster", "version"]].values.tolist() == [["east", "2.0.0"], ["west", "2.1.0"]]
 
 
 def test_job_meta_does_not_speak_for_allocations_of_an_older_job_version():
