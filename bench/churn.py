@@ -88,7 +88,9 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
                     if line.strip() and line.strip() != b"{}":
                         nomad_indexes.add(json.loads(line)["Index"])
 
-    settings = load({"NOMAD_ADDR": nomad, "CONSUL_HTTP_ADDR": consul})
+    # The first load of 100,000 allocations can take longer than the default 15 s on a busy machine.
+    timeout = os.environ.get("DASHBOARD_HTTP_TIMEOUT", "120")
+    settings = load({"NOMAD_ADDR": nomad, "CONSUL_HTTP_ADDR": consul, "DASHBOARD_HTTP_TIMEOUT": timeout})
     follow = mode == "stream"  # the event stream for Nomad, snapshot.consul_follow for Consul
     ref = Refresher(settings, ClientIdentity.parse("namespace"), events=follow, consul_delta=follow)
     build = ref._build  # the refresher's own (incremental) frame builder, timed
@@ -111,6 +113,8 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         watcher_bytes[0] = 0
         requests.post(nomad + "/_sandbox/stats/reset", timeout=10)
         t0 = time.monotonic()
+        fb = ref.frame_builder
+        full0, patch0 = (fb.full_builds, fb.patches) if fb else (0, 0)
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
         time.sleep(seconds)
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -149,8 +153,10 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         "changes": len(changes),
         "seen": len(delays),
         "mean_visible_s": round(statistics.fmean(delays), 3) if delays else None,
-        "full_builds": ref.frame_builder.full_builds if ref.frame_builder else None,
-        "patched_builds": ref.frame_builder.patches if ref.frame_builder else None,
+        # frame builds in the window: from scratch, and patched from the changed rows
+        "full_builds": fb.full_builds - full0 if fb else None,
+        "patched_builds": fb.patches - patch0 if fb else None,
+        "full_build_reasons": fb.whole_reasons if fb else None,
     }
 
 

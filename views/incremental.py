@@ -10,10 +10,8 @@ changed rows (``views.rowpatch``), and only those are parsed again:
   frame's own builder, replace the old ones (new ones appended), task events by allocation block;
 * whole-frame columns again for what the change touched (job desired counts and versions, node
   counts), or for all, vectorised (allocation age, each job's latest deployment);
-* ``clients``: only the clients the changed rows belong to are assessed again
-  (``views.clients.client_rows`` on just their rows), merged into the others and sorted as a full
-  build sorts them.  Time-windowed health ("failed in the last 6h") of the other clients moves on
-  with a full assessment at least every ``clients_max_age`` seconds.
+* ``clients``: only the changed rows' clients are assessed again (``client_rows`` on their rows),
+  merged and sorted as a full build sorts; every client at least every ``clients_max_age`` s.
 
 Anything else (nodes, which client a job belongs to, Consul, lists that shrank or changed mostly)
 is built from scratch. Incremental == full build for the same ``now``: tests/contract/test_event_apply.py.
@@ -31,7 +29,6 @@ import pandas as pd
 from common import gcpause
 
 from . import allocations as _allocations
-from . import checks as _checks
 from . import clients as _clients
 from . import columns as col
 from . import deployments as _deployments
@@ -52,7 +49,7 @@ RAW_NAMES = ROW_SOURCES + ("nodes", "namespaces", "nomad_services", "consul_serv
 @dataclass
 class _State:
     raw: dict[str, Any] = field(default_factory=dict)  # source -> the raw value last built from
-    job_client: dict = field(default_factory=dict)
+    job_client: dict = field(default_factory=dict)  # and node_dc, alloc_client: the builders' maps
     job_pos: dict = field(default_factory=dict)  # (namespace, job ID) -> row in jobs_base
     node_dc: dict = field(default_factory=dict)
     alloc_client: dict = field(default_factory=dict)
@@ -74,10 +71,9 @@ class _State:
 
 
 class FrameBuilder:
-    """``build(raw, now)`` == ``views.build_frames(raw, cluster=, identity=, now=, rules=)``,
-    patching the previous build where only some rows changed. One builder per refresher; not
-    thread-safe (the refresher's one builder thread calls it). ``full_builds`` / ``patches``
-    count what it did (tests, benchmark)."""
+    """``build(raw, now)`` == ``views.build_frames(raw, cluster=, identity=, now=, rules=)``, patching
+    the last build. One per refresher, not thread-safe; ``full_builds``/``patches``/``whole_reasons``
+    say what it did (tests, benchmark)."""
 
     def __init__(
         self,
@@ -92,28 +88,27 @@ class FrameBuilder:
         self.identity = identity if isinstance(identity, ClientIdentity) else ClientIdentity.parse(identity)
         self.rules = rules
         self.clients_max_age_ns = int(clients_max_age * 1e9)
-        # Lists kept to find the next one's changed rows; one not kept (a blocking query's old
-        # body would live on beside the new) is built whole whenever it changes.
+        # Lists kept to diff the next one; one not kept (a blocking query's old body would live on) is built whole.
         self.keep = frozenset(keep)
         self._s: _State | None = None
-        self.full_builds = 0
-        self.patches = 0
-        self.why_whole = ""
+        self.full_builds = self.patches = 0
+        self.why_whole, self.whole_reasons = "", dict[str, int]()
 
     def _whole(self, why: str) -> None:
         self.why_whole = why  # the last reason a patch would not do (tests, benchmark)
+        self.whole_reasons[why] = self.whole_reasons.get(why, 0) + 1
 
     def build(self, raw: Mapping[str, Any] | None, *, now: Any = None, changed: Any = None) -> Any:
-        """``changed``: the sources whose value changed since the last build (needed only for the
-        sources not kept; None: assume they all did)."""
+        """``changed``: the sources changed since the last build (for those not kept; None: all)."""
         raw = raw or {}
         now_ts = col.utc_now(now)
         with gcpause.paused():
             prev = self._s
             try:
                 out = self._patch(prev, raw, now_ts, changed) if prev is not None else None
-            except Exception:  # never worse than a full build
+            except Exception as err:  # never worse than a full build
                 out = None
+                self._whole(f"patch failed: {type(err).__name__}")
             if out is None:
                 self._s = None  # a failed build keeps nothing half made
                 out = self._full(raw, now_ts)
@@ -167,16 +162,7 @@ class FrameBuilder:
         return s.frames
 
     def _consul(self, s: _State, raw: Mapping[str, Any]) -> None:
-        s.checks = _checks.build_checks(raw.get("consul_checks"), cluster=self.cluster)
-        s.services = _services.build_services(
-            raw.get("consul_services"),
-            s.checks,
-            cluster=self.cluster,
-            identity=self.identity,
-            alloc_client=s.alloc_client,
-        )
-        _checks.fill_check_clients(s.checks, s.services, s.alloc_client)
-        s.consul_allocs = {a for f in (s.services, s.checks) if len(f) for a in f["alloc_id"].tolist()} - {""}
+        s.checks, s.services, s.consul_allocs = rp.consul_frames(raw, self.cluster, self.identity, s.alloc_client)
 
     def _namespaces(self, s: _State, raw: Mapping[str, Any]) -> pd.DataFrame:
         counts = s.jobs_base["namespace"].value_counts().to_dict() if len(s.jobs_base) else {}
@@ -218,12 +204,14 @@ class FrameBuilder:
 
     def _patch(self, prev: _State, raw: Mapping[str, Any], now_ts: pd.Timestamp, moved_sources: Any) -> Any:
         """The frames from ``prev`` and the rows that changed; None when only a full build will do."""
-        for name in ("nodes", "namespaces", "nomad_services"):  # small lists that rarely change
+        small = set()  # small lists that changed: their frames are built again whole
+        for name in ("nodes", "namespaces", "nomad_services"):
             new = raw.get(name)
             if new is not prev.raw[name]:
                 if new != prev.raw[name]:
-                    return self._whole(f"{name} changed")
-                prev.raw[name] = new  # an equal fresh body: the frames stand
+                    small.add(name)
+                else:
+                    prev.raw[name] = new  # an equal fresh body: the frames stand
         if now_ts.value < prev.clients_at:
             return self._whole("the clock went back")
         for name in ROW_SOURCES:
@@ -237,6 +225,16 @@ class FrameBuilder:
         jobs_hit: set = set()  # (namespace, job ID) whose desired count / version may move
         nodes_hit: set = set()  # node IDs whose allocation counts may move
         cluster, identity = self.cluster, self.identity
+        for name in small:
+            s.raw[name] = raw.get(name)
+        if "nomad_services" in small:  # no other frame reads it
+            s.nomad_services = _services.build_nomad_services(
+                raw.get("nomad_services"), cluster=cluster, identity=identity
+            )
+        if "nodes" in small:
+            s.nodes_base = _nodes.build_nodes(raw.get("nodes"), cluster=cluster)
+            if rp.node_dc(s.nodes_base) != prev.node_dc:
+                return self._whole("a node's datacenter changed")  # every allocation's datacenter
 
         # ---- jobs (which client each job is: if that moves, every frame naming clients moves)
         new_jobs: Any = raw.get("jobs")
@@ -340,7 +338,7 @@ class FrameBuilder:
             self._consul(s, raw)
             s.raw["consul_services"] = raw.get("consul_services")
             s.raw["consul_checks"] = raw.get("consul_checks")
-        if jobs_rows_changed:
+        if jobs_rows_changed or "namespaces" in small:
             s.namespaces = self._namespaces(s, raw)
 
         if jobs_rows_changed or not len(prev.allocations):
@@ -350,11 +348,16 @@ class FrameBuilder:
                 s.jobs_base, s.job_pos, prev.frames.jobs, s.allocations, s.deployments, jobs_hit
             )
             touched |= moved
-            nodes = rp.fill_nodes_for(prev.frames.nodes, s.allocations, nodes_hit)
+            if "nodes" in small:
+                nodes = s.nodes_base.copy()
+                _nodes.fill_node_counts(nodes, s.allocations)
+            else:
+                nodes = rp.fill_nodes_for(prev.frames.nodes, s.allocations, nodes_hit)
         prev_jobs = prev.frames.jobs
         if (
             consul_changed
             or jobs_rows_changed
+            or "namespaces" in small
             or len(jobs) != len(prev_jobs)
             or now_ts.value - prev.clients_at >= self.clients_max_age_ns
         ):

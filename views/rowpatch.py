@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import checks as checks_mod
 from . import columns as col
 from . import jobs as jobs_mod
+from . import services as services_mod
 from .schema import empty
 
 # Above this share of changed rows a frame is built again from scratch (patching costs more).
@@ -211,3 +213,15 @@ def for_clients(only: set, **frames: pd.DataFrame) -> dict[str, pd.DataFrame]:
         else:
             out[name] = frame[frame["client"].isin(only).to_numpy()]
     return out
+
+
+def consul_frames(raw: Any, cluster: str, identity: Any, alloc_client: dict) -> tuple[pd.DataFrame, pd.DataFrame, set]:
+    """The checks and services frames (as ``views.build_frames`` makes them) and the allocation IDs
+    their rows name (a new allocation among them changes their client column)."""
+    checks = checks_mod.build_checks(raw.get("consul_checks"), cluster=cluster)
+    services = services_mod.build_services(
+        raw.get("consul_services"), checks, cluster=cluster, identity=identity, alloc_client=alloc_client
+    )
+    checks_mod.fill_check_clients(checks, services, alloc_client)
+    named = {a for f in (services, checks) if len(f) for a in f["alloc_id"].tolist()} - {""}
+    return checks, services, named
