@@ -13,7 +13,7 @@ each compiled Streamlit's frontend again). Each person is
 signed in as viewer, support, manager or admin in turn (one real sign-in per role through the
 provider's form; the other contexts start from that signed-in cookie), then walks a route for
 ``--seconds``: client health, versions and residency through the sidebar, a client's page opened
-by address, back home through the sidebar, staying 15-25 s on each (``--dwell-min/max``).
+by address, back home through the sidebar, staying 25-40 s on each (``--dwell-min/max``).
 
 Per session count one JSON line:
 
@@ -151,8 +151,9 @@ class LiveSandbox(SandboxProcess):
 class DashboardServer:
     """`streamlit run app.py` against the sandbox, signing in through the demo provider."""
 
-    def __init__(self, sandbox: SandboxProcess, idp, workdir: Path, extra_env: dict | None = None):
+    def __init__(self, sandbox: SandboxProcess, idp, workdir: Path, app_dir: Path = ROOT):
         self.port = _free_port()
+        self.app_dir = app_dir
         self.url = f"http://localhost:{self.port}"
         redirect_uri = f"{self.url}/oauth2callback"
         section = idp.streamlit_auth_section(redirect_uri, secrets.token_urlsafe(32))
@@ -165,20 +166,19 @@ class DashboardServer:
                 "NOMAD_ADDR": sandbox.nomad_addr,
                 "CONSUL_HTTP_ADDR": sandbox.consul_addr,
                 "DASHBOARD_STATE_DIR": str(workdir / f"state-{self.port}"),
-                "PYTHONPATH": str(ROOT),
+                "PYTHONPATH": str(app_dir),
                 "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-                **(extra_env or {}),
             }
         )
         self.proc: subprocess.Popen | None = None
         self.log = workdir / f"streamlit-{self.port}.log"
 
     def __enter__(self) -> DashboardServer:
-        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true"]
+        cmd = [sys.executable, "-m", "streamlit", "run", str(self.app_dir / "app.py"), "--server.headless", "true"]
         cmd += ["--server.port", str(self.port), "--server.address", "localhost"]
         cmd += ["--server.fileWatcherType", "none", "--secrets.files", str(self.secrets_file)]
         with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(cmd, cwd=self.app_dir, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -432,7 +432,7 @@ def _clients(sandbox: SandboxProcess) -> list[str]:
 
 
 def run_one(sandbox, idp, workdir: Path, sessions: int, args) -> dict:
-    with DashboardServer(sandbox, idp, workdir) as server:
+    with DashboardServer(sandbox, idp, workdir, Path(args.app_dir).resolve()) as server:
         # The first page run waits for the first snapshot: let the server settle before anyone arrives.
         requests.get(server.url + "/", timeout=30)
         meter = CpuMeter(server.proc.pid, sandbox.proc.pid)
@@ -462,15 +462,20 @@ def run_one(sandbox, idp, workdir: Path, sessions: int, args) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench sessions", description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 40])
-    p.add_argument("--seconds", type=float, default=90.0, help="measured window per session count")
+    p.add_argument("--seconds", type=float, default=120.0, help="measured window per session count")
     p.add_argument("--warmup", type=float, default=30.0, help="seconds before measuring (at least the ramp + 20 s)")
     p.add_argument("--ramp", type=float, default=1.0, help="seconds between two people's arrivals")
     p.add_argument("--clients", type=int, default=40, help="sandbox size (the 40-client demo)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a page's content")
-    p.add_argument("--dwell-min", type=float, default=15.0)
-    p.add_argument("--dwell-max", type=float, default=25.0)
+    p.add_argument("--dwell-min", type=float, default=25.0)
+    p.add_argument("--dwell-max", type=float, default=40.0)
     p.add_argument("--page-refresh", type=float, default=10.0, help="the dashboard's page refresh (dashboard.toml)")
     p.add_argument("--json", action="store_true", help="one JSON object per line only")
+    p.add_argument(
+        "--app-dir",
+        default=str(ROOT),
+        help="the checkout whose app.py to serve (e.g. an older commit, for before/after)",
+    )
     p.add_argument("--verbose", action="store_true", help="one line per page opened, on stderr")
     args = p.parse_args(argv)
     global VERBOSE
