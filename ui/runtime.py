@@ -145,7 +145,14 @@ def _fleet_snapshot(listed: list):
     wanted = selected_cluster()
     if wanted in snaps:
         snaps = {wanted: snaps[wanted]}
-    return combine(snaps)
+    if len(snaps) == 1:
+        return combine(snaps)
+    # Combining concatenates every frame: once per set of cluster snapshots for every session
+    # (each refresher's build time and publish count name its snapshot; ui.shared bounds memory).
+    from ui import shared
+
+    key = ("fleet.combine", tuple((name, s.built_at, s.generation) for name, s in snaps.items()))
+    return shared.cached(key, lambda: combine(snaps))
 
 
 def selected_cluster() -> str:
