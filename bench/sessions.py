@@ -464,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 40])
     p.add_argument("--seconds", type=float, default=120.0, help="measured window per session count")
     p.add_argument("--warmup", type=float, default=30.0, help="seconds before measuring (at least the ramp + 20 s)")
-    p.add_argument("--ramp", type=float, default=1.0, help="seconds between two people's arrivals")
+    p.add_argument("--ramp", type=float, default=2.0, help="seconds between two people's arrivals")
     p.add_argument("--clients", type=int, default=40, help="sandbox size (the 40-client demo)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a page's content")
     p.add_argument("--dwell-min", type=float, default=25.0)
