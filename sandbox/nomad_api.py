@@ -664,7 +664,8 @@ class NomadApi:
     # ---------------------------------------------------------------- routes
     def routes(self) -> list[Route]:
         J = r"/v1/job/(?P<id>.+)"  # job IDs may contain "/" (periodic children)
-        jobs_tables = ("jobs", "allocs")  # stubs embed JobSummary, which moves with allocations
+        # Job.List answers max(jobs, job_summary) (nomad/job_endpoint.go): the stubs embed JobSummary.
+        jobs_tables = ("jobs", "job_summary")
         r = []
 
         def add(

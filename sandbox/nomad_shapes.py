@@ -381,11 +381,12 @@ def job_full(w: World, job: Job, version: int | None = None) -> dict:
 
 
 def summary_index(job: Job) -> int:
-    """A JobSummary's ModifyIndex: the state store rewrites the summary whenever one of the job's
-    allocations (or a periodic child) changes (nomad/state/state_store.go updateSummaryWithAlloc)."""
+    """A JobSummary's ModifyIndex: the state store rewrites the summary when the job is registered,
+    when one of its allocations is new or changes client status (nomad/state/state_store.go
+    updateSummaryWithJob, updateSummaryWithAlloc), and when a periodic child changes status."""
     return max(
-        job.modify_index,
-        max((a.modify_index for a in job.allocs), default=0),
+        job.create_index,
+        job.summary_modify,
         max((c.modify_index for c in job.children), default=0),
     )
 

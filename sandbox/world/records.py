@@ -16,7 +16,7 @@ DAY = 24 * HOUR
 
 # Tables with their own index, as in Nomad's and Consul's state stores, so a
 # change to one does not wake a blocking query on another.
-NOMAD_TABLES = ("jobs", "allocs", "deployments", "evals", "nodes", "namespaces", "services", "acl")
+NOMAD_TABLES = ("jobs", "job_summary", "allocs", "deployments", "evals", "nodes", "namespaces", "services", "acl")
 CONSUL_TABLES = ("consul_services", "consul_checks", "consul_nodes", "kv")
 
 
@@ -102,6 +102,17 @@ class Version:
         self.stable, self.index = stable, index
 
 
+# An allocation's client status -> its JobSummary bin (structs.TaskGroupSummary).
+SUMMARY_KEYS = {
+    "running": "Running",
+    "pending": "Starting",
+    "complete": "Complete",
+    "failed": "Failed",
+    "lost": "Lost",
+    "unknown": "Unknown",
+}
+
+
 # Nomad keeps this many versions of a job (structs.JobDefaultTrackedVersions).
 TRACKED_VERSIONS = 6
 
@@ -128,6 +139,7 @@ class Job:
         "allocs",
         "children",
         "client",
+        "collected",
         "create_index",
         "deployments",
         "evals",
@@ -138,6 +150,7 @@ class Job:
         "role",
         "status",
         "stop",
+        "summary_modify",
         "versions",
     )
 
@@ -148,6 +161,10 @@ class Job:
         self.allocs: list[Alloc] = []
         self.deployments: list[Deployment] = []
         self.evals: list[Evaluation] = []
+        # JobSummary counts of allocations the GC removed: Nomad's summary counts transitions and
+        # never takes a collected allocation back out (nomad/state/state_store.go updateSummaryWithAlloc).
+        self.collected: dict[str, int] = {}
+        self.summary_modify = 0  # the index its JobSummary was last rewritten at
         self.status = "running"
         self.stop = False
         self.launch_ns = 0
@@ -263,6 +280,7 @@ class Alloc:
         "node",
         "port",
         "previous",
+        "summary_status",
         "tasks",
         "version",
     )
@@ -272,6 +290,7 @@ class Alloc:
         self.deployment = None
         self.eval_id = eval_id
         self.client_status, self.desired_status = "running", "run"
+        self.summary_status: str | None = None  # the status its job's summary counts it under
         self.desired_description = self.client_description = ""
         self.create_ns = self.modify_ns = create_ns
         self.create_index = self.modify_index = self.alloc_modify_index = idx

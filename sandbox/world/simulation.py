@@ -20,7 +20,16 @@ import time
 
 from ..clock import NS
 from .lifecycle import CHECK_OK, CHECK_RATE_LIMITED
-from .records import DEPLOYMENT_RUNNING, DEPLOYMENT_SUCCESSFUL, Alloc, ConsulService, Deployment, Job, Version
+from .records import (
+    DEPLOYMENT_RUNNING,
+    DEPLOYMENT_SUCCESSFUL,
+    SUMMARY_KEYS,
+    Alloc,
+    ConsulService,
+    Deployment,
+    Job,
+    Version,
+)
 
 # A healthy task's rare crash: (exit code, message), restarted in place by its restart policy.
 CRASHES = (
@@ -241,6 +250,9 @@ class Simulation:
             if id(a) in gone:
                 jobs[id(a.job)] = a.job
                 self.allocs.pop(a.id, None)
+                key = SUMMARY_KEYS.get(a.client_status)
+                if key:
+                    a.job.collected[key] = a.job.collected.get(key, 0) + 1
         self.alloc_list[:] = [a for a in self.alloc_list if id(a) not in gone]
         for job in jobs.values():
             job.allocs[:] = [a for a in job.allocs if id(a) not in gone]

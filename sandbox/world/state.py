@@ -19,6 +19,7 @@ from .profile import DEFAULT, ClusterProfile
 from .records import (
     CONSUL_TABLES,
     NOMAD_TABLES,
+    SUMMARY_KEYS,
     Alloc,
     Client,
     ConsulService,
@@ -70,6 +71,9 @@ class World(Generation, Lifecycle, Simulation):
         self._timers: list[tuple[int, int, Callable, tuple]] = []
         self._timer_seq = 0
         self._generate(clients, jobs_per_client, allocs_per_group)
+        for a in self.alloc_list:  # the summaries as generated; from here on they follow transitions
+            a.summary_status = a.client_status
+            a.job.summary_modify = max(a.job.summary_modify, a.modify_index)
         self._init_simulation(churn)
         self.clock.on_advance(self._on_advance)
 
@@ -88,6 +92,13 @@ class World(Generation, Lifecycle, Simulation):
         idx = self._next_index()
         for t in tables:
             self.tables[t] = idx
+        for item in changed:
+            a = item[0] if isinstance(item, tuple) else item
+            if isinstance(a, Alloc) and a.summary_status != a.client_status:
+                # updateSummaryWithAlloc rewrites the summary only for a new allocation or a new
+                # client status (nomad/state/state_store.go): a task restart does not move it.
+                a.summary_status = a.client_status
+                a.job.summary_modify = self.tables["job_summary"] = idx
         if changed and self.on_change is not None:
             self.on_change(idx, changed)
         self.changed.notify_all()
@@ -109,19 +120,18 @@ class World(Generation, Lifecycle, Simulation):
         return self.jobs.get((namespace, job_id))
 
     def summary(self, job: Job) -> dict[str, int]:
+        """JobSummary counts: each allocation in the bin of its client status, plus the allocations
+        the GC has removed, which Nomad's summary keeps counting. (Nomad moves the counts on each
+        transition; the sandbox's allocations go through the same states, so counting them by their
+        present status gives the same numbers.) A periodic parent has no allocations of its own:
+        its runs count in Children."""
         counts = {"Queued": 0, "Complete": 0, "Failed": 0, "Running": 0, "Starting": 0, "Lost": 0, "Unknown": 0}
-        # A periodic parent has no allocations of its own: its runs count in Children.
         for a in job.allocs:
-            key = {
-                "running": "Running",
-                "pending": "Starting",
-                "complete": "Complete",
-                "failed": "Failed",
-                "lost": "Lost",
-                "unknown": "Unknown",
-            }.get(a.client_status)
+            key = SUMMARY_KEYS.get(a.client_status)
             if key:
                 counts[key] += 1
+        for key, n in job.collected.items():
+            counts[key] += n
         return counts
 
     # -------------------------------------------------------------- summary

@@ -463,16 +463,19 @@ def test_plain_field_filters_agree_with_the_full_object(sandbox):
         assert quick and quick == full, expr
 
 
-def test_job_summary_carries_its_own_index_and_moves_with_its_allocations(fresh_sandbox):
+def test_job_summary_carries_its_own_index_and_moves_with_its_allocations_statuses(fresh_sandbox):
     """nomad/job_endpoint.go Summary sets reply.Index = out.ModifyIndex, and the state store rewrites
-    a job's summary whenever one of its allocations changes (state_store.go updateSummaryWithAlloc):
-    a blocking read of one summary wakes for its own allocations only."""
+    a job's summary only when one of its allocations is new or changes client status
+    (state_store.go updateSummaryWithAlloc): a blocking read of one summary sleeps through a task
+    restart (the allocation stays running) and another job's changes, and wakes for a stop. Job.List
+    answers max(jobs, job_summary) indexes, so the jobs list sleeps through a restart too."""
     sb = fresh_sandbox
     a = healthy_running(sb)
     url = f"/v1/job/{a['JobID']}/summary?namespace={a['Namespace']}"
     first = get(sb, url)
     own = int(first.headers["X-Nomad-Index"])
     assert own == first.json()["ModifyIndex"]
+    jobs_index = int(get(sb, "/v1/jobs?namespace=*").headers["X-Nomad-Index"])
     other = next(
         x
         for x in allocs(sb)
@@ -480,9 +483,14 @@ def test_job_summary_carries_its_own_index_and_moves_with_its_allocations(fresh_
         and x["JobID"] != a["JobID"]
         and not sb.world.allocs[x["ID"]].job.client.scenario
     )
-    assert post(sb, f"/v1/client/allocation/{other['ID']}/restart").status_code == 200
-    assert int(get(sb, url + f"&index={own}&wait=300ms").headers["X-Nomad-Index"]) == own
+    assert post(sb, f"/v1/allocation/{other['ID']}/stop").status_code == 200
     assert post(sb, f"/v1/client/allocation/{a['ID']}/restart").status_code == 200
+    sb.clock.advance(10)  # the restart plays out: Terminated, Restarting, Started; still running
+    assert int(get(sb, url + f"&index={own}&wait=300ms").headers["X-Nomad-Index"]) == own
+    after_stop = int(get(sb, "/v1/jobs?namespace=*").headers["X-Nomad-Index"])
+    assert after_stop > jobs_index  # the other job's summary moved with its stop
+    assert int(get(sb, f"/v1/jobs?namespace=*&index={after_stop}&wait=300ms").headers["X-Nomad-Index"]) == after_stop
+    assert post(sb, f"/v1/allocation/{a['ID']}/stop").status_code == 200
     moved = get(sb, url)
     assert int(moved.headers["X-Nomad-Index"]) == moved.json()["ModifyIndex"] > own
 
@@ -502,3 +510,22 @@ def test_job_versions_keep_six_with_diffs_between_neighbours(sandbox):
     single = next(j for j in sandbox.world.jobs.values() if len(j.versions) == 1)
     one = get(sandbox, f"/v1/job/{single.id}/versions", params={"namespace": single.namespace, "diffs": "true"}).json()
     assert [v["Version"] for v in one["Versions"]] == [0] and one["Diffs"] is None
+
+
+def test_job_summary_keeps_counting_allocations_the_gc_removed():
+    """nomad/state/state_store.go updateSummaryWithAlloc moves a task group's counts on each
+    client-status transition and never takes a Failed or Complete one back, so allocations the GC
+    has deleted still count in /v1/job/:id/summary while /v1/job/:id/allocations no longer lists them."""
+    with Sandbox(clients=40, seed=7, frozen=True, churn=40) as sb:
+        for _ in range(20):
+            sb.clock.advance(60)
+            if any(j.collected for j in sb.world.jobs.values()):
+                break
+        job = next(j for j in sb.world.jobs.values() if j.collected)
+        params = {"namespace": job.namespace}
+        summary = get(sb, f"/v1/job/{job.id}/summary", params=params).json()["Summary"][job.role.name]
+        listed = get(sb, f"/v1/job/{job.id}/allocations", params=params).json()
+        status_of = {"Complete": "complete", "Failed": "failed", "Running": "running", "Lost": "lost"}
+        counted = {k: sum(1 for a in listed if a["ClientStatus"] == v) for k, v in status_of.items()}
+        assert summary["Running"] == counted["Running"]
+        assert summary["Complete"] + summary["Failed"] > counted["Complete"] + counted["Failed"]
