@@ -171,13 +171,16 @@ class ChurnSandbox(SandboxProcess):
         return cmd + ["--churn", str(self.rate)]
 
 
-def run(sizes: list[int], rate: float, seconds: float, modes: list[str], log) -> list[dict]:
+def run(
+    sizes: list[int], rate: float, seconds: float, modes: list[str], log, module: str = "bench.churn"
+) -> list[dict]:
+    """Per size one churning sandbox; per mode ``python -m <module> --child`` measures in its own process."""
     out = []
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for n in sizes:
         with ChurnSandbox(n, rate) as sb:
             for mode in modes:
-                cmd = [sys.executable, "-m", "bench.churn", "--child", sb.nomad_addr, sb.consul_addr, mode]
+                cmd = [sys.executable, "-m", module, "--child", sb.nomad_addr, sb.consul_addr, mode]
                 cmd += ["--seconds", str(seconds)]
                 res = subprocess.run(cmd, cwd=root, check=True, stdout=subprocess.PIPE, text=True).stdout
                 row = {"mode": mode, "allocs": n, "rate": rate, **json.loads(res)}
@@ -186,18 +189,19 @@ def run(sizes: list[int], rate: float, seconds: float, modes: list[str], log) ->
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench churn", description=__doc__)
+def per_mode_main(argv, *, module: str, doc: str | None, modes: tuple[str, ...], child_fn, table: list[str]) -> int:
+    """The command line of a benchmark run per size and mode (``bench churn``, ``bench consul``)."""
+    p = argparse.ArgumentParser(prog=f"python -m bench {module.rsplit('.', 1)[-1]}", description=doc)
     p.add_argument("--allocs", type=int, nargs="+", default=[1_000])
     p.add_argument("--rate", type=float, default=5.0)
     p.add_argument("--seconds", type=float, default=60.0)
-    p.add_argument("--mode", choices=MODES, action="append", help="stream, blocking (both by default)")
+    p.add_argument("--mode", choices=modes, action="append", help=f"{', '.join(modes)} (both by default)")
     p.add_argument("--json", action="store_true", help="one JSON object per line (size x mode)")
     p.add_argument("--child", nargs=3, metavar=("NOMAD", "CONSUL", "MODE"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         nomad, consul, mode = args.child
-        print(json.dumps(child(nomad, consul, mode, args.seconds)))
+        print(json.dumps(child_fn(nomad, consul, mode, args.seconds)))
         return 0
     lock = threading.Lock()
 
@@ -205,14 +209,20 @@ def main(argv: list[str] | None = None) -> int:
         with lock:
             print(line, flush=True)
 
-    rows = run(args.allocs, args.rate, args.seconds, args.mode or list(MODES), log if args.json else lambda _l: None)
+    rows = run(
+        args.allocs, args.rate, args.seconds, args.mode or list(modes), log if args.json else lambda _l: None, module
+    )
     if not args.json:
-        keys = ["mode", "allocs", "nomad_bytes_per_min", "nomad_requests_per_min", "consul_bytes_per_min"]
-        keys += ["change_visible_p50_s", "change_visible_p95_s", "cpu_s_per_min", "peak_rss_mb"]
-        print(" | ".join(keys))
+        print(" | ".join(table))
         for r in rows:
-            print(" | ".join(str(r[k]) for k in keys))
+            print(" | ".join(str(r[k]) for k in table))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    keys = ["mode", "allocs", "nomad_bytes_per_min", "nomad_requests_per_min", "consul_bytes_per_min"]
+    keys += ["change_visible_p50_s", "change_visible_p95_s", "cpu_s_per_min", "peak_rss_mb"]
+    return per_mode_main(argv, module="bench.churn", doc=__doc__, modes=MODES, child_fn=child, table=keys)
 
 
 if __name__ == "__main__":

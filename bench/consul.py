@@ -30,18 +30,14 @@ bytes are not counted here).
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import resource
-import subprocess
-import sys
 import threading
 import time
 
 import requests
 
-from .churn import ChurnSandbox
+from .churn import per_mode_main
 
 MODES = ("delta", "lists")
 
@@ -151,50 +147,10 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
     }
 
 
-def run(sizes: list[int], rate: float, seconds: float, modes: list[str], log) -> list[dict]:
-    out = []
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for n in sizes:
-        with ChurnSandbox(n, rate) as sb:
-            for mode in modes:
-                cmd = [sys.executable, "-m", "bench.consul", "--child", sb.nomad_addr, sb.consul_addr, mode]
-                cmd += ["--seconds", str(seconds)]
-                res = subprocess.run(cmd, cwd=root, check=True, stdout=subprocess.PIPE, text=True).stdout
-                row = {"mode": mode, "allocs": n, "rate": rate, **json.loads(res)}
-                log(json.dumps(row))
-                out.append(row)
-    return out
-
-
-def _printer(on: bool):
-    def log(line: str) -> None:
-        if on:
-            print(line, flush=True)
-
-    return log
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench consul", description=__doc__)
-    p.add_argument("--allocs", type=int, nargs="+", default=[1_000])
-    p.add_argument("--rate", type=float, default=5.0)
-    p.add_argument("--seconds", type=float, default=60.0)
-    p.add_argument("--mode", choices=MODES, action="append", help="delta, lists (both by default)")
-    p.add_argument("--json", action="store_true", help="one JSON object per line (size x mode)")
-    p.add_argument("--child", nargs=3, metavar=("NOMAD", "CONSUL", "MODE"), help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    if args.child:
-        nomad, consul, mode = args.child
-        print(json.dumps(child(nomad, consul, mode, args.seconds)))
-        return 0
-    rows = run(args.allocs, args.rate, args.seconds, args.mode or list(MODES), _printer(args.json))
-    if not args.json:
-        keys = ["mode", "allocs", "consul_bytes_per_min", "consul_requests_per_min"]
-        keys += ["consul_visible_p50_s", "consul_visible_p95_s", "full_reads", "cpu_s_per_min", "peak_rss_mb"]
-        print(" | ".join(keys))
-        for r in rows:
-            print(" | ".join(str(r[k]) for k in keys))
-    return 0
+    keys = ["mode", "allocs", "consul_bytes_per_min", "consul_requests_per_min"]
+    keys += ["consul_visible_p50_s", "consul_visible_p95_s", "full_reads", "cpu_s_per_min", "peak_rss_mb"]
+    return per_mode_main(argv, module="bench.consul", doc=__doc__, modes=MODES, child_fn=child, table=keys)
 
 
 if __name__ == "__main__":
