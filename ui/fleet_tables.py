@@ -135,9 +135,10 @@ def violations_table(v: pd.DataFrame) -> pd.DataFrame:
             "datacenter": v["datacenter"],
             "since": v["since"],
             "node": v["node"],
-            "job": v["job_id"],
+            # One column for what is placed: the job (allocation and node rows) or the Consul
+            # service (service rows have no job), so the table fits beside the sidebar.
+            "job": v["job_id"].where(v["kind"] != "service", v["service"]),
             "allocation": alloc_links(v).fillna(""),
-            "service": v["service"],
             "allowed": v["allowed"],
         }
     ).reset_index(drop=True)

@@ -82,9 +82,13 @@ def badge_md(status: str) -> str:
     return f":{color}-badge[{icon} {status}]"
 
 
-LINK_CLIENT = st.column_config.LinkColumn(
-    "Client", display_text=r"client=(.*)$", width="medium", help="Open the client's page"
-)
+def client_link_column(width: str | int = "medium"):
+    return st.column_config.LinkColumn(
+        "Client", display_text=r"client=(.*)$", width=width, help="Open the client's page"
+    )
+
+
+LINK_CLIENT = client_link_column()
 LINK_ALLOC = st.column_config.LinkColumn(
     "Allocation", display_text=r"alloc=(.{8})", width="small", help="Open the allocation (first 8 characters of its ID)"
 )
@@ -100,8 +104,9 @@ def when(label: str) -> st.column_config.DatetimeColumn:
     return st.column_config.DatetimeColumn(label, format="distance")
 
 
-def at_time(label: str, width=170) -> st.column_config.DatetimeColumn:
-    return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm:ss", width=width, timezone=clock.zone_name())
+def at_time(label: str, width=170, *, seconds: bool = True) -> st.column_config.DatetimeColumn:
+    fmt = "YYYY-MM-DD HH:mm:ss" if seconds else "YYYY-MM-DD HH:mm"
+    return st.column_config.DatetimeColumn(label, format=fmt, width=width, timezone=clock.zone_name())
 
 
 # Sized so a client's allocations fit the 978 px a table gets at 1440 px beside the sidebar; with

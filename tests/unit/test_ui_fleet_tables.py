@@ -87,3 +87,28 @@ def test_client_flags_extend_the_reason_and_keep_status_and_order():
     assert out["residency"].tolist() == ["forbidden", "", ""]
     assert out["status"].tolist() == clients["status"].tolist() and out["client"].tolist() == ["a", "b", "c"]
     assert clients["reason"].iloc[0] == "2 allocations failed"  # the input is not modified
+
+
+def test_violations_name_the_service_where_a_service_row_has_no_job():
+    """A Consul service instance outside policy has no job: its row names the service in the one
+    "Job or service" column, so the table fits beside the sidebar without a Service column."""
+    v = pd.DataFrame(
+        {
+            "cluster": ["prod", "prod"],
+            "client": ["acme", "acme"],
+            "verdict": ["forbidden", "forbidden"],
+            "kind": ["allocation", "service"],
+            "job_id": ["acme-api", ""],
+            "alloc_id": ["a" * 36, "a" * 36],
+            "service": ["", "api-http"],
+            "node": ["n1", "n1"],
+            "datacenter": ["us-east-1", "us-east-1"],
+            "region": ["", ""],
+            "allowed": ["ca-tor-1", "ca-tor-1"],
+            "since": [T, T],
+        }
+    )
+    table = fleet_tables.violations_table(v)
+    assert table["job"].tolist() == ["acme-api", "api-http"]
+    assert "service" not in table.columns
+    assert table["allocation"].str.contains("alloc=" + "a" * 36).all()
