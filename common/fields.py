@@ -34,8 +34,23 @@ ALLOC_SCALAR_FIELDS: tuple[tuple[str, bool], ...] = (
 ALLOC_FIELDS: tuple[str, ...] = tuple(k for k, _ in ALLOC_SCALAR_FIELDS) + ("DeploymentStatus", "TaskStates")
 # TaskStates[task]
 TASK_STATE_FIELDS: tuple[str, ...] = ("State", "Failed", "Restarts", "LastRestart", "Events")
-# TaskStates[task].Events[i]
+# TaskStates[task].Events[i]. The slimmed list keeps each event as a tuple of these, in this order
+# (None where Nomad left the field out), not as a dict: ~100 bytes against ~270 per event, and
+# ~500,000 events at 100,000 allocations. Readers of raw events take both (``event_row``).
 EVENT_FIELDS: tuple[str, ...] = ("Time", "Type", "DisplayMessage", "Message", "ExitCode", "Signal", "FailsTask")
+EV_TIME, EV_TYPE, EV_DISPLAY, EV_MESSAGE = 0, 1, 2, 3  # positions in an event row
+
+
+def event_row(e: object) -> tuple | None:
+    """A task event as its ``EVENT_FIELDS`` tuple, whether slimmed (a tuple) or as Nomad sent it (a
+    dict); None for anything else."""
+    if e.__class__ is tuple:
+        return e
+    if isinstance(e, dict):
+        return tuple(map(e.get, EVENT_FIELDS))
+    return None
+
+
 # Consul /v1/catalog/service/:name entries (ServiceMeta is kept whole: the client key is configurable).
 CATALOG_FIELDS: tuple[str, ...] = (
     "ServiceName",

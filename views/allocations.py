@@ -2,7 +2,8 @@
 in one pass, and how bad each task event is (``event_severity``).
 
 ``TaskStates`` maps task -> state with ``Events`` (Nomad appends events in time order, so a
-task's last event is its newest); times are integer nanoseconds, ``LastRestart`` an RFC3339
+task's last event is its newest; slimmed events are ``EVENT_FIELDS`` tuples, as Nomad sent them
+dicts: both are read); times are integer nanoseconds, ``LastRestart`` an RFC3339
 string. The fields read are the ones ``common.fields`` lists (the connector keeps only those).
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from common.fields import ALLOC_FIELDS, EVENT_FIELDS
+from common.fields import ALLOC_FIELDS, EV_DISPLAY, EV_MESSAGE, EV_TIME, EV_TYPE, EVENT_FIELDS, event_row
 
 from . import columns as col
 from .identity import ClientIdentity
@@ -64,10 +65,6 @@ def event_severity(types: np.ndarray, exit_codes: np.ndarray, fails_task: np.nda
 
 
 _EV_GET = operator.itemgetter(*EVENT_FIELDS)
-
-
-def _ev_tuple_safe(e: dict) -> tuple:
-    return tuple(map(e.get, EVENT_FIELDS))
 
 
 def build_allocations(
@@ -132,24 +129,27 @@ def build_allocations(
             evs = st.get("Events")
             if not evs:
                 continue
-            try:
-                extend(list(map(getter, evs)))
-            except (KeyError, TypeError, AttributeError):
-                extend([_ev_tuple_safe(e) for e in evs if isinstance(e, dict)])
-                evs = [e for e in evs if isinstance(e, dict)]
-                if not evs:
-                    continue
+            if evs.__class__ is list and evs[0].__class__ is tuple:
+                rows = evs  # slimmed (connectors.slim): already EVENT_FIELDS rows
+            else:
+                try:
+                    rows = list(map(getter, evs))
+                except (KeyError, TypeError, AttributeError):
+                    rows = [row for e in evs if (row := event_row(e)) is not None]
+                    if not rows:
+                        continue
+            extend(rows)
             ev_task_alloc.append(i)
             ev_task_name.append(tname)
             ev_task_state.append(st.get("State") or "")
             ev_task_failed.append(tf)
-            ev_counts.append(len(evs))
-            le = evs[-1]
-            t = le.get("Time") or 0
+            ev_counts.append(len(rows))
+            le = rows[-1]
+            t = le[EV_TIME] or 0
             if (tf, t) >= (lf, lt):
                 lt, lf = t, tf
-                ltype = le.get("Type") or ""
-                lmsg = le.get("DisplayMessage") or le.get("Message") or ""
+                ltype = le[EV_TYPE] or ""
+                lmsg = le[EV_DISPLAY] or le[EV_MESSAGE] or ""
         ntasks[i] = k
         restarts[i] = r
         nfailed[i] = f

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from common.fields import event_row
 from connectors.slim import EVENT_FIELDS, parse_list, slim_allocation, slim_catalog_entry, slim_check
 
 
@@ -117,23 +118,18 @@ def test_slim_allocation_keeps_what_views_read_including_zero_false_and_empty():
     assert s["DeploymentStatus"] == {"Healthy": False}
     st = s["TaskStates"]["web"]
     assert st == {"State": "running", "Failed": False, "Restarts": 0, "LastRestart": None, "Events": st["Events"]}
-    assert st["Events"][1] == {
-        "Time": 2,
-        "Type": "Started",
-        "DisplayMessage": "",
-        "Message": "",
-        "ExitCode": 0,
-        "Signal": 0,
-        "FailsTask": False,
-    }
-    assert all(tuple(e) == EVENT_FIELDS for e in st["Events"])
+    # events are EVENT_FIELDS rows (tuples: a third of a dict's memory), the values as Nomad sent them
+    assert st["Events"][1] == (2, "Started", "", "", 0, 0, False)
+    assert all(isinstance(e, tuple) and len(e) == len(EVENT_FIELDS) for e in st["Events"])
+    assert [event_row(e) for e in ALLOC["TaskStates"]["web"]["Events"]] == st["Events"]
 
 
 def test_slim_allocation_shares_repeated_strings_and_keeps_odd_shapes():
     memo = {}
     a, b = (slim_allocation(json.loads(json.dumps(ALLOC)), memo) for _ in range(2))
     assert a["ClientStatus"] is b["ClientStatus"] and a["NodeID"] is b["NodeID"]
-    assert a["TaskStates"]["web"]["Events"][0]["Type"] is b["TaskStates"]["web"]["Events"][0]["Type"]
+    assert a["TaskStates"]["web"]["Events"][0][1] is b["TaskStates"]["web"]["Events"][0][1]
+    assert a["DeploymentStatus"] is b["DeploymentStatus"]  # a few values: one dict each
     assert slim_allocation("junk") == "junk"
     partial = {"ID": "x", "TaskStates": {"t": {"Events": [{"Type": "Started"}, "junk"]}}, "DeploymentStatus": None}
     assert slim_allocation(partial) == {
@@ -141,6 +137,21 @@ def test_slim_allocation_shares_repeated_strings_and_keeps_odd_shapes():
         "DeploymentStatus": None,
         "TaskStates": {"t": {"Events": [{"Type": "Started"}, "junk"]}},
     }
+    # an event without some fields: None in their places
+    older = {"ID": "y", "TaskStates": {"t": {"Events": [{"Type": "Started", "Time": 5}]}}}
+    assert slim_allocation(older)["TaskStates"]["t"]["Events"] == [(5, "Started", None, None, None, None, None)]
+
+
+def test_slim_deployment_status_keeps_each_value_apart():
+    memo = {}
+    got = [
+        slim_allocation({"ID": str(i), "DeploymentStatus": ds}, memo)["DeploymentStatus"]
+        for i, ds in enumerate(
+            [{"Healthy": True}, {"Healthy": 1}, {"Healthy": None}, {}, {"Healthy": False, "Timestamp": "t"}, None]
+        )
+    ]
+    assert got == [{"Healthy": True}, {"Healthy": 1}, {"Healthy": None}, {}, {"Healthy": False}, None]
+    assert got[0]["Healthy"] is True and got[1]["Healthy"] == 1 and got[1]["Healthy"] is not True
 
 
 def test_slim_consul_entries():

@@ -524,3 +524,33 @@ def test_last_event_of_a_failed_allocation_says_why_the_task_failed():
     }
     row = views.build_frames({"allocations": [alloc]}, cluster="c").allocations.iloc[0]
     assert (row.last_event_type, row.last_event_message) == ("Not Restarting", "Exceeded allowed attempts")
+
+
+def test_slimmed_event_rows_and_odd_event_lists_give_the_same_frames_as_nomad_json():
+    """Slimmed events are EVENT_FIELDS rows (common.fields); an events list with junk in it is read
+    around the junk, and neither changes a task's restarts or its allocation's last event."""
+    from connectors.slim import slim_allocation
+
+    ts = {
+        "a": {
+            "Restarts": 2,
+            "State": "running",
+            "Events": [{"Time": NOW_NS - HOUR, "Type": "Restarting", "DisplayMessage": "restarting"}, "junk"],
+        },
+        "b": {
+            "Restarts": 1,
+            "State": "running",
+            "Events": [{"Time": NOW_NS - 2 * HOUR, "Type": "Started", "Message": "m", "ExitCode": 0}],
+        },
+    }
+    full = _alloc(A1, "j", "ns", status="running", task_states=ts)
+    slim = slim_allocation(full)
+    assert isinstance(slim["TaskStates"]["b"]["Events"][0], tuple)  # the row form is what is tested
+    frames = [views.build_frames({"allocations": [a]}, cluster="c", now=NOW) for a in (full, slim)]
+    for f in frames:
+        r = f.allocations.iloc[0]
+        assert r.restarts == 3 and r.tasks == 2
+        assert r.last_event_type == "Restarting" and r.last_event_message == "restarting"
+        assert f.task_events["message"].tolist() == ["restarting", "m"]
+    for name in ("allocations", "task_events"):
+        pd.testing.assert_frame_equal(getattr(frames[0], name), getattr(frames[1], name))
