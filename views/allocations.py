@@ -58,7 +58,7 @@ def event_severity(types: np.ndarray, exit_codes: np.ndarray, fails_task: np.nda
     t = pd.Series(types, dtype=object, copy=False)
     err = t.isin(ERROR_EVENT_TYPES).to_numpy() | fails_task | ((t == "Terminated").to_numpy() & (exit_codes != 0))
     warn = t.isin(WARNING_EVENT_TYPES).to_numpy()
-    out = np.full(len(t), "info", dtype=object)
+    out = col.filled(len(t), "info")
     out[warn] = "warning"
     out[err] = "error"
     return out
@@ -174,7 +174,7 @@ def build_allocations(
     allocations = col.frame(
         "allocations",
         {
-            "cluster": np.full(n, cluster, dtype=object),
+            "cluster": col.filled(n, cluster),
             "alloc_id": ids,
             "short_id": [x[:8] for x in ids.tolist()],
             "name": col.strcol(cols["Name"]),
@@ -227,7 +227,7 @@ def build_allocations(
     task_events = col.frame(
         "task_events",
         {
-            "cluster": np.full(m, cluster, dtype=object),
+            "cluster": col.filled(m, cluster),
             "alloc_id": allocations["alloc_id"].to_numpy()[aidx],
             "short_id": allocations["short_id"].to_numpy()[aidx],
             "client": allocations["client"].to_numpy()[aidx],

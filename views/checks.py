@@ -25,7 +25,7 @@ def build_checks(checks: Any, *, cluster: str) -> pd.DataFrame:
     return col.frame(
         "checks",
         {
-            "cluster": np.full(n, cluster, dtype=object),
+            "cluster": col.filled(n, cluster),
             "node": col.strcol(cols["Node"]),
             "check_id": col.strcol(cols["CheckID"]),
             "name": col.strcol(cols["Name"]),
@@ -34,7 +34,7 @@ def build_checks(checks: Any, *, cluster: str) -> pd.DataFrame:
             "notes": col.strcol(cols["Notes"]),
             "service_id": sids,
             "service": col.strcol(cols["ServiceName"]),
-            "client": np.full(n, "", dtype=object),  # filled by build_frames from services
+            "client": col.filled(n, ""),  # filled by build_frames from services
             "alloc_id": [parse_nomad_service_alloc(x) if x else "" for x in sids.tolist()],
         },
     )

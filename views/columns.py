@@ -69,6 +69,15 @@ def objs(vals: Sequence[Any]) -> np.ndarray:
     return a
 
 
+def filled(n: int, value: Any) -> np.ndarray:
+    """Object array of n references to one value. ``np.full(n, "x", dtype=object)`` converts the
+    string through a fixed-width array and stores n separate copies (~50 bytes each: 27 MB for one
+    column of 550,000 task events)."""
+    a = np.empty(n, dtype=object)
+    a.fill(value)
+    return a
+
+
 def strs(vals: Sequence[Any]) -> np.ndarray:
     return np.array(vals, dtype=object) if vals else np.empty(0, dtype=object)
 
