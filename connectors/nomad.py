@@ -392,6 +392,26 @@ class NomadConnector:
         )
         return next((a for a in listing.data if isinstance(a, dict) and a.get("ID") == aid), None)
 
+    def job_stub(self, namespace: str, job_id: str, *, token: str | None = None) -> dict[str, Any] | None:
+        """One job's list stub (JobListStub with its JobSummary and Meta), None if Nomad has no such
+        job. The jobs list's own request narrowed by prefix (nomad/job_endpoint.go Job.List), so
+        the stub is the very one the whole list holds; other jobs sharing the prefix are dropped."""
+        ns = self._namespace(namespace)
+        if ns == "*" or not isinstance(job_id, str) or not job_id:
+            raise InvalidInput("Nomad", "A job is read by its own namespace and ID")
+        listing = self._list(
+            f"read job {job_id} in namespace {ns}",
+            "jobs",
+            {"namespace": ns, "prefix": job_id, "meta": "true"},
+            None,
+            None,
+            token,
+        )
+        return next(
+            (j for j in listing.data if isinstance(j, dict) and j.get("ID") == job_id and j.get("Namespace") == ns),
+            None,
+        )
+
     # ------------------------------------------------------------------ event stream
 
     def stream_events(

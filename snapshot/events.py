@@ -13,6 +13,8 @@ each one is turned into the list stub Nomad itself would list, then kept in plac
 * Node -> NodeListStub as ``Node.Stub`` makes it (nomad/structs/structs.go); NodeDeregistration
   removes it.
 * Deployment: /v1/deployments lists full deployments, so the payload is kept as it is.
+* Job, Evaluation, Service (and Allocation again): they mark jobs and namespaces dirty, whose
+  list stubs are then read again one by one (``snapshot.rereads``, ``EventState.reread``).
 
 Nomad sends the full object with omitempty encoding (zero fields left out), so missing stub
 fields get their Go zero value, as the list would show them.  Nothing is deleted by an
@@ -29,19 +31,32 @@ import bisect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from connectors import ConnectorError
 from connectors.slim import slim_allocation
+
+from .rereads import JobList, ServiceList
 
 __all__ = [
     "EVENT_SOURCES",
+    "FOLLOWED_SOURCES",
+    "REREAD_SOURCES",
+    "TOPICS",
     "TOPIC_SOURCE",
     "EventState",
+    "Reread",
     "alloc_stub",
     "node_stub",
 ]
 
-# The topics this module follows, and the raw source each one feeds.
+# The topics whose payloads become list items, and the raw source each one feeds.
 TOPIC_SOURCE = {"Allocation": "allocations", "Deployment": "deployments", "Node": "nodes"}
 EVENT_SOURCES = tuple(TOPIC_SOURCE.values())
+# The lists kept by re-reading what events dirty (snapshot.rereads), and every topic followed.
+REREAD_SOURCES = ("jobs", "nomad_services")
+FOLLOWED_SOURCES = EVENT_SOURCES + REREAD_SOURCES
+TOPICS = (*TOPIC_SOURCE, "Job", "Evaluation", "Service")
+# More dirty jobs than this after one frame (a fleet-wide rollout): one read of the whole list.
+WHOLE_JOBS_OVER = 200
 
 # AllocListStub fields (nomad/structs/alloc.go) and the Go zero value each has when omitted.
 _ALLOC_STUB_ZERO: tuple[tuple[str, Any], ...] = (
@@ -167,6 +182,9 @@ class EventState:
             else:
                 self._where[source] = {_id_key(x): i for i, x in enumerate(items)}
             self._lists[source] = items
+        # Jobs and Nomad's services, when the load gave them: followed by re-reads.
+        self.job_list = JobList(raw.get("jobs")) if raw.get("jobs") is not None else None
+        self.service_list = ServiceList(raw.get("nomad_services")) if raw.get("nomad_services") is not None else None
 
     # -------------------------------------------------------------- applying
 
@@ -187,12 +205,20 @@ class EventState:
     def apply_event(self, ev: Mapping[str, Any]) -> str | None:
         """Apply one event; the source it changed, None when it is not for these lists."""
         topic = ev.get("Topic")
-        source = TOPIC_SOURCE.get(topic) if isinstance(topic, str) else None
         payload = ev.get("Payload")
-        if source is None or not isinstance(payload, Mapping):
+        if not isinstance(topic, str) or not isinstance(payload, Mapping):
             return None
         obj = payload.get(topic)
         if not isinstance(obj, Mapping) or not obj.get("ID") or not isinstance(obj.get("ID"), str):
+            return None
+        source = TOPIC_SOURCE.get(topic)
+        if source is None:  # marks only: the lists change when the dirty items are read again
+            if topic == "Job" and self.job_list is not None:
+                self.job_list.on_job(obj)
+            elif topic == "Evaluation" and self.job_list is not None:
+                self.job_list.on_eval(obj)
+            elif topic == "Service" and self.service_list is not None:
+                self.service_list.on_service(obj)
             return None
         if topic == "Node":
             if ev.get("Type") == "NodeDeregistration":
@@ -201,7 +227,10 @@ class EventState:
         elif topic == "Deployment":
             self._put(source, dict(obj))
         else:
-            self._put(source, self._alloc(obj, self._find(source, str(obj["ID"])), ev.get("Type")))
+            old = self._find(source, str(obj["ID"]))
+            if self.job_list is not None:
+                self.job_list.on_alloc(obj, old)
+            self._put(source, self._alloc(obj, old, ev.get("Type")))
         return source
 
     def _find(self, source: str, oid: str) -> dict | None:
@@ -278,6 +307,8 @@ class EventState:
         return job_type, version if version is not None else (prev or {}).get("JobVersion")
 
     def _job(self, alloc: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        if self.job_list is not None:
+            return self.job_list.find(alloc.get("Namespace"), alloc.get("JobID"))
         jobs = self.jobs() if self.jobs is not None else None
         if not jobs:
             return None
@@ -292,12 +323,82 @@ class EventState:
             changed |= self.apply(f)
         return changed
 
+    # -------------------------------------------------------------- re-reading
+
+    @property
+    def stale(self) -> bool:
+        """Some job or namespace is dirty: ``reread`` has something to read."""
+        return bool((self.job_list and self.job_list.dirty) or (self.service_list and self.service_list.dirty))
+
+    def reread(
+        self,
+        job_stub: Callable[[str, str], dict | None],
+        services_of: Callable[[str], list],
+        whole_jobs: Callable[[], list] | None = None,
+    ) -> Reread:
+        """Read every dirty job's stub (``job_stub(namespace, id)``, None when gone) and every dirty
+        namespace's services (``services_of(namespace)``) and put them in the lists. A read that
+        fails (ConnectorError) keeps the old item and leaves it dirty for the next call; more than
+        ``WHOLE_JOBS_OVER`` dirty jobs are read as one whole list (``whole_jobs``) instead."""
+        out = Reread()
+        jl, sl = self.job_list, self.service_list
+        if jl is not None and jl.dirty:
+            if whole_jobs is not None and len(jl.dirty) > WHOLE_JOBS_OVER:
+                keys = jl.take()
+                try:
+                    self.job_list = JobList(whole_jobs())
+                    out.changed.add("jobs")
+                except ConnectorError as err:
+                    jl.dirty.update(keys)
+                    out.errors["jobs"] = err
+            else:
+                for key in jl.take():
+                    try:
+                        stub = job_stub(*key)
+                    except ConnectorError as err:
+                        jl.dirty.add(key)
+                        out.errors["jobs"] = err
+                        continue
+                    if jl.put(key, stub):
+                        out.changed.add("jobs")
+        if sl is not None and sl.dirty:
+            for ns in sl.take():
+                try:
+                    listed = services_of(ns)
+                except ConnectorError as err:
+                    sl.dirty.add(ns)
+                    out.errors["nomad_services"] = err
+                    continue
+                if sl.put(ns, listed):
+                    out.changed.add("nomad_services")
+        return out
+
     # -------------------------------------------------------------- reading
 
     def lists(self) -> dict[str, list]:
         """Each source's list in list-endpoint order: copies (the builder may read them while
         the next events are applied)."""
-        return {source: list(items) for source, items in self._lists.items()}
+        out = {source: list(items) for source, items in self._lists.items()}
+        if self.job_list is not None:
+            out["jobs"] = self.job_list.items()
+        if self.service_list is not None:
+            out["nomad_services"] = self.service_list.items()
+        return out
 
     def list(self, source: str) -> list:
+        if source == "jobs" and self.job_list is not None:
+            return self.job_list.items()
+        if source == "nomad_services" and self.service_list is not None:
+            return self.service_list.items()
         return list(self._lists[source])
+
+
+class Reread:
+    """What ``EventState.reread`` did: the sources whose list changed, and per source the last
+    read that failed (its items kept, still dirty)."""
+
+    __slots__ = ("changed", "errors")
+
+    def __init__(self) -> None:
+        self.changed: set[str] = set()
+        self.errors: dict[str, ConnectorError] = {}

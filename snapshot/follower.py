@@ -1,12 +1,19 @@
 """Follow Nomad's /v1/event/stream for the refresher: cost that follows the rate of change.
 
 By default (``DASHBOARD_NOMAD_EVENTS=0`` or ``Refresher(events=False)`` turn it off), the allocations,
-deployments and nodes sources are no longer blocking queries on whole lists. One thread:
+deployments, nodes, jobs and Nomad services sources are no longer blocking queries on whole lists.
+One thread:
 
-1. loads the three lists once (the refresher's own fetchers: slimmed, element by element);
-2. follows the stream from the loaded index (topics Allocation, Deployment, Node; namespace *),
-   applying each frame with ``snapshot.events.EventState`` and handing the changed lists to the
-   refresher, which rebuilds frames as for any changed source;
+1. loads the five lists once (the refresher's own fetchers: slimmed, element by element);
+2. follows the stream from the first list's index (topics Allocation, Deployment, Node, Job,
+   Evaluation, Service; namespace *), applying each frame with ``snapshot.events.EventState``,
+   then reading again the job stubs and namespaces' services the frame dirtied
+   (``snapshot.rereads``), and handing the changed lists to the refresher, which rebuilds frames
+   as for any changed source. The lists are loaded one after another while the cluster moves on,
+   so the stream starts after the FIRST list's index: a change made during the load is applied
+   even if a later list already shows it (an event carries the whole object, a re-read the
+   current stub: applying it again is harmless). A re-read that fails keeps the old item, leaves
+   it dirty for the next frame or heartbeat, and says so on its source's status meanwhile;
 3. after a cut, resumes with ``index=`` the last frame it applied. Nomad starts a subscription
    at the closest index it still keeps, silently later when that one is gone
    (nomad/stream/event_buffer.go), so the follower asks for that very index again: the first
@@ -14,7 +21,7 @@ deployments and nodes sources are no longer blocking queries on whole lists. One
    were lost (a gap), and the lists are loaded again, once;
 4. when the stream is refused (403/404/405, or a stream that closes before sending a single
    line: the agent has already sent 200 when the server refuses, nomad/event_endpoint.go), it
-   hands the three sources back to the refresher's blocking queries and says so in each
+   hands the five sources back to the refresher's blocking queries and says so in each
    source's ``mode`` (shown on the freshness line).
 
 Nomad's garbage collection writes no event (nomad/state/events.go), so collected allocations
@@ -43,7 +50,7 @@ from typing import Any
 
 from connectors import ConnectorError
 
-from .events import EVENT_SOURCES, TOPIC_SOURCE, EventState
+from .events import FOLLOWED_SOURCES, TOPICS, EventState
 
 __all__ = ["MODE_BLOCKING", "MODE_REFUSED", "MODE_STREAM", "StreamFollower", "events_enabled"]
 
@@ -52,7 +59,6 @@ log = logging.getLogger(__name__)
 MODE_STREAM = "event stream"
 MODE_BLOCKING = "blocking queries"
 MODE_REFUSED = "blocking queries (event stream refused)"
-TOPICS = tuple(TOPIC_SOURCE)
 REFUSED_STATUS = frozenset({403, 404, 405, 501})
 
 
@@ -79,7 +85,8 @@ class StreamFollower:
         self.reconnect_pause = float(reconnect_pause)
         self.max_backoff = float(max_backoff)
         self.reload_every = float(reload_every)
-        self.sources = EVENT_SOURCES
+        self.sources = FOLLOWED_SOURCES
+        self.reread_errors: dict[str, ConnectorError] = {}  # source -> its last failed re-read, until none is left
         self.state: EventState | None = None
         self.refused = False
         self.loads = 0  # full loads of the lists (tests, benchmark)
@@ -129,7 +136,7 @@ class StreamFollower:
                 backoff = min(backoff * 2, self.max_backoff)
 
     def _load(self) -> bool:
-        """Load the three lists once (the refresher's fetchers); False when one failed (its error is
+        """Load the five lists once (the refresher's fetchers); False when one failed (its error is
         on its status, its last good data kept)."""
         ref = self.ref
         for name in self.sources:
@@ -142,10 +149,10 @@ class StreamFollower:
                 return False
         with ref._state_lock:
             raw = {n: ref._sources[n].raw for n in self.sources}
-            index = max(ref._sources[n].index for n in self.sources)
-        jobs = ref._sources["jobs"]
-        self.state = EventState(raw, slim=ref.slim_raw, lookup=self._lookup, jobs=lambda: jobs.raw)
+            index = ref._sources[self.sources[0]].index  # the first list loaded (see the module doc)
+        self.state = EventState(raw, slim=ref.slim_raw, lookup=self._lookup)
         self.state.index = index
+        self.reread_errors = {}
         self._proven = False  # a list index need not be a frame's: resume after it, not at it
         self.loads += 1
         self._loaded_at = time.monotonic()
@@ -159,6 +166,28 @@ class StreamFollower:
         except ConnectorError as err:
             log.warning("event stream: could not look up allocation %s: %s", alloc_id, err)
             return None
+
+    def _reread(self) -> set[str]:
+        """Read the dirty job stubs and namespaces' services again; the sources that changed."""
+        state = self.state
+        assert state is not None
+        nomad = self.nomad
+        done = state.reread(
+            nomad.job_stub,
+            lambda ns: nomad.list_services(namespace=ns).data,
+            whole_jobs=lambda: nomad.list_jobs().data,
+        )
+        for name in ("jobs", "nomad_services"):
+            if name in done.errors:
+                log.warning("event stream: could not read %s again: %s", name, done.errors[name])
+                self.reread_errors[name] = done.errors[name]
+            elif name in self.reread_errors:
+                kept = state.job_list if name == "jobs" else state.service_list
+                if kept is None or not kept.dirty:
+                    del self.reread_errors[name]
+        if done.errors and not done.changed:
+            self._confirm()  # the failure shows on the source's status now
+        return done.changed
 
     def _follow(self, fresh: bool) -> str:
         """One subscription: 'ok' (it ended, resume), 'gap', 'refused', 'error' (retry later)."""
@@ -183,8 +212,12 @@ class StreamFollower:
                     return "ok"
                 if time.monotonic() - self._loaded_at >= self.reload_every:
                     return "ok"  # the periodic reload is due (GC deletions write no event)
-                if not frame:  # heartbeat: the data is confirmed current
-                    self._confirm()
+                if not frame:  # heartbeat: the data is confirmed current (and failed re-reads retried)
+                    again = self._reread() if state.stale else set()
+                    if again:
+                        self._publish(again)
+                    else:
+                        self._confirm()
                     continue
                 index = frame.get("Index")
                 if not isinstance(index, int):
@@ -197,6 +230,8 @@ class StreamFollower:
                 if index <= state.index:
                     continue  # already applied (the resume frame; Nomad's closest past the end)
                 changed = state.apply(frame)
+                if state.stale:
+                    changed |= self._reread()
                 self._proven = True
                 if changed:
                     self._publish(changed)
@@ -246,6 +281,19 @@ class StreamFollower:
         until = now + timedelta(seconds=self.idle_timeout)
         for name in self.sources:
             src = ref._sources[name]
+            failed = self.reread_errors.get(name)
+            if failed is not None:  # its dirty items are not current: say so, keep their age
+                src.status = replace(
+                    src.status,
+                    ok=False,
+                    error=f"{failed} Some of it may be out of date; trying again.",
+                    error_kind=failed.kind,
+                    last_attempt=now,
+                    watching_until=None,
+                    mode=MODE_STREAM,
+                    **extra,
+                )
+                continue
             src.status = replace(
                 src.status,
                 ok=True,

@@ -15,7 +15,7 @@ import requests
 from connectors.settings import load
 from sandbox import Sandbox
 from snapshot import Refresher
-from snapshot.follower import MODE_REFUSED, MODE_STREAM
+from snapshot.follower import MODE_BLOCKING, MODE_REFUSED, MODE_STREAM
 from views import ClientIdentity
 
 FAST = {"debounce": 0.05, "min_build_interval": 0.1, "min_interval": 0.2, "wait": 5.0}
@@ -60,7 +60,13 @@ def _list_requests(sb) -> int:
 
 def _streaming(snap) -> bool:
     s = snap.sources["allocations"]
-    return s.mode == MODE_STREAM and s.ok and snap.built_at is not None and len(snap.frames.allocations) > 0
+    return (
+        s.mode == MODE_STREAM
+        and s.ok
+        and snap.built_at is not None
+        and len(snap.frames.allocations) > 0
+        and len(snap.frames.jobs) > 0
+    )
 
 
 @pytest.fixture
@@ -150,8 +156,16 @@ def test_a_refused_stream_falls_back_to_blocking_queries(sb, status):
         before = _signaled(snap, alloc)
         _restart(sb, alloc)
         snap = ref.wait_for(lambda s: _signaled(s, alloc) > before, timeout=30)
-        assert {snap.sources[n].mode for n in ("allocations", "deployments", "nodes")} == {MODE_REFUSED}
-        assert snap.sources["jobs"].mode != MODE_REFUSED
+        streamed = ("allocations", "deployments", "nodes", "jobs", "nomad_services")
+        assert {snap.sources[n].mode for n in streamed} == {MODE_REFUSED}
+        assert snap.sources["namespaces"].mode == MODE_BLOCKING  # never streamed: nothing to say
+        # The jobs list is followed by its blocking query again: a new allocation's summary shows.
+        key = _job_of(sb, alloc)
+        running = _counts(ref.wait_for(lambda s: _counts(s, key) is not None, timeout=30), key)[0]
+        sb.reset_stats()
+        _stop(sb, alloc)
+        ref.wait_for(lambda s: _counts(s, key)[0] == running - 1, timeout=30)
+        assert sb.stats().get("GET /v1/jobs", 0) >= 1
         assert not ref.died
     finally:
         ref.stop()
@@ -235,3 +249,89 @@ def test_a_cut_before_the_first_frame_is_healed_by_the_periodic_reload():
             assert ref.follower.loads > loads and snap.sources["allocations"].mode == MODE_STREAM
         finally:
             ref.stop()
+
+
+# ---------------------------------------------------------------- the jobs list, by re-reads
+
+
+def _job_of(sb, alloc_id: str) -> tuple[str, str]:
+    with sb.world.lock:
+        job = sb.world.allocs[alloc_id].job
+        return job.namespace, job.id
+
+
+def _counts(snap, key: tuple[str, str]) -> tuple[int, int, int] | None:
+    """(running, starting, failed) of a job's row in the jobs frame (its JobSummary), None if absent."""
+    jobs = snap.frames.jobs
+    rows = jobs[(jobs["namespace"] == key[0]) & (jobs["job_id"] == key[1])]
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    return int(r["running"]), int(r["starting"]), int(r["failed"])
+
+
+def _reschedule(sb, alloc_id: str) -> None:
+    """The churn's reschedule (sandbox/world/simulation.py): the allocation fails, a replacement is
+    placed (a new allocation: updateSummaryWithAlloc moves the job's summary, Starting and Failed)."""
+    w = sb.world
+    with w.lock:
+        w._reschedule(w.clock.now_ns(), w.allocs[alloc_id], 2, "panic")
+        w.changed.notify_all()
+
+
+def _stop(sb, alloc_id: str) -> None:
+    r = requests.post(f"{sb.nomad_addr}/v1/allocation/{alloc_id}/stop", json={}, timeout=10)
+    assert r.status_code == 200, r.text
+
+
+def _nomad_bytes(sb) -> int:
+    return requests.get(sb.nomad_addr + "/_sandbox/bytes", timeout=5).json()["bytes"]
+
+
+def test_a_new_allocations_summary_reaches_the_jobs_frame_without_the_whole_list():
+    """Nomad moves the jobs list's index for every new allocation (nomad/job_endpoint.go Job.List:
+    max(jobs, job_summary); nomad/state/state_store.go updateSummaryWithAlloc), so a blocking query
+    would send the whole list each time: the follower reads that one job's stub instead."""
+    with Sandbox(clients=40, seed=7, frozen=True, event_heartbeat=0.3) as sb:
+        whole = len(requests.get(sb.nomad_addr + "/v1/jobs?namespace=*&meta=true", timeout=10).content)
+        ref = _refresher(sb)
+        try:
+            snap = ref.wait_for(_streaming, timeout=30)
+            alloc = _live(sb)[0]
+            key = _job_of(sb, alloc)
+            running, starting, failed = _counts(snap, key)
+            sent = _nomad_bytes(sb)
+            _reschedule(sb, alloc)
+            snap = ref.wait_for(lambda s: _counts(s, key) == (running - 1, starting + 1, failed + 1), timeout=30)
+            assert snap.sources["jobs"].mode == MODE_STREAM and snap.sources["jobs"].ok
+            # Everything Nomad sent for the change (the stream's frame and the stub) is a fraction of
+            # one whole jobs list, and no list was loaded again.
+            assert _nomad_bytes(sb) - sent < whole / 4, (whole, _nomad_bytes(sb) - sent)
+            assert ref.follower.loads == 1
+        finally:
+            ref.stop()
+
+
+def test_a_failed_stub_read_keeps_the_old_stub_says_so_and_heals(sb):
+    """A stub read Nomad refuses (a 500) loses nothing: the job keeps its last stub, the jobs source
+    says what failed, and the read is tried again (next frame or heartbeat) until it works."""
+    ref = _refresher(sb)
+    try:
+        snap = ref.wait_for(_streaming, timeout=30)
+        alloc = _live(sb)[0]
+        key = _job_of(sb, alloc)
+        old = _counts(snap, key)
+        requests.post(sb.nomad_addr + "/_sandbox/faults", json={"path": "/v1/jobs", "status": 500}, timeout=5)
+        _reschedule(sb, alloc)
+        snap = ref.wait_for(lambda s: not s.sources["jobs"].ok, timeout=30)
+        assert _counts(snap, key) == old  # the old stub, not a missing job
+        assert "500" in (snap.sources["jobs"].error or "") or "Nomad" in (snap.sources["jobs"].error or "")
+        assert any("Nomad jobs" in p for p in snap.problems())
+        assert snap.sources["allocations"].ok  # the other lists go on
+        requests.delete(sb.nomad_addr + "/_sandbox/faults", timeout=5)
+        snap = ref.wait_for(lambda s: s.sources["jobs"].ok and _counts(s, key) != old, timeout=30)
+        running, starting, failed = old
+        assert _counts(snap, key) == (running - 1, starting + 1, failed + 1)
+        assert ref.follower.loads == 1
+    finally:
+        ref.stop()
