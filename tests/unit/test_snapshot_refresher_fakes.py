@@ -106,6 +106,7 @@ def count_idle_polls(r):
 
 def make(**kw):
     nomad, consul = FakeNomad(), FakeConsul()
+    kw.setdefault("events", False)  # these are the blocking-query watchers (the stream: tests/contract)
     r = Refresher(SETTINGS, None, nomad=nomad, consul=consul, build=build, **kw)
     return r, nomad, consul
 
@@ -539,13 +540,13 @@ def test_a_refresher_whose_thread_died_is_replaced_not_handed_out():
         pass
 
     nomad, consul = FakeNomad(), FakeConsul()
-    nomad.fail["jobs"] = Escaped()
+    nomad.fail["namespaces"] = Escaped()
     try:
         a = get_refresher(SETTINGS, "namespace", nomad=nomad, consul=consul, build=build, min_interval=0.01)
-        dead = next(t for t in a._threads if t.name == "refresher-jobs")
+        dead = next(t for t in a._threads if t.name == "refresher-namespaces")
         dead.join(timeout=5)
         assert not dead.is_alive() and a.died
-        del nomad.fail["jobs"]
+        del nomad.fail["namespaces"]
         b = get_refresher(SETTINGS, "namespace", nomad=nomad, consul=consul, build=build, min_interval=0.01)
         assert b is not a and b.running and not b.died
         assert a.stopped and a.join(timeout=5)
