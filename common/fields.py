@@ -1,7 +1,7 @@
 """The fields of Nomad's and Consul's list responses the dashboard reads: written once.
 
 ``connectors.slim`` keeps only these keys when it slims a big list body, and the views
-(``views.allocations``, ``views.services``, ``views.checks``) read exactly these keys, so a field
+(``views.allocations``, ``views.deployments``, ``views.services``, ``views.checks``) read exactly these keys, so a field
 the views start reading cannot be silently dropped by the connector: add it here and both follow.
 tests/contract/test_snapshot_slim.py checks that slimmed and full bodies build the same frames.
 """
@@ -51,6 +51,31 @@ def event_row(e: object) -> tuple | None:
     return None
 
 
+# Deployments (/v1/deployments lists whole Deployment objects, nomad/structs/deployment.go): what
+# views.deployments and the deployment history (views.deploy_history, history.recorder) read, and
+# of each TaskGroups[group] (DeploymentState) the counts and flags they read.
+DEPLOYMENT_FIELDS: tuple[str, ...] = (
+    "ID",
+    "Namespace",
+    "JobID",
+    "JobVersion",
+    "TaskGroups",
+    "Status",
+    "StatusDescription",
+    "CreateIndex",
+    "ModifyIndex",
+    "CreateTime",
+    "ModifyTime",
+)
+DEPLOYMENT_GROUP_FIELDS: tuple[str, ...] = (
+    "DesiredTotal",
+    "DesiredCanaries",
+    "PlacedAllocs",
+    "HealthyAllocs",
+    "UnhealthyAllocs",
+    "Promoted",
+    "AutoRevert",
+)
 # Consul /v1/catalog/service/:name entries (ServiceMeta is kept whole: the client key is configurable).
 CATALOG_FIELDS: tuple[str, ...] = (
     "ServiceName",

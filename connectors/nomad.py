@@ -47,7 +47,7 @@ from ._common import (
 from .errors import BadResponse, Forbidden, InvalidInput
 from .logframes import FrameDecoder
 from .settings import NomadSettings
-from .slim import parse_list, slim_allocation
+from .slim import parse_list, slim_allocation, slim_deployment
 
 __all__ = ["Listing", "NomadConnector"]
 
@@ -354,11 +354,25 @@ class NomadConnector:
         )
 
     def list_deployments(
-        self, *, namespace: str = "*", index: int | None = None, wait: float | None = None, token: str | None = None
+        self,
+        *,
+        namespace: str = "*",
+        index: int | None = None,
+        wait: float | None = None,
+        token: str | None = None,
+        slim: bool = False,
     ) -> Listing:
+        """Deployments (whole objects).  `slim=True`: parsed one by one keeping only the fields the
+        dashboard reads (connectors.slim.slim_deployment)."""
         ns = self._namespace(namespace)
         return self._list(
-            f"list deployments {self._ns_words(ns)}", "deployments", {"namespace": ns}, index, wait, token
+            f"list deployments {self._ns_words(ns)}",
+            "deployments",
+            {"namespace": ns},
+            index,
+            wait,
+            token,
+            slim_deployment if slim else None,
         )
 
     def list_nodes(self, *, index: int | None = None, wait: float | None = None, token: str | None = None) -> Listing:

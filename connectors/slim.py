@@ -9,7 +9,7 @@ calls of the connectors can instead (``slim=True``):
   (``parse_list``), so neither the whole text nor the whole full-size object
   tree ever exists at once;
 * rebuild each element with only the fields the views read (``slim_allocation``,
-  ``slim_catalog_entry``, ``slim_check``): the same keys and values as the real
+  ``slim_deployment``, ``slim_catalog_entry``, ``slim_check``): the same keys and values as the real
   API JSON, just fewer of them, so the result stays valid input for
   ``views.build_frames`` (a subset of the real shape), with one exception that
   the views read as well: a task's events are ``EVENT_FIELDS`` tuples, not
@@ -38,6 +38,8 @@ from common.fields import (
     ALLOC_SCALAR_FIELDS,
     CATALOG_FIELDS,
     CHECK_FIELDS,
+    DEPLOYMENT_FIELDS,
+    DEPLOYMENT_GROUP_FIELDS,
     EVENT_FIELDS,
     TASK_STATE_FIELDS,
 )
@@ -53,6 +55,7 @@ __all__ = [
     "slim_allocation",
     "slim_catalog_entry",
     "slim_check",
+    "slim_deployment",
 ]
 
 Memo = dict[Any, Any]
@@ -151,6 +154,26 @@ def _slim_fields(e: Any, fields: tuple, memo: Memo) -> Any:
         return {k: _shared_json(memo, e[k]) for k in fields if k in e}
     except Exception:
         return e
+
+
+def slim_deployment(d: Any, memo: Memo | None = None) -> Any:
+    """A deployment with only the fields the views and the deployment history read (of each task
+    group: its counts and flags); ~1.7 KB each as Nomad sends it, 37,000 at 100,000 allocations."""
+    if d.__class__ is not dict:
+        return d
+    if memo is None:
+        memo = {}
+    try:
+        out = {}
+        for k in DEPLOYMENT_FIELDS:
+            if k in d:
+                v = d[k]
+                if k == "TaskGroups" and v.__class__ is dict:
+                    v = {_shared(memo, name): _slim_fields(g, DEPLOYMENT_GROUP_FIELDS, memo) for name, g in v.items()}
+                out[k] = _shared(memo, v)
+        return out
+    except Exception:  # an unexpected shape: keep it whole
+        return d
 
 
 def slim_catalog_entry(e: Any, memo: Memo | None = None) -> Any:

@@ -12,7 +12,8 @@ each one is turned into the list stub Nomad itself would list, then kept in plac
   its predecessor and the jobs list when they agree, else one small request (``lookup``).
 * Node -> NodeListStub as ``Node.Stub`` makes it (nomad/structs/structs.go); NodeDeregistration
   removes it.
-* Deployment: /v1/deployments lists full deployments, so the payload is kept as it is.
+* Deployment: /v1/deployments lists full deployments, so the payload is kept as it is (slimmed
+  like the list: ``connectors.slim.slim_deployment``).
 * Job, Evaluation, Service (and Allocation again): they mark jobs and namespaces dirty, whose
   list stubs are then read again one by one (``snapshot.rereads``, ``EventState.reread``).
 
@@ -32,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from connectors import ConnectorError
-from connectors.slim import slim_allocation
+from connectors.slim import slim_allocation, slim_deployment
 
 from .rereads import JobList, ServiceList
 
@@ -225,7 +226,7 @@ class EventState:
                 return source if self._remove(source, str(obj["ID"])) else None
             self._put(source, node_stub(obj))
         elif topic == "Deployment":
-            self._put(source, dict(obj))
+            self._put(source, slim_deployment(dict(obj), self._memo) if self.slim else dict(obj))
         else:
             old = self._find(source, str(obj["ID"]))
             if self.job_list is not None:

@@ -127,7 +127,7 @@ class Refresher:
         fetchers: list[tuple[str, str, Callable]] = [
             ("jobs", "Nomad", lambda i, w: n.list_jobs(index=i, wait=w)),
             ("allocations", "Nomad", lambda i, w: n.list_allocations(index=i, wait=w, slim=slim)),
-            ("deployments", "Nomad", lambda i, w: n.list_deployments(index=i, wait=w)),
+            ("deployments", "Nomad", lambda i, w: n.list_deployments(index=i, wait=w, slim=slim)),
             ("nodes", "Nomad", lambda i, w: n.list_nodes(index=i, wait=w)),
             ("namespaces", "Nomad", lambda i, w: n.list_namespaces(index=i, wait=w)),
             ("nomad_services", "Nomad", lambda i, w: n.list_services(index=i, wait=w)),

@@ -50,7 +50,7 @@ def nomad(sb):
 def lists(nomad: NomadConnector) -> tuple[dict, int]:
     got = {
         "allocations": nomad.list_allocations(slim=True),
-        "deployments": nomad.list_deployments(),
+        "deployments": nomad.list_deployments(slim=True),
         "nodes": nomad.list_nodes(),
         "jobs": nomad.list_jobs(),
         "namespaces": nomad.list_namespaces(),

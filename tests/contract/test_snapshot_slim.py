@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from common.fields import event_row
+from common.fields import DEPLOYMENT_FIELDS, DEPLOYMENT_GROUP_FIELDS, event_row
 from connectors import BadResponse, ConsulConnector, NomadConnector
 from connectors.settings import load
 from connectors.slim import ALLOC_FIELDS, CATALOG_FIELDS, CHECK_FIELDS, EVENT_FIELDS, TASK_STATE_FIELDS
@@ -54,7 +54,7 @@ def test_frames_identical_with_and_without_slimming(refreshed):
 def test_slim_raw_is_a_subset_of_the_api_json(refreshed):
     full_ref, _, slim_ref, _ = refreshed
     full, slim = full_ref.raw(), slim_ref.raw()
-    for name in ("allocations", "consul_services", "consul_checks", "jobs", "nodes"):
+    for name in ("allocations", "deployments", "consul_services", "consul_checks", "jobs", "nodes"):
         _subset(slim[name], full[name], name)
 
 
@@ -71,6 +71,10 @@ def test_slim_raw_keeps_only_what_the_views_read(refreshed):
                 assert isinstance(e, tuple) and len(e) == len(EVENT_FIELDS)  # a row: the views' fast path
                 events += 1
     assert events
+    assert raw["deployments"]
+    for d in raw["deployments"]:
+        assert set(d) <= set(DEPLOYMENT_FIELDS)
+        assert all(set(g) <= set(DEPLOYMENT_GROUP_FIELDS) for g in d["TaskGroups"].values())
     entries = [e for lst in raw["consul_services"].values() for e in lst]
     assert entries and all(set(e) <= set(CATALOG_FIELDS) for e in entries)
     assert raw["consul_checks"] and all(set(c) <= set(CHECK_FIELDS) for c in raw["consul_checks"])

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from common.fields import event_row
-from connectors.slim import EVENT_FIELDS, parse_list, slim_allocation, slim_catalog_entry, slim_check
+from common.fields import DEPLOYMENT_FIELDS, DEPLOYMENT_GROUP_FIELDS, event_row
+from connectors.slim import EVENT_FIELDS, parse_list, slim_allocation, slim_catalog_entry, slim_check, slim_deployment
 
 
 def _reader(body: bytes):
@@ -152,6 +152,51 @@ def test_slim_deployment_status_keeps_each_value_apart():
     ]
     assert got == [{"Healthy": True}, {"Healthy": 1}, {"Healthy": None}, {}, {"Healthy": False}, None]
     assert got[0]["Healthy"] is True and got[1]["Healthy"] == 1 and got[1]["Healthy"] is not True
+
+
+def test_slim_deployment_keeps_what_the_views_and_history_read():
+    group = {
+        "AutoRevert": True,
+        "AutoPromote": False,
+        "ProgressDeadline": 600000000000,
+        "RequireProgressBy": "2026-01-01T00:10:00Z",
+        "Promoted": False,
+        "PlacedCanaries": ["a1"],
+        "DesiredCanaries": 1,
+        "DesiredTotal": 3,
+        "PlacedAllocs": 2,
+        "HealthyAllocs": 0,
+        "UnhealthyAllocs": 1,
+    }
+    dep = {
+        "ID": "d1",
+        "Namespace": "acme",
+        "JobID": "acme-web",
+        "JobVersion": 4,
+        "JobModifyIndex": 9,
+        "JobSpecModifyIndex": 9,
+        "JobCreateIndex": 5,
+        "IsMultiregion": False,
+        "TaskGroups": {"web": group},
+        "Status": "running",
+        "StatusDescription": "Deployment is running",
+        "EvalPriority": 50,
+        "CreateIndex": 10,
+        "ModifyIndex": 12,
+        "CreateTime": 1,
+        "ModifyTime": 2,
+    }
+    memo = {}
+    a, b = (slim_deployment(json.loads(json.dumps(dep)), memo) for _ in range(2))
+    assert a == {k: v for k, v in dep.items() if k in DEPLOYMENT_FIELDS} | {
+        "TaskGroups": {"web": {k: v for k, v in group.items() if k in DEPLOYMENT_GROUP_FIELDS}}
+    }
+    assert "JobSpecModifyIndex" not in a and "RequireProgressBy" not in a["TaskGroups"]["web"]
+    assert a["Status"] is b["Status"] and a["StatusDescription"] is b["StatusDescription"]
+    assert slim_deployment("junk") == "junk" and slim_deployment({"ID": "x", "TaskGroups": None}) == {
+        "ID": "x",
+        "TaskGroups": None,
+    }
 
 
 def test_slim_consul_entries():

@@ -43,7 +43,7 @@ class FakeNomad:
     def list_allocations(self, index=None, wait=None, slim=False):
         return self._get("allocations", index, wait)
 
-    def list_deployments(self, index=None, wait=None):
+    def list_deployments(self, index=None, wait=None, slim=False):
         return self._get("deployments", index, wait)
 
     def list_nodes(self, index=None, wait=None):
