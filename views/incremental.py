@@ -10,11 +10,13 @@ changed rows (``views.rowpatch``), and only those are parsed again:
   frame's own builder, replace the old ones (new ones appended), task events by allocation block;
 * whole-frame columns again for what the change touched (job desired counts and versions, node
   counts), or for all, vectorised (allocation age, each job's latest deployment);
+* ``checks`` and ``services`` when only Consul's checks changed: ``views.checkpatch``;
 * ``clients``: only the changed rows' clients are assessed again (``client_rows`` on their rows),
   merged and sorted as a full build sorts; every client at least every ``clients_max_age`` s.
 
-Anything else (nodes, which client a job belongs to, Consul, lists that shrank or changed mostly)
-is built from scratch. Incremental == full build for the same ``now``: tests/contract/test_event_apply.py.
+Anything else (nodes, which client a job belongs to, Consul's catalog, lists that shrank or changed
+mostly) is built from scratch. Incremental == full build for the same ``now``:
+tests/contract/test_event_apply.py (Nomad's events), tests/contract/test_check_patch.py (Consul's).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pandas as pd
 from common import gcpause
 
 from . import allocations as _allocations
+from . import checkpatch
 from . import clients as _clients
 from . import columns as col
 from . import deployments as _deployments
@@ -54,6 +57,7 @@ class _State:
     node_dc: dict = field(default_factory=dict)
     alloc_client: dict = field(default_factory=dict)
     consul_allocs: set = field(default_factory=set)  # allocation IDs Consul rows name
+    check_sig: Any = None  # what client assessment reads of the checks (views.checkpatch.signature)
     jobs_base: Any = None  # before the fills
     nodes_base: Any = None
     allocations: Any = None
@@ -92,6 +96,7 @@ class FrameBuilder:
         self.keep = frozenset(keep)
         self._s: _State | None = None
         self.full_builds = self.patches = 0
+        self.check_patches = 0  # builds whose checks were patched, not rebuilt (tests, benchmark)
         self.why_whole, self.whole_reasons = "", dict[str, int]()
 
     def _whole(self, why: str) -> None:
@@ -106,6 +111,9 @@ class FrameBuilder:
             prev = self._s
             try:
                 out = self._patch(prev, raw, now_ts, changed) if prev is not None else None
+            except _Whole as why:
+                self._whole(str(why))
+                out = None
             except Exception as err:  # never worse than a full build
                 out = None
                 self._whole(f"patch failed: {type(err).__name__}")
@@ -163,6 +171,7 @@ class FrameBuilder:
 
     def _consul(self, s: _State, raw: Mapping[str, Any]) -> None:
         s.checks, s.services, s.consul_allocs = rp.consul_frames(raw, self.cluster, self.identity, s.alloc_client)
+        s.check_sig = checkpatch.signature(s.checks)
 
     def _namespaces(self, s: _State, raw: Mapping[str, Any]) -> pd.DataFrame:
         counts = s.jobs_base["namespace"].value_counts().to_dict() if len(s.jobs_base) else {}
@@ -239,48 +248,24 @@ class FrameBuilder:
         # ---- jobs (which client each job is: if that moves, every frame naming clients moves)
         new_jobs: Any = raw.get("jobs")
         jobs_rows_changed = False
-        if new_jobs is not prev.raw["jobs"]:
-            d = rp.diff(prev.raw["jobs"], new_jobs)
-            if d is None:
-                return self._whole("jobs changed mostly")
-            changed, n0 = d
-            s.raw["jobs"] = new_jobs
-        if new_jobs is not prev.raw["jobs"] and (changed or len(new_jobs) > n0):
-            subset = [new_jobs[i] for i in changed] + new_jobs[n0:]
-            sub_client = _jobs.job_client_map(subset, identity)
-            job_client = dict(prev.job_client)
-            for i in changed:  # a changed job must keep its client and key
-                old, new = prev.raw["jobs"][i], new_jobs[i]
-                k_old = (_jobs.job_namespace(old), col.text(old.get("ID")))
-                k_new = (_jobs.job_namespace(new), col.text(new.get("ID")))
-                if k_old != k_new or sub_client[k_new] != prev.job_client.get(k_old):
-                    return self._whole("a job changed its client")
-            for j in new_jobs[n0:]:
-                k = (_jobs.job_namespace(j), col.text(j.get("ID")))
-                if k in job_client or sub_client[k] != identity.of_job(k[0], k[1], None):
-                    return self._whole("a new job of another client")
-                job_client[k] = sub_client[k]
+        if step := _rows(prev, s, raw, "jobs"):
+            changed, n0, subset = step
+            job_client = rp.job_clients(prev.raw["jobs"], new_jobs, changed, n0, subset, prev.job_client, identity)
+            if isinstance(job_client, str):
+                return self._whole(job_client)
             rows = _jobs.build_jobs(subset, cluster=cluster, job_client=job_client)
             s.jobs_base = rp.patch_rows(prev.jobs_base, rows, changed, n0)
             if len(new_jobs) > n0:
                 s.job_pos = rp.job_positions(s.jobs_base)
             s.job_client = job_client
-            s.raw["jobs"] = new_jobs
             touched |= set(rows["client"].tolist()) | rp.clients_of(prev.jobs_base, changed)
             jobs_hit |= rp.keys_of(rows, range(len(rows)))
             jobs_rows_changed = len(new_jobs) > n0
 
         # ---- allocations and their task events
-        new_allocs: Any = raw.get("allocations")
         new_alloc_ids: set = set()
-        if new_allocs is not prev.raw["allocations"]:
-            d = rp.diff(prev.raw["allocations"], new_allocs)
-            if d is None:
-                return self._whole("allocations changed mostly")
-            changed, n0 = d
-            s.raw["allocations"] = new_allocs
-        if new_allocs is not prev.raw["allocations"] and (changed or len(new_allocs) > n0):
-            subset = [new_allocs[i] for i in changed] + new_allocs[n0:]
+        if step := _rows(prev, s, raw, "allocations"):
+            changed, n0, subset = step
             rows, events = _allocations.build_allocations(
                 subset, cluster=cluster, identity=identity, job_client=s.job_client, node_dc=s.node_dc, now=now_ts
             )
@@ -293,7 +278,6 @@ class FrameBuilder:
             ev_counts = prev.ev_counts.copy()
             ev_counts[np.asarray(changed, dtype=np.int64)] = counts[: len(changed)]
             s.ev_counts = np.concatenate([ev_counts, counts[len(changed) :]])
-            s.raw["allocations"] = new_allocs
             touched |= set(rows["client"].tolist()) | rp.clients_of(prev.allocations, changed)
             jobs_hit |= rp.keys_of(rows, range(len(rows))) | rp.keys_of(prev.allocations, changed)
             nodes_hit |= set(rows["node_id"].tolist()) | rp.values_of(prev.allocations, "node_id", changed)
@@ -304,15 +288,8 @@ class FrameBuilder:
             s.allocations["age"] = rp.ages(s.allocations["create_time"], now_ts.value)
 
         # ---- deployments (each job's latest is computed again over the whole frame)
-        new_deps: Any = raw.get("deployments")
-        if new_deps is not prev.raw["deployments"]:
-            d = rp.diff(prev.raw["deployments"], new_deps)
-            if d is None:
-                return self._whole("deployments changed mostly")
-            changed, n0 = d
-            s.raw["deployments"] = new_deps
-        if new_deps is not prev.raw["deployments"] and (changed or len(new_deps) > n0):
-            subset = [new_deps[i] for i in changed] + new_deps[n0:]
+        if step := _rows(prev, s, raw, "deployments"):
+            changed, n0, subset = step
             rows = _deployments.build_deployments(subset, cluster=cluster, identity=identity, job_client=s.job_client)
             deps = rp.patch_rows(prev.deployments, rows, changed, n0)
             deps["is_latest"] = _deployments.latest_flags(
@@ -323,17 +300,28 @@ class FrameBuilder:
             )
             flipped = np.flatnonzero(deps["is_latest"].to_numpy()[:n0] != prev.deployments["is_latest"].to_numpy())
             s.deployments = deps
-            s.raw["deployments"] = new_deps
             touched |= set(rows["client"].tolist()) | rp.clients_of(prev.deployments, changed)
             touched |= rp.clients_of(deps, flipped.tolist())
             jobs_hit |= rp.keys_of(deps, changed + flipped.tolist() + list(range(n0, len(deps))))
 
-        # ---- Consul: its own data changed, or it names an allocation that is new here
-        consul_changed = (
-            raw.get("consul_services") is not prev.raw["consul_services"]
-            or raw.get("consul_checks") is not prev.raw["consul_checks"]
-            or bool(new_alloc_ids & prev.consul_allocs)
-        )
+        # ---- Consul: built again when its catalog changed or it names an allocation that is new
+        # here (a client column moves); only its checks changed: patched (views.checkpatch)
+        named_new = bool(new_alloc_ids & prev.consul_allocs)
+        consul_changed = named_new or raw.get("consul_services") is not prev.raw["consul_services"]
+        if not consul_changed and raw.get("consul_checks") is not prev.raw["consul_checks"]:
+            old_checks = prev.raw["consul_checks"]
+            got = checkpatch.patch(
+                old_checks, raw["consul_checks"], prev.checks, prev.services, s.alloc_client, cluster
+            )
+            if got is None:
+                consul_changed = True
+            else:
+                s.checks, s.services, named = got
+                s.consul_allocs = prev.consul_allocs | named if named else prev.consul_allocs
+                s.check_sig = checkpatch.signature(s.checks)
+                touched |= checkpatch.touched_clients(prev.check_sig, s.check_sig, s.services)
+                s.raw["consul_checks"] = raw.get("consul_checks")
+                self.check_patches += 1
         if consul_changed:
             self._consul(s, raw)
             s.raw["consul_services"] = raw.get("consul_services")
@@ -365,21 +353,31 @@ class FrameBuilder:
         elif touched:
             touched.discard("")
             df, found = self._assess(s, jobs, now_ts, touched)
-            keep = prev.clients[~prev.clients["client"].isin(touched).to_numpy()]
-            findings = {c: n for c, n in prev.findings.items() if c not in touched}
-            if len(df):
-                findings.update(zip(df["client"].tolist(), found))
-                merged = pd.concat([keep, df], ignore_index=True) if len(keep) else df
-            else:
-                merged = keep.reset_index(drop=True)
-            s.clients = _clients.sort_clients(merged, [findings[c] for c in merged["client"].tolist()])
-            s.findings = findings
+            s.clients, s.findings = rp.merge_clients(prev.clients, prev.findings, df, found, touched)
         s.frames = _frames(s, jobs, nodes)
         for name in ROW_SOURCES:
             if name not in self.keep:
                 s.raw[name] = prev.raw[name] = None
         self._s = s
         return s.frames
+
+
+class _Whole(Exception):
+    """A patch will not do: build from scratch (the message says why)."""
+
+
+def _rows(prev: _State, s: _State, raw: Mapping[str, Any], name: str) -> tuple[list[int], int, list] | None:
+    """The rows of list source ``name`` to build again: (positions that changed, the old list's length,
+    those items then the appended ones), None for none; the new list goes to ``s.raw``. _Whole: not
+    the old list updated in place and appended to, or changed mostly."""
+    old, new = prev.raw[name], raw.get(name)
+    if new is old:
+        return None
+    if not isinstance(new, list) or (d := rp.diff(old, new)) is None:
+        raise _Whole(f"{name} changed mostly")
+    changed, n0 = d
+    s.raw[name] = new
+    return (changed, n0, [new[i] for i in changed] + new[n0:]) if changed or len(new) > n0 else None
 
 
 def _frames(s: _State, jobs: pd.DataFrame, nodes: pd.DataFrame) -> Any:

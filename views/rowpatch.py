@@ -15,6 +15,7 @@ from . import checks as checks_mod
 from . import columns as col
 from . import jobs as jobs_mod
 from . import services as services_mod
+from .clients import sort_clients
 from .schema import empty
 
 # Above this share of changed rows a frame is built again from scratch (patching costs more).
@@ -128,6 +129,43 @@ def fill_nodes_for(prev_nodes: pd.DataFrame, allocations: pd.DataFrame, hit: set
         values[mine] = ids.map(counts).fillna(0).astype("int64").to_numpy()
         nodes[column] = values
     return nodes
+
+
+def job_clients(
+    old: list, new: list, changed: list[int], n0: int, subset: list, job_client: dict, identity: Any
+) -> dict | str:
+    """``job_client`` (the builders' (namespace, job ID) -> client) with the changed and new jobs
+    (``subset``: ``new``'s items at ``changed``, then from ``n0``); a string, why not, when a changed
+    job changed its key or client or a new job belongs to a client its namespace does not name
+    (every frame naming clients would move: built whole)."""
+    sub_client = jobs_mod.job_client_map(subset, identity)
+    out = dict(job_client)
+    for i in changed:
+        k_old = (jobs_mod.job_namespace(old[i]), col.text(old[i].get("ID")))
+        k_new = (jobs_mod.job_namespace(new[i]), col.text(new[i].get("ID")))
+        if k_old != k_new or sub_client[k_new] != job_client.get(k_old):
+            return "a job changed its client"
+    for j in new[n0:]:
+        k = (jobs_mod.job_namespace(j), col.text(j.get("ID")))
+        if k in out or sub_client[k] != identity.of_job(k[0], k[1], None):
+            return "a new job of another client"
+        out[k] = sub_client[k]
+    return out
+
+
+def merge_clients(
+    prev: pd.DataFrame, prev_findings: dict, df: pd.DataFrame, found: list[int], touched: set
+) -> tuple[pd.DataFrame, dict]:
+    """The clients frame (sorted as a full build sorts) and findings with the ``touched`` clients'
+    rows replaced by ``df``'s (``client_rows`` of those clients; one that is gone has none)."""
+    keep = prev[~prev["client"].isin(touched).to_numpy()]
+    findings = {c: n for c, n in prev_findings.items() if c not in touched}
+    if len(df):
+        findings.update(zip(df["client"].tolist(), found))
+        merged = pd.concat([keep, df], ignore_index=True) if len(keep) else df
+    else:
+        merged = keep.reset_index(drop=True)
+    return sort_clients(merged, [findings[c] for c in merged["client"].tolist()]), findings
 
 
 def node_dc(nodes: pd.DataFrame) -> dict:

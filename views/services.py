@@ -56,7 +56,38 @@ def build_services(
             c = alloc_client.get(aid, "")
         clients.append(col.text(c))
 
-    # checks grouped by (node, service_id); node checks by node
+    health, tot, npass, nwarn, ncrit, failing, outputs = check_rollup(nodes, sids, checks)
+    return col.frame(
+        "services",
+        {
+            "cluster": [cluster] * n,
+            "service": [e.get("ServiceName") or "" for e in entries],
+            "service_id": sids,
+            "client": clients,
+            "version": [col.text(m.get("version")) for m in metas],
+            "node": nodes,
+            "datacenter": [e.get("Datacenter") or "" for e in entries],
+            "address": [e.get("ServiceAddress") or e.get("Address") or "" for e in entries],
+            "port": [e.get("ServicePort") or 0 for e in entries],
+            "tags": col.objs([col.list_of(e.get("ServiceTags")) for e in entries]),
+            "meta": col.objs(metas),
+            "alloc_id": alloc_ids,
+            "health": health,
+            "checks_total": tot,
+            "checks_passing": npass,
+            "checks_warning": nwarn,
+            "checks_critical": ncrit,
+            "failing_checks": failing,
+            "check_output": outputs,
+        },
+    )
+
+
+def check_rollup(nodes: list[str], sids: list[str], checks: pd.DataFrame) -> tuple[list, ...]:
+    """Per service instance (its node and service ID): health, checks_total, checks_passing,
+    checks_warning, checks_critical, failing_checks, check_output from its own checks and its
+    node's (node checks count for every service on the node), in ``checks``' order. Rows of
+    ``checks`` for other instances and nodes change nothing (``views.checkpatch`` passes a few)."""
     by_svc: dict[tuple[str, str], list] = defaultdict(list)
     by_node: dict[str, list] = defaultdict(list)
     if len(checks):
@@ -101,30 +132,7 @@ def build_services(
         nwarn.append(len(cs) - p - cr)
         failing.append(fl)
         outputs.append(w[3])
-    return col.frame(
-        "services",
-        {
-            "cluster": [cluster] * n,
-            "service": [e.get("ServiceName") or "" for e in entries],
-            "service_id": sids,
-            "client": clients,
-            "version": [col.text(m.get("version")) for m in metas],
-            "node": nodes,
-            "datacenter": [e.get("Datacenter") or "" for e in entries],
-            "address": [e.get("ServiceAddress") or e.get("Address") or "" for e in entries],
-            "port": [e.get("ServicePort") or 0 for e in entries],
-            "tags": col.objs([col.list_of(e.get("ServiceTags")) for e in entries]),
-            "meta": col.objs(metas),
-            "alloc_id": alloc_ids,
-            "health": health,
-            "checks_total": tot,
-            "checks_passing": npass,
-            "checks_warning": nwarn,
-            "checks_critical": ncrit,
-            "failing_checks": failing,
-            "check_output": outputs,
-        },
-    )
+    return health, tot, npass, nwarn, ncrit, failing, outputs
 
 
 def build_nomad_services(raw: Any, *, cluster: str, identity: ClientIdentity) -> pd.DataFrame:

@@ -1,0 +1,139 @@
+"""Consul's checks patched into the last frames equal a full build (a property test over real HTTP).
+
+Following Consul (snapshot.consul_follow), each answer is the last full read's check dicts with the
+ones that are not passing in front, freshly read; views.incremental then patches the checks and
+services frames and assesses again only the clients whose checks that are not passing differ
+(views.checkpatch). After every random change (the churn simulation's flaps, crashes, reschedules
+and deployments, restarts and stops through the API, time passing so checks recover) the patched
+frames must be identical to views.build_frames of the same raw, and the patch must really have been
+taken (else the equality would prove nothing).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import views
+from connectors import ConsulConnector, NomadConnector
+from connectors.settings import load
+from sandbox import Sandbox
+from snapshot.consul_follow import ConsulFollow
+from views.incremental import FrameBuilder
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def sb():
+    with Sandbox(clients=6, seed=11, frozen=True) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def conns(sb):
+    settings_ = load({"NOMAD_ADDR": sb.nomad_addr, "CONSUL_HTTP_ADDR": sb.consul_addr})
+    return NomadConnector(settings_.nomad), ConsulConnector(settings_.consul)
+
+
+def running(sb) -> list:
+    w = sb.world
+    with w.lock:
+        return [a for a in sorted(w.alloc_list, key=lambda a: a.id) if a.client_status == "running" and not a.terminal]
+
+
+def act(sb, op: str, n: int) -> None:
+    w = sb.world
+    if op == "churn":
+        with w.lock:
+            w._churn_rng = random.Random(n)
+            w._churn_change(w.clock.now_ns())
+            w.changed.notify_all()
+    elif op == "flap":  # one check write for sure, of any service (node checks included)
+        with w.lock:
+            s = sorted(w.consul_services, key=lambda x: x.id)[n % len(w.consul_services)]
+            if s.check_status == "passing":
+                w._set_check(s, "critical" if n % 2 else "warning", "HTTP GET: 503")
+            else:
+                w._set_check(s, "passing", "HTTP GET: 200 OK")
+            s.check_modify_index = w.touch("consul_checks")
+    elif op == "time":
+        sb.clock.advance(5 + n % 90)
+    else:
+        live = running(sb)
+        if not live:
+            return
+        a = live[n % len(live)]
+        path = "client/allocation" if op == "restart" else "allocation"
+        verb = "restart" if op == "restart" else "stop"
+        r = requests.post(f"{sb.nomad_addr}/v1/{path}/{a.id}/{verb}", json={}, timeout=10)
+        assert r.status_code == 200, r.text
+
+
+def nomad_raw(nomad: NomadConnector) -> dict:
+    return {
+        "allocations": nomad.list_allocations(slim=True).data,
+        "deployments": nomad.list_deployments().data,
+        "nodes": nomad.list_nodes().data,
+        "jobs": nomad.list_jobs().data,
+        "namespaces": nomad.list_namespaces().data,
+        "nomad_services": nomad.list_services().data,
+    }
+
+
+def assert_same(patched: views.Frames, raw: dict) -> None:
+    want = views.build_frames(raw, cluster="t", identity=views.ClientIdentity(), now=NOW)
+    for name, frame in want.as_dict().items():
+        pd.testing.assert_frame_equal(getattr(patched, name), frame, obj=f"patched frame {name}")
+
+
+OPS = st.lists(
+    st.tuples(st.sampled_from(["flap", "flap", "churn", "churn", "restart", "stop", "time"]), st.integers(0, 10_000)),
+    min_size=1,
+    max_size=10,
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=OPS)
+def test_checks_patched_equal_a_full_build(sb, conns, ops):
+    nomad, consul = conns
+    sb.clock.advance(120)  # earlier examples' flaps recover: the world stays a mix
+    follow = ConsulFollow(consul, full_min=1e9)  # no full read while the example runs
+    checks = follow.checks(None, None)
+    services = follow.services(None, None)
+    builder = FrameBuilder(cluster="t", identity=views.ClientIdentity())
+    raw = {**nomad_raw(nomad), "consul_services": services.data, "consul_checks": checks.data}
+    builder.build(raw, now=NOW)
+    for op, n in ops:
+        act(sb, op, n)
+        checks = follow.checks(checks.index, 0.05)
+        raw = {**nomad_raw(nomad), "consul_services": services.data, "consul_checks": checks.data}
+        assert_same(builder.build(raw, now=NOW), raw)
+    assert builder.full_builds == 1, builder.why_whole
+
+
+def test_the_property_takes_the_patch(sb, conns):
+    """Flaps alone are patched (no Consul frame built again), and they do change the frames."""
+    nomad, consul = conns
+    follow = ConsulFollow(consul, full_min=1e9)
+    checks = follow.checks(None, None)
+    services = follow.services(None, None)
+    builder = FrameBuilder(cluster="t", identity=views.ClientIdentity())
+    nraw = nomad_raw(nomad)
+    first = builder.build({**nraw, "consul_services": services.data, "consul_checks": checks.data}, now=NOW)
+    for n in (1, 2, 7):
+        act(sb, "flap", n)
+        checks = follow.checks(checks.index, 0.05)
+        raw = {**nraw, "consul_services": services.data, "consul_checks": checks.data}
+        patched = builder.build(raw, now=NOW)
+        assert_same(patched, raw)
+    assert builder.check_patches == 3 and builder.full_builds == 1
+    assert not patched.checks.equals(first.checks) and not patched.services.equals(first.services)
+    assert not patched.clients.equals(first.clients)
