@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 import charts.deploy_history as dch
-from ui import clock, history, tables, widgets
+from ui import clock, history, runtime, tables, widgets
 from views import deploy_filters
 from views import deploy_metrics as m
 
@@ -19,7 +19,9 @@ widgets.still_signed_in(principal)  # the session-age and sign-out check, as on 
 md = tables.md_text
 
 st.title(":material/trending_up: Deployments")
-hist, problem = history.deployments()
+drawn = history.stamp()
+hist, problem = history.deployments(drawn)
+history.follow(drawn, runtime.dashboard_config().page_refresh_seconds)  # new deployments without a reload
 if problem:
     st.error(f"**The deployment history cannot be read.** {md(problem)}", icon=":material/database:")
 if not len(hist):

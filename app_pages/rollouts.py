@@ -27,7 +27,7 @@ cfg = runtime.dashboard_config()
 
 
 def load():
-    hist, problem = history.deployments()
+    hist, problem = history.deployments(history.stamp())
     if problem:
         st.error(f"**The deployment history cannot be read.** {md(problem)}", icon=":material/database:")
     return hist, vr.rollouts(hist, pd.Timestamp.now(tz="UTC"))

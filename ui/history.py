@@ -17,7 +17,7 @@ from ui import runtime
 
 
 @st.cache_data(ttl=15, show_spinner=False, max_entries=8)
-def _load(clusters: tuple[str, ...], versions: tuple[int, ...]) -> pd.DataFrame:
+def _load(clusters: tuple[str, ...], versions: tuple[int, ...], drawn: tuple | None = None) -> pd.DataFrame:
     if len(clusters) == 1:
         return history_read.history(cluster=clusters[0])
     frame = history_read.history()  # one read; rows of clusters no longer configured are left out
@@ -33,18 +33,49 @@ def _recorders() -> list:
     return [history_recorder.ensure_recording(runtime.refresher(name)) for name in names]
 
 
-def deployments() -> tuple[pd.DataFrame, str]:
+@st.cache_data(ttl=5, show_spinner=False, max_entries=8)
+def _stamp(clusters: tuple[str, ...]) -> tuple[int, int, int]:
+    return history_read.stamp(clusters=clusters)
+
+
+def stamp() -> tuple[int, int, int] | None:
+    """What the recorded history of the clusters shown is now, in one cheap aggregate (None when the
+    store cannot be read): a page compares it with the one it drew from (``follow``)."""
+    from store.db import StoreUnavailable
+
+    try:
+        return _stamp(tuple(r.cluster for r in _recorders()))
+    except StoreUnavailable:
+        return None
+
+
+def deployments(drawn: tuple[int, int, int] | None = None) -> tuple[pd.DataFrame, str]:
     """(the recorded deployments of the clusters shown, each row with its cluster, "") or (an empty
-    frame, what went wrong in words)."""
+    frame, what went wrong in words). ``drawn``: the ``stamp()`` the page is drawing, so a changed
+    history is read again at once (another instance's writes too), not after the cache's 15 s."""
     from store.db import StoreUnavailable
     from views import deploy_history
 
     recs = _recorders()
     try:
-        frame = _load(tuple(r.cluster for r in recs), tuple(r.version for r in recs))
+        frame = _load(tuple(r.cluster for r in recs), tuple(r.version for r in recs), drawn)
     except StoreUnavailable as err:
         return deploy_history.to_frame([]), str(err)
     return frame, ""
+
+
+def follow(drawn: tuple[int, int, int] | None, every: float) -> None:
+    """Redraw the whole page when the recorded history is no longer the one it was drawn from:
+    checked every ``every`` seconds for one aggregate (cached for every session), so a page left open
+    shows new deployments and a rollout's progress without a reload, and an unchanged history costs
+    next to nothing (charts are not redrawn)."""
+
+    @st.fragment(run_every=every)
+    def _check() -> None:
+        if stamp() != drawn:
+            st.rerun()
+
+    _check()
 
 
 def recorder_status() -> tuple[int, str | None]:

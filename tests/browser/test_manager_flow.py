@@ -170,3 +170,27 @@ def test_a_manager_answers_both_questions_in_two_clicks_each(page, login, dashbo
         wait_for_app(page)
         grid_with(page, "shop-5")
         shot(page, f"3-rollout-board-{scheme}")
+
+
+def test_an_open_deployments_page_shows_a_new_deployment_without_a_reload(page, login, dashboard, a_rollout):
+    """(Last in this module: it adds a deployment the counts above do not expect.)
+
+    A manager leaves the Deployments page open; a deployment recorded meanwhile (here written to the
+    server's database, as another dashboard instance would) appears on its own: the page checks the
+    history's stamp every page_refresh_seconds and redraws only when it moved."""
+    from store import db
+    from store import deployments as store_deployments
+
+    page.set_viewport_size({"width": 1440, "height": 900})
+    login(page, "manager")
+    nav_click(page, "Deployments")
+    grid_with(page, "shop-5")
+    page.evaluate("() => { window.__stillTheSamePage = true; }")  # gone if the page were reloaded
+    create = int(pd.Timestamp.now(tz="UTC").value) - 60 * NS
+    rec = dict(a_rollout[-2], deployment_id="browser-live-001", client="shop-live", namespace="shop-live")
+    rec.update(job_id="shop-live-checkout", status="failed", create_ns=create, modify_ns=create + 30 * NS)
+    rec.update(status_description="Failed due to progress deadline", modify_index=90_000)
+    url = db.database_url({"DASHBOARD_STATE_DIR": str(dashboard.secrets_file.parent / "state")})
+    store_deployments.upsert(db.engine_for(url), [rec])
+    grid_with(page, "shop-live", timeout=60_000)  # the lowest success rate comes first
+    assert page.evaluate("() => window.__stillTheSamePage === true")

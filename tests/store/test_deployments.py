@@ -152,3 +152,22 @@ def test_read_filters_by_cluster_and_time(migrated_url):
     assert [r["deployment_id"] for r in dh.read(engine, cluster="prod", since_ns=a["create_ns"] + 1)] == ["b"]
     assert [r["deployment_id"] for r in dh.read(engine, until_ns=a["create_ns"] + 1)] == ["a", "a"]
     store.migrate(migrated_url)  # idempotent with revision 0002 in place
+
+
+def test_the_stamp_moves_with_every_write_a_page_must_show_and_only_then(migrated_url):
+    """The Deployments page redraws when ``stamp`` moves: a new row, a newer status and an app version
+    learnt later must each move it; an older observation (ignored by upsert) and another cluster's
+    rows must not."""
+    engine = db.engine_for(migrated_url)
+    empty = dh.stamp(engine, clusters=["prod"])
+    dh.upsert(engine, [obs("d1", 12, "running", "Deployment is running", 1)])
+    first = dh.stamp(engine, clusters=["prod"])
+    dh.upsert(engine, [obs("d1", 19, "successful", "Deployment completed successfully", 3)])
+    newer = dh.stamp(engine, clusters=["prod"])
+    dh.upsert(engine, [obs("d1", 15, "running", "Deployment is running", 2, app="2.4.1")])
+    learnt = dh.stamp(engine, clusters=["prod"])
+    assert len({empty, first, newer, learnt}) == 4
+    dh.upsert(engine, [obs("d1", 12, "running", "Deployment is running", 1)])  # old news: ignored
+    dh.upsert(engine, [{**obs("d2", 30, "failed", "Failed due to progress deadline", 0), "cluster": "staging"}])
+    assert dh.stamp(engine, clusters=["prod"]) == learnt
+    assert dh.stamp(engine) != learnt  # every cluster: staging's row counts
