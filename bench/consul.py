@@ -9,8 +9,9 @@ runs the refresher's two Consul watchers (``Refresher._watch``, the same pacing:
 
 * ``lists``: today's blocking queries on whole lists (``/v1/health/state/any``; on a new
   ``/v1/catalog/services`` index, ``/v1/catalog/service/:name`` for every name);
-* ``delta``: snapshot.consul_follow (``/v1/health/state/warning`` blocking, then ``/critical``;
-  full reads when due).
+* ``delta``: snapshot.consul_follow (``/v1/health/state/warning`` blocking, then ``/critical``; the
+  changed allocations' instances and checks looked up, told from Nomad's event stream as the
+  refresher tells it; a full read only when a change is unexplained).
 
 After both sources hold data the sandbox's counters are reset; for ``--seconds``:
 
@@ -18,14 +19,15 @@ After both sources hold data the sandbox's counters are reset; for ``--seconds``
   consul_visible_p50_s, consul_visible_p95_s      from the sandbox applying a check flap (GET
                           /_sandbox/churn) to the refresher holding Consul data at that index (its
                           listener; frame builds are the views' cost, measured by ``bench churn``)
-  full_reads              delta mode: full reads of the checks and of the catalog in the window
+  full_reads              delta mode: full reads of the checks and of the catalog in the window,
+                          lookups of changed allocations, wakes no lookup explained
   full_read_bytes, full_every_s   the size of one full read (the first) and, delta mode, how often
                           one is made while things change: their amortized cost is
                           full_read_bytes * 60 / full_every_s per minute
   cpu_s_per_min, peak_rss_mb   of the child process
 
-Nomad's changes are told apart with a plain reader of Nomad's event stream in the child (Nomad's
-bytes are not counted here).
+Nomad's changes are told apart with a plain reader of Nomad's event stream in the child, which also
+tells the follower which allocations changed (Nomad's bytes are not counted here).
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ def pct(values: list[float], q: float) -> float | None:
     return round(values[min(len(values) - 1, int(round(q * (len(values) - 1))))], 3)
 
 
-def _nomad_indexes(nomad: str, into: set[int], stop: threading.Event) -> None:
+def _nomad_indexes(nomad: str, into: set[int], stop: threading.Event, feed=None) -> None:
+    """Nomad's event indexes into ``into``; ``feed(ids)`` gets the allocations each frame changed
+    (what the dashboard's refresher tells the Consul follower from its own event stream)."""
     with requests.get(
         nomad + "/v1/event/stream",
         params={"namespace": "*", "topic": ["Allocation", "Deployment", "Node"]},
@@ -72,7 +76,10 @@ def _nomad_indexes(nomad: str, into: set[int], stop: threading.Event) -> None:
             *lines, buf = buf.split(b"\n")
             for line in lines:
                 if line.strip() and line.strip() != b"{}":
-                    into.add(json.loads(line)["Index"])
+                    frame = json.loads(line)
+                    into.add(frame["Index"])
+                    if feed is not None:
+                        feed({e.get("Key") for e in frame.get("Events") or () if e.get("Topic") == "Allocation"})
 
 
 def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
@@ -94,6 +101,8 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
     ref.add_listener(listener)
     nomad_idx: set[int] = set()
     stop = threading.Event()
+    feed = ref.consul_follow.allocations_changed if ref.consul_follow else None
+    threading.Thread(target=_nomad_indexes, args=(nomad, nomad_idx, stop, feed), daemon=True).start()
     _, before = counters(consul)
     ref._start_watchers(CONSUL_SOURCES)  # the refresher's own watcher loop, Consul's sources only
     try:
@@ -103,7 +112,6 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
                 raise TimeoutError("Consul's first read did not finish")
             time.sleep(0.2)
         full_bytes = counters(consul)[1] - before  # one full read of both sources
-        threading.Thread(target=_nomad_indexes, args=(nomad, nomad_idx, stop), daemon=True).start()
         time.sleep(0.5)
         full0 = dict(ref.consul_follow.counts) if ref.consul_follow else {}
         requests.post(consul + "/_sandbox/stats/reset", timeout=10)
@@ -128,7 +136,8 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
             delays.append(t - applied)
     per_min = 60.0 / elapsed
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-    full = {k: full1[k] - full0.get(k, 0) for k in ("checks_full", "services_full")} if full1 else None
+    kinds = ("checks_full", "services_full", "checks_lookups", "services_lookups", "unexplained")
+    full = {k: full1[k] - full0.get(k, 0) for k in kinds} if full1 else None
     return {
         "consul_bytes_per_min": round(c_bytes * per_min),
         "consul_requests_per_min": round(c_req * per_min, 1),

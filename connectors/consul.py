@@ -219,7 +219,14 @@ class ConsulConnector:
         return Listing(data, parse_index(index))
 
     def _slim_list(
-        self, ctx: Context, path: str, index: int | None, wait: float | None, token: str | None, element
+        self,
+        ctx: Context,
+        path: str,
+        index: int | None,
+        wait: float | None,
+        token: str | None,
+        element,
+        filter: str | None = None,
     ) -> Listing:
         """GET a list read by the dashboard and parse it element by element, keeping only
         the fields its views read (connectors.slim).  Same requests and errors as the
@@ -227,6 +234,8 @@ class ConsulConnector:
         params = []
         if index:  # a blocking query; without a wait Consul holds it for its default (5 min)
             params = [("index", index)] + ([("wait", wait_string(wait))] if wait else [])
+        if filter:
+            params.append(("filter", filter))
         headers = self._c.prepare_headers(self._token(token))
         http = self._c.http
 
@@ -245,11 +254,21 @@ class ConsulConnector:
     # ------------------------------------------------------------------ reads
 
     def catalog_services(
-        self, *, index: int | None = None, wait: float | None = None, token: str | None = None
+        self,
+        *,
+        index: int | None = None,
+        wait: float | None = None,
+        token: str | None = None,
+        filter: str | None = None,
     ) -> Listing:
-        """`{service name: [tags]}` for the whole datacenter."""
+        """`{service name: [tags]}` for the whole datacenter (`filter`: of the instances whose names
+        and tags are listed, go-bexpr over the catalog entries; the index is the same)."""
         index, wait = check_blocking(index, wait)
         ctx = self._ctx("list the services in the Consul catalog", token)
+        if filter:
+            return self._listing(
+                ctx, self._run(ctx, self._get_json, "/v1/catalog/services", index, wait, token, filter), dict
+            )
         result = self._run(
             ctx,
             self._c.catalog.services,
@@ -267,15 +286,16 @@ class ConsulConnector:
         wait: float | None = None,
         token: str | None = None,
         slim: bool = False,
+        filter: str | None = None,
     ) -> Listing:
-        """The catalog entries (nodes) of one service name (`slim=True`: only the fields the views read)."""
-        paths.check_name(name, "service name", "Consul")
-        if "/" in name or "\\" in name:
-            raise InvalidInput("Consul", f"{name!r} is not a valid Consul service name (it contains a slash)")
+        """The catalog entries (nodes) of one service name (`slim=True`: only the fields the views
+        read; `filter`: go-bexpr over the entries, the index stays the name's)."""
+        self._check_service_name(name)
         index, wait = check_blocking(index, wait)
         ctx = self._ctx(f"read the catalog entries of service {name}", token, missing=f"service {name}")
-        if slim:
-            return self._slim_list(ctx, f"/v1/catalog/service/{name}", index, wait, token, slim_catalog_entry)
+        if slim or filter:
+            element = slim_catalog_entry if slim else None
+            return self._slim_list(ctx, f"/v1/catalog/service/{name}", index, wait, token, element, filter)
         result = self._run(
             ctx,
             self._c.catalog.service,
@@ -285,6 +305,37 @@ class ConsulConnector:
             token=self._token(token),
         )
         return self._listing(ctx, result, list)
+
+    def health_checks(
+        self,
+        name: str,
+        *,
+        token: str | None = None,
+        slim: bool = False,
+        filter: str | None = None,
+    ) -> Listing:
+        """The health checks of one service name's instances (/v1/health/checks/:name; the index is
+        the checks table's; `filter`: go-bexpr over the checks)."""
+        self._check_service_name(name)
+        ctx = self._ctx(f"read the health checks of service {name}", token)
+        element = slim_check if slim else None
+        return self._slim_list(ctx, f"/v1/health/checks/{name}", None, None, token, element, filter)
+
+    @staticmethod
+    def _check_service_name(name: str) -> None:
+        paths.check_name(name, "service name", "Consul")
+        if "/" in name or "\\" in name:
+            raise InvalidInput("Consul", f"{name!r} is not a valid Consul service name (it contains a slash)")
+
+    def _get_json(self, path: str, index: int | None, wait: float | None, token: str | None, filter: str | None):
+        """(index header, JSON body) of a GET with our own parameters (py-consul's helpers take no filter)."""
+        params: list = []
+        if index:
+            params = [("index", index)] + ([("wait", wait_string(wait))] if wait else [])
+        if filter:
+            params.append(("filter", filter))
+        resp = self._c.http._send("GET", path, params, self._c.prepare_headers(self._token(token)))
+        return resp.headers.get("X-Consul-Index"), resp.json()
 
     def health_state(
         self,

@@ -39,7 +39,7 @@ from connectors import ConnectorError, ConsulConnector, Listing, NomadConnector
 from connectors.settings import ClusterSettings
 from connectors.settings import load as load_settings
 
-from .consul_follow import ConsulFollow, consul_follow_enabled
+from .consul_follow import MODE_FOLLOW, MODE_LISTS, AllocChanges, ConsulFollow, consul_follow_enabled
 from .follower import StreamFollower, events_enabled
 from .model import SOURCE_LABELS, Snapshot, SourceStatus, utcnow
 
@@ -72,6 +72,9 @@ class _Source:
     raw: Any = None
     index: int = 0
     status: SourceStatus = None  # type: ignore[assignment]
+    # The fetcher hands back its held object while nothing changed and a new one when something did,
+    # also at the same index (snapshot.consul_follow: a lookup can find a change the index already had).
+    by_identity: bool = False
 
 
 class Refresher:
@@ -132,9 +135,11 @@ class Refresher:
             ("namespaces", "Nomad", lambda i, w: n.list_namespaces(index=i, wait=w)),
             ("nomad_services", "Nomad", lambda i, w: n.list_services(index=i, wait=w)),
         ]
-        # Consul by deltas (snapshot.consul_follow, issue 13 item 2) or by whole lists
+        # Consul by its follower (snapshot.consul_follow, issue 13 item 2; DASHBOARD_CONSUL_DELTA=0
+        # turns it off) or by whole lists. The follower is told which allocations changed.
         delta = consul_follow_enabled(os.environ) if consul_delta is None else bool(consul_delta)
         self.consul_follow = ConsulFollow(self.consul, slim=slim) if delta and self.consul is not None else None
+        consul_mode = MODE_FOLLOW if self.consul_follow is not None else MODE_LISTS
         if self.consul_follow is not None:
             fetchers += [
                 ("consul_services", "Consul", self.consul_follow.services),
@@ -150,6 +155,9 @@ class Refresher:
         for name, system, fetch in fetchers:
             src = _Source(name, system, fetch, float(intervals.get(name, min_interval)))
             src.status = SourceStatus(name, False, None, None, None, system=system)
+            if system == "Consul":
+                src.by_identity = self.consul_follow is not None
+                src.status = replace(src.status, mode=consul_mode)
             self._sources[name] = src
 
         self._state_lock = threading.Lock()  # raw/status updates
@@ -165,6 +173,8 @@ class Refresher:
         self._build_error: str | None = None
         self._builds = 0
         self._listeners: list[Callable[[str, Any], None]] = []
+        if self.consul_follow is not None:
+            self._listeners.append(self._allocations_to_consul(self.consul_follow))
         self._moved: set[str] = set()  # sources whose raw changed since the last build
         self._snapshot = self._make_snapshot()
         # --- event stream (issue 13): allocations/deployments/nodes follow /v1/event/stream unless off
@@ -223,6 +233,18 @@ class Refresher:
         data changed (the deployment history recorder). It must return quickly and not raise."""
         self._listeners.append(listener)
 
+    @staticmethod
+    def _allocations_to_consul(follow: ConsulFollow) -> Callable[[str, Any], None]:
+        """The listener that tells the Consul follower which allocations changed (from the event
+        stream's lists or the blocking query's, whichever feeds the allocations source)."""
+        changes = AllocChanges()
+
+        def listener(source: str, data: Any) -> None:
+            if source == "allocations":
+                follow.allocations_changed(changes(data))
+
+        return listener
+
     # ------------------------------------------------------------------ fetching
 
     def _fetch_consul_services(self, index: int | None, wait: float | None) -> Listing:
@@ -276,7 +298,7 @@ class Refresher:
             elif src.index > 0 and new_index > src.index:
                 changed = True  # the normal case: the index moved on
             elif src.index > 0 and new_index == src.index:
-                changed = False
+                changed = src.by_identity and listing.data is not src.raw
             else:
                 # No index from the server (0), an index that went backwards, or the first answer
                 # after a reset: only the body can tell (a C-level comparison, far cheaper than a build).

@@ -12,13 +12,30 @@ from views.words import ago_words
 
 
 def _mode_words(snap) -> str:
-    """How Nomad is followed, when it is not the plain blocking queries (issue 13)."""
-    modes = {getattr(s, "mode", "blocking queries") for s in snap.sources.values() if s.system == "Nomad"}
+    """How Nomad and Consul are followed (issue 13): each source's mode, said once per system."""
+    return _nomad_words(snap) + _consul_words(snap)
+
+
+def _modes(snap, system: str) -> set[str]:
+    return {getattr(s, "mode", "blocking queries") for s in snap.sources.values() if s.system == system}
+
+
+def _nomad_words(snap) -> str:
+    modes = _modes(snap, "Nomad")
     if any("refused" in m for m in modes):
         return " · Nomad event stream refused: following the lists with blocking queries"
     if "event stream" in modes:
         return " · Nomad changes live from its event stream"
     return ""
+
+
+def _consul_words(snap) -> str:
+    modes = _modes(snap, "Consul")
+    if not modes:
+        return ""
+    if "failing checks and changed allocations" in modes:
+        return " · Consul: failing checks live, instances looked up as allocations change"
+    return " · Consul: whole lists re-read on every change"
 
 
 def render(snap, *, now: datetime | None = None) -> bool:

@@ -188,7 +188,8 @@ class Lifecycle:
         for s in svcs:
             s.registered = False
             self.consul_services.discard(s)
-            self.service_gone[s.name.lower()] = self.index + 1  # the callers' touch, next
+            if a.job.role.provider == "consul":
+                self.service_gone[s.name.lower()] = self.index + 1  # the callers' touch, next
         return [(s, "ServiceDeregistration") for s in svcs]
 
     def _register_again(self, a: Alloc) -> list:
@@ -280,7 +281,7 @@ class Lifecycle:
             ts.last_restart_ns = at + MS
         gone = self._unregister_while_down(a) if a.tasks[0] in targets else []
         a.modify_ns = at
-        tables = ("allocs", "consul_services", "consul_checks", "services") if gone else ("allocs",)
+        tables = ("allocs", *self.consul_tables(gone), "services") if gone else ("allocs",)
         a.modify_index = self.touch(*tables, changed=(a, *gone))
         self.at(at + (1200 + a.log_seed % 1800) * MS, self._restart_started, a, targets)
 
@@ -292,7 +293,7 @@ class Lifecycle:
             ts.state, ts.failed, ts.started_ns = "running", False, at
         back = self._register_again(a) if a.tasks[0] in targets else []
         a.modify_ns = at
-        tables = ("allocs", "consul_services", "consul_checks", "services") if back else ("allocs",)
+        tables = ("allocs", *self.consul_tables(back), "services") if back else ("allocs",)
         a.modify_index = self.touch(*tables, changed=(a, *back))
         if a.crash:
             self.at(at + (20 + a.log_seed % 25) * NS, self._crash, a)
@@ -324,7 +325,7 @@ class Lifecycle:
         ts.last_restart_ns = at + MS
         gone = self._unregister_while_down(a)
         a.modify_ns = at
-        tables = ("allocs", "consul_services", "consul_checks", "services") if gone else ("allocs",)
+        tables = ("allocs", *self.consul_tables(gone), "services") if gone else ("allocs",)
         a.modify_index = self.touch(*tables, changed=(a, *gone))
         self.at(at + delay, self._restart_started, a, [ts])
 
@@ -349,9 +350,10 @@ class Lifecycle:
         self._deregister_services(a)
         kind = "AllocationUpdateDesiredStatus"  # Alloc.Stop's raft message (nomad/state/events.go)
         idx = self.touch(
-            "allocs", "evals", "consul_services", "consul_checks", "services", changed=[(a, kind), (ev, kind), *gone]
+            "allocs", "evals", *self.consul_tables(gone), "services", changed=[(a, kind), (ev, kind), *gone]
         )
         a.modify_index = a.alloc_modify_index = ev.create_index = ev.modify_index = idx
         for s, _kind in gone:  # a deregistration moves its service name's index (Consul's "service.<name>")
-            self.service_gone[s.name.lower()] = idx
+            if s.alloc.job.role.provider == "consul":
+                self.service_gone[s.name.lower()] = idx
         return ev

@@ -159,7 +159,7 @@ class Simulation:
         changed = [job, (ev, "JobRegistered"), *((x, "PlanResult") for x in (d, *live, *placed))]
         changed += services
         idx = self.touch(
-            "jobs", "allocs", "deployments", "evals", "consul_services", "consul_checks", "services", changed=changed
+            "jobs", "allocs", "deployments", "evals", *self.consul_tables(services), "services", changed=changed
         )
         job.modify_index = d.modify_index = idx
         for a in live + job.allocs[-len(live) :]:  # the stopped ones and their replacements
@@ -203,7 +203,7 @@ class Simulation:
         services = self._hand_over_services(a, new, "critical")
         self._retire(a)
         changed = [a, ev, (new, "PlanResult"), *services]
-        idx = self.touch("allocs", "evals", "consul_services", "consul_checks", "services", changed=changed)
+        idx = self.touch("allocs", "evals", *self.consul_tables(services), "services", changed=changed)
         a.modify_index = a.alloc_modify_index = new.modify_index = idx
         self.at(at + (5 + new.log_seed % 10) * NS, self._placed_starts, new)
         return new
@@ -219,7 +219,7 @@ class Simulation:
         self._pending(new, at, "Downloading image")
         registered = self._register_services(new, "critical")
         changed = [a, ev, (new, "PlanResult"), *((s, "ServiceRegistration") for s in registered)]
-        idx = self.touch("allocs", "evals", "consul_services", "consul_checks", "services", changed=changed)
+        idx = self.touch("allocs", "evals", *self.consul_tables(registered), "services", changed=changed)
         a.modify_index = new.modify_index = idx
         self.at(at + (5 + new.log_seed % 10) * NS, self._placed_starts, new)
 

@@ -86,6 +86,19 @@ class World(Generation, Lifecycle, Simulation):
         self.index += 1
         return self.index
 
+    @staticmethod
+    def consul_tables(services) -> tuple[str, ...]:
+        """Consul's tables a (de)registration of these services (or (service, kind) pairs) writes:
+        none unless one of them is in Consul's catalog (a Nomad-provider service is not). A write
+        that changes nothing moves no index (consul agent/consul/state/catalog.go ensureServiceTxn
+        returns before writing an unchanged service; catalog_ce.go catalogInsertService moves the
+        services table's index and deleteServiceTxn the checks' and services')."""
+        for s in services:
+            s = s[0] if isinstance(s, tuple) else s
+            if s.alloc.job.role.provider == "consul":
+                return ("consul_services", "consul_checks")
+        return ()
+
     def touch(self, *tables: str, changed=()) -> int:
         """Record a change in ``tables`` (caller holds the lock) and wake waiters. ``changed``:
         the objects it touched (or (object, event Type) pairs), for the event stream."""

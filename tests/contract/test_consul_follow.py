@@ -3,13 +3,18 @@ deregistrations (a property test over real HTTP to the sandbox).
 
 snapshot.consul_follow reads everything once, then follows only the checks that are not passing
 (a blocking query on /v1/health/state/warning, then /critical: both answer with the checks table's
-index, so it wakes on any check write; agent/consul/state/catalog.go checksInStateTxn) and reads
-everything again when a full read is due. Its promise, checked here:
+index, so it wakes on any check write; agent/consul/state/catalog.go checksInStateTxn), and looks
+up the instances and checks of the allocations Nomad reports changed: ``?filter=ServiceID matches
+"^_nomad-task-(<alloc IDs>)-"`` (Nomad's service IDs carry the allocation ID, nomad
+client/serviceregistration/id.go MakeAllocServiceID; Consul filters the rows it read,
+agent/consul/catalog_endpoint.go ListServices/ServiceNodes, agent/consul/health_endpoint.go
+ServiceChecks). Here Nomad's reports come from the allocations list over HTTP before and after the
+operations, through the refresher's own listener code (``AllocChanges``). Its promise, checked here:
 
 * the checks that are not passing are exactly a full read's, and so is what client health shows;
-* every other check it holds is a full read's, passing -- except one registered since its last full
-  read (missing until the next), one deregistered since (still shown, passing) and one that
-  recovered since (shown passing, without its output);
+* every other check is a full read's too -- registered passing, deregistered or changed since the
+  last full read -- except one that recovered since (shown passing, without its output);
+* every service instance is a full read's (added, removed, re-tagged), with no full read between;
 * once a full read is due, the next change makes its checks and services equal a full read.
 """
 
@@ -28,7 +33,7 @@ import views
 from connectors import ConsulConnector, NomadConnector
 from connectors.settings import load
 from sandbox import Sandbox
-from snapshot.consul_follow import ConsulFollow
+from snapshot.consul_follow import AllocChanges, ConsulFollow
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -94,6 +99,16 @@ def keyed(checks: list[dict]) -> dict:
     return {(c["Node"], c["CheckID"]): c for c in checks}
 
 
+def instances(services: dict) -> dict:
+    """{name: {(node, service ID): entry}}: the catalog as sets (the order of a name's entries is
+    Consul's index order in Consul and registration order in the sandbox; the views do not read it)."""
+    return {n: {(e["Node"], e["ServiceID"]): e for e in rows} for n, rows in services.items()}
+
+
+def full_services(consul: ConsulConnector) -> dict:
+    return {n: consul.catalog_service(n, slim=True).data for n in sorted(consul.catalog_services().data)}
+
+
 def nomad_raw(nomad: NomadConnector) -> dict:
     return {
         "allocations": nomad.list_allocations(slim=True).data,
@@ -118,11 +133,13 @@ def test_follower_state_equals_a_full_read(sb, conns, ops):
     sb.clock.advance(120)  # earlier examples' flaps recover: the world stays a mix
     clock = [0.0]
     follow = ConsulFollow(consul, monotonic=lambda: clock[0])
+    changes = AllocChanges()
+    changes(nomad.list_allocations(slim=True).data)
     first = follow.checks(None, None)
     services = follow.services(None, None)
-    at_full = keyed(first.data)
     for op, n in ops:
         act(sb, op, n)
+    follow.allocations_changed(changes(nomad.list_allocations(slim=True).data))
 
     got = follow.checks(first.index, 0.05)
     full = consul.health_state("any", slim=True)
@@ -132,18 +149,21 @@ def test_follower_state_equals_a_full_read(sb, conns, ops):
     assert {k: c for k, c in have.items() if c["Status"] != "passing"} == {
         k: c for k, c in want.items() if c["Status"] != "passing"
     }
-    # The rest: the full read's, or one of the three known differences.
-    for k in want.keys() - have.keys():
-        assert k not in at_full and want[k]["Status"] == "passing", "only a check registered passing is missing"
-    for k in have.keys() - want.keys():
-        assert k in at_full and have[k]["Status"] == "passing", "only a deregistered check lingers"
-    for k in have.keys() & want.keys():
-        recovered = at_full.get(k, {}).get("Status", "passing") != "passing"
-        assert have[k] == want[k] or (recovered and have[k] == {**at_full[k], "Status": "passing", "Output": ""})
+    # The rest: the full read's (registered passing, deregistered, changed), or recovered without output.
+    assert have.keys() == want.keys(), "a check registered or deregistered since the full read"
+    for k in want:
+        recovered = have[k] != want[k] and have[k]["Status"] == "passing" and have[k]["Output"] == ""
+        assert have[k] == want[k] or (recovered and want[k]["Status"] == "passing"), k
+
+    # Every instance: the full read's, with no full read since the first.
+    svc = follow.services(services.index, 0.05)
+    services_now = full_services(consul)
+    assert instances(svc.data) == instances(services_now)
+    assert follow.counts["services_full"] == 1 and follow.counts["checks_full"] == 1
+    assert follow.counts["unexplained"] == 0, "every instance change came with its allocation's"
 
     # What support reads first, client health, is the same as from a full read.
     raw = nomad_raw(nomad)
-    services_now = {n: consul.catalog_service(n, slim=True).data for n in sorted(consul.catalog_services().data)}
     mine = views.build_frames({**raw, "consul_services": services_now, "consul_checks": got.data}, cluster="t", now=NOW)
     theirs = views.build_frames(
         {**raw, "consul_services": services_now, "consul_checks": full.data}, cluster="t", now=NOW
@@ -154,11 +174,10 @@ def test_follower_state_equals_a_full_read(sb, conns, ops):
     # A full read is due: the next change brings both sources back to a full read exactly.
     clock[0] = 10_000.0
     flap_one(sb)
-    svc_after = follow.services(services.index, 0.05)
+    svc_after = follow.services(svc.index, 0.05)
     chk_after = follow.checks(got.index, 0.05)
     assert keyed(chk_after.data) == keyed(consul.health_state("any", slim=True).data)
-    names = sorted(consul.catalog_services().data)
-    assert svc_after.data == {n: consul.catalog_service(n, slim=True).data for n in names}
+    assert instances(svc_after.data) == instances(full_services(consul))
 
 
 @pytest.fixture()
@@ -221,3 +240,44 @@ def test_the_refresher_follows_consul_this_way(fresh):
         ref.wait_for(shows, timeout=30)
     assert ref.consul_follow.counts["checks_full"] == 1
     assert ref.consul_follow.counts["checks_not_passing"] >= 1
+
+
+def test_the_refresher_tells_the_follower_which_allocations_changed(fresh):
+    """By default (no DASHBOARD_CONSUL_DELTA) the refresher follows Consul this way and its own
+    allocations source tells the follower what changed: a stopped allocation's instance leaves the
+    services frame, and a rescheduled one's replacement arrives, with no second full read."""
+    from snapshot import Refresher
+
+    sb, _ = fresh
+    settings_ = load({"NOMAD_ADDR": sb.nomad_addr, "CONSUL_HTTP_ADDR": sb.consul_addr})
+    ref = Refresher(settings_, wait=5, min_interval=0.1, debounce=0.05, min_build_interval=0.1)
+    assert ref.consul_follow is not None
+    with ref:
+        ref.wait_for(lambda s: s.built_at is not None and s.sources["consul_services"].has_data, timeout=30)
+        assert ref.current().sources["consul_services"].mode == "failing checks and changed allocations"
+        gone = running(sb)[0]
+        with sb.world.lock:
+            sid = next(s.id for s in sb.world.consul_by_alloc[gone.id] if s in sb.world.consul_services)
+        r = requests.post(f"{sb.nomad_addr}/v1/allocation/{gone.id}/stop", json={}, timeout=10)
+        assert r.status_code == 200, r.text
+
+        def catalog_ids() -> set:
+            return {e["ServiceID"] for rows in ref.raw()["consul_services"].values() for e in rows}
+
+        ref.wait_for(lambda s: sid not in catalog_ids(), timeout=30)
+        ref.wait_for(lambda s: sid not in set(s.frames.services["service_id"]), timeout=30)
+        w = sb.world
+        with w.lock:
+            old = next(a for a in running(sb) if any(s in w.consul_services for s in w.consul_by_alloc.get(a.id, ())))
+            new = w._reschedule(w.clock.now_ns(), old, 1, "Exit Code: 1")
+            w.changed.notify_all()
+        ref.wait_for(
+            lambda s: (
+                {e["ServiceID"][12:48] for rows in ref.raw()["consul_services"].values() for e in rows} >= {new.id}
+            ),
+            timeout=30,
+        )
+        ref.wait_for(lambda s: new.id in set(s.frames.services["alloc_id"]), timeout=30)
+        assert old.id not in {a[12:48] for a in catalog_ids()}
+    assert ref.consul_follow.counts["services_full"] == 1
+    assert ref.consul_follow.counts["services_lookups"] >= 1

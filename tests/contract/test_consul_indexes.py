@@ -12,7 +12,17 @@ What the dashboard's Consul follower (snapshot.consul_follow) relies on, from Co
   (catalog.go maxIndexAndWatchChForService): moved by that name's checks (ensureCheckTxn ->
   catalogUpdateServiceIndexes) and deregistrations (deleteServiceTxn), not by another name's;
 * Raft indexes are not filterable: structs.RaftIndex tags CreateIndex and ModifyIndex
-  ``bexpr:"-"`` (agent/structs/structs.go), so a filter on them fails like any unknown selector.
+  ``bexpr:"-"`` (agent/structs/structs.go), so a filter on them fails like any unknown selector;
+* a ``filter`` runs on the rows the endpoint read and leaves its index alone: /v1/catalog/services
+  lists only the names (and tags) of the matching instances (agent/consul/catalog_endpoint.go
+  ListServices: ``filter.Execute(serviceNodes)``, then servicesTagsByName), /v1/catalog/service/:name
+  (ServiceNodes) and /v1/health/checks/:name (health_endpoint.go ServiceChecks, the checks table's
+  index) send only the matching rows -- how the follower reads just the changed allocations'
+  instances and checks (``ServiceID matches "^_nomad-task-(<alloc IDs>)-"``, the allocation ID
+  being in every Nomad service ID: nomad client/serviceregistration/id.go MakeAllocServiceID);
+* a write that changes nothing in the catalog moves none of its indexes (catalog.go
+  ensureServiceTxn returns before writing an unchanged service): stopping an allocation whose
+  services are Nomad's own (provider "nomad") leaves Consul's indexes alone.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import pytest
 import requests
 
 from sandbox import Sandbox
+from snapshot.consul_follow import alloc_filter
 
 
 @pytest.fixture()
@@ -139,3 +150,38 @@ def test_a_crash_deregisters_while_down_and_moves_the_name_index(sb):
     r, api1 = get(sb, "/v1/catalog/service/api")
     assert s.id not in {e["ServiceID"] for e in r.json()}
     assert api1 > api0
+
+
+def test_a_filter_on_the_allocation_sends_only_its_rows_at_the_same_index(sb):
+    s = passing_service(sb, "web")
+    flt = alloc_filter([s.alloc.id])
+    all_names, names_idx = get(sb, "/v1/catalog/services")
+    r, idx = get(sb, "/v1/catalog/services", filter=flt)
+    assert idx == names_idx and r.json() == {"web": all_names.json()["web"]}
+    whole, web_idx = get(sb, "/v1/catalog/service/web")
+    r, idx = get(sb, "/v1/catalog/service/web", filter=flt)
+    assert idx == web_idx
+    assert r.json() == [e for e in whole.json() if e["ServiceID"].startswith(f"_nomad-task-{s.alloc.id}-")]
+    assert len(r.json()) == 1 and len(whole.json()) > 1
+    checks, checks_idx = get(sb, "/v1/health/checks/web")
+    r, idx = get(sb, "/v1/health/checks/web", filter=flt)
+    assert idx == checks_idx == get(sb, "/v1/health/state/any")[1], "the checks table's index"
+    assert r.json() == [c for c in checks.json() if c["ServiceID"] == s.id] and r.json()
+    r, _ = get(sb, "/v1/catalog/service/api", filter=flt)
+    assert r.json() == [], "another name has none of its rows"
+
+
+def test_stopping_an_allocation_without_consul_services_moves_no_consul_index(sb):
+    w = sb.world
+    with w.lock:
+        a = next(
+            x
+            for x in w.alloc_list
+            if x.job.role.provider == "nomad" and x.job.role.service and x.client_status == "running" and not x.terminal
+        )
+    _, names0 = get(sb, "/v1/catalog/services")
+    _, checks0 = get(sb, "/v1/health/state/any")
+    r = requests.post(f"{sb.nomad_addr}/v1/allocation/{a.id}/stop", json={}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert get(sb, "/v1/catalog/services")[1] == names0
+    assert get(sb, "/v1/health/state/any")[1] == checks0
