@@ -9,8 +9,9 @@ tests/contract/test_snapshot_slim.py checks that slimmed and full bodies build t
 from __future__ import annotations
 
 # Allocation stub (/v1/allocations?task_states=true), besides DeploymentStatus and TaskStates:
-# (key, shared?)  shared values repeat across allocations (statuses, namespaces, node IDs), so the
-# connector shares one string per response; IDs unique to one allocation are not worth sharing.
+# (key, shared?)  shared values repeat across allocations (statuses, namespaces, node IDs, the
+# evaluation that placed them, creation times), so the connector shares one object per response;
+# IDs unique to one allocation are not worth sharing.
 ALLOC_SCALAR_FIELDS: tuple[tuple[str, bool], ...] = (
     ("ID", False),
     ("Namespace", True),
@@ -25,9 +26,9 @@ ALLOC_SCALAR_FIELDS: tuple[tuple[str, bool], ...] = (
     ("ClientDescription", True),
     ("DesiredStatus", True),
     ("DesiredDescription", True),
-    ("CreateTime", False),
-    ("ModifyTime", False),
-    ("EvalID", False),
+    ("CreateTime", True),
+    ("ModifyTime", True),
+    ("EvalID", True),
     ("NextAllocation", False),
 )
 # Of DeploymentStatus only "Healthy" is read.

@@ -130,6 +130,29 @@ def test_slim_allocation_shares_repeated_strings_and_keeps_odd_shapes():
     assert a["ClientStatus"] is b["ClientStatus"] and a["NodeID"] is b["NodeID"]
     assert a["TaskStates"]["web"]["Events"][0][1] is b["TaskStates"]["web"]["Events"][0][1]
     assert a["DeploymentStatus"] is b["DeploymentStatus"]  # a few values: one dict each
+    assert a["TaskStates"]["web"]["Events"][0][0] is b["TaskStates"]["web"]["Events"][0][0]  # times too
+    # sharing never hands back an equal value of another type (0 == False == 0.0)
+    odd = {
+        "ID": "z",
+        "CreateTime": 0,
+        "TaskStates": {
+            "t": {
+                "Failed": False,
+                "Restarts": 0,
+                "Events": [
+                    {"Time": 10**18, "ExitCode": 0, "Signal": 0, "FailsTask": False, "Type": "x"},
+                    {"Time": 10**18, "ExitCode": 1, "Signal": 0.0, "FailsTask": True, "Type": "x"},
+                ],
+            }
+        },
+    }
+    got = slim_allocation(json.loads(json.dumps(odd)), memo)
+    st = got["TaskStates"]["t"]
+    assert got == odd | {"TaskStates": {"t": st}} and st["Failed"] is False and type(st["Restarts"]) is int
+    assert [[type(v) for v in e] for e in st["Events"]] == [
+        [type(e.get(k)) for k in EVENT_FIELDS] for e in odd["TaskStates"]["t"]["Events"]
+    ]
+    assert st["Events"][0][0] is st["Events"][1][0]
     assert slim_allocation("junk") == "junk"
     partial = {"ID": "x", "TaskStates": {"t": {"Events": [{"Type": "Started"}, "junk"]}}, "DeploymentStatus": None}
     assert slim_allocation(partial) == {
