@@ -131,6 +131,9 @@ class EventJournal:
                 ev = _Event(topic, etype or DEFAULT_TYPES[topic], key, ns, fks, obj)
                 if topic == "Service":  # small, and the registration object moves on to a replacement
                     ev.payload = {topic: service_registration(obj)}
+                elif topic == "Job" and self.world.job(obj.namespace, obj.id) is not obj:
+                    # Deleted from the state store: JobEvent.Deleted (nomad/structs/event.go)
+                    ev.payload = {topic: job_full(self.world, obj), "Deleted": True}
                 events.append(ev)
         if not events:
             return

@@ -197,6 +197,19 @@ class NomadApi:
     def job(self, req: Request):
         return job_full(self.w, self._job(req))
 
+    def job_delete(self, req: Request):
+        # Job.Deregister (nomad/job_endpoint.go; command/agent/job_endpoint.go jobDelete): only a
+        # purge is modelled (a plain stop would register a new, stopped job version).
+        job = self.w.job(self._ns(req), req.args["id"])
+        if job is None:
+            raise HTTPError(404, "job not found")
+        if not req.flag("purge"):
+            raise HTTPError(501, "sandbox: only DELETE /v1/job/:id?purge=true is modelled")
+        ev, index = self.w.deregister(job)
+        body = {"EvalID": ev.id, "EvalCreateIndex": ev.create_index, "JobModifyIndex": index, "VolumeEvalID": ""}
+        body |= {"VolumeEvalIndex": 0, "Index": index, "LastContact": 0, "KnownLeader": False, "NextToken": ""}
+        return Reply(dumps(body), index=index)
+
     def job_versions(self, req: Request):
         job = self.w.job(self._ns(req), req.args["id"])
         if job is None:
@@ -699,6 +712,7 @@ class NomadApi:
         )
         add("/v1/job/:id/evaluations", self.job_evaluations, ("evals",), "read-job", pattern=J + "/evaluations")
         add("/v1/job/:id", self.job, ("jobs",), "read-job", pattern=J, index_of=self._job_index)
+        add("/v1/job/:id", self.job_delete, (), "submit-job", ("DELETE",), pattern=J)
         add("/v1/allocations", self.allocations, ("allocs",), "read-job", cache=True)
         add("/v1/allocation/:id/stop", self.allocation_stop, (), "alloc-lifecycle", ("POST", "PUT"))
         add("/v1/allocation/:id", self.allocation, ("allocs",), "read-job", index_of=self._alloc_index)

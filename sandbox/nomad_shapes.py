@@ -764,7 +764,7 @@ def eval_dict(e: Evaluation) -> dict:
             "ClassEligibility": None,
             "EscapedComputedClass": False,
             "AnnotatePlan": False,
-            "QueuedAllocations": {job.role.name: 0},
+            "QueuedAllocations": None if e.queued is None else {job.role.name: e.queued},
             "SnapshotIndex": e.create_index,
             "CreateIndex": e.create_index,
             "ModifyIndex": e.modify_index,

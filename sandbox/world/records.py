@@ -147,6 +147,7 @@ class Job:
         "launch_ns",
         "modify_index",
         "parent",
+        "queued",
         "role",
         "status",
         "stop",
@@ -165,6 +166,7 @@ class Job:
         # never takes a collected allocation back out (nomad/state/state_store.go updateSummaryWithAlloc).
         self.collected: dict[str, int] = {}
         self.summary_modify = 0  # the index its JobSummary was last rewritten at
+        self.queued = 0  # JobSummary Queued: set by an evaluation's QueuedAllocations (nestedUpsertEval)
         self.status = "running"
         self.stop = False
         self.launch_ns = 0
@@ -228,6 +230,7 @@ class Evaluation:
         "modify_index",
         "node_id",
         "previous",
+        "queued",
         "status",
         "triggered_by",
         "wait_until_ns",
@@ -241,6 +244,9 @@ class Evaluation:
         self.create_ns = create_ns
         self.deployment_id = self.node_id = self.previous = ""
         self.wait_until_ns = 0
+        # QueuedAllocations of its one task group: what the scheduler could not place (None: not
+        # set, as on a pending or blocked evaluation).
+        self.queued: int | None = 0
 
 
 class TaskState:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from ..clock import SimClock
 from .generation import Generation
+from .jobflow import JobFlow
 from .lifecycle import Lifecycle
 from .profile import DEFAULT, ClusterProfile
 from .records import (
@@ -32,7 +33,7 @@ from .records import (
 from .simulation import Simulation
 
 
-class World(Generation, Lifecycle, Simulation):
+class World(Generation, Lifecycle, Simulation, JobFlow):
     def __init__(
         self,
         clients=40,
@@ -145,6 +146,7 @@ class World(Generation, Lifecycle, Simulation):
                 counts[key] += 1
         for key, n in job.collected.items():
             counts[key] += n
+        counts["Queued"] = job.queued
         return counts
 
     # -------------------------------------------------------------- summary

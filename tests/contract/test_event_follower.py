@@ -335,3 +335,37 @@ def test_a_failed_stub_read_keeps_the_old_stub_says_so_and_heals(sb):
         assert ref.follower.loads == 1
     finally:
         ref.stop()
+
+
+def test_a_purged_job_disappears_and_a_launched_one_appears_in_list_order(sb):
+    """A purged job (DELETE /v1/job/:id?purge=true: JobDeregistered, nomad/state/events.go) is read
+    again, found gone and removed; a periodic run (a new child job) is read and put where Job.List
+    lists it (nomad/job_endpoint.go: by namespace, then ID), its parent's Children counting it."""
+    ref = _refresher(sb)
+    try:
+        snap = ref.wait_for(_streaming, timeout=30)
+        w = sb.world
+        with w.lock:
+            parent = next(j for j in w.job_list if j.role.periodic and not j.parent and not j.client.scenario)
+            gone = next(j for j in w.job_list if j.role.type == "service" and not j.client.scenario)
+        assert _counts(snap, (gone.namespace, gone.id)) is not None
+        r = requests.delete(
+            f"{sb.nomad_addr}/v1/job/{gone.id}", params={"namespace": gone.namespace, "purge": "true"}, timeout=10
+        )
+        assert r.status_code == 200, r.text
+        with w.lock:
+            child = w.launch_periodic(w.clock.now_ns(), parent)
+            w.changed.notify_all()
+        snap = ref.wait_for(
+            lambda s: (
+                _counts(s, (gone.namespace, gone.id)) is None and _counts(s, (child.namespace, child.id)) is not None
+            ),
+            timeout=30,
+        )
+        keys = list(zip(snap.frames.jobs["namespace"], snap.frames.jobs["job_id"]))
+        assert keys == sorted(keys)
+        whole = requests.get(sb.nomad_addr + "/v1/jobs", params={"namespace": "*", "meta": "true"}, timeout=10).json()
+        assert ref.raw()["jobs"] == whole  # the very list a reload would give
+        assert ref.follower.loads == 1
+    finally:
+        ref.stop()
