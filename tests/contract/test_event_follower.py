@@ -369,3 +369,29 @@ def test_a_purged_job_disappears_and_a_launched_one_appears_in_list_order(sb):
         assert ref.follower.loads == 1
     finally:
         ref.stop()
+
+
+def test_nomad_services_follow_service_events_one_namespace_at_a_time(sb):
+    """Service events (ServiceRegistration/ServiceDeregistration, nomad/state/events.go) re-read that
+    namespace's list alone (nomad/service_registration_endpoint.go List): a job's Nomad-native
+    services going takes the namespace's entry out, as a whole list would."""
+    ref = _refresher(sb)
+    try:
+        snap = ref.wait_for(_streaming, timeout=30)
+        w = sb.world
+        with w.lock:
+            job = next(j for j in w.job_list if j.role.provider == "nomad" and not j.client.scenario and not j.parent)
+        listed = snap.frames.nomad_services
+        assert job.namespace in set(listed["namespace"])
+        assert snap.sources["nomad_services"].mode == MODE_STREAM
+        r = requests.delete(
+            f"{sb.nomad_addr}/v1/job/{job.id}", params={"namespace": job.namespace, "purge": "true"}, timeout=10
+        )
+        assert r.status_code == 200, r.text
+        snap = ref.wait_for(lambda s: job.namespace not in set(s.frames.nomad_services["namespace"]), timeout=30)
+        whole = requests.get(sb.nomad_addr + "/v1/services", params={"namespace": "*"}, timeout=10).json()
+        assert ref.raw()["nomad_services"] == whole
+        assert len(snap.frames.nomad_services) == len(listed) - int((listed["namespace"] == job.namespace).sum())
+        assert ref.follower.loads == 1
+    finally:
+        ref.stop()
