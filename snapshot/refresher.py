@@ -10,7 +10,10 @@
   soon as its new one has arrived (the last good frames stay until new ones
   are built).
 * When any source changed, frames are rebuilt (debounced) by one builder
-  thread with `views.build_frames(raw, cluster=, identity=, now=)`.  On a quiet
+  thread (`views.incremental.FrameBuilder`: patched from the rows that changed), paced to
+  build at most about two thirds of the time: between builds a pause of `min_build_interval`
+  or half the last build, whichever is longer (a patch of a few rows follows a change at once;
+  builds from scratch, seconds at 100,000 allocations, cannot keep a core busy).  On a quiet
   cluster they are also rebuilt from the kept raw JSON once they are
   `max_frame_age` seconds old (no API request), so time-windowed health
   ("failed in the last 6h", "restarts in 24h") ages out.
@@ -51,6 +54,7 @@ NOMAD_SOURCES = ("jobs", "allocations", "deployments", "nodes", "namespaces", "n
 CONSUL_SOURCES = ("consul_services", "consul_checks")
 
 BuildFn = Callable[..., Any]
+CONSUL_DELTA_INTERVAL = 0.5  # s between the Consul follower's checks reads (2 s for whole lists)
 
 
 def _frame_builder(cluster: str, identity: Any, *, max_frame_age: float, keep_allocations: bool) -> Any:
@@ -88,8 +92,9 @@ class Refresher:
         wait: float = 30.0,
         min_interval: float = 2.0,
         min_intervals: dict[str, float] | None = None,
-        debounce: float = 0.3,
-        min_build_interval: float = 1.0,
+        debounce: float = 0.1,
+        min_build_interval: float = 0.25,
+        build_pause_share: float = 0.5,
         max_backoff: float = 30.0,
         max_frame_age: float = 60.0,
         idle_poll: float = 1.0,
@@ -109,6 +114,7 @@ class Refresher:
         self.wait = float(wait)
         self.debounce = float(debounce)
         self.min_build_interval = float(min_build_interval)
+        self.build_pause_share = float(build_pause_share)  # pause after a build: at least this x its length
         self.max_backoff = float(max_backoff)
         self.max_frame_age = float(max_frame_age)
         self.idle_poll = float(idle_poll)
@@ -141,6 +147,8 @@ class Refresher:
         self.consul_follow = ConsulFollow(self.consul, slim=slim) if delta and self.consul is not None else None
         consul_mode = MODE_FOLLOW if self.consul_follow is not None else MODE_LISTS
         if self.consul_follow is not None:
+            # Its wakes read only the checks that are not passing: paced closer, a flap shows sooner.
+            intervals.setdefault("consul_checks", min(min_interval, CONSUL_DELTA_INTERVAL))
             fetchers += [
                 ("consul_services", "Consul", self.consul_follow.services),
                 ("consul_checks", "Consul", self.consul_follow.checks),
@@ -473,6 +481,10 @@ class Refresher:
             if pause > 0:
                 self._pause(pause)
 
+    def _all_answered(self) -> bool:
+        with self._state_lock:
+            return all(src.raw is not None for src in self._sources.values())
+
     def frames_stale(self) -> bool:
         """True when the last build (or failed build attempt) is older than max_frame_age, by the
         injectable clock; a build that keeps failing is retried at that pace, not every poll."""
@@ -484,27 +496,32 @@ class Refresher:
         )
 
     def _builder(self) -> None:
-        last_build = 0.0
+        last_build, took = 0.0, 0.0  # when the last build ended, how long it took
         while not self._stop.is_set():
             if not self._dirty.wait(timeout=self.idle_poll):
                 # Nothing changed: rebuild from the kept raw anyway once the frames are old,
                 # so time windows move on (no API request is made for this).
                 if self.frames_stale() and not self._stop.is_set():
+                    started = time.monotonic()
                     self._build_and_publish()
                     last_build = time.monotonic()
+                    took = last_build - started
                 continue
             if self._stop.is_set():
                 break
-            # Debounce: let other sources that changed at the same moment land first.
-            self._stop.wait(self.debounce)
-            gap = self.min_build_interval - (time.monotonic() - last_build)
+            # Debounce: let other sources that changed at the same moment land first (at start
+            # every source answers at about the same time: wait longer until each has).
+            self._stop.wait(self.debounce if self._all_answered() else 3 * self.debounce)
+            gap = max(self.min_build_interval, self.build_pause_share * took) - (time.monotonic() - last_build)
             if gap > 0:
                 self._stop.wait(gap)
             if self._stop.is_set():
                 break
             self._dirty.clear()
+            started = time.monotonic()
             self._build_and_publish()
             last_build = time.monotonic()
+            took = last_build - started
 
     def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float = 10.0, poll: float = 0.05) -> Snapshot:
         """Wait until predicate(current()) is true (tests, the launcher's first paint)."""

@@ -16,7 +16,7 @@ Pure functions; ``views.incremental`` keeps the state and decides when this appl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from itertools import repeat
 from typing import Any
 
@@ -24,6 +24,9 @@ import numpy as np
 import pandas as pd
 
 from . import checks as checks_mod
+from . import columns as col
+from . import services as services_mod
+from .identity import ClientIdentity
 from .services import check_rollup
 
 # Above this share of checks that are new objects, the frames are built again from scratch.
@@ -72,70 +75,126 @@ def touched_clients(old_sig: tuple[dict, frozenset], new_sig: tuple[dict, frozen
     return out
 
 
+def _take(frame: pd.DataFrame, perm: np.ndarray) -> pd.DataFrame:
+    """``frame``'s rows in the order ``perm`` gives (column by column: a third of DataFrame.take)."""
+    if all(isinstance(d, np.dtype) for d in frame.dtypes):
+        return pd.DataFrame({c: frame[c].to_numpy().take(perm) for c in frame.columns}, copy=False)
+    return frame.take(perm).reset_index(drop=True)
+
+
+def _by_identity(old: list, new: list, old_frame: pd.DataFrame, build: Callable[[list], pd.DataFrame]) -> Any:
+    """``new``'s frame from ``old``'s (one row per item): the rows of items still there (the same
+    objects) reused, the others built by ``build``. (frame, positions of built rows in it, old rows
+    gone, built rows); None when too many items are new or one is not a dict."""
+    if len(old_frame) != len(old):
+        return None  # the old list held something that is not an item: rows are not items
+    # Identity is only meaningful while the old list holds its items (it does: the caller keeps it).
+    where = dict(zip(map(id, old), range(len(old))))  # C loops: ~10 ms at 100,000
+    pos = np.fromiter(map(where.get, map(id, new), repeat(-1)), dtype=np.int64, count=len(new))
+    fresh_at = np.flatnonzero(pos < 0)
+    if len(fresh_at) > max(16, MAX_FRESH_SHARE * len(new)):
+        return None
+    fresh = [new[i] for i in fresh_at.tolist()]
+    if not all(isinstance(x, dict) for x in fresh):
+        return None
+    gone = np.ones(len(old), dtype=bool)
+    gone[pos[pos >= 0]] = False
+    built = build(fresh) if fresh else old_frame.iloc[:0]
+    if not fresh and not gone.any() and np.array_equal(pos, np.arange(len(old))):
+        return old_frame, fresh_at, old_frame.iloc[:0], built
+    pos[fresh_at] = len(old_frame) + np.arange(len(fresh_at))
+    both = pd.concat([old_frame, built], ignore_index=True) if fresh else old_frame
+    return _take(both, pos), fresh_at, old_frame[gone], built
+
+
+def _entries(raw: Any) -> list | None:
+    """The catalog entries in the order ``build_services`` reads them (None: not a name -> list map)."""
+    if not isinstance(raw, Mapping) or not all(isinstance(v, list) for v in raw.values()):
+        return None
+    return [e for lst in raw.values() for e in lst]
+
+
+def _at(frame: pd.DataFrame, pairs: set, nodes: set | frozenset = frozenset()) -> np.ndarray:
+    """Rows of a checks or services frame for these (node, service ID) pairs, or on these nodes."""
+    if not len(frame) or not (pairs or nodes):
+        return np.empty(0, dtype=np.int64)
+    sid, node = frame["service_id"].to_numpy(), frame["node"].to_numpy()
+    cand = np.flatnonzero(frame["service_id"].isin({p[1] for p in pairs}).to_numpy())
+    hit = {i for i in cand.tolist() if (node[i], sid[i]) in pairs}
+    if nodes:
+        hit |= set(np.flatnonzero(frame["node"].isin(nodes).to_numpy()).tolist())
+    return np.asarray(sorted(hit), dtype=np.int64)
+
+
+def _pairs(frame: pd.DataFrame) -> tuple[set, set]:
+    """(node, service ID) of a frame's service rows; nodes of its node checks (no service ID)."""
+    sid, node = frame["service_id"].to_numpy(), frame["node"].to_numpy()
+    return set(zip(node[sid != ""].tolist(), sid[sid != ""].tolist())), set(node[sid == ""].tolist())
+
+
 def patch(
-    old_list: Any,
-    new_list: Any,
+    old_raw: Mapping[str, Any],
+    raw: Mapping[str, Any],
     old_checks: pd.DataFrame,
-    services: pd.DataFrame,
+    old_services: pd.DataFrame,
+    *,
     alloc_client: Mapping[str, str],
     cluster: str,
-) -> tuple[pd.DataFrame, pd.DataFrame, set] | None:
-    """(checks, services, allocation IDs the new check rows name) for ``new_list``, from the last
-    build's ``old_list`` and frames; None when a full build is needed (not lists of dicts, the old
-    frame not one row per item, too many new objects)."""
-    if not isinstance(old_list, list) or not isinstance(new_list, list) or not new_list:
+    identity: ClientIdentity,
+) -> tuple[pd.DataFrame, pd.DataFrame, set, set] | None:
+    """(checks, services, allocation IDs their new rows name, clients whose services came or went)
+    for ``raw``'s consul_checks and consul_services, from the last build's (``old_raw``) and frames;
+    None when a full build is needed (not the shapes a build reads, too many new objects)."""
+    o_chk, n_chk = old_raw.get("consul_checks"), raw.get("consul_checks")
+    o_svc, n_svc = _entries(old_raw.get("consul_services")), _entries(raw.get("consul_services"))
+    if not isinstance(o_chk, list) or not isinstance(n_chk, list) or not n_chk or o_svc is None or not n_svc:
         return None
-    if len(old_checks) != len(old_list):
-        return None  # the old list held something that is not a check: rows are not items
-    # Identity is only meaningful while the old list holds its items (it does: the caller keeps it).
-    where = dict(zip(map(id, old_list), range(len(old_list))))  # C loops: ~10 ms at 100,000
-    pos = np.fromiter(map(where.get, map(id, new_list), repeat(-1)), dtype=np.int64, count=len(new_list))
-    fresh_at = np.flatnonzero(pos < 0)
-    if len(fresh_at) > max(16, MAX_FRESH_SHARE * len(new_list)):
-        return None
-    fresh = [new_list[i] for i in fresh_at.tolist()]
-    if not all(isinstance(c, dict) for c in fresh):
-        return None
-    gone = np.ones(len(old_list), dtype=bool)
-    gone[pos[pos >= 0]] = False
-    if not len(fresh) and not gone.any():
-        if np.array_equal(pos, np.arange(len(old_list))):
-            return old_checks, services, set()
-        return old_checks.take(pos).reset_index(drop=True), services, set()
+    if n_chk is o_chk:
+        checks, chk_at, chk_moved = old_checks, np.empty(0, dtype=np.int64), old_checks.iloc[:0]
+    else:
+        got = _by_identity(o_chk, n_chk, old_checks, lambda items: checks_mod.build_checks(items, cluster=cluster))
+        if got is None:
+            return None
+        checks, chk_at, chk_gone, chk_built = got
+        chk_moved = pd.concat([chk_built, chk_gone], ignore_index=True)
+    chk_pairs, chk_nodes = _pairs(chk_moved)
 
-    built = checks_mod.build_checks(fresh, cluster=cluster)
-    if len(built):
-        sub = services[services["service_id"].isin(set(built["service_id"].tolist())).to_numpy()]
-        checks_mod.fill_check_clients(built, sub, alloc_client)
-    perm = pos.copy()
-    perm[fresh_at] = len(old_checks) + np.arange(len(fresh_at))
-    both = pd.concat([old_checks, built], ignore_index=True) if len(built) else old_checks
-    checks = both.take(perm).reset_index(drop=True)
+    def build_services(items: list) -> pd.DataFrame:
+        named = [e if e.get("ServiceName") else None for e in items]
+        if None in named:
+            return pd.DataFrame()  # build_services names them by their key: not patched
+        pairs = {(col.text(e.get("Node")), col.text(e.get("ServiceID"))) for e in items}
+        sub = checks.iloc[_at(checks, pairs, {p[0] for p in pairs})]
+        return services_mod.build_services(items, sub, cluster=cluster, identity=identity, alloc_client=alloc_client)
 
-    # Service instances whose checks came or went: (node, service ID), or every one on a node
-    # whose node check came or went.
-    moved = pd.concat([built, old_checks[gone]], ignore_index=True) if gone.any() else built
-    if not len(services) or not len(moved):
-        return checks, services, set(built["alloc_id"].tolist()) - {""}
-    m_sid, m_node = moved["service_id"].to_numpy(), moved["node"].to_numpy()
-    pairs = set(zip(m_node[m_sid != ""].tolist(), m_sid[m_sid != ""].tolist()))
-    nodes = set(m_node[m_sid == ""].tolist())
-    s_sid, s_node = services["service_id"].to_numpy(), services["node"].to_numpy()
-    cand = np.flatnonzero(services["service_id"].isin({p[1] for p in pairs}).to_numpy())
-    hit = [i for i in cand.tolist() if (s_node[i], s_sid[i]) in pairs]
-    if nodes:
-        hit = sorted(set(hit) | set(np.flatnonzero(services["node"].isin(nodes).to_numpy()).tolist()))
-    if hit:
-        at = np.asarray(hit, dtype=np.int64)
-        h_node, h_sid = s_node[at].tolist(), s_sid[at].tolist()
-        c_sid = checks["service_id"].to_numpy()
-        mine = checks["service_id"].isin(set(h_sid)).to_numpy() | (
-            (c_sid == "") & checks["node"].isin(set(h_node)).to_numpy()
-        )
-        rolled = check_rollup(h_node, h_sid, checks[mine])
+    if raw.get("consul_services") is old_raw.get("consul_services"):
+        services, svc_moved = old_services, old_services.iloc[:0]
+    else:
+        got = _by_identity(o_svc, n_svc, old_services, build_services)
+        if got is None or len(got[3]) != len(got[1]):
+            return None
+        services, _, svc_gone, svc_built = got
+        svc_moved = pd.concat([svc_built, svc_gone], ignore_index=True)
+    svc_pairs, _ = _pairs(svc_moved)
+    # Check rows whose client may move: the new ones, and those of service instances that came or went.
+    again = np.union1d(chk_at, _at(checks, svc_pairs))
+    if len(again):
+        sub = checks.iloc[again].reset_index(drop=True)
+        sub_svc = services.iloc[_at(services, _pairs(sub)[0])]
+        checks_mod.fill_check_clients(sub, sub_svc, alloc_client)
+        checks = checks.copy(deep=False)
+        column = checks["client"].to_numpy().copy()
+        column[again] = sub["client"].to_numpy()
+        checks["client"] = column
+    # Service instances whose checks came or went (or whose node's did): their roll-up again.
+    hit = _at(services, chk_pairs, chk_nodes)
+    if len(hit):
+        h_node, h_sid = services["node"].to_numpy()[hit].tolist(), services["service_id"].to_numpy()[hit].tolist()
+        rolled = check_rollup(h_node, h_sid, checks.iloc[_at(checks, set(zip(h_node, h_sid)), set(h_node))])
         services = services.copy(deep=False)
         for name, values in zip(ROLLUP, rolled):
             column = services[name].to_numpy().copy()
-            column[at] = values
+            column[hit] = values
             services[name] = column
-    return checks, services, set(built["alloc_id"].tolist()) - {""}
+    named = set(chk_moved["alloc_id"].tolist()) | set(svc_moved["alloc_id"].tolist())
+    return checks, services, named - {""}, set(svc_moved["client"].tolist()) - {""}

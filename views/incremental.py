@@ -96,7 +96,7 @@ class FrameBuilder:
         self.keep = frozenset(keep)
         self._s: _State | None = None
         self.full_builds = self.patches = 0
-        self.check_patches = 0  # builds whose checks were patched, not rebuilt (tests, benchmark)
+        self.check_patches = 0  # builds whose Consul frames were patched, not rebuilt (tests, benchmark)
         self.why_whole, self.whole_reasons = "", dict[str, int]()
 
     def _whole(self, why: str) -> None:
@@ -304,28 +304,31 @@ class FrameBuilder:
             touched |= rp.clients_of(deps, flipped.tolist())
             jobs_hit |= rp.keys_of(deps, changed + flipped.tolist() + list(range(n0, len(deps))))
 
-        # ---- Consul: built again when its catalog changed or it names an allocation that is new
-        # here (a client column moves); only its checks changed: patched (views.checkpatch)
-        named_new = bool(new_alloc_ids & prev.consul_allocs)
-        consul_changed = named_new or raw.get("consul_services") is not prev.raw["consul_services"]
-        if not consul_changed and raw.get("consul_checks") is not prev.raw["consul_checks"]:
-            old_checks = prev.raw["consul_checks"]
+        # ---- Consul: patched (views.checkpatch), unless it names an allocation new here (clients move)
+        consul_changed = bool(new_alloc_ids & prev.consul_allocs)
+        consul_moved = any(raw.get(n) is not prev.raw[n] for n in ("consul_services", "consul_checks"))
+        if consul_moved and not consul_changed:
             got = checkpatch.patch(
-                old_checks, raw["consul_checks"], prev.checks, prev.services, s.alloc_client, cluster
+                prev.raw,
+                raw,
+                prev.checks,
+                prev.services,
+                alloc_client=s.alloc_client,
+                cluster=cluster,
+                identity=identity,
             )
             if got is None:
                 consul_changed = True
             else:
-                s.checks, s.services, named = got
+                s.checks, s.services, named, svc_clients = got
                 s.consul_allocs = prev.consul_allocs | named if named else prev.consul_allocs
                 s.check_sig = checkpatch.signature(s.checks)
-                touched |= checkpatch.touched_clients(prev.check_sig, s.check_sig, s.services)
-                s.raw["consul_checks"] = raw.get("consul_checks")
+                touched |= svc_clients | checkpatch.touched_clients(prev.check_sig, s.check_sig, s.services)
                 self.check_patches += 1
         if consul_changed:
             self._consul(s, raw)
-            s.raw["consul_services"] = raw.get("consul_services")
-            s.raw["consul_checks"] = raw.get("consul_checks")
+        for name in ("consul_services", "consul_checks"):
+            s.raw[name] = raw.get(name)
         if jobs_rows_changed or "namespaces" in small:
             s.namespaces = self._namespaces(s, raw)
 

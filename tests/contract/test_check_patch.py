@@ -1,9 +1,10 @@
-"""Consul's checks patched into the last frames equal a full build (a property test over real HTTP).
+"""Consul's changes patched into the last frames equal a full build (a property test over real HTTP).
 
-Following Consul (snapshot.consul_follow), each answer is the last full read's check dicts with the
-ones that are not passing in front, freshly read; views.incremental then patches the checks and
-services frames and assesses again only the clients whose checks that are not passing differ
-(views.checkpatch). After every random change (the churn simulation's flaps, crashes, reschedules
+Following Consul (snapshot.consul_follow), each checks answer is the last full read's check dicts
+with the ones that are not passing in front, freshly read, and each services answer the held
+catalog with the instances of the allocations Nomad reported changed looked up again; so
+views.incremental patches the checks and services frames by identity and assesses again only the
+clients whose checks that are not passing, or whose instances, differ (views.checkpatch). After every random change (the churn simulation's flaps, crashes, reschedules
 and deployments, restarts and stops through the API, time passing so checks recover) the patched
 frames must be identical to views.build_frames of the same raw, and the patch must really have been
 taken (else the equality would prove nothing).
@@ -24,7 +25,7 @@ import views
 from connectors import ConsulConnector, NomadConnector
 from connectors.settings import load
 from sandbox import Sandbox
-from snapshot.consul_follow import ConsulFollow
+from snapshot.consul_follow import AllocChanges, ConsulFollow
 from views.incremental import FrameBuilder
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -106,6 +107,8 @@ def test_checks_patched_equal_a_full_build(sb, conns, ops):
     nomad, consul = conns
     sb.clock.advance(120)  # earlier examples' flaps recover: the world stays a mix
     follow = ConsulFollow(consul, full_min=1e9)  # no full read while the example runs
+    changes = AllocChanges()  # the refresher's listener: which allocations changed
+    changes(nomad.list_allocations(slim=True).data)
     checks = follow.checks(None, None)
     services = follow.services(None, None)
     builder = FrameBuilder(cluster="t", identity=views.ClientIdentity())
@@ -113,14 +116,17 @@ def test_checks_patched_equal_a_full_build(sb, conns, ops):
     builder.build(raw, now=NOW)
     for op, n in ops:
         act(sb, op, n)
+        nraw = nomad_raw(nomad)
+        follow.allocations_changed(changes(nraw["allocations"]))
+        services = follow.services(services.index, 0.05)
         checks = follow.checks(checks.index, 0.05)
-        raw = {**nomad_raw(nomad), "consul_services": services.data, "consul_checks": checks.data}
+        raw = {**nraw, "consul_services": services.data, "consul_checks": checks.data}
         assert_same(builder.build(raw, now=NOW), raw)
     assert builder.full_builds == 1, builder.why_whole
 
 
 def test_the_property_takes_the_patch(sb, conns):
-    """Flaps alone are patched (no Consul frame built again), and they do change the frames."""
+    """Flaps are patched (no Consul frame built again), and they do change the frames."""
     nomad, consul = conns
     follow = ConsulFollow(consul, full_min=1e9)
     checks = follow.checks(None, None)
@@ -137,3 +143,32 @@ def test_the_property_takes_the_patch(sb, conns):
     assert builder.check_patches == 3 and builder.full_builds == 1
     assert not patched.checks.equals(first.checks) and not patched.services.equals(first.services)
     assert not patched.clients.equals(first.clients)
+
+
+def test_instances_that_come_and_go_are_patched(sb, conns):
+    """A reschedule (an instance deregistered, one registered elsewhere) changes the services the
+    follower holds; the frames are patched, equal a full build, and the services frame moved."""
+    nomad, consul = conns
+    follow = ConsulFollow(consul, full_min=1e9)
+    changes = AllocChanges()
+    nraw = nomad_raw(nomad)
+    changes(nraw["allocations"])
+    checks, services = follow.checks(None, None), follow.services(None, None)
+    builder = FrameBuilder(cluster="t", identity=views.ClientIdentity())
+    first = builder.build({**nraw, "consul_services": services.data, "consul_checks": checks.data}, now=NOW)
+    w = sb.world
+    with w.lock:
+        a = next(x for x in running(sb) if w.consul_by_alloc.get(x.id))
+        w._reschedule(w.clock.now_ns(), a, 137, "OOM Killed")
+        w.changed.notify_all()
+    sb.clock.advance(15)  # the replacement starts and registers its services
+    nraw = nomad_raw(nomad)
+    follow.allocations_changed(changes(nraw["allocations"]))
+    held = services.data
+    services, checks = follow.services(services.index, 0.05), follow.checks(checks.index, 0.05)
+    assert services.data is not held, "the follower saw no instance change: the test would prove nothing"
+    raw = {**nraw, "consul_services": services.data, "consul_checks": checks.data}
+    patched = builder.build(raw, now=NOW)
+    assert_same(patched, raw)
+    assert builder.full_builds == 1 and builder.check_patches >= 1, builder.why_whole
+    assert set(patched.services["alloc_id"]) != set(first.services["alloc_id"])
