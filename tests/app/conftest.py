@@ -206,7 +206,18 @@ def snap(cluster_env):
     from connectors import settings as cluster_settings
 
     ref = snapshot.get_refresher(cluster_settings.load(), "namespace")
-    return ref.wait_for(lambda s: s.has_data and all(x.has_data for x in s.sources.values()), timeout=20)
+
+    def built_from_every_source(s) -> bool:
+        # A source's status says it answered before the build that uses its data has run (the
+        # event stream's follower loads its lists one after another): wait for the frames too.
+        return (
+            s.has_data
+            and all(x.has_data for x in s.sources.values())
+            and len(s.frames.allocations) > 0
+            and len(s.frames.jobs) > 0
+        )
+
+    return ref.wait_for(built_from_every_source, timeout=20)
 
 
 @pytest.fixture

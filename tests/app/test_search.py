@@ -18,7 +18,16 @@ def snap(sandbox):
     saved = {k: os.environ.get(k) for k in ("NOMAD_ADDR", "CONSUL_HTTP_ADDR")}
     os.environ.update({"NOMAD_ADDR": sandbox.nomad_addr, "CONSUL_HTTP_ADDR": sandbox.consul_addr})
     ref = snapshot.get_refresher(cluster_settings.load(), "namespace")
-    yield ref.wait_for(lambda s: s.has_data and all(x.has_data for x in s.sources.values()), timeout=20)
+    # Every source answered and the frames hold its data (statuses come before the build).
+    yield ref.wait_for(
+        lambda s: (
+            s.has_data
+            and all(x.has_data for x in s.sources.values())
+            and len(s.frames.allocations) > 0
+            and len(s.frames.jobs) > 0
+        ),
+        timeout=20,
+    )
     for k, v in saved.items():
         os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
