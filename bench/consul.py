@@ -121,6 +121,7 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         elapsed = time.monotonic() - t0
         c_req, c_bytes = counters(consul)
+        by_path = requests.get(consul + "/_sandbox/stats", timeout=10).json()
         full1 = dict(ref.consul_follow.counts) if ref.consul_follow else {}
         time.sleep(min(10.0, seconds / 4))  # let the window's last changes arrive
         changes = requests.get(nomad + "/_sandbox/churn", params={"since": t0}, timeout=10).json()["changes"]
@@ -151,6 +152,9 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         "full_every_s": {k: round(v, 1) for k, v in ref.consul_follow.full_every.items()}
         if ref.consul_follow
         else None,
+        "consul_requests_by_path_per_min": {
+            k: round(v * per_min, 1) for k, v in sorted(by_path.items(), key=lambda kv: -kv[1]) if k != "total"
+        },
         "cpu_s_per_min": round(cpu * per_min, 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }

@@ -76,7 +76,7 @@ __all__ = [
 FULL_MIN = 30.0  # seconds between full reads at least
 FULL_SHARE = 0.05  # full reads take at most this share of the time
 FULL_MAX = 3600.0  # and one at least this often while things change (what nobody told of)
-SETTLE = 10.0  # seconds a reported allocation is still looked for in Consul
+SETTLE = 5.0  # seconds a reported allocation is still looked for in Consul
 BATCH = 64  # allocation IDs per filter (a URL stays a few kB)
 OVERFLOW = 2000  # more changed allocations at once than this: a full read instead of lookups
 
@@ -340,7 +340,7 @@ class ConsulFollow:
         filters = [alloc_filter(ordered[i : i + BATCH]) for i in range(0, len(ordered), BATCH)]
         names, index = set(known), 0
         for f in filters:
-            got = self.consul.catalog_services(filter=f)
+            got = self.consul.catalog_services(filter=f)  # which names have their rows now
             names |= set(got.data)
             index = max(index, got.index)
         out: dict[str, list[dict]] = {}
@@ -402,20 +402,24 @@ class ConsulFollow:
         new, recent, over = self.allocs.take("checks")
         if over:
             self._want = {"services": True, "checks": True}
+        # Allocations Nomad just reported are looked up first; then the blocking query, which comes
+        # back at once when their change moved the index (a registration writes its checks too).
         # Both states answer with the checks table's index: block on one, read the other at once.
-        # Allocations Nomad just reported are looked up now, without waiting for a check write.
-        block = None if new else self._checks_block
+        found = self._lookup_checks(recent) if new else set()  # with the earlier ones not seen yet
+        block = None if found else self._checks_block
         warning = self.consul.health_state("warning", index=block, wait=wait if block else None, slim=self.slim)
         if warning.index < self._checks_block:
             return self._read_checks()
         moved = warning.index != self._checks_block
         if self._full_due("checks", self._checks_due, moved=moved):
             return self._read_checks()
-        if not moved and not new:
+        if not moved and not found:
             return Listing(self._checks_list, self._checks_index)  # the wait ended with nothing new
         critical = self.consul.health_state("critical", slim=self.slim)
         self._count("checks_not_passing")
-        found = self._lookup_checks(recent if moved else new) if (recent if moved else new) else set()
+        later = recent if moved and not new else set()  # reported earlier, not seen changed yet
+        if later:
+            found |= self._lookup_checks(later)
         self.allocs.settle_seen("checks", found)
         self._checks_block = warning.index
         if moved or found:
@@ -487,21 +491,27 @@ class ConsulFollow:
         new, recent, over = self.allocs.take("services")
         if over:
             self._want = {"services": True, "checks": True}
-        block = None if new else self._svc_block
+        before = self._svc_block
+        # Allocations Nomad just reported are looked up first, then the blocking query (at once when
+        # a lookup found a change: it has moved the index, or a change is held that it already had).
+        patched, found, seen, newest = self._lookup_services(recent, held) if new else (held, set(), 0, 0)
+        block = None if (found or newest > before) else before
         if block and wait and (recent or self._unexplained_at is not None):
             wait = min(wait, max(self.settle / 4, 0.5))  # come back soon: a lookup or a verdict is due
         names = self.consul.catalog_services(index=block, wait=wait if block else None)
         self._count("services_names")
-        if names.index < self._svc_block:
+        if names.index < before:
             return self._read_services()
-        moved = names.index != self._svc_block
-        if not moved and not new:
+        moved = names.index != before
+        if not moved and not found:
+            self._told_since_wake = self._told_since_wake or bool(new)
             if self._full_due("services", self._svc_due, moved=False):
                 return self._read_services()
             return Listing(held, self._svc_index)
-        batch = recent if moved else new
-        before = self._svc_block
-        patched, found, seen, newest = self._lookup_services(batch, held) if batch else (held, set(), 0, 0)
+        later = recent if moved and not new else set()  # reported earlier, not seen changed yet
+        if later:
+            patched, more, seen2, newest2 = self._lookup_services(later, patched)
+            found, seen, newest = found | more, max(seen, seen2), max(newest, newest2)
         self.allocs.settle_seen("services", found)
         # Explained: a lookup found the change, or a row written since the last wake, or Nomad
         # reported allocations since then (a registration and deregistration in between leave no
