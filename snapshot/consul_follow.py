@@ -496,8 +496,8 @@ class ConsulFollow:
         # a lookup found a change: it has moved the index, or a change is held that it already had).
         patched, found, seen, newest = self._lookup_services(recent, held) if new else (held, set(), 0, 0)
         block = None if (found or newest > before) else before
-        if block and wait and (recent or self._unexplained_at is not None):
-            wait = min(wait, max(self.settle / 4, 0.5))  # come back soon: a lookup or a verdict is due
+        if block and wait and self._unexplained_at is not None:
+            wait = min(wait, max(self.settle / 4, 0.5))  # come back soon: a verdict is due
         names = self.consul.catalog_services(index=block, wait=wait if block else None)
         self._count("services_names")
         if names.index < before:
