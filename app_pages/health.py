@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import fleet, freshness, runtime, shared, tables, widgets
+from ui import fleet, live, runtime, shared, tables, widgets
 from views import status as vstatus
 
 P = "health"  # widget key prefix
@@ -60,14 +60,8 @@ def shape(snap, statuses: list[str], dc: str, text: str) -> tuple[dict, int, int
     return tables.status_counts(clients), len(clients), len(shown), rows
 
 
-@st.fragment(run_every=cfg.page_refresh_seconds)
-def render_data(statuses: list[str], dc: str, text: str) -> None:
-    widgets.still_signed_in(principal)
-    snap = runtime.snapshot()
-    if not freshness.render(snap):
-        return
-    key = shared.page_key(P, snap, (tuple(statuses), dc, text), per_view=False)
-    counts, total, n_shown, rows = shared.cached(key, lambda: shape(snap, statuses, dc, text))
+def draw(snap, key, shaped) -> None:
+    counts, total, n_shown, rows = shaped
     widgets.status_tiles(counts, total)
     st.caption(
         f"{n_shown} of {total} clients, worst first. "
@@ -88,6 +82,14 @@ def render_data(statuses: list[str], dc: str, text: str) -> None:
         row_height=ROW_HEIGHT,
         shared_as=key,
     )
+
+
+def render_data(statuses: list[str], dc: str, text: str) -> None:
+    def shaped(snap):
+        key = shared.page_key(P, snap, (tuple(statuses), dc, text), per_view=False)
+        return key, shared.cached(key, lambda: shape(snap, statuses, dc, text))
+
+    live.follow(shaped, draw, every=cfg.page_refresh_seconds, principal=principal)
 
 
 st.title(":material/monitor_heart: Client health")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import freshness, runtime, shared, tables, widgets
+from ui import freshness, live, runtime, shared, tables, widgets
 
 P = "nodes"
 cfg = runtime.dashboard_config()
@@ -55,23 +55,30 @@ def _shape(nodes, datacenter: str):
 
 
 @st.fragment(run_every=cfg.page_refresh_seconds)
-def render_data(value: str, datacenter: str) -> None:
+def render_one(value: str) -> None:
     widgets.still_signed_in(principal)
     snap = runtime.snapshot()
     if not freshness.render(snap):
         return
-    nodes = snap.frames.nodes
-    if value:
-        node, problem = tables.resolve_node(nodes, value)
-        if node is None:
-            st.title(":material/dns: Nodes")
-            st.error(problem)
-            st.page_link("app_pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
-            return
-        render_node(node, snap.frames.allocations)
+    node, problem = tables.resolve_node(snap.frames.nodes, value)
+    if node is None:
+        st.title(":material/dns: Nodes")
+        st.error(problem)
+        st.page_link("app_pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
         return
-    key = shared.page_key(P, snap, (datacenter,), per_view=False)
-    shown, table = shared.cached(key, lambda: _shape(nodes, datacenter))
+    render_node(node, snap.frames.allocations)
+
+
+def render_all(datacenter: str) -> None:
+    def shaped(snap):
+        key = shared.page_key(P, snap, (datacenter,), per_view=False)
+        return key, shared.cached(key, lambda: _shape(snap.frames.nodes, datacenter))
+
+    live.follow(shaped, draw_all, every=cfg.page_refresh_seconds, principal=principal)
+
+
+def draw_all(snap, key, shaped) -> None:
+    shown, table = shaped
     c = st.columns(4)
     c[0].metric("Nodes", len(shown), border=True)
     c[1].metric(":material/check_circle: Ready", int((shown["status"] == "ready").sum()), border=True)
@@ -101,6 +108,6 @@ if not node_value:
         "Datacenter", [""] + dcs, key=f"{P}_dc", format_func=lambda d: d or "All datacenters"
     )
     widgets.sync_param("dc", dc, key=f"{P}_dc")
-    render_data("", dc)
+    render_all(dc)
 else:
-    render_data(node_value, "")
+    render_one(node_value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import clock, export, fleet, fleet_tables, freshness, runtime, shared, tables, widgets
+from ui import clock, export, fleet, fleet_tables, live, runtime, shared, tables, widgets
 
 P = "residency"
 cfg = runtime.dashboard_config()
@@ -96,14 +96,7 @@ def shape(snap, client: str, kinds: list[str]) -> dict:
     }
 
 
-@st.fragment(run_every=cfg.page_refresh_seconds)
-def render_data(client: str, kinds: list[str]) -> None:
-    widgets.still_signed_in(principal)
-    snap = runtime.snapshot()
-    if not freshness.render(snap):
-        return
-    key = shared.page_key(P, snap, (client, tuple(kinds), clock.zone_name()), per_view=False)
-    r = shared.cached(key, lambda: shape(snap, client, kinds))
+def draw(snap, key, r) -> None:
     render_policy(r["policy"])
     c = st.columns(4)
     c[0].metric("Clients outside policy", r["tiles"][0], border=True)
@@ -133,6 +126,14 @@ def render_data(client: str, kinds: list[str]) -> None:
 
     st.subheader(f"Clients with no policy ({len(r['unpoliced'])})")
     _table(r["unpoliced"], UNPOLICED_COLS, f"{P}_unpoliced", "Every client has a policy.", key)
+
+
+def render_data(client: str, kinds: list[str]) -> None:
+    def shaped(snap):
+        key = shared.page_key(P, snap, (client, tuple(kinds), clock.zone_name()), per_view=False)
+        return key, shared.cached(key, lambda: shape(snap, client, kinds))
+
+    live.follow(shaped, draw, every=cfg.page_refresh_seconds, principal=principal)
 
 
 st.title(":material/shield: Data residency")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import clock, export, fleet, fleet_tables, freshness, runtime, shared, tables, widgets
+from ui import clock, export, fleet, fleet_tables, live, runtime, shared, tables, widgets
 
 P = "versions"
 cfg = runtime.dashboard_config()
@@ -77,14 +77,7 @@ def shape(snap, services: list[str], client: str, show: str) -> dict:
     }
 
 
-@st.fragment(run_every=cfg.page_refresh_seconds)
-def render_data(services: list[str], client: str, show: str) -> None:
-    widgets.still_signed_in(principal)
-    snap = runtime.snapshot()
-    if not freshness.render(snap):
-        return
-    key = shared.page_key(P, snap, (tuple(services), client, show, clock.zone_name()), per_view=False)
-    v = shared.cached(key, lambda: shape(snap, services, client, show))
+def draw(snap, key, v) -> None:
     c = st.columns(4)
     c[0].metric("Services", v["services"], border=True)
     c[1].metric("Clients", v["clients"], border=True)
@@ -142,6 +135,14 @@ def render_data(services: list[str], client: str, show: str) -> None:
 
     st.subheader("Versions across the fleet")
     st.dataframe(v["counts"], hide_index=True, width="stretch", column_config=COUNT_COLS)
+
+
+def render_data(services: list[str], client: str, show: str) -> None:
+    def shaped(snap):
+        key = shared.page_key(P, snap, (tuple(services), client, show, clock.zone_name()), per_view=False)
+        return key, shared.cached(key, lambda: shape(snap, services, client, show))
+
+    live.follow(shaped, draw, every=cfg.page_refresh_seconds, principal=principal, browser_ages=True)
 
 
 st.title(":material/sell: Versions")

@@ -97,7 +97,16 @@ class EventStream:
         return self
 
     def __next__(self) -> dict[str, Any]:
-        return next(self._frames)
+        if self._closed:
+            raise StopIteration
+        try:
+            return next(self._frames)
+        except ValueError:
+            # "generator already executing": close() from another thread is finishing the reader
+            # (its GeneratorExit) right now; the stream was closed on purpose, so it just ends.
+            if self._closed:
+                raise StopIteration from None
+            raise
 
     def close(self) -> None:
         with self._lock:

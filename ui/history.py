@@ -8,6 +8,8 @@ people look.
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -33,20 +35,26 @@ def _recorders() -> list:
     return [history_recorder.ensure_recording(runtime.refresher(name)) for name in names]
 
 
-@st.cache_data(ttl=5, show_spinner=False, max_entries=8)
-def _stamp(clusters: tuple[str, ...]) -> tuple[int, int, int]:
-    return history_read.stamp(clusters=clusters)
+_stamps: dict[tuple[str, ...], tuple[float, tuple[int, int, int]]] = {}  # clusters -> (read at, stamp)
 
 
-def stamp() -> tuple[int, int, int] | None:
+def stamp(max_age: float = 0.0) -> tuple[int, int, int] | None:
     """What the recorded history of the clusters shown is now, in one cheap aggregate (None when the
-    store cannot be read): a page compares it with the one it drew from (``follow``)."""
+    store cannot be read): a page draws with a fresh one and ``follow`` compares it with the newest
+    read at most ``max_age`` seconds ago, for every session. One cache, always the newest read, so a
+    check never sees an older stamp than the one its page drew from (that would redraw for nothing)."""
     from store.db import StoreUnavailable
 
+    clusters = tuple(r.cluster for r in _recorders())
+    found = _stamps.get(clusters)
+    if found is not None and time.monotonic() - found[0] < max_age:
+        return found[1]
     try:
-        return _stamp(tuple(r.cluster for r in _recorders()))
+        now = history_read.stamp(clusters=clusters)
     except StoreUnavailable:
         return None
+    _stamps[clusters] = (time.monotonic(), now)
+    return now
 
 
 def deployments(drawn: tuple[int, int, int] | None = None) -> tuple[pd.DataFrame, str]:
@@ -72,7 +80,7 @@ def follow(drawn: tuple[int, int, int] | None, every: float) -> None:
 
     @st.fragment(run_every=every)
     def _check() -> None:
-        if stamp() != drawn:
+        if stamp(max_age=every / 2) != drawn:
             st.rerun()
 
     _check()

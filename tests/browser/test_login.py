@@ -29,7 +29,7 @@ def test_support_signs_in_and_sees_the_support_pages(page, login, dashboard):
     assert nav_paths(page, dashboard.url) == SUPPORT_PAGES
     sidebar = page.locator('[data-testid="stSidebar"]')
     assert re.search(r"Signed in as Sol Support, until", sidebar.inner_text())
-    assert sidebar.get_by_role("button", name="Sign out").is_visible()
+    sidebar.get_by_role("button", name="Sign out").wait_for(state="visible")  # a live page may be redrawing
 
 
 def test_manager_sees_only_the_manager_pages_and_no_action_controls(page, login, dashboard):
