@@ -53,6 +53,7 @@ restore, a new leader's snapshot) is a full read.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -61,6 +62,8 @@ from typing import Any
 from connectors import ConsulConnector, Listing
 from connectors.paths import UUID_RE
 from connectors.slim import slim_catalog_entry
+
+from .events import AllocList
 
 __all__ = [
     "MODE_FOLLOW",
@@ -99,7 +102,12 @@ def consul_follow_enabled(env) -> bool:
 
 def alloc_of(service_id: Any) -> str:
     """The allocation ID in a Nomad-registered service ID ('' for any other)."""
-    if isinstance(service_id, str) and service_id.startswith(_PREFIX):
+    return _alloc_of(service_id) if isinstance(service_id, str) else ""
+
+
+@functools.lru_cache(maxsize=1 << 18)  # a lookup walks a name's every entry: at 100,000 the regex adds up
+def _alloc_of(service_id: str) -> str:
+    if service_id.startswith(_PREFIX):
         cand = service_id[len(_PREFIX) : len(_PREFIX) + 36]
         if _is_alloc_id(cand) and service_id[len(_PREFIX) + 36 : len(_PREFIX) + 37] == "-":
             return cand
@@ -161,6 +169,10 @@ class AllocChanges:
         if prev is None:  # the first list: the follower's first full reads are its state
             self._marks = None
             return set()
+        told = allocs.changed_since(prev) if isinstance(allocs, AllocList) else None
+        if told is not None:  # the event state says which: no walk over every allocation
+            self._marks = None
+            return told if len(told) <= self.limit else None
         n = min(len(prev), len(allocs))
         diff = [i for i, (a, b) in enumerate(zip(prev, allocs)) if a is not b]
         if len(diff) <= self.limit:

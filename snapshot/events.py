@@ -29,6 +29,7 @@ full reload of the same state (tests/unit/test_event_apply.py, a property test).
 from __future__ import annotations
 
 import bisect
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -147,6 +148,49 @@ def _id_key(item: Any) -> str:
 _BY_ID = frozenset({"nodes"})
 
 
+class ChangeLog:
+    """The IDs of the allocations an EventState changed, in order (bounded): lets a reader of two of
+    its lists tell what changed between them without comparing 100,000 items."""
+
+    def __init__(self, limit: int = 100_000):
+        self.limit = limit
+        self.seq = 0
+        self._ids: deque[tuple[int, str]] = deque()
+
+    def add(self, oid: str) -> None:
+        self.seq += 1
+        self._ids.append((self.seq, oid))
+        if len(self._ids) > self.limit:
+            self._ids.popleft()
+
+    def since(self, start: int, end: int) -> set[str] | None:
+        """IDs changed after ``start`` up to ``end``; None when the log no longer reaches back."""
+        if start > end:
+            return None
+        if start < end and (not self._ids or self._ids[0][0] > start + 1):
+            return None
+        out: set[str] = set()
+        for seq, oid in reversed(self._ids):
+            if seq <= start:
+                break
+            if seq <= end:
+                out.add(oid)
+        return out
+
+
+class AllocList(list):
+    """A copy of the allocations list that can say which allocations changed since an earlier copy
+    of the same EventState (``changed_since``; None: unknown, compare the items)."""
+
+    seq = 0
+    log: ChangeLog | None = None
+
+    def changed_since(self, earlier: Any) -> set[str] | None:
+        if self.log is None or not isinstance(earlier, AllocList) or earlier.log is not self.log:
+            return None
+        return self.log.since(earlier.seq, self.seq)
+
+
 class EventState:
     """The allocations, deployments and nodes lists, kept current by events.
 
@@ -169,6 +213,7 @@ class EventState:
         self._jobs_seen: Any = None
         self._jobs_by_key: dict[tuple, Mapping[str, Any]] = {}
         self.index = 0  # the last frame index applied
+        self.changes = ChangeLog()  # the allocations changed, for AllocList.changed_since
         # Per source: the items in list-endpoint order, and where each ID is in it (create-ordered
         # sources) or the sorted IDs (nodes, for bisect).
         self._lists: dict[str, list] = {}
@@ -232,6 +277,7 @@ class EventState:
             if self.job_list is not None:
                 self.job_list.on_alloc(obj, old)
             self._put(source, self._alloc(obj, old, ev.get("Type")))
+            self.changes.add(str(obj["ID"]))
         return source
 
     def _find(self, source: str, oid: str) -> dict | None:
@@ -391,6 +437,10 @@ class EventState:
             return self.job_list.items()
         if source == "nomad_services" and self.service_list is not None:
             return self.service_list.items()
+        if source == "allocations":
+            out = AllocList(self._lists[source])
+            out.seq, out.log = self.changes.seq, self.changes
+            return out
         return list(self._lists[source])
 
 

@@ -377,7 +377,8 @@ def test_nomad_services_follow_service_events_one_namespace_at_a_time(sb):
     services going takes the namespace's entry out, as a whole list would."""
     ref = _refresher(sb)
     try:
-        snap = ref.wait_for(_streaming, timeout=30)
+        # (a build may come before the lists are all loaded: wait for one that has the services)
+        snap = ref.wait_for(lambda s: _streaming(s) and len(s.frames.nomad_services) > 0, timeout=30)
         w = sb.world
         with w.lock:
             job = next(j for j in w.job_list if j.role.provider == "nomad" and not j.client.scenario and not j.parent)
