@@ -191,6 +191,20 @@ class AllocList(list):
         return self.log.since(earlier.seq, self.seq)
 
 
+def _reread_each(kept: Any, read: Callable[[Any], Any], source: str, out: Reread) -> None:
+    """Read each dirty key of ``kept`` (a JobList or ServiceList) again and put it; a failed read
+    keeps the old item and marks the key dirty again."""
+    for key in kept.take():
+        try:
+            got = read(key)
+        except ConnectorError as err:
+            kept.dirty.add(key)
+            out.errors[source] = err
+            continue
+        if kept.put(key, got):
+            out.changed.add(source)
+
+
 class EventState:
     """The allocations, deployments and nodes lists, kept current by events.
 
@@ -399,25 +413,9 @@ class EventState:
                     jl.dirty.update(keys)
                     out.errors["jobs"] = err
             else:
-                for key in jl.take():
-                    try:
-                        stub = job_stub(*key)
-                    except ConnectorError as err:
-                        jl.dirty.add(key)
-                        out.errors["jobs"] = err
-                        continue
-                    if jl.put(key, stub):
-                        out.changed.add("jobs")
+                _reread_each(jl, lambda key: job_stub(*key), "jobs", out)
         if sl is not None and sl.dirty:
-            for ns in sl.take():
-                try:
-                    listed = services_of(ns)
-                except ConnectorError as err:
-                    sl.dirty.add(ns)
-                    out.errors["nomad_services"] = err
-                    continue
-                if sl.put(ns, listed):
-                    out.changed.add("nomad_services")
+            _reread_each(sl, services_of, "nomad_services", out)
         return out
 
     # -------------------------------------------------------------- reading
