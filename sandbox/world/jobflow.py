@@ -122,11 +122,7 @@ class JobFlow:
     def reschedule_blocked(self, at: int, a: Alloc, code: int, message: str) -> Evaluation:
         """The allocation fails for good and its replacement finds no room until BLOCKED_FOR later."""
         job = a.job
-        self._terminate(a.tasks[0], at, code, message)
-        self._not_restarting(a, at, 'Exceeded allowed attempts 2 in interval 30m0s and mode is "fail"')
-        a.client_status, a.client_description = "failed", "Failed tasks"
-        a.healthy = False if a.deployment else a.healthy
-        a.modify_ns = at
+        self._fail_for_good(a, at, code, message)
         ev = self._add_eval(job, "alloc-failure", at, status="pending")
         ev.queued = None
         self._gc_objects.append(ev)

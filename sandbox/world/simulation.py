@@ -186,14 +186,18 @@ class Simulation:
         d.modify_index = self.touch("deployments", changed=(d,))
 
     # ------------------------------------------------------------ reschedule
-    def _reschedule(self, at: int, a: Alloc, code: int, message: str) -> Alloc:
-        """The allocation fails for good; the scheduler places a replacement that starts seconds later."""
-        job = a.job
+    def _fail_for_good(self, a: Alloc, at: int, code: int, message: str) -> None:
+        """The task exits past its restart attempts: the allocation is failed (a reschedule follows)."""
         self._terminate(a.tasks[0], at, code, message)
         self._not_restarting(a, at, 'Exceeded allowed attempts 2 in interval 30m0s and mode is "fail"')
         a.client_status, a.client_description = "failed", "Failed tasks"
         a.healthy = False if a.deployment else a.healthy
         a.modify_ns = at
+
+    def _reschedule(self, at: int, a: Alloc, code: int, message: str) -> Alloc:
+        """The allocation fails for good; the scheduler places a replacement that starts seconds later."""
+        job = a.job
+        self._fail_for_good(a, at, code, message)
         ev = self._add_eval(job, "alloc-failure", at)
         self._gc_objects.append(ev)
         new = self._new_alloc(job, a.index, job.versions[a.version], ev.id, at + NS, job.client)
