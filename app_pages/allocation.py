@@ -117,7 +117,8 @@ def pick_allocation(allocs) -> None:
         link_col="allocation",
         page="app_pages/allocation.py",
         param="alloc",
-        column_config=widgets.ALLOC_COLS,
+        column_config=widgets.PICK_ALLOC_COLS,
+        row_height=widgets.ALLOC_ROW_HEIGHT,
         max_height=720,
     )
     if len(allocs) > PICK_LIMIT:

@@ -22,7 +22,6 @@ NODE_COLS = {
     "version": "Nomad version",
     "node_id": "ID",
 }
-ALLOC_COLS = widgets.ALLOC_COLS
 
 
 def render_node(node: dict, allocs) -> None:
@@ -43,7 +42,8 @@ def render_node(node: dict, allocs) -> None:
         link_col="allocation",
         page="app_pages/allocation.py",
         param="alloc",
-        column_config=ALLOC_COLS,
+        column_config=widgets.NODE_ALLOC_COLS,
+        row_height=widgets.ALLOC_ROW_HEIGHT,
         max_height=720,
     )
 

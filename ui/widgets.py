@@ -117,19 +117,28 @@ ALLOC_COLS = {
         "Allocation", display_text=r"alloc=(.{8})", width=80, help="Open the allocation (first 8 characters of its ID)"
     ),
     "status": st.column_config.TextColumn("Status", width=92),
-    "client": st.column_config.LinkColumn(
-        "Client", display_text=r"client=(.*)$", width=120, help="Open the client's page"
-    ),
     "job": st.column_config.TextColumn("Job", width=110),
     "group": st.column_config.TextColumn("Group", width=70),
     "node": st.column_config.TextColumn("Node", width=95),
     "datacenter": None,  # the node says where; the node page lists datacenters
     "version": st.column_config.NumberColumn("Version", format="%d", width=58, help="job version"),
     "restarts": st.column_config.NumberColumn("Restarts", width=62),
-    "created": st.column_config.DatetimeColumn("Age", format="distance", width=78),
-    "last_event": st.column_config.TextColumn("Last event", width=212),
-    "last_event_time": st.column_config.DatetimeColumn("Last event at", format="distance", width=88),
+    "created": st.column_config.DatetimeColumn("Age", format="distance", width=90),
+    "last_event": st.column_config.TextColumn("Last event", width=184),
+    "last_event_time": st.column_config.DatetimeColumn("Last event at", format="distance", width=104),
 }
+TABLE_WIDTH = 978  # what a table gets at 1440 px beside the sidebar, its row-selection column included
+
+
+def alloc_cols_with_client(*hidden: str) -> dict:
+    """ALLOC_COLS for tables of many clients' allocations (``alloc_table(with_client=True)``): the
+    Client column takes the room of the ``hidden`` ones, so the rows still fit without scrolling."""
+    room = sum(ALLOC_COLS[c]["width"] for c in hidden)
+    return {**ALLOC_COLS, **dict.fromkeys(hidden), "client": client_link_column(room)}
+
+
+PICK_ALLOC_COLS = alloc_cols_with_client("group", "version")  # the picker: both are on the allocation's page
+NODE_ALLOC_COLS = alloc_cols_with_client("node", "version")  # a node's allocations: its name is the title
 
 
 def still_signed_in(principal) -> None:

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from ui import tables
+from ui import tables, widgets
 from views import conform
 
 NOW = pd.Timestamp("2026-01-01T12:00:00Z")
@@ -181,3 +181,23 @@ def test_alloc_badge_comes_from_the_views_palette():
 )
 def test_health_reason_keeps_the_worst_findings_that_fit_and_counts_the_rest(reason, expected):
     assert tables.short_reason(reason) == expected
+
+
+SELECT_COLUMN = 33  # the row-selection checkboxes a linked table adds in front
+
+
+@pytest.mark.parametrize(
+    "with_client,config",
+    [(False, widgets.ALLOC_COLS), (True, widgets.PICK_ALLOC_COLS), (True, widgets.NODE_ALLOC_COLS)],
+    ids=["a client's allocations", "the allocation picker", "a node's allocations"],
+)
+def test_allocation_tables_fit_beside_the_sidebar_at_1440(with_client, config):
+    """Every column of an allocation table is sized or hidden, and what shows fits the width a
+    table gets at 1440 px, so support reads a row without scrolling sideways; many clients' tables
+    show whose allocation each row is."""
+    table = tables.alloc_table(_node_allocs(), with_client=with_client)
+    assert set(table.columns) <= set(config)
+    shown = [config[c] for c in table.columns if config[c] is not None]
+    assert all(isinstance(c["width"], int) for c in shown)
+    assert sum(c["width"] for c in shown) + SELECT_COLUMN <= widgets.TABLE_WIDTH
+    assert not with_client or config["client"] is not None
