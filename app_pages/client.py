@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import streamlit as st
 
 import charts
 from ui import actions as ui_actions
-from ui import clock, fleet, freshness, runtime, shared, tables, widgets
+from ui import clock, fleet, freshness, live, runtime, shared, tables, widgets
 from views import status as vstatus
 from views import versions as vversions
 
@@ -97,14 +99,8 @@ def shape(snap, client: str) -> dict | None:
     }
 
 
-@st.fragment(run_every=cfg.page_refresh_seconds)
-def render_data(client: str, job: str) -> None:
-    widgets.still_signed_in(principal)
-    snap = runtime.snapshot()
-    if not freshness.render(snap):
-        return
-    key = shared.page_key(P, snap, (client, clock.zone_name()), per_view=False)
-    shaped = shared.cached(key, lambda: shape(snap, client))
+def draw(client: str, job: str, snap, alloc_key, value) -> None:
+    shaped, allocs = value
     if shaped is None:
         st.title(":material/apartment: Client")
         st.error(f"No client named {tables.md_code(client, 80)}.")
@@ -129,17 +125,12 @@ def render_data(client: str, job: str) -> None:
 
     st.subheader("Allocations")
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-    statuses = c1.multiselect("Allocation status", ALLOC_STATUSES, key=f"{P}_alloc_status", placeholder="All statuses")
-    widgets.sync_param("status", list(statuses), key=f"{P}_alloc_status")
+    c1.multiselect("Allocation status", ALLOC_STATUSES, key=f"{P}_alloc_status", placeholder="All statuses")
     if job and c2.button(
         f"Show every job, not only {tables.md_text(job[:60])}", key=f"{P}_all_jobs", icon=":material/filter_alt_off:"
     ):
         del st.query_params["job"]
         st.rerun()
-    alloc_key = (*key, "allocations", tuple(statuses), job)
-    allocs = shared.cached(
-        alloc_key, lambda: tables.client_allocations(snap.frames.allocations, client, statuses=statuses, job=job)
-    )
     st.caption(
         f"{len(allocs)} allocations"
         + (f" of job {tables.md_code(job, 80)}" if job else "")
@@ -170,7 +161,7 @@ def render_data(client: str, job: str) -> None:
     st.subheader("Consul services and checks")
     if len(shaped["services"]):
         svc, svc_cols = shared.cached(
-            (*key, "services", shared.view_key()), lambda: widgets.unlink(shaped["services"], SERVICE_COLS)
+            (*alloc_key[:6], "services", shared.view_key()), lambda: widgets.unlink(shaped["services"], SERVICE_COLS)
         )
         st.dataframe(svc, hide_index=True, width="stretch", column_config=svc_cols)
     else:
@@ -180,6 +171,33 @@ def render_data(client: str, job: str) -> None:
     st.dataframe(shaped["deployments"], hide_index=True, width="stretch", column_config=DEPLOY_COLS)
 
 
+def render_data(client: str, job: str, statuses: list[str]) -> None:
+    """The client's data part follows the snapshot (``ui.live``): the freshness line moves every
+    refresh; the header, tables and chart are drawn again only when what they show changed
+    (a new snapshot that changes this client, its rolling restarts, the minute for their ages)."""
+
+    def shaped(snap):
+        key = shared.page_key(P, snap, (client, clock.zone_name()), per_view=False)
+        main = shared.cached(key, lambda: shape(snap, client))
+        alloc_key = (*key, "allocations", tuple(statuses), job)
+        allocs = None
+        if main is not None:
+            allocs = shared.cached(
+                alloc_key,
+                lambda: tables.client_allocations(snap.frames.allocations, client, statuses=statuses, job=job),
+            )
+        return alloc_key, (main, allocs)
+
+    live.follow(
+        shaped,
+        functools.partial(draw, client, job),
+        every=cfg.page_refresh_seconds,
+        principal=principal,
+        browser_ages=True,
+        also=lambda: ui_actions.group_runs_seen(client),
+    )
+
+
 snap0 = runtime.snapshot()
 client = widgets.param("client")
 if not client:
@@ -187,4 +205,6 @@ if not client:
         pick_client(snap0.frames.clients)
 else:
     widgets.seed(f"{P}_alloc_status", "status", multi=True, allowed=ALLOC_STATUSES)
-    render_data(client, widgets.param("job"))
+    alloc_statuses = list(st.session_state[f"{P}_alloc_status"])
+    widgets.sync_param("status", alloc_statuses, key=f"{P}_alloc_status")
+    render_data(client, widgets.param("job"), alloc_statuses)

@@ -210,6 +210,17 @@ def _stop_dialog(principal, scope: str, a: dict, seen) -> None:
 # ---------------------------------------------------------------- task group
 
 
+def group_runs_seen(client: str) -> tuple:
+    """What ``group_controls`` shows of the client's rolling restarts, as comparable values: their
+    progress moves without the snapshot changing, so a page that draws them only on a change
+    (``ui.live.follow``) compares this too."""
+    try:
+        runs = [r for r in rolling.status(environment(), limit=50) if r["client"] == client][:5]
+    except StoreUnavailable as err:
+        return ("unavailable", str(err))
+    return tuple(tuple(sorted((k, repr(v)) for k, v in r.items())) for r in runs)
+
+
 def group_controls(principal, snap, client: str) -> None:
     """The client's rolling restarts (progress for everyone) and, for support/admin, a way to start one."""
     allocs = snap.frames.allocations

@@ -47,6 +47,8 @@ def _canon(value: Any, depth: int = 0) -> Any:
         return ("series", str(value.dtype), body)
     if value is None or isinstance(value, (str, int, float, bool, bytes)):
         return value
+    if hasattr(value, "to_plotly_json"):  # a chart: its JSON says everything it draws
+        return ("figure", value.to_json())
     if depth < 4 and isinstance(value, (list, tuple)):
         return (type(value).__name__, tuple(_canon(v, depth + 1) for v in value))
     if depth < 4 and isinstance(value, dict):
@@ -83,11 +85,21 @@ Shaped = Callable[[Any], tuple[Hashable, Any]]  # snapshot -> (its shared key, t
 Draw = Callable[[Any, Hashable, Any], None]  # (snapshot, key, value) -> draws the tables
 
 
-def follow(shaped: Shaped, draw: Draw, *, every: float, principal: Any, browser_ages: bool = False) -> None:
+def follow(
+    shaped: Shaped,
+    draw: Draw,
+    *,
+    every: float,
+    principal: Any,
+    browser_ages: bool = False,
+    also: Callable[[], Hashable] | None = None,
+) -> None:
     """Draw the data part of a page (see the module docstring). ``shaped`` must be cheap on a known
     key (``shared.cached``); ``draw`` makes the Streamlit calls and nothing else. ``browser_ages``:
     the tables have times the browser writes as "5 min ago" (DatetimeColumn format "distance"), so
-    they are redrawn once a minute even when nothing else changed."""
+    they are redrawn once a minute even when nothing else changed. ``also``: what else ``draw``
+    shows that the snapshot does not hold (e.g. a rolling restart's progress from the store), as
+    comparable values, read on every run of this session."""
     snap = runtime.snapshot()
     drawn: dict[str, Any] = {}  # "seen": what this page run drew, set by the fragment's first run
 
@@ -102,6 +114,7 @@ def follow(shaped: Shaped, draw: Draw, *, every: float, principal: Any, browser_
                 now.cluster,
                 runtime.config_version(),
                 shared.minute() if browser_ages else 0,
+                also() if also is not None else None,
             )
         else:
             seen = None  # no data yet: nothing below the line
