@@ -122,7 +122,7 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         requests.post(nomad + "/_sandbox/stats/reset", timeout=10)
         t0 = time.monotonic()
         fb = ref.frame_builder
-        full0, patch0 = (fb.full_builds, fb.patches) if fb else (0, 0)
+        full0, patch0, consul0 = (fb.full_builds, fb.patches, fb.consul_rebuilds) if fb else (0, 0, 0)
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
         time.sleep(seconds)
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -165,6 +165,7 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         "full_builds": fb.full_builds - full0 if fb else None,
         "patched_builds": fb.patches - patch0 if fb else None,
         "full_build_reasons": fb.whole_reasons if fb else None,
+        "consul_rebuilds": fb.consul_rebuilds - consul0 if fb else None,  # patches that built Consul's frames whole
     }
 
 

@@ -97,6 +97,7 @@ class FrameBuilder:
         self._s: _State | None = None
         self.full_builds = self.patches = 0
         self.check_patches = 0  # builds whose Consul frames were patched, not rebuilt (tests, benchmark)
+        self.consul_rebuilds = 0  # patches that built the Consul frames from scratch (a few seconds at 100,000)
         self.why_whole, self.whole_reasons = "", dict[str, int]()
 
     def _whole(self, why: str) -> None:
@@ -304,29 +305,27 @@ class FrameBuilder:
             touched |= rp.clients_of(deps, flipped.tolist())
             jobs_hit |= rp.keys_of(deps, changed + flipped.tolist() + list(range(n0, len(deps))))
 
-        # ---- Consul: patched (views.checkpatch), unless it names an allocation new here (clients move)
-        consul_changed = bool(new_alloc_ids & prev.consul_allocs)
-        consul_moved = any(raw.get(n) is not prev.raw[n] for n in ("consul_services", "consul_checks"))
-        if consul_moved and not consul_changed:
-            got = checkpatch.patch(
-                prev.raw,
-                raw,
-                prev.checks,
-                prev.services,
-                alloc_client=s.alloc_client,
-                cluster=cluster,
-                identity=identity,
-            )
-            if got is None:
-                consul_changed = True
-            else:
-                s.checks, s.services, named, svc_clients = got
-                s.consul_allocs = prev.consul_allocs | named if named else prev.consul_allocs
-                s.check_sig = checkpatch.signature(s.checks)
-                touched |= svc_clients | checkpatch.touched_clients(prev.check_sig, s.check_sig, s.services)
-                self.check_patches += 1
-        if consul_changed:
+        # ---- Consul: patched (views.checkpatch.follow), else built whole
+        got = checkpatch.follow(
+            prev.raw,
+            raw,
+            prev.checks,
+            prev.services,
+            check_sig=prev.check_sig,
+            consul_allocs=prev.consul_allocs,
+            new_allocs=new_alloc_ids,
+            alloc_client=s.alloc_client,
+            cluster=cluster,
+            identity=identity,
+        )
+        consul_changed = got is None
+        if got is None:
+            self.consul_rebuilds += 1
             self._consul(s, raw)
+        else:
+            s.checks, s.services, s.consul_allocs, s.check_sig, moved, patched = got
+            touched |= moved
+            self.check_patches += patched
         for name in ("consul_services", "consul_checks"):
             s.raw[name] = raw.get(name)
         if jobs_rows_changed or "namespaces" in small:

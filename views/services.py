@@ -57,17 +57,11 @@ def build_services(
     if not entries:
         return empty("services")
     n = len(entries)
-    meta_key = identity.key if identity.kind == "meta" else "client"
     metas = [m if (m := e.get("ServiceMeta")).__class__ is dict else {} for e in entries]
     sids = [e.get("ServiceID") or "" for e in entries]
     nodes = [e.get("Node") or "" for e in entries]
     alloc_ids = [parse_nomad_service_alloc(s) or col.text(m.get("alloc_id")) for s, m in zip(sids, metas)]
-    clients = []
-    for m, aid in zip(metas, alloc_ids):
-        c = m.get(meta_key) or m.get("client")
-        if not c and aid:
-            c = alloc_client.get(aid, "")
-        clients.append(col.text(c))
+    clients = instance_clients(metas, alloc_ids, identity=identity, alloc_client=alloc_client)
 
     health, tot, npass, nwarn, ncrit, failing, outputs = check_rollup(nodes, sids, checks)
     return col.frame(
@@ -94,6 +88,21 @@ def build_services(
             "check_output": outputs,
         },
     )
+
+
+def instance_clients(
+    metas: list[dict], alloc_ids: list[str], *, identity: ClientIdentity, alloc_client: Mapping[str, str]
+) -> list[str]:
+    """Each service instance's client: its Meta's, else its allocation's (``views.checkpatch`` asks
+    again for the instances of an allocation the Nomad lists did not have yet)."""
+    meta_key = identity.key if identity.kind == "meta" else "client"
+    clients = []
+    for m, aid in zip(metas, alloc_ids):
+        c = m.get(meta_key) or m.get("client")
+        if not c and aid:
+            c = alloc_client.get(aid, "")
+        clients.append(col.text(c))
+    return clients
 
 
 def check_rollup(nodes: list[str], sids: list[str], checks: pd.DataFrame) -> tuple[list, ...]:

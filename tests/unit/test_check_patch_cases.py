@@ -90,3 +90,56 @@ def test_patched_equals_full(case):
         pd.testing.assert_frame_equal(getattr(patched, name), frame, obj=f"patched frame {name}")
     assert builder.check_patches == 1 and builder.full_builds == 1, builder.why_whole
     assert not patched.services.equals(first.services)
+
+
+ALLOC = "5456bd7a-9fc0-c0dd-6131-cbee77f57577"
+
+
+def nomad_alloc(ns: str, alloc_id: str = ALLOC) -> dict:
+    return {
+        "ID": alloc_id,
+        "Name": "web.web[0]",
+        "Namespace": ns,
+        "JobID": "web",
+        "JobType": "service",
+        "TaskGroup": "web",
+        "NodeID": "node-1",
+        "NodeName": "n4",
+        "ClientStatus": "running",
+        "DesiredStatus": "run",
+        "CreateIndex": 10,
+        "ModifyIndex": 10,
+        "CreateTime": 1764244800000000000,
+        "ModifyTime": 1764244800000000000,
+    }
+
+
+@pytest.mark.parametrize("consul_moves_too", [False, True])
+def test_an_instance_listed_before_its_allocation_takes_its_client_when_it_comes(consul_moves_too):
+    """A full read of Consul can be ahead of Nomad's event stream: an instance without a client in
+    its Meta, registered by an allocation the allocations list does not have yet, has no client
+    (its failing check counts for nobody). When the allocation arrives, its rows take the
+    allocation's client, as a full build gives, without the Consul frames built from scratch."""
+    sid = f"_nomad-task-{ALLOC}-web-web-http"
+    raw = base()
+    orphan = {**entry(sid, "n4", "", "1.0"), "ServiceMeta": {"version": "1.0"}}
+    raw["consul_services"] = {"web": [*raw["consul_services"]["web"], orphan]}
+    raw["consul_checks"] = [*raw["consul_checks"], check("n4", "c4", sid, "critical")]
+    raw["allocations"] = [nomad_alloc("globex", "0b8c2d1e-1111-2222-3333-444455556666")]
+    builder = FrameBuilder(cluster="t", identity=views.ClientIdentity())
+    first = builder.build(raw, now=NOW)
+    assert first.services["client"].tolist()[-1] == ""
+    new = {**raw, "allocations": [*raw["allocations"], nomad_alloc("acme")]}
+    if consul_moves_too:
+        new["consul_checks"] = [
+            check("n2", "c2", "s2", "passing"),
+            *raw["consul_checks"][:1],
+            *raw["consul_checks"][2:],
+        ]
+    patched = builder.build(new, now=NOW)
+    want = views.build_frames(new, cluster="t", identity=views.ClientIdentity(), now=NOW)
+    for name, frame in want.as_dict().items():
+        pd.testing.assert_frame_equal(getattr(patched, name), frame, obj=f"patched frame {name}")
+    assert builder.patches == 1 and builder.full_builds == 1 and builder.consul_rebuilds == 0, builder.why_whole
+    assert patched.services["client"].tolist()[-1] == "acme"
+    assert "acme" in set(patched.checks.loc[patched.checks["status"] == "critical", "client"])
