@@ -120,3 +120,46 @@ def test_a_change_reaches_an_open_page_without_a_reload(browser, dashboard, clus
         assert page.evaluate("() => window.__stillTheSamePage === true")
     finally:
         context.close()
+
+
+METRIC = """(label) => {
+  for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+    const l = m.querySelector('[data-testid="stMetricLabel"]');
+    const v = m.querySelector('[data-testid="stMetricValue"]');
+    if (l && v && l.innerText.trim() === label) return v.innerText.trim();
+  }
+  return null;
+}"""
+
+
+def test_a_change_reaches_an_open_client_page_without_a_reload(browser, dashboard, cluster, login):
+    """A client's page draws its header and tables once per page run too (ui.live.follow): an
+    allocation of that client stopped meanwhile must show in the open page's "Running / desired"
+    ("2 / 3" after "3 / 3") within a refresh or two, in the same page (no reload)."""
+    import requests
+
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        login(page, "support")
+        for cell in reversed(settled_cells(page)):  # not the client the test above changed
+            client = cell.split("client=")[-1]
+            allocs = requests.get(cluster["NOMAD_ADDR"] + "/v1/allocations", params={"namespace": client}, timeout=10)
+            running = [a for a in allocs.json() if a["ClientStatus"] == "running"]
+            if len(running) >= 2:
+                break
+        assert len(running) >= 2
+        page.goto(dashboard.url + f"/client?client={client}")
+        page.wait_for_function(f"() => ({METRIC})('Running / desired') !== null")
+        next_refresh(page)  # a page run on a settled snapshot
+        before = page.evaluate(METRIC, "Running / desired")
+        page.evaluate("() => { window.__stillTheSamePage = true; }")  # gone if the page were reloaded
+        resp = requests.post(cluster["NOMAD_ADDR"] + f"/v1/allocation/{running[0]['ID']}/stop", timeout=10)
+        assert resp.status_code == 200, resp.text
+        up, of = (int(x) for x in before.split("/"))
+        page.wait_for_function(f"(n) => ({METRIC})('Running / desired') === n", arg=f"{up - 1} / {of}", timeout=60_000)
+        assert page.evaluate("() => window.__stillTheSamePage === true")
+        assert "ago" in page.evaluate(FRESHNESS)
+    finally:
+        context.close()
