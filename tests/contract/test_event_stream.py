@@ -35,10 +35,20 @@ class Stream:
         self.resp = requests.get(
             sb.nomad_addr + "/v1/event/stream", params=params, headers=headers or {}, stream=True, timeout=30
         )
-        self._readline = self.resp.raw.readline
+        self._buf = b""
 
     def line(self) -> bytes:
-        return self._readline().rstrip(b"\n")
+        """The next line (b"" once the stream ended), as soon as it is complete. read1 returns what
+        has arrived, as the follower reads (connectors.nomad._lines); the raw body's readline reads
+        one byte at a time, minutes for a few hundred allocation frames."""
+        while b"\n" not in self._buf:
+            data = self.resp.raw.read1(64 * 1024, decode_content=True)
+            if not data:
+                rest, self._buf = self._buf, b""
+                return rest
+            self._buf += data
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line
 
     def frame(self) -> dict:
         """The next frame that is not a heartbeat."""
