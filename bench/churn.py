@@ -111,9 +111,14 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
             # others loaded (snapshot.follower): part of the load, like the lists' own bytes.
             head = requests.get(nomad + "/v1/allocations", params={"prefix": "ffffffff"}, timeout=60)
             last = int(head.headers.get("X-Nomad-Index") or 0)  # the allocations' index now
-            deadline = time.monotonic() + 120  # (a GC moves it with no event: do not wait forever)
-            while ref._sources["allocations"].index < last and time.monotonic() < deadline:
+            # (A GC moves it with no event: the next change's frame passes it. Bounded anyway; at
+            # 100,000 the replay took over 120 s, the old bound, and leaked into the window.)
+            began = time.monotonic()
+            while ref._sources["allocations"].index < last and time.monotonic() < began + 900:
                 time.sleep(0.2)
+            replay = (round(time.monotonic() - began, 1), ref._sources["allocations"].index >= last)
+        else:
+            replay = (0.0, True)
         for addr in (nomad, consul):
             requests.post(addr + "/_sandbox/stats/reset", timeout=10)
         threading.Thread(target=watch, daemon=True).start()
@@ -165,6 +170,8 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         "full_builds": fb.full_builds - full0 if fb else None,
         "patched_builds": fb.patches - patch0 if fb else None,
         "full_build_reasons": fb.whole_reasons if fb else None,
+        "replay_s": replay[0],  # the wait for the stream to replay what changed during the load
+        "replay_done": replay[1],  # False: the window started with the follower still behind
         "consul_rebuilds": fb.consul_rebuilds - consul0 if fb else None,  # patches that built Consul's frames whole
     }
 

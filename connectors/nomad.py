@@ -55,20 +55,28 @@ MAX_TAIL_BYTES = 4 * 1024 * 1024
 LOGS_DEADLINE = 10.0
 
 
-def _lines(resp: requests.Response) -> Iterator[bytes]:
+def _lines(resp: requests.Response, left: list[int] | None = None) -> Iterator[bytes]:
     """Lines of a long-lived body as soon as each one is complete: read1 returns what arrived
-    (iter_lines would wait for a full chunk when the server closes instead of chunking)."""
+    (iter_lines would wait for a full chunk when the server closes instead of chunking). Blank
+    lines are skipped; ``left[0]`` says how many complete lines after the one yielded have already
+    arrived (a reader behind the server can apply them all before acting once)."""
     raw, buf = resp.raw, b""
+    left = left if left is not None else [0]
     while True:
         data = raw.read1(64 * 1024, decode_content=True)
         if not data:
-            if buf:
+            left[0] = 0
+            if buf.strip():
                 yield buf
             return
         buf += data
         if b"\n" in buf:
             *lines, buf = buf.split(b"\n")
-            yield from lines
+            lines = [line for line in lines if line.strip()]
+            for k, line in enumerate(lines):
+                left[0] = len(lines) - k - 1
+                yield line
+            left[0] = 0
 
 
 class EventStream:
@@ -87,6 +95,7 @@ class EventStream:
         self._lock = threading.Lock()
         self._resp: requests.Response | None = None
         self._closed = False
+        self._left = [0]  # complete lines already received after the frame handed out last
         self._frames = self._read()
 
     @property
@@ -95,6 +104,10 @@ class EventStream:
 
     def __iter__(self) -> EventStream:
         return self
+
+    def pending(self) -> bool:
+        """More frames have already arrived: the next one is handed out without waiting."""
+        return self._left[0] > 0
 
     def __next__(self) -> dict[str, Any]:
         if self._closed:
@@ -132,7 +145,7 @@ class EventStream:
                 return
             self._resp = resp
         try:
-            for line in _lines(resp):
+            for line in _lines(resp, self._left):
                 line = line.strip()
                 if not line:
                     continue

@@ -205,6 +205,13 @@ class StreamFollower:
         )
         if self.ref._stop.is_set():  # stopped between the check and the subscription
             stream.close()
+        # Frames that have already arrived behind the one in hand are applied first, then the
+        # dirty items read again and the lists handed over once: a follower behind the server (the
+        # replay after a load of 100,000 allocations: thousands of frames) catches up at the rate
+        # it reads, not at one re-read and one hand-over per frame.
+        more = getattr(stream, "pending", None) or (lambda: False)
+        held: set[str] = set()  # sources applied, not handed over yet
+        due = False  # something to hand over or confirm once no frame is waiting
         try:
             for frame in stream:
                 lines += 1
@@ -212,31 +219,24 @@ class StreamFollower:
                     return "ok"
                 if time.monotonic() - self._loaded_at >= self.reload_every:
                     return "ok"  # the periodic reload is due (GC deletions write no event)
+                index = frame.get("Index") if frame else None
                 if not frame:  # heartbeat: the data is confirmed current (and failed re-reads retried)
-                    again = self._reread() if state.stale else set()
-                    if again:
-                        self._publish(again)
+                    due = True
+                elif isinstance(index, int):
+                    if check:
+                        check = False
+                        if index > state.index:
+                            log.info("event stream: index %s is gone (first frame %s): loading the lists", start, index)
+                            return "gap"
+                    if index > state.index:  # else already applied (the resume frame; Nomad's closest past the end)
+                        held |= state.apply(frame)
+                        self._proven = due = True
+                if due and not more():
+                    changed, held, due = held | (self._reread() if state.stale else set()), set(), False
+                    if changed:
+                        self._publish(changed)
                     else:
                         self._confirm()
-                    continue
-                index = frame.get("Index")
-                if not isinstance(index, int):
-                    continue
-                if check:
-                    check = False
-                    if index > state.index:
-                        log.info("event stream: index %s is gone (first frame %s): loading the lists", start, index)
-                        return "gap"
-                if index <= state.index:
-                    continue  # already applied (the resume frame; Nomad's closest past the end)
-                changed = state.apply(frame)
-                if state.stale:
-                    changed |= self._reread()
-                self._proven = True
-                if changed:
-                    self._publish(changed)
-                else:
-                    self._confirm()
         except ConnectorError as err:
             if self.ref._stop.is_set():
                 return "ok"
@@ -248,6 +248,8 @@ class StreamFollower:
         finally:
             stream.close()
             self._stream = None
+            if held and not self.ref._stop.is_set():  # applied: the refresher must have them
+                self._publish(held)
         if self.ref._stop.is_set():
             return "ok"
         if lines == 0:  # closed before even the first heartbeat: the server refused it
