@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import requests
 from conftest import OUTPUT, wait_for_app
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_support_flow import grid_rows, grid_with, h1, select_row
 
@@ -97,6 +98,18 @@ def tiles(page) -> dict[str, str]:
     return out
 
 
+def scroll_to(locator, tries: int = 3) -> None:
+    """Scroll ``locator`` into view; found again when a redraw replaced it meanwhile (the page
+    redraws when the server's recorder has stored more history, and plotly draws after the run)."""
+    for attempt in range(tries):
+        try:
+            locator.scroll_into_view_if_needed()
+            return
+        except PlaywrightError as err:
+            if "not attached" not in str(err) or attempt == tries - 1:
+                raise
+
+
 def nav_click(page, label: str) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=re.compile(label)).click()
     wait_for_app(page)
@@ -135,10 +148,10 @@ def test_a_manager_answers_both_questions_in_two_clicks_each(page, login, dashbo
         page.get_by_text("Success rate").first.wait_for()
         page.wait_for_timeout(800)  # plotly draws after the run
         shot(page, f"1-deployments-{scheme}")
-        page.get_by_text("Why deployments did not succeed").first.scroll_into_view_if_needed()
+        scroll_to(page.get_by_text("Why deployments did not succeed").first)
         page.wait_for_timeout(500)
         shot(page, f"1b-deployments-charts-{scheme}")
-        grid_with(page, "shop-5").scroll_into_view_if_needed()
+        scroll_to(grid_with(page, "shop-5"))
         page.wait_for_timeout(500)
         shot(page, f"1c-deployments-per-client-{scheme}")
         page.locator('[data-testid="stMain"]').first.evaluate("el => el.scrollTo(0, 0)")
