@@ -1,7 +1,7 @@
 """Real-browser fixtures: a third-party OpenID provider, the sandbox, the dashboard as a real server, Chromium.
 
 - ``oidc``: the npm ``oidc-provider`` (tests/oidc/server.mjs) on 127.0.0.1:<free port>.
-- ``dashboard``: ``streamlit run app.py`` on localhost:<free port> with a generated secrets file whose
+- ``dashboard``: ``streamlit run app.py`` on localhost:<free port> (pages rerun every ``PAGE_SECONDS``) with a generated secrets file whose
   ``[auth]`` points at ``oidc``, and NOMAD_ADDR/CONSUL_HTTP_ADDR at a sandbox. The app is served as
   ``localhost`` and the provider as ``127.0.0.1`` so their cookies never mix.
   ``DASHBOARD_APP=<path>`` runs another entry script (for working on the gate before app.py is final).
@@ -44,6 +44,7 @@ CHROMIUM_ARGS = [
 ]
 CLIENT_ID = "nomad-dashboard"
 TIMEOUT_MS = 30_000
+PAGE_SECONDS = 3  # [refresh] page_seconds of the session's dashboard
 
 
 def free_port() -> int:
@@ -166,6 +167,13 @@ def dashboard(oidc, cluster, app_port, tmp_path_factory):
     env.update(cluster)
     env.update({"PYTHONPATH": str(ROOT), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"})
     env["DASHBOARD_STATE_DIR"] = str(workdir / "state")  # sign-outs (and anything else kept) per test run
+    # The shipped settings but pages rerun every 3 s, not 10: the tests that wait for an open page to
+    # follow the snapshot (its freshness line, a change, a new deployment) wait for that rerun.
+    config_file = workdir / "dashboard.toml"
+    shipped = (ROOT / "config" / "dashboard.toml").read_text(encoding="utf-8")
+    assert "page_seconds = 10" in shipped
+    config_file.write_text(shipped.replace("page_seconds = 10", f"page_seconds = {PAGE_SECONDS}"), encoding="utf-8")
+    env["DASHBOARD_CONFIG"] = str(config_file)
     log = workdir / "streamlit.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(

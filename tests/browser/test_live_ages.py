@@ -29,8 +29,12 @@ def client_cells(page) -> list[str]:
 
 
 def next_refresh(page) -> None:
-    """Wait for the page's next timed rerun (page_refresh_seconds: 10 s): its freshness line moves."""
-    old = page.evaluate(FRESHNESS)
+    """Wait for the page's next timed rerun (page_refresh_seconds: conftest.PAGE_SECONDS): its freshness line moves."""
+    moved(page, page.evaluate(FRESHNESS))
+
+
+def moved(page, old: str | None) -> None:
+    """Wait until the page's freshness line is no longer ``old``."""
     page.wait_for_function(f"(old) => ({FRESHNESS})() !== null && ({FRESHNESS})() !== old", arg=old)
 
 
@@ -59,9 +63,11 @@ def test_the_freshness_line_moves_on_an_unchanged_snapshot_in_two_sessions(brows
         wait_for_app(second)
         tables = {id(p): settled_cells(p) for p in (first, second)}
         assert all(tables.values())
+        # The page reruns its data part every page_refresh_seconds (conftest.PAGE_SECONDS): wait for that, not a time;
+        # both sessions' lines read first, so their refreshes are waited for side by side.
+        shown = {id(p): p.evaluate(FRESHNESS) for p in (first, second)}
         for page in (first, second):
-            # The page reruns its data part every page_refresh_seconds (10 s): wait for that, not a time.
-            next_refresh(page)
+            moved(page, shown[id(page)])
             assert "ago" in page.evaluate(FRESHNESS)
             page.wait_for_selector('[data-testid="stDataFrame"] [role="gridcell"]', state="attached")
             now_cells = client_cells(page)
