@@ -146,6 +146,7 @@ class StreamFollower:
                 ref._sources[name].index = 0
             ref._fetch_source(ref._sources[name], None, None)
             if not ref._sources[name].status.ok:
+                self._not_read_after(name)
                 return False
         with ref._state_lock:
             raw = {n: ref._sources[n].raw for n in self.sources}
@@ -330,6 +331,26 @@ class StreamFollower:
                 src.status = replace(
                     src.status, ok=False, error=message, error_kind=kind, last_attempt=now, watching_until=None
                 )
+        ref._publish_status()
+
+    def _not_read_after(self, failed: str) -> None:
+        """A load stops at the first list that fails; the lists after it that were never read say
+        so (an attempt, not "waiting for the first answer"): otherwise every page run would wait
+        for their first answer (ui.runtime.snapshot) while Nomad is down."""
+        ref = self.ref
+        now = ref._clock()
+        with ref._state_lock:
+            cause = ref._sources[failed].status
+            for name in self.sources[self.sources.index(failed) + 1 :]:
+                src = ref._sources[name]
+                if src.status.last_attempt is None:
+                    src.status = replace(
+                        src.status,
+                        ok=False,
+                        error=f"not read yet, because reading {cause.label} failed first.",
+                        error_kind=cause.error_kind,
+                        last_attempt=now,
+                    )
         ref._publish_status()
 
     def _refuse(self, message: str) -> None:

@@ -9,6 +9,8 @@ agent has sent 200 before the server refuses) falls back to blocking queries, sa
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import requests
 
@@ -396,3 +398,30 @@ def test_nomad_services_follow_service_events_one_namespace_at_a_time(sb):
         assert ref.follower.loads == 1
     finally:
         ref.stop()
+
+
+def test_an_unreachable_nomad_says_so_on_every_list_at_the_first_try():
+    """The first load stops at the first list that fails (the lists are read in order and must
+    agree). The lists after it are not read, and say so, instead of "waiting for the first answer":
+    a page waits for every list's first answer before it draws (ui.runtime.snapshot), so while
+    Nomad was down every page run waited out that wait, twice per run."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # nothing listens there once the socket is closed
+    ref = Refresher(load({"NOMAD_ADDR": f"http://127.0.0.1:{closed}"}), ClientIdentity(), events=True, **FAST)
+    ref.follower.reconnect_pause = 30  # one load attempt in this test
+    ref.start()
+    try:
+        nomad = list(ref.follower.sources)
+        snap = ref.wait_for(lambda s: all(s.sources[n].last_attempt is not None for n in nomad), timeout=30)
+    finally:
+        ref.stop(timeout=10)
+    first, *rest = nomad
+    assert not snap.sources[first].ok and "Nomad" in (snap.sources[first].error or "")
+    for name in rest:
+        status = snap.sources[name]
+        assert (
+            not status.ok and status.error == f"not read yet, because reading {snap.sources[first].label} failed first."
+        )
+    words = " ".join(snap.problems())
+    assert "waiting for the first answer from Nomad" not in words
