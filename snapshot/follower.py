@@ -60,6 +60,7 @@ MODE_STREAM = "event stream"
 MODE_BLOCKING = "blocking queries"
 MODE_REFUSED = "blocking queries (event stream refused)"
 REFUSED_STATUS = frozenset({403, 404, 405, 501})
+BATCH = 200  # frames applied before one hand-over at most, when more have already arrived
 
 
 def events_enabled(environ: Mapping[str, str]) -> bool:
@@ -210,9 +211,11 @@ class StreamFollower:
         # dirty items read again and the lists handed over once: a follower behind the server (the
         # replay after a load of 100,000 allocations: thousands of frames) catches up at the rate
         # it reads, not at one re-read and one hand-over per frame.
+        # At most BATCH frames at once: the Consul follower looks up the allocations they changed
+        # (more than its overflow, 2,000, would be a full read of Consul: 91 MB at 100,000).
         more = getattr(stream, "pending", None) or (lambda: False)
         held: set[str] = set()  # sources applied, not handed over yet
-        due = False  # something to hand over or confirm once no frame is waiting
+        due, batch = False, 0  # something to hand over or confirm once no frame is waiting
         try:
             for frame in stream:
                 lines += 1
@@ -232,8 +235,9 @@ class StreamFollower:
                     if index > state.index:  # else already applied (the resume frame; Nomad's closest past the end)
                         held |= state.apply(frame)
                         self._proven = due = True
-                if due and not more():
-                    changed, held, due = held | (self._reread() if state.stale else set()), set(), False
+                        batch += 1
+                if due and (batch >= BATCH or not more()):
+                    changed, held, due, batch = held | (self._reread() if state.stale else set()), set(), False, 0
                     if changed:
                         self._publish(changed)
                     else:
