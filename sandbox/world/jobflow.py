@@ -158,14 +158,22 @@ class JobFlow:
         if blocked.status != "blocked" or self.job(job.namespace, job.id) is not job:
             return
         new = self._new_alloc(job, a.index, job.versions[a.version], blocked.id, at, job.client)
-        new.previous, a.next = a.id, new.id
+        new.previous = a.id
         new.deployment = a.deployment
         self._pending(new, at, "Downloading image")
         registered = self._register_services(new, "critical")
         job.queued = max(0, job.queued - 1)  # updateSummaryWithAlloc: a new pending allocation leaves the queue
         blocked.status, blocked.queued = "complete", job.queued
         changed = [(new, "PlanResult"), (blocked, "PlanResult"), *((s, "ServiceRegistration") for s in registered)]
+        # upsertAllocsImpl (nomad/state/state_store.go) writes the previous allocation's
+        # NextAllocation and ModifyIndex in the same transaction, unless it was collected meanwhile.
+        previous = self.allocs.get(a.id) is a
+        if previous:
+            a.next = new.id
+            changed.append((a, "PlanResult"))
         tables = ("allocs", "evals", "job_summary", "consul_services", "consul_checks", "services")
         idx = self.touch(*tables, changed=changed)
         new.modify_index = blocked.modify_index = idx
+        if previous:
+            a.modify_index = idx
         self.at(at + (5 + new.log_seed % 10) * NS, self._placed_starts, new)

@@ -133,9 +133,11 @@ OPS = st.lists(
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=OPS)
 # Always tried: the scheduler finding no room (an index with only an evaluation in it, moving
-# Queued), a periodic run coming, running and going, a job purged.
+# Queued), a periodic run coming, running and going, a job purged, and room appearing for the
+# blocked one: its placement writes the failed allocation's NextAllocation too (upsertAllocsImpl).
 @example(ops=[("blocked", 1), ("time", 1)])
 @example(ops=[("launch", 2), ("time", 30), ("time", 40), ("purge", 0)])
+@example(ops=[("blocked", 0), ("time", 5995), ("time", 8816)])
 def test_events_applied_equal_a_full_reload(sb, nomad, ops):
     before, index = lists(nomad)
     lookups = []
