@@ -14,6 +14,10 @@ calls of the connectors can instead (``slim=True``):
   ``views.build_frames`` (a subset of the real shape), with one exception that
   the views read as well: a task's events are ``EVENT_FIELDS`` tuples, not
   dicts (``common.fields``: ~100 bytes each against ~270, ~500,000 of them);
+* build each slimmed object as a key-sharing dict (``_rows``): a plain dict, but of a fixed key
+  set the keys live once per kind, not once per object (PEP 412): 224 bytes where a plain
+  19-key allocation dict takes 464, over 100,000 allocations, 37,000 deployments, 125,000
+  Consul rows and 140,000 task states;
 * share repeated strings (statuses, event types and messages, namespaces, node
   IDs, task names, ...), repeated integers (times: 550,000 task events carry about
   77,000 distinct ones at 100,000 allocations) and the few DeploymentStatus values
@@ -70,6 +74,22 @@ _DS_KEY = object()  # memo keys of the shared DeploymentStatus dicts (no JSON va
 _NO_HEALTH = object()
 
 
+def _rows(kind: str) -> Callable[[], dict]:
+    """A maker of empty dicts that share one key table (PEP 412 key-sharing dicts): an instance's
+    ``__dict__`` of a class made for ``kind``. Each is an ordinary ``dict`` (equality, order, JSON,
+    copies all as usual); only its keys are stored once per kind while every dict of it holds the
+    same keys (at most 30; another key or a deletion turns that one dict into a plain one). Saves
+    about half of each small dict's size: the slimmed lists are hundreds of thousands of them."""
+    cls = type(f"_{kind}_row", (), {"__slots__": ("__dict__",)})
+    return lambda: cls().__dict__
+
+
+_alloc_dict = _rows("alloc")
+_state_dict = _rows("task_state")
+_deployment_dict = _rows("deployment")
+_fields_dicts: dict[tuple, Callable[[], dict]] = {}
+
+
 def _shared(memo: Memo, v: Any) -> Any:
     c = v.__class__
     return memo.setdefault(v, v) if c is str or c is int else v
@@ -95,7 +115,7 @@ def _event_row(e: dict, m: Callable[[Any, Any], Any]) -> tuple:
 def _slim_state(st: Any, memo: Memo) -> Any:
     if st.__class__ is not dict:
         return st
-    out = {}
+    out = _state_dict()
     for k in _STATE_SCALARS:
         if k in st:
             out[k] = _shared(memo, st[k])
@@ -118,7 +138,7 @@ def slim_allocation(a: Any, memo: Memo | None = None) -> Any:
     if memo is None:
         memo = {}
     try:
-        out = {}
+        out = _alloc_dict()
         for k, share in _ALLOC_KEYS:
             if k in a:
                 v = a[k]
@@ -154,10 +174,32 @@ def _shared_json(memo: Memo, v: Any) -> Any:
 def _slim_fields(e: Any, fields: tuple, memo: Memo) -> Any:
     if e.__class__ is not dict:
         return e
+    new = _fields_dicts.get(fields)
+    if new is None:
+        new = _fields_dicts[fields] = _rows(str(len(_fields_dicts)))
     try:
-        return {k: _shared_json(memo, e[k]) for k in fields if k in e}
+        out = new()
+        for k in fields:
+            if k in e:
+                out[k] = _shared_value(memo, _shared_json(memo, e[k]))
+        return out
     except Exception:
         return e
+
+
+_STR_MAP, _STR_LIST = object(), object()  # memo keys of shared maps and lists (no JSON value is these)
+
+
+def _shared_value(memo: Memo, v: Any) -> Any:
+    """One object per distinct map or list of strings in a response (ServiceMeta, ServiceTags: the
+    instances of one client and version carry the same ones, 62,000 rows at 100,000 allocations);
+    read-only, as all raw JSON is. Only all-string values are keys (``1 == True`` in a tuple)."""
+    c = v.__class__
+    if c is dict and v and all(x.__class__ is str for x in v.values()):
+        return memo.setdefault((_STR_MAP, tuple(v.items())), v)
+    if c is list and v and all(x.__class__ is str for x in v):
+        return memo.setdefault((_STR_LIST, tuple(v)), v)
+    return v
 
 
 def slim_deployment(d: Any, memo: Memo | None = None) -> Any:
@@ -168,7 +210,7 @@ def slim_deployment(d: Any, memo: Memo | None = None) -> Any:
     if memo is None:
         memo = {}
     try:
-        out = {}
+        out = _deployment_dict()
         for k in DEPLOYMENT_FIELDS:
             if k in d:
                 v = d[k]
