@@ -88,6 +88,17 @@ _alloc_dict = _rows("alloc")
 _state_dict = _rows("task_state")
 _deployment_dict = _rows("deployment")
 _fields_dicts: dict[tuple, Callable[[], dict]] = {}
+_task_dicts: dict[tuple, Callable[[], dict]] = {}  # by task names: a job's allocations share them
+_TASK_KINDS = 1024  # task-name sets with their own key table at most (then plain dicts)
+
+
+def _task_states_dict(names: tuple) -> dict:
+    new = _task_dicts.get(names)
+    if new is None:
+        if len(_task_dicts) >= _TASK_KINDS:
+            return {}
+        new = _task_dicts.setdefault(names, _rows("task_states"))
+    return new()
 
 
 def _shared(memo: Memo, v: Any) -> Any:
@@ -152,7 +163,10 @@ def slim_allocation(a: Any, memo: Memo | None = None) -> Any:
         if "TaskStates" in a:
             ts = a["TaskStates"]
             if ts.__class__ is dict:
-                ts = {_shared(memo, name): _slim_state(st, memo) for name, st in ts.items()}
+                out_ts = _task_states_dict(tuple(ts))
+                for name, st in ts.items():
+                    out_ts[_shared(memo, name)] = _slim_state(st, memo)
+                ts = out_ts
             out["TaskStates"] = ts
         return out
     except Exception:  # an unexpected shape: keep it whole
