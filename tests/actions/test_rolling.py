@@ -60,7 +60,7 @@ def test_rolling_restart_restarts_each_allocation_in_turn_and_records_it(make_en
     assert outcome.status == "started" and "2 allocations" in outcome.message
     assert env.get_runner().wait(outcome.request_id, 60)
     row = RollingStore(env.audit).get(outcome.request_id)
-    assert row["status"] == "succeeded" and row["done"] == 2
+    assert row["status"] == "succeeded" and row["done"] == 2, row["message"]  # why, should it ever stop
     assert [s["status"] for s in row["steps"]] == ["healthy", "healthy"]
     # The run restarts the group's allocations as they are when it starts: with simulated time
     # moving, the demo's rollout may have replaced the picked ones meanwhile (those start at 0).
