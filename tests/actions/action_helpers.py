@@ -77,6 +77,15 @@ def world():
         yield sb
 
 
+def _rollout_coming(world, job_id: str) -> bool:
+    """The seeded fleet rollout has yet to reach this job (World._rollout_reaches is due, seconds
+    after the start): a test that moves the clock (test_rolling's ticking) would see the group's
+    allocations replaced in the middle of its action, sooner or later depending on its speed."""
+    w = world.world
+    with w.lock:
+        return any(fn.__name__ == "_rollout_reaches" and args[0].id == job_id for _, _, fn, args in w._timers)
+
+
 @pytest.fixture
 def pick(world):
     def pick(kind: str = "pair", n: int = 1) -> list[dict]:
@@ -90,6 +99,8 @@ def pick(world):
         for key, members in sorted(groups.items()):
             calm = all(not t.get("Restarts") for m in members for t in (m.get("TaskStates") or {}).values())
             if len(members) != size or key in world.used or not calm:  # crash-looping tasks would blur counts
+                continue
+            if _rollout_coming(world, key[1]):
                 continue
             world.used.add(key)
             out.append(members[0])
