@@ -100,7 +100,7 @@ def shape(snap, client: str) -> dict | None:
 
 
 def draw(client: str, job: str, snap, alloc_key, value) -> None:
-    shaped, allocs = value
+    shaped, allocs = value  # alloc_key is (*the page's key, "allocations", statuses, job): see render_data
     if shaped is None:
         st.title(":material/apartment: Client")
         st.error(f"No client named {tables.md_code(client, 80)}.")
@@ -161,7 +161,7 @@ def draw(client: str, job: str, snap, alloc_key, value) -> None:
     st.subheader("Consul services and checks")
     if len(shaped["services"]):
         svc, svc_cols = shared.cached(
-            (*alloc_key[:6], "services", shared.view_key()), lambda: widgets.unlink(shaped["services"], SERVICE_COLS)
+            (*alloc_key[:-3], "services", shared.view_key()), lambda: widgets.unlink(shaped["services"], SERVICE_COLS)
         )
         st.dataframe(svc, hide_index=True, width="stretch", column_config=svc_cols)
     else:
