@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -9,7 +10,7 @@ import streamlit as st
 
 import auth.policy
 from ui import actions as ui_actions
-from ui import freshness, redact, runtime, tables, widgets
+from ui import clock, live, redact, runtime, shared, tables, widgets
 from views.logs import filter_lines
 from views.resources import ports, resources
 from views.words import ago_words
@@ -60,19 +61,44 @@ EVENT_COLS = {
     "severity": st.column_config.TextColumn("Severity", width=85),
 }
 EVENT_ROW_HEIGHT = 78
+PICK_LIMIT = 50
 
 
-def render_tasks(events) -> None:
+def shape(snap, value: str) -> dict:
+    """What the page shows of ``snap`` for ``?alloc=value``, once per snapshot for every session
+    (ui.shared): the picker's table, why the ID finds nothing, or the allocation and its task events."""
+    allocs = snap.frames.allocations
+    if not value:
+        return {"pick": tables.alloc_table(allocs, with_client=True).head(PICK_LIMIT), "total": len(allocs)}
+    a, problem = tables.resolve_alloc(allocs, value)
+    if a is None:
+        return {"problem": problem, "choices": cluster_choices(allocs, value)}
+    ev = snap.frames.task_events
+    mine = ev[ev["alloc_id"] == a["alloc_id"]]
+    return {"alloc": a, "tasks": sorted(mine["task"].unique().tolist()), "events": tables.task_event_tables(mine)}
+
+
+def cluster_choices(allocs, value: str) -> list[tuple[str, str, str]]:
+    """The same allocation ID in several clusters (IDs are unique per cluster only): (label, ID, cluster) each."""
+    rows = [
+        allocs[(allocs["cluster"] == cluster) & (allocs["alloc_id"].str.startswith(value.strip().lower()))].head(1)
+        for cluster in tables.alloc_clusters(allocs, value)
+    ]
+    return [
+        (f"Allocation {r.short_id} in cluster {r.cluster} (job {r.job_id}, {r.client_status})", r.alloc_id, r.cluster)
+        for row in rows
+        for r in row.itertuples()
+    ]
+
+
+def render_tasks(events: list) -> None:
     st.subheader("Tasks and events")
-    if not len(events):
+    if not events:
         st.caption("No task states reported yet.")
         return
-    for task, ev in events.groupby("task", sort=True):
-        state, failed = ev["task_state"].iloc[-1], bool(ev["task_failed"].iloc[-1])
+    for task, state, failed, show in events:
         icon = widgets.TASK_FAILED_ICON if failed else widgets.TASK_STATE_ICONS.get(state, widgets.TASK_OTHER_ICON)
         st.markdown(f"{icon} **{tables.md_text(task)}** — {tables.md_text(state)}{' (failed)' if failed else ''}")
-        show = ev.sort_values("time", ascending=False)[["time", "type", "message", "severity"]]
-        show = show.assign(severity=show["severity"].map(tables.severity_badge))
         st.dataframe(
             show,
             hide_index=True,
@@ -83,36 +109,15 @@ def render_tasks(events) -> None:
         )
 
 
-PICK_LIMIT = 50
-
-
-def pick_cluster(allocs, value: str) -> None:
-    """The same allocation ID in several clusters (IDs are unique per cluster only): one link each."""
-    for cluster in tables.alloc_clusters(allocs, value):
-        row = allocs[(allocs["cluster"] == cluster) & (allocs["alloc_id"].str.startswith(value.strip().lower()))]
-        if not len(row):
-            continue
-        r = row.iloc[0]
-        st.page_link(
-            "app_pages/allocation.py",
-            label=tables.md_text(
-                f"Allocation {r['short_id']} in cluster {cluster} (job {r['job_id']}, {r['client_status']})"
-            ),
-            query_params={"alloc": r["alloc_id"], "cluster": cluster},
-            icon=":material/deployed_code:",
-        )
-
-
-def pick_allocation(allocs) -> None:
+def pick_allocation(shown: dict, key) -> None:
     """Opened from the menu, with no allocation given: the troubled ones first, to pick from."""
     st.title(":material/deployed_code: Allocation")
     st.info(
         "Pick an allocation below (troubled first), or search its ID, job or client in the sidebar.",
         icon=":material/search:",
     )
-    table = tables.alloc_table(allocs, with_client=True).head(PICK_LIMIT)
     widgets.linked_table(
-        table,
+        shown["pick"],
         key=f"{P}_pick",
         link_col="allocation",
         page="app_pages/allocation.py",
@@ -120,55 +125,49 @@ def pick_allocation(allocs) -> None:
         column_config=widgets.PICK_ALLOC_COLS,
         row_height=widgets.ALLOC_ROW_HEIGHT,
         max_height=720,
+        shared_as=key,
     )
-    if len(allocs) > PICK_LIMIT:
-        st.caption(f"The {PICK_LIMIT} most troubled and newest of {len(allocs)} allocations.")
+    if shown["total"] > PICK_LIMIT:
+        st.caption(f"The {PICK_LIMIT} most troubled and newest of {shown['total']} allocations.")
 
 
-@st.fragment(run_every=cfg.page_refresh_seconds)
-def render_data(value: str) -> None:
-    widgets.still_signed_in(principal)
-    snap = runtime.snapshot()
-    if not freshness.render(snap):
-        return
-    if not value:
-        pick_allocation(snap.frames.allocations)
-        return
-    a, problem = tables.resolve_alloc(snap.frames.allocations, value)
-    if a is None:
-        st.title(":material/deployed_code: Allocation")
-        st.error(problem)  # resolve_alloc quotes the input with md_code
-        pick_cluster(snap.frames.allocations, value)
-        st.page_link("app_pages/health.py", label="Back to client health", icon=":material/arrow_back:")
-        return
-    ev = snap.frames.task_events
-    tasks = sorted(ev[ev["alloc_id"] == a["alloc_id"]]["task"].unique().tolist())
-    render_header(a, tasks, snap)
-    render_tasks(ev[ev["alloc_id"] == a["alloc_id"]])
-    render_logs(a, tasks)
+def render_missing(shown: dict) -> None:
+    st.title(":material/deployed_code: Allocation")
+    st.error(shown["problem"])  # resolve_alloc quotes the input with md_code
+    for label, alloc_id, cluster in shown["choices"]:
+        st.page_link(
+            "app_pages/allocation.py",
+            label=tables.md_text(label),
+            query_params={"alloc": alloc_id, "cluster": cluster},
+            icon=":material/deployed_code:",
+        )
+    st.page_link("app_pages/health.py", label="Back to client health", icon=":material/arrow_back:")
+
+
+def render_details(a: dict) -> None:
+    """Resources and raw JSON, from the full allocation (an on-demand read shared by every viewer)."""
     full, err = runtime.fetch_allocation(a["alloc_id"], a["namespace"], principal, a["cluster"])
     st.subheader("Resources")
     if full is None:
         st.warning(f"Could not read the allocation's details: {tables.md_text(err)}")
-    else:
-        res = resources(full)
-        st.dataframe(
-            tables.resource_table(res),
-            hide_index=True,
-            column_config={
-                "task": "Task",
-                "cpu_mhz": st.column_config.NumberColumn("CPU (MHz)"),
-                "memory_mb": st.column_config.NumberColumn("Memory (MB)"),
-                "memory_max_mb": st.column_config.TextColumn(
-                    "Memory max (MB)", help="Memory the task may use above its reservation (oversubscription)"
-                ),
-            },
-        )
-        st.caption(
-            f"Shared disk {res.attrs.get('disk_mb', 0)} MB"
-            + "".join(f" · port {tables.md_text(p)}" for p in ports(full))
-        )
-    if full is not None and auth.policy.can(principal, auth.policy.ALLOC_RAW):
+        return
+    res = resources(full)
+    st.dataframe(
+        tables.resource_table(res),
+        hide_index=True,
+        column_config={
+            "task": "Task",
+            "cpu_mhz": st.column_config.NumberColumn("CPU (MHz)"),
+            "memory_mb": st.column_config.NumberColumn("Memory (MB)"),
+            "memory_max_mb": st.column_config.TextColumn(
+                "Memory max (MB)", help="Memory the task may use above its reservation (oversubscription)"
+            ),
+        },
+    )
+    st.caption(
+        f"Shared disk {res.attrs.get('disk_mb', 0)} MB" + "".join(f" · port {tables.md_text(p)}" for p in ports(full))
+    )
+    if auth.policy.can(principal, auth.policy.ALLOC_RAW):
         with st.expander("Advanced: raw allocation JSON (secrets removed)", expanded=True):
             problem = ui_actions.record_access(principal, "alloc.raw_json", a)  # regulated data: audited first
             if problem:
@@ -176,6 +175,50 @@ def render_data(value: str) -> None:
             else:
                 st.caption(f"{redact.NOTE} Click ▸ beside a section to open it.")
                 st.json(tables.redact_allocation(full), expanded=2)
+
+
+def details_seen(shown: dict) -> Hashable:
+    """What ``render_details`` shows that the snapshot does not hold, as comparable values: the full
+    allocation is read on demand (cached for everyone), so the page redraws when a newer read of it
+    differs (Nomad moves its ModifyIndex on every change) or the read starts or stops failing."""
+    a = shown.get("alloc")
+    if a is None:
+        return None
+    full, err = runtime.fetch_allocation(a["alloc_id"], a["namespace"], principal, a["cluster"])
+    return ("unread", err) if full is None else (full.get("ModifyIndex"), full.get("AllocModifyIndex"))
+
+
+def draw(snap, key, shown: dict) -> None:
+    if "pick" in shown:
+        pick_allocation(shown, key)
+    elif "problem" in shown:
+        render_missing(shown)
+    else:
+        a, tasks = shown["alloc"], shown["tasks"]
+        render_header(a, tasks, snap)
+        render_tasks(shown["events"])
+        render_logs(a, tasks)
+        render_details(a)
+
+
+def render_data(value: str) -> None:
+    """The allocation follows the snapshot (``ui.live``): the freshness line moves every refresh; the
+    header, task events, resources and raw JSON are drawn again only when what they show changed
+    (this allocation's row or task events in a new snapshot, a newer read of the full allocation).
+    The log section has its own fragment ("Follow live": every few seconds)."""
+
+    def shaped(snap):
+        key = shared.page_key(P, snap, (value,), per_view=False, bucket=0)
+        return key, shared.cached(key, lambda: shape(snap, value))
+
+    live.follow(
+        shaped,
+        draw,
+        every=cfg.page_refresh_seconds,
+        principal=principal,
+        browser_ages=not value,  # the picker's Age and Last event at are worded by the browser
+        also=details_seen,
+    )
 
 
 def render_logs(a: dict, tasks: list[str]) -> None:
@@ -223,7 +266,7 @@ def _log_section(a: dict, tasks: list[str], following: bool) -> None:
     if tail.error is not None:
         st.warning(
             f"Could not read newer lines: {tables.md_text(str(tail.error))} "
-            f"Showing the lines read {ago_words(_age(tail.fetched_at))}."
+            f"Showing the lines read {_read_when(tail.fetched_at, following)}."
         )
     out = filter_lines(tail.text, pattern)
     if out.error:
@@ -231,8 +274,12 @@ def _log_section(a: dict, tasks: list[str], following: bool) -> None:
     order = "oldest first" if oldest_first else "newest first"
     st.caption(
         f"Showing {out.matched} of {out.total} lines of the last 64 KiB of {tables.md_text(task)} {kind}, "
-        f"{order}, read {ago_words(_age(tail.fetched_at))}"
-        + (f"; following, new lines every {runtime.LOG_FOLLOW_SECONDS:g} s." if following else ".")
+        f"{order}, read {_read_when(tail.fetched_at, following)}"
+        + (
+            f"; following, new lines every {runtime.LOG_FOLLOW_SECONDS:g} s."
+            if following
+            else "; turn on Follow live for newer lines."
+        )
         + (" Matching ignores case." if pattern.strip() else "")
     )
     lines = out.lines if oldest_first else out.lines[::-1]
@@ -248,8 +295,14 @@ def _log_section(a: dict, tasks: list[str], following: bool) -> None:
     )
 
 
-def _age(moment) -> float | None:
-    return None if moment is None else (datetime.now(UTC) - moment).total_seconds()
+def _read_when(moment, following: bool) -> str:
+    """When the lines shown were read: followed, "4 s ago" (the section reruns every few seconds);
+    still, the time of day (it is drawn once per page run, so an age would stand still and lie)."""
+    if moment is None:
+        return "never"
+    if following:
+        return ago_words((datetime.now(UTC) - moment).total_seconds())
+    return "at " + clock.local(moment).strftime("%H:%M:%S")
 
 
 _logs_on_request = st.fragment(_log_section)

@@ -194,7 +194,7 @@ def render_data(client: str, job: str, statuses: list[str]) -> None:
         every=cfg.page_refresh_seconds,
         principal=principal,
         browser_ages=True,
-        also=lambda: ui_actions.group_runs_seen(client),
+        also=lambda _shown: ui_actions.group_runs_seen(client),
     )
 
 

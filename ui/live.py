@@ -92,14 +92,15 @@ def follow(
     every: float,
     principal: Any,
     browser_ages: bool = False,
-    also: Callable[[], Hashable] | None = None,
+    also: Callable[[Any], Hashable] | None = None,
 ) -> None:
     """Draw the data part of a page (see the module docstring). ``shaped`` must be cheap on a known
     key (``shared.cached``); ``draw`` makes the Streamlit calls and nothing else. ``browser_ages``:
     the tables have times the browser writes as "5 min ago" (DatetimeColumn format "distance"), so
     they are redrawn once a minute even when nothing else changed. ``also``: what else ``draw``
-    shows that the snapshot does not hold (e.g. a rolling restart's progress from the store), as
-    comparable values, read on every run of this session."""
+    shows that the snapshot does not hold (e.g. a rolling restart's progress from the store, an
+    on-demand read), as comparable values: ``also(value)`` of the shaped value, on every run of this
+    session, so it must be cheap too."""
     snap = runtime.snapshot()
     drawn: dict[str, Any] = {}  # "seen": what this page run drew, set by the fragment's first run
 
@@ -114,7 +115,7 @@ def follow(
                 now.cluster,
                 runtime.config_version(),
                 shared.minute() if browser_ages else 0,
-                also() if also is not None else None,
+                also(value) if also is not None else None,
             )
         else:
             seen = None  # no data yet: nothing below the line

@@ -272,6 +272,20 @@ def alloc_table(df: pd.DataFrame, *, with_client: bool = False) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def task_event_tables(events: pd.DataFrame) -> list[tuple[str, str, bool, pd.DataFrame]]:
+    """One allocation's task events per task, by task name: (task, its state, whether it failed,
+    its events newest first with a severity mark)."""
+    return [
+        (str(task), str(ev["task_state"].iloc[-1]), bool(ev["task_failed"].iloc[-1]), _events_shown(ev))
+        for task, ev in events.groupby("task", sort=True)
+    ]
+
+
+def _events_shown(ev: pd.DataFrame) -> pd.DataFrame:
+    show = ev.sort_values("time", ascending=False)[["time", "type", "message", "severity"]]
+    return show.assign(severity=show["severity"].map(severity_badge)).reset_index(drop=True)
+
+
 def _meta_words(meta) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(meta.items())) if isinstance(meta, dict) else ""
 

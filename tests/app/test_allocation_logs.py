@@ -24,6 +24,10 @@ def captions(at) -> str:
     return "\n".join(c.value for c in at.caption)
 
 
+def log_caption(at) -> str:
+    return next(c.value for c in at.caption if "of the last 64 KiB" in c.value)
+
+
 def test_newest_lines_are_in_view_first_and_the_order_can_be_flipped(open_page, snap):
     a = running_alloc(snap)
     at = open_page("app_pages/allocation.py", alloc=a["short_id"])
@@ -62,3 +66,16 @@ def test_follow_live_turns_on_and_says_how_often(open_page, snap):
     assert at.toggle(key="allocation_log_follow").value is True
     assert "following, new lines every 3 s" in captions(at)
     assert at.code[0].value.splitlines()
+
+
+def test_a_still_log_says_the_time_it_was_read_not_an_age_that_would_stand_still(open_page, snap):
+    """Without Follow live the log section is drawn once per page run (the page redraws only when
+    the allocation changes, ui.live): "read 3 s ago" would still say so minutes later, so it says
+    the time of day it was read, and how to get newer lines."""
+    a = running_alloc(snap)
+    at = open_page("app_pages/allocation.py", alloc=a["short_id"])
+    words = log_caption(at)
+    assert re.search(r"read at \d\d:\d\d:\d\d; turn on Follow live for newer lines\.", words), words
+    assert " ago" not in words
+    at.toggle(key="allocation_log_follow").set_value(True).run()
+    assert re.search(r"read \d+ s ago; following", log_caption(at)), log_caption(at)

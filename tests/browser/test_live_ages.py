@@ -169,3 +169,51 @@ def test_a_change_reaches_an_open_client_page_without_a_reload(browser, dashboar
         assert "ago" in page.evaluate(FRESHNESS)
     finally:
         context.close()
+
+
+GRID_CELLS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"] [role="gridcell"]')]
+  .map(c => c.innerText.trim())"""
+
+
+def test_a_change_reaches_an_open_allocation_page_without_a_reload(browser, dashboard, cluster, login):
+    """The allocation page draws its header, task events and details once per page run too
+    (ui.live.follow): a restart of the allocation asked of Nomad meanwhile (as another person's
+    action would) must show its "Restart Signaled" task event in the open page within a refresh or
+    two, in the same page (no reload). The sandbox is frozen, so the restart stays at that event
+    (the task's exit and start are due later in simulated time) and no other test sees it move."""
+    import requests
+
+    nomad = cluster["NOMAD_ADDR"]
+
+    def signaled(alloc_id: str) -> bool:
+        full = requests.get(nomad + f"/v1/allocation/{alloc_id}", timeout=10).json()
+        events = [e for ts in (full.get("TaskStates") or {}).values() for e in ts.get("Events") or []]
+        return any(e.get("Type") == "Restart Signaled" for e in events)
+
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        login(page, "support")
+        cells = settled_cells(page)
+        # A client from the middle of the list: the tests above change the first and the last ones.
+        for cell in cells[len(cells) // 2 :] + cells[: len(cells) // 2]:
+            allocs = requests.get(
+                nomad + "/v1/allocations", params={"namespace": cell.split("client=")[-1]}, timeout=10
+            ).json()
+            running = next((a for a in allocs if a["ClientStatus"] == "running" and not signaled(a["ID"])), None)
+            if running is not None:
+                break
+        assert running is not None
+        page.goto(dashboard.url + f"/allocation?alloc={running['ID']}")
+        page.wait_for_function(f"() => ({GRID_CELLS})().includes('Started')")  # its task events are shown
+        next_refresh(page)  # a page run on a settled snapshot
+        assert "Restart Signaled" not in page.evaluate(GRID_CELLS)
+        page.evaluate("() => { window.__stillTheSamePage = true; }")  # gone if the page were reloaded
+        resp = requests.put(nomad + f"/v1/client/allocation/{running['ID']}/restart", json={}, timeout=10)
+        assert resp.status_code == 200, resp.text
+        page.wait_for_function(f"() => ({GRID_CELLS})().includes('Restart Signaled')", timeout=60_000)
+        assert page.evaluate("() => window.__stillTheSamePage === true")
+        assert "ago" in page.evaluate(FRESHNESS)
+    finally:
+        context.close()
