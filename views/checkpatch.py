@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import checks as checks_mod
 from . import columns as col
+from . import rowpatch
 from . import services as services_mod
 from .identity import ClientIdentity
 from .services import check_rollup
@@ -104,6 +105,16 @@ def _by_identity(old: list, new: list, old_frame: pd.DataFrame, build: Callable[
     built = build(fresh) if fresh else old_frame.iloc[:0]
     if not fresh and not gone.any() and np.array_equal(pos, np.arange(len(old))):
         return old_frame, fresh_at, old_frame.iloc[:0], built
+    if len(old_frame) and (not fresh or rowpatch.same_columns(old_frame, built)):
+        # Column by column: the kept rows taken, the built ones set in (no concatenation first).
+        kept = np.where(pos < 0, 0, pos)
+        arrays = {}
+        for c in old_frame.columns:
+            out = rowpatch.array_of(old_frame[c]).take(kept)
+            if fresh:
+                out[fresh_at] = rowpatch.array_of(built[c])
+            arrays[c] = out
+        return rowpatch.from_arrays(old_frame.columns, arrays), fresh_at, old_frame[gone], built
     pos[fresh_at] = len(old_frame) + np.arange(len(fresh_at))
     both = pd.concat([old_frame, built], ignore_index=True) if fresh else old_frame
     return _take(both, pos), fresh_at, old_frame[gone], built

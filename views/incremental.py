@@ -199,7 +199,7 @@ class FrameBuilder:
             "task_events": s.task_events,
         }
         if only is not None:
-            frames = rp.for_clients(only, **frames)
+            frames = rp.for_clients(only, event_counts=s.ev_counts, **frames)
         return _clients.client_rows(
             cluster=self.cluster, identity=self.identity, now=now_ts, rules=self.rules, **frames
         )
