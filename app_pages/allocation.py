@@ -13,6 +13,7 @@ from ui import actions as ui_actions
 from ui import clock, live, redact, runtime, shared, tables, widgets
 from views.logs import filter_lines
 from views.resources import ports, resources
+from views.schema import plain
 from views.words import ago_words
 
 P = "allocation"
@@ -74,7 +75,7 @@ def shape(snap, value: str) -> dict:
     if a is None:
         return {"problem": problem, "choices": cluster_choices(allocs, value)}
     ev = snap.frames.task_events
-    mine = ev[ev["alloc_id"] == a["alloc_id"]]
+    mine = plain(ev[ev["alloc_id"] == a["alloc_id"]])  # grouped by task: only its own tasks
     return {"alloc": a, "tasks": sorted(mine["task"].unique().tolist()), "events": tables.task_event_tables(mine)}
 
 

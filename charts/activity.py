@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from views.health import job_label
+from views.schema import plain
 
 from .palette import SEVERITY_COLORS, SEVERITY_ORDER, UNKNOWN_COLOR, no_data
 
@@ -66,6 +67,7 @@ def activity_timeline(
         ev = _since(ev, "time", since)
         if len(ev) > max_points:
             ev = ev.nlargest(max_points, "time")
+        ev = plain(ev)  # the text below is built from its categorical columns (views.schema)
     if len(dp):
         t = dp["modify_time"].where(dp["modify_time"].notna(), dp["create_time"])
         dp = dp.assign(_t=t)

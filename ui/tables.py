@@ -277,7 +277,7 @@ def task_event_tables(events: pd.DataFrame) -> list[tuple[str, str, bool, pd.Dat
     its events newest first with a severity mark)."""
     return [
         (str(task), str(ev["task_state"].iloc[-1]), bool(ev["task_failed"].iloc[-1]), _events_shown(ev))
-        for task, ev in events.groupby("task", sort=True)
+        for task, ev in events.groupby("task", sort=True, observed=True)  # a categorical: present tasks only
     ]
 
 

@@ -32,7 +32,7 @@ from . import nodes as _nodes
 from . import services as _services
 from .health import DEFAULT_RULES, HealthRules
 from .identity import ClientIdentity
-from .schema import FRAME_NAMES, SCHEMAS, conform, empty
+from .schema import FRAME_NAMES, SCHEMAS, conform, empty, plain
 
 __all__ = [
     "FRAME_NAMES",
@@ -44,6 +44,7 @@ __all__ = [
     "build_frames",
     "conform",
     "empty",
+    "plain",
 ]
 
 RAW_KEYS = (

@@ -224,25 +224,31 @@ def build_allocations(
         efails_arr = np.array(efails, dtype=bool)
     except (TypeError, ValueError):
         efails_arr = np.array([bool(x) for x in efails], dtype=bool)
+
+    # The columns of few distinct values are categoricals (views.schema: CAT); those of the
+    # allocation's own fields take the codes of its categorical (one factorisation per allocation).
+    def per_alloc(name: str) -> pd.Categorical:
+        return col.cat_take(col.cat(allocations[name].to_numpy()), aidx)
+
     task_events = col.frame(
         "task_events",
         {
-            "cluster": col.filled(m, cluster),
+            "cluster": col.cat_filled(m, cluster),
             "alloc_id": allocations["alloc_id"].to_numpy()[aidx],
             "short_id": allocations["short_id"].to_numpy()[aidx],
-            "client": allocations["client"].to_numpy()[aidx],
-            "namespace": allocations["namespace"].to_numpy()[aidx],
-            "job_id": allocations["job_id"].to_numpy()[aidx],
-            "task_group": allocations["task_group"].to_numpy()[aidx],
-            "task": np.repeat(col.strs(ev_task_name), counts),
+            "client": per_alloc("client"),
+            "namespace": per_alloc("namespace"),
+            "job_id": per_alloc("job_id"),
+            "task_group": per_alloc("task_group"),
+            "task": col.cat_repeat(col.cat(ev_task_name), counts),
             "time": col.times(etime),
-            "type": etype_arr,
-            "message": [d or x or "" for d, x in zip(edisp, emsg)],
+            "type": col.cat(etype_arr),
+            "message": col.cat([d or x or "" for d, x in zip(edisp, emsg)]),
             "exit_code": ecode_arr,
             "signal": col.ints(esig),
             "fails_task": efails_arr,
-            "severity": event_severity(etype_arr, ecode_arr, efails_arr),
-            "task_state": np.repeat(col.strs(ev_task_state), counts),
+            "severity": col.cat(event_severity(etype_arr, ecode_arr, efails_arr)),
+            "task_state": col.cat_repeat(col.cat(ev_task_state), counts),
             "task_failed": np.repeat(np.asarray(ev_task_failed, dtype=bool), counts),
         },
     )

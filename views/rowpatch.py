@@ -260,23 +260,12 @@ def patch_events(
         return old
     starts = np.concatenate([[0], np.cumsum(old_counts)])
     new_starts = np.concatenate([[0], np.cumsum(counts)])
-    if len(old) and len(rows) and same_columns(old, rows):
-        return _stitch(old, rows, _runs(starts, new_starts, changed, len(old), len(rows)))
-    pieces, at = [], 0
-    for k, p in enumerate(changed):
-        if starts[p] > at:
-            pieces.append(old.iloc[at : starts[p]])
-        if counts[k]:
-            pieces.append(rows.iloc[new_starts[k] : new_starts[k + 1]])
-        at = int(starts[p + 1])
-    if at < len(old):
-        pieces.append(old.iloc[at:])
-    if new_starts[len(changed)] < len(rows):
-        pieces.append(rows.iloc[new_starts[len(changed)] :])
-    pieces = [p for p in pieces if len(p)]
-    if not pieces:
+    runs = _runs(starts, new_starts, changed, len(old), len(rows))
+    if not runs:
         return empty("task_events")  # what a build gives for no events at all
-    return pd.concat(pieces, ignore_index=True)
+    if len(old) and len(rows) and same_columns(old, rows):
+        return _stitch(old, rows, runs)
+    return col.gather(old, rows, runs)  # categorical columns (views.schema CAT) as a build makes them
 
 
 def _runs(starts: np.ndarray, new_starts: np.ndarray, changed: list[int], n_old: int, n_rows: int) -> list:

@@ -5,6 +5,11 @@ column -> pandas dtype string. Conventions:
 
 * ``str`` columns are ``object`` dtype holding Python ``str``; an absent value
   is ``""`` (never NaN), so ``df[df.client == "x"]`` and ``.str`` just work.
+* ``category`` columns are str columns too (``""`` when absent; ``==``, ``isin``, ``.str``,
+  ``tolist`` as usual) stored as pandas categoricals whose categories are the values present,
+  sorted: the task events' columns of few distinct values (550,000 rows at 100,000 allocations:
+  1-2 bytes a row, not an 8-byte pointer, in every generation of the frame). Readers that build
+  text from them or group by them convert a slice first (``plain``).
 * ``list`` columns are ``object`` dtype holding Python lists (``[]`` when absent).
 * ``dict`` columns are ``object`` dtype holding Python dicts (``{}`` when absent).
 * integer counts are ``int64`` with 0 when absent; ``job_version`` is -1 when absent.
@@ -27,6 +32,7 @@ BOOL = "bool"
 NBOOL = "boolean"
 TS = "datetime64[ns, UTC]"
 TD = "timedelta64[ns]"
+CAT = "category"  # a str column of few distinct values in a big frame (see the module's docstring)
 
 _STR_KIND = "str"
 _LIST_KIND = "list"
@@ -137,22 +143,22 @@ _DEFS: dict[str, list[tuple[str, str, str | None, str]]] = {
         ("next_allocation", STR, _STR_KIND, "replacement allocation ID"),
     ],
     "task_events": [
-        ("cluster", STR, _STR_KIND, "cluster name"),
+        ("cluster", CAT, _STR_KIND, "cluster name"),
         ("alloc_id", STR, _STR_KIND, "allocation UUID"),
         ("short_id", STR, _STR_KIND, "first 8 characters"),
-        ("client", STR, _STR_KIND, "client name"),
-        ("namespace", STR, _STR_KIND, "Nomad namespace"),
-        ("job_id", STR, _STR_KIND, "Nomad job ID"),
-        ("task_group", STR, _STR_KIND, "task group"),
-        ("task", STR, _STR_KIND, "task name"),
+        ("client", CAT, _STR_KIND, "client name"),
+        ("namespace", CAT, _STR_KIND, "Nomad namespace"),
+        ("job_id", CAT, _STR_KIND, "Nomad job ID"),
+        ("task_group", CAT, _STR_KIND, "task group"),
+        ("task", CAT, _STR_KIND, "task name"),
         ("time", TS, None, "event time"),
-        ("type", STR, _STR_KIND, "event type, e.g. Started, Terminated, Restarting"),
-        ("message", STR, _STR_KIND, "DisplayMessage, else Message"),
+        ("type", CAT, _STR_KIND, "event type, e.g. Started, Terminated, Restarting"),
+        ("message", CAT, _STR_KIND, "DisplayMessage, else Message"),
         ("exit_code", INT, None, "ExitCode (0 when absent)"),
         ("signal", INT, None, "Signal (0 when absent)"),
         ("fails_task", BOOL, None, "FailsTask"),
-        ("severity", STR, _STR_KIND, "error | warning | info (views.allocations.event_severity)"),
-        ("task_state", STR, _STR_KIND, "the task's current State (pending | running | dead)"),
+        ("severity", CAT, _STR_KIND, "error | warning | info (views.allocations.event_severity)"),
+        ("task_state", CAT, _STR_KIND, "the task's current State (pending | running | dead)"),
         ("task_failed", BOOL, None, "the task's Failed flag"),
     ],
     "deployments": [
@@ -320,6 +326,8 @@ def conform(df: pd.DataFrame | None, name: str) -> pd.DataFrame:
         if kind == _STR_KIND:
             s = s.astype(object).where(s.notna(), "")
             s = s.map(lambda v: v if isinstance(v, str) else str(v)) if n and not _all_str(s) else s
+            if dtype == CAT:
+                s = s.astype(CAT)  # categories: the values present, sorted
         elif kind == _LIST_KIND:
             s = s.map(lambda v: list(v) if isinstance(v, (list, tuple, set)) else [])
         elif kind == _DICT_KIND:
@@ -336,6 +344,13 @@ def conform(df: pd.DataFrame | None, name: str) -> pd.DataFrame:
             s = s.astype(dtype)
         out[col] = s
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+
+
+def plain(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its categorical columns as plain str (object) columns: for a slice a page shows
+    or builds text from (string concatenation, ``groupby`` over only the values present)."""
+    cats = {c: object for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)}
+    return df.astype(cats) if cats else df
 
 
 def _all_str(s: pd.Series) -> bool:
