@@ -49,7 +49,9 @@ JOB_COLS = {
     "job": st.column_config.TextColumn("Job"),
     "type": "Type",
     "status": "Status",
-    "version": st.column_config.NumberColumn("Job version", format="%d"),
+    "version": st.column_config.TextColumn(
+        "Job version", help="A periodic or parameterized parent runs no version itself: its children do"
+    ),
     "app_version": "App version",
     "running": "Running",
     "running_ratio": widgets.progress("Running / desired", width=None),

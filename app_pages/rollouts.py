@@ -58,7 +58,7 @@ def render_board(chosen: str) -> None:
     board = vr.board(hist, chosen)
     board = board.assign(
         state=[f"{STATE_ICONS.get(s, '')} {s}" for s in board["state"]],
-        job_version=board["job_version"].where(board["job_version"] >= 0).astype("Int64"),  # none yet: blank
+        job_version=tables.version_words(board["job_version"]),  # none yet: –
     )
     st.dataframe(
         board,
@@ -75,7 +75,7 @@ def render_board(chosen: str) -> None:
             "reason": st.column_config.TextColumn("Why it failed", width=180),
             "status_description": st.column_config.TextColumn("Nomad says", width=210),
             "job_id": st.column_config.TextColumn("Job", width=160),
-            "job_version": st.column_config.NumberColumn("Job version"),
+            "job_version": st.column_config.TextColumn("Job version"),
             "attempts": st.column_config.NumberColumn("Attempts"),
             "started": widgets.at_time("Started"),
             "last_change": widgets.at_time("Last change"),

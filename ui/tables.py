@@ -17,9 +17,26 @@ from views import ids
 from views import status as vstatus
 
 MAX_PARAM = 200
+NO_VALUE = "–"  # a cell with nothing to say (a missing number would show as Streamlit's grey "None")
 
 
 # ------------------------------------------------------------------ small words
+
+
+def version_words(versions: pd.Series, periodic: pd.Series | None = None, parameterized: pd.Series | None = None):
+    """Job versions as a table shows them: the number, else why there is none. A periodic or
+    parameterized parent job is never placed itself (its children, "<job>/periodic-...", run), so
+    Nomad's job list gives it no version to show; anything else without one is ``NO_VALUE``."""
+    parent = pd.Series("", index=versions.index, dtype=object)
+    if parameterized is not None:
+        parent = parent.mask(parameterized.astype(bool), "parameterized parent")
+    if periodic is not None:
+        parent = parent.mask(periodic.astype(bool), "periodic parent")
+    known = versions.where(versions.notna() & (versions >= 0))
+    words = [
+        str(int(v)) if v == v else (p or NO_VALUE) for v, p in zip(known.tolist(), parent.tolist())
+    ]  # v == v: not NaN
+    return pd.Series(words, index=versions.index, dtype=object)
 
 
 def join_list(v) -> str:
@@ -227,7 +244,7 @@ def client_jobs(jobs: pd.DataFrame, client: str) -> pd.DataFrame:
                 "job": df["job_id"],
                 "type": df["type"],
                 "status": df["status"],
-                "version": df["job_version"].where(df["job_version"] >= 0, pd.NA).astype("Int64"),
+                "version": version_words(df["job_version"], df["periodic"], df["parameterized"]),
                 "app_version": df["app_version"],
                 "running": df["running"].astype(str) + " / " + df["desired"].astype(str),
                 "running_ratio": (100.0 * df["running"] / df["desired"].where(df["desired"] > 0)).clip(upper=100.0),

@@ -101,6 +101,19 @@ def test_deep_link_opens_that_client(open_page, snap):
     assert {b.proto.label for b in at.get("link_button")} >= {"Runbook", "Tickets", "Logs"}
 
 
+def test_a_periodic_parent_job_says_so_in_the_jobs_table(open_page, snap):
+    """The demo world's periodic reports job: its parent has no version of its own (it is never
+    placed; its children run), so the client's jobs table says "periodic parent", never "None"."""
+    jobs = snap.frames.jobs
+    parent = jobs[jobs["periodic"] & (jobs["job_version"] < 0)].iloc[0]
+    at = open_page("app_pages/client.py", client=parent["client"])
+    table = next(d.value for d in at.dataframe if "running_ratio" in d.value.columns)
+    versions = dict(zip(table["job"], table["version"]))
+    assert versions[parent["job_id"]] == "periodic parent"
+    assert all(isinstance(v, str) and v for v in table["version"]), table["version"].tolist()
+    assert any(v.isdigit() for v in table["version"])  # the others keep their number
+
+
 def test_client_allocation_status_filter(open_page, snap):
     allocs = snap.frames.allocations
     client = allocs[allocs["client_status"] == "running"]["client"].iloc[0]

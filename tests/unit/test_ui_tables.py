@@ -201,3 +201,34 @@ def test_allocation_tables_fit_beside_the_sidebar_at_1440(with_client, config):
     assert all(isinstance(c["width"], int) for c in shown)
     assert sum(c["width"] for c in shown) + SELECT_COLUMN <= widgets.TABLE_WIDTH
     assert not with_client or config["client"] is not None
+
+
+def test_a_job_without_a_version_says_why_instead_of_none():
+    """Nomad's job list has no version (JobListStub, nomad/structs/structs.go), so a job's version
+    comes from its allocations and deployments: a periodic or parameterized parent has none of its
+    own (its children run). The table says so, not Streamlit's grey "None"; other gaps show "–"."""
+    jobs = conform(
+        pd.DataFrame(
+            {
+                "job_id": ["api", "reports", "reports/periodic-1795987259", "dispatcher", "never-placed"],
+                "client": ["acme"] * 5,
+                "type": ["service", "batch", "batch", "batch", "service"],
+                "status": ["running", "running", "dead", "running", "pending"],
+                "job_version": [9, -1, 0, -1, -1],
+                "periodic": [False, True, False, False, False],
+                "parameterized": [False, False, False, True, False],
+                "running": [2, 0, 0, 0, 0],
+                "desired": [2, 0, 0, 0, 1],
+            }
+        ),
+        "jobs",
+    )
+    shown = tables.client_jobs(jobs, "acme").set_index("job")["version"].to_dict()
+    assert shown == {
+        "api": "9",
+        "reports": "periodic parent",
+        "reports/periodic-1795987259": "0",
+        "dispatcher": "parameterized parent",
+        "never-placed": tables.NO_VALUE,
+    }
+    assert tables.version_words(pd.Series([3.0, None, -1])).tolist() == ["3", "–", "–"]  # a rollout's board
