@@ -91,7 +91,7 @@ def build_allocations(
     ]
     node_ids = col.strcol(cols["NodeID"])
 
-    # Per-allocation task aggregates + per-task event rows (flat tuples).
+    # Per-allocation task aggregates + the task events' values, one list per EVENT_FIELDS field.
     ntasks = [0] * n
     nfailed = [0] * n
     restarts = [0] * n
@@ -99,14 +99,14 @@ def build_allocations(
     last_type = [""] * n
     last_msg = [""] * n
     last_time = [0] * n
-    ev_rows: list[tuple] = []
+    ev_cols: tuple[list, ...] = tuple([] for _ in EVENT_FIELDS)
     ev_task_alloc: list[int] = []  # alloc index per task block
     ev_task_name: list[str] = []
     ev_task_state: list[str] = []
     ev_task_failed: list[bool] = []
     ev_counts: list[int] = []
-    extend = ev_rows.extend
     getter = _EV_GET
+    width = len(EVENT_FIELDS)
     for i, ts in enumerate(cols["TaskStates"]):
         if not ts:
             continue
@@ -129,22 +129,31 @@ def build_allocations(
             evs = st.get("Events")
             if not evs:
                 continue
-            if evs.__class__ is list and evs[0].__class__ is tuple:
-                rows = evs  # slimmed (connectors.slim): already EVENT_FIELDS rows
+            if evs.__class__ is tuple and len(evs) % width == 0:
+                # slimmed (connectors.slim): the events' EVENT_FIELDS values one after the other
+                for j, column in enumerate(ev_cols):
+                    column.extend(evs[j::width])
+                k_ev = len(evs) // width
+                le = evs[-width:]
             else:
-                try:
-                    rows = list(map(getter, evs))
-                except (KeyError, TypeError, AttributeError):
-                    rows = [row for e in evs if (row := event_row(e)) is not None]
-                    if not rows:
-                        continue
-            extend(rows)
+                if evs.__class__ is list and evs[0].__class__ is tuple:
+                    rows = evs  # EVENT_FIELDS rows
+                else:
+                    try:
+                        rows = list(map(getter, evs))
+                    except (KeyError, TypeError, AttributeError):
+                        rows = [row for e in evs if (row := event_row(e)) is not None]
+                        if not rows:
+                            continue
+                for j, column in enumerate(ev_cols):
+                    column.extend([row[j] for row in rows])
+                k_ev = len(rows)
+                le = rows[-1]
             ev_task_alloc.append(i)
             ev_task_name.append(tname)
             ev_task_state.append(st.get("State") or "")
             ev_task_failed.append(tf)
-            ev_counts.append(len(rows))
-            le = rows[-1]
+            ev_counts.append(k_ev)
             t = le[EV_TIME] or 0
             if (tf, t) >= (lf, lt):
                 lt, lf = t, tf
@@ -209,13 +218,13 @@ def build_allocations(
         },
     )
 
-    if not ev_rows:
+    if not ev_cols[0]:
         return allocations, empty("task_events")
     counts = np.asarray(ev_counts, dtype=np.int64)
     aidx = np.repeat(np.asarray(ev_task_alloc, dtype=np.int64), counts)
-    m = len(ev_rows)
-    etime, etype, edisp, emsg, ecode, esig, efails = zip(*ev_rows)  # EVENT_FIELDS' order
-    del ev_rows
+    etime, etype, edisp, emsg, ecode, esig, efails = ev_cols  # EVENT_FIELDS' order
+    m = len(etime)
+    del ev_cols
     etype_arr = np.array(etype, dtype=object)
     if None in etype:
         etype_arr[etype_arr == None] = ""  # noqa: E711 (elementwise)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from common.fields import DEPLOYMENT_FIELDS, DEPLOYMENT_GROUP_FIELDS, event_row
+from common.fields import DEPLOYMENT_FIELDS, DEPLOYMENT_GROUP_FIELDS, event_row, event_rows
 from connectors.slim import EVENT_FIELDS, parse_list, slim_allocation, slim_catalog_entry, slim_check, slim_deployment
 
 
@@ -118,19 +118,20 @@ def test_slim_allocation_keeps_what_views_read_including_zero_false_and_empty():
     assert s["DeploymentStatus"] == {"Healthy": False}
     st = s["TaskStates"]["web"]
     assert st == {"State": "running", "Failed": False, "Restarts": 0, "LastRestart": None, "Events": st["Events"]}
-    # events are EVENT_FIELDS rows (tuples: a third of a dict's memory), the values as Nomad sent them
-    assert st["Events"][1] == (2, "Started", "", "", 0, 0, False)
-    assert all(isinstance(e, tuple) and len(e) == len(EVENT_FIELDS) for e in st["Events"])
-    assert [event_row(e) for e in ALLOC["TaskStates"]["web"]["Events"]] == st["Events"]
+    # a task's events are one flat tuple of their EVENT_FIELDS values (a fifth of the dicts' memory),
+    # the values as Nomad sent them
+    assert isinstance(st["Events"], tuple) and len(st["Events"]) == 2 * len(EVENT_FIELDS)
+    assert event_rows(st["Events"])[1] == (2, "Started", "", "", 0, 0, False)
+    assert [event_row(e) for e in ALLOC["TaskStates"]["web"]["Events"]] == event_rows(st["Events"])
 
 
 def test_slim_allocation_shares_repeated_strings_and_keeps_odd_shapes():
     memo = {}
     a, b = (slim_allocation(json.loads(json.dumps(ALLOC)), memo) for _ in range(2))
     assert a["ClientStatus"] is b["ClientStatus"] and a["NodeID"] is b["NodeID"]
-    assert a["TaskStates"]["web"]["Events"][0][1] is b["TaskStates"]["web"]["Events"][0][1]
+    assert a["TaskStates"]["web"]["Events"][1] is b["TaskStates"]["web"]["Events"][1]  # the first event's Type
     assert a["DeploymentStatus"] is b["DeploymentStatus"]  # a few values: one dict each
-    assert a["TaskStates"]["web"]["Events"][0][0] is b["TaskStates"]["web"]["Events"][0][0]  # times too
+    assert a["TaskStates"]["web"]["Events"][0] is b["TaskStates"]["web"]["Events"][0]  # times too
     # sharing never hands back an equal value of another type (0 == False == 0.0)
     odd = {
         "ID": "z",
@@ -149,10 +150,10 @@ def test_slim_allocation_shares_repeated_strings_and_keeps_odd_shapes():
     got = slim_allocation(json.loads(json.dumps(odd)), memo)
     st = got["TaskStates"]["t"]
     assert got == odd | {"TaskStates": {"t": st}} and st["Failed"] is False and type(st["Restarts"]) is int
-    assert [[type(v) for v in e] for e in st["Events"]] == [
+    assert [[type(v) for v in e] for e in event_rows(st["Events"])] == [
         [type(e.get(k)) for k in EVENT_FIELDS] for e in odd["TaskStates"]["t"]["Events"]
     ]
-    assert st["Events"][0][0] is st["Events"][1][0]
+    assert event_rows(st["Events"])[0][0] is event_rows(st["Events"])[1][0]
     assert slim_allocation("junk") == "junk"
     partial = {"ID": "x", "TaskStates": {"t": {"Events": [{"Type": "Started"}, "junk"]}}, "DeploymentStatus": None}
     assert slim_allocation(partial) == {
@@ -162,7 +163,7 @@ def test_slim_allocation_shares_repeated_strings_and_keeps_odd_shapes():
     }
     # an event without some fields: None in their places
     older = {"ID": "y", "TaskStates": {"t": {"Events": [{"Type": "Started", "Time": 5}]}}}
-    assert slim_allocation(older)["TaskStates"]["t"]["Events"] == [(5, "Started", None, None, None, None, None)]
+    assert slim_allocation(older)["TaskStates"]["t"]["Events"] == (5, "Started", None, None, None, None, None)
 
 
 def test_slim_deployment_status_keeps_each_value_apart():
