@@ -12,80 +12,20 @@ taken (else the equality would prove nothing).
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, datetime
-
 import pandas as pd
-import pytest
-import requests
+from consul_world import NOW, act, connectors_of, conns, nomad_lists, running, sb, world
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import views
-from connectors import ConsulConnector, NomadConnector
-from connectors.settings import load
-from sandbox import Sandbox
 from snapshot.consul_follow import AllocChanges, ConsulFollow
 from views.incremental import FrameBuilder
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+__all__ = ["conns", "sb"]  # the shared world's fixtures (tests/contract/consul_world.py)
 
 
-@pytest.fixture(scope="module")
-def sb():
-    with Sandbox(clients=6, seed=11, frozen=True) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def conns(sb):
-    settings_ = load({"NOMAD_ADDR": sb.nomad_addr, "CONSUL_HTTP_ADDR": sb.consul_addr})
-    return NomadConnector(settings_.nomad), ConsulConnector(settings_.consul)
-
-
-def running(sb) -> list:
-    w = sb.world
-    with w.lock:
-        return [a for a in sorted(w.alloc_list, key=lambda a: a.id) if a.client_status == "running" and not a.terminal]
-
-
-def act(sb, op: str, n: int) -> None:
-    w = sb.world
-    if op == "churn":
-        with w.lock:
-            w._churn_rng = random.Random(n)
-            w._churn_change(w.clock.now_ns())
-            w.changed.notify_all()
-    elif op == "flap":  # one check write for sure, of any service (node checks included)
-        with w.lock:
-            s = sorted(w.consul_services, key=lambda x: x.id)[n % len(w.consul_services)]
-            if s.check_status == "passing":
-                w._set_check(s, "critical" if n % 2 else "warning", "HTTP GET: 503")
-            else:
-                w._set_check(s, "passing", "HTTP GET: 200 OK")
-            s.check_modify_index = w.touch("consul_checks")
-    elif op == "time":
-        sb.clock.advance(5 + n % 90)
-    else:
-        live = running(sb)
-        if not live:
-            return
-        a = live[n % len(live)]
-        path = "client/allocation" if op == "restart" else "allocation"
-        verb = "restart" if op == "restart" else "stop"
-        r = requests.post(f"{sb.nomad_addr}/v1/{path}/{a.id}/{verb}", json={}, timeout=10)
-        assert r.status_code == 200, r.text
-
-
-def nomad_raw(nomad: NomadConnector) -> dict:
-    return {
-        "allocations": nomad.list_allocations(slim=True).data,
-        "deployments": nomad.list_deployments().data,
-        "nodes": nomad.list_nodes().data,
-        "jobs": nomad.list_jobs().data,
-        "namespaces": nomad.list_namespaces().data,
-        "nomad_services": nomad.list_services().data,
-    }
+def nomad_raw(nomad) -> dict:
+    return nomad_lists(nomad, nomad_services=True)  # the frames include Nomad's own services
 
 
 def assert_same(patched: views.Frames, raw: dict) -> None:
@@ -148,9 +88,8 @@ def test_the_property_takes_the_patch(sb, conns):
 def test_instances_that_come_and_go_are_patched():
     """A reschedule (an instance deregistered, one registered elsewhere) changes the services the
     follower holds; the frames are patched, equal a full build, and the services frame moved."""
-    with Sandbox(clients=6, seed=11, frozen=True) as sb:  # its own world: no earlier example's state
-        settings_ = load({"NOMAD_ADDR": sb.nomad_addr, "CONSUL_HTTP_ADDR": sb.consul_addr})
-        reschedule_is_patched(sb, NomadConnector(settings_.nomad), ConsulConnector(settings_.consul))
+    with world() as own:  # its own world: no earlier example's state
+        reschedule_is_patched(own, *connectors_of(own))
 
 
 def reschedule_is_patched(sb, nomad, consul) -> None:

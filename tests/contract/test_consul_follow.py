@@ -20,67 +20,31 @@ operations, through the refresher's own listener code (``AllocChanges``). Its pr
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, datetime
-
 import pandas as pd
 import pytest
 import requests
+from consul_world import NOW, conns, sb, settings_of, world
+from consul_world import act as world_act
+from consul_world import nomad_lists as nomad_raw
+from consul_world import running as world_running
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import views
-from connectors import ConsulConnector, NomadConnector
-from connectors.settings import load
-from sandbox import Sandbox
+from connectors import ConsulConnector
 from snapshot.consul_follow import AllocChanges, ConsulFollow
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def sb():
-    with Sandbox(clients=6, seed=11, frozen=True) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def conns(sb):
-    settings_ = load({"NOMAD_ADDR": sb.nomad_addr, "CONSUL_HTTP_ADDR": sb.consul_addr})
-    return NomadConnector(settings_.nomad), ConsulConnector(settings_.consul)
+__all__ = ["conns", "sb"]  # the shared world's fixtures (tests/contract/consul_world.py)
 
 
 def running(sb) -> list:
-    w = sb.world
-    with w.lock:
-        return [
-            a
-            for a in sorted(w.alloc_list, key=lambda a: a.id)
-            if a.client_status == "running" and not a.terminal and not a.job.client.scenario and a.node.status != "down"
-        ]
+    """Allocations a restart or stop always reaches (consul_world.running, reachable)."""
+    return world_running(sb, reachable=True)
 
 
 def act(sb, op: str, n: int) -> None:
-    """churn: a flap, a crash (check critical), a reschedule (deregistered + registered elsewhere) or a
-    deployment (every instance of a job replaced); stop: a deregistration; restart: critical, then
-    passing once time moves; time: checks recover, restarts finish."""
-    w = sb.world
-    if op == "churn":
-        with w.lock:
-            w._churn_rng = random.Random(n)
-            w._churn_change(w.clock.now_ns())
-            w.changed.notify_all()
-    elif op == "time":
-        sb.clock.advance(5 + n % 60)
-    else:
-        live = running(sb)
-        if not live:
-            return
-        a = live[n % len(live)]
-        path = "client/allocation" if op == "restart" else "allocation"
-        verb = "restart" if op == "restart" else "stop"
-        r = requests.post(f"{sb.nomad_addr}/v1/{path}/{a.id}/{verb}", json={}, timeout=10)
-        assert r.status_code == 200, r.text
+    """consul_world.act with time moving 5 to 64 s and restarts and stops of reachable allocations."""
+    world_act(sb, op, n, spread=60, reachable=True)
 
 
 def flap_one(sb) -> None:
@@ -107,16 +71,6 @@ def instances(services: dict) -> dict:
 
 def full_services(consul: ConsulConnector) -> dict:
     return {n: consul.catalog_service(n, slim=True).data for n in sorted(consul.catalog_services().data)}
-
-
-def nomad_raw(nomad: NomadConnector) -> dict:
-    return {
-        "allocations": nomad.list_allocations(slim=True).data,
-        "deployments": nomad.list_deployments().data,
-        "nodes": nomad.list_nodes().data,
-        "jobs": nomad.list_jobs().data,
-        "namespaces": nomad.list_namespaces().data,
-    }
 
 
 OPS = st.lists(
@@ -182,8 +136,8 @@ def test_follower_state_equals_a_full_read(sb, conns, ops):
 
 @pytest.fixture()
 def fresh():
-    with Sandbox(clients=6, seed=11, frozen=True) as s:
-        yield s, ConsulConnector(load({"NOMAD_ADDR": s.nomad_addr, "CONSUL_HTTP_ADDR": s.consul_addr}).consul)
+    with world() as s:
+        yield s, ConsulConnector(settings_of(s).consul)
 
 
 def test_the_property_sees_changes(fresh):
@@ -223,7 +177,7 @@ def test_the_refresher_follows_consul_this_way(fresh):
     from snapshot import Refresher
 
     sb, _ = fresh
-    settings_ = load({"NOMAD_ADDR": sb.nomad_addr, "CONSUL_HTTP_ADDR": sb.consul_addr})
+    settings_ = settings_of(sb)
     ref = Refresher(settings_, consul_delta=True, wait=5, min_interval=0.1, debounce=0.05, min_build_interval=0.1)
     with ref:
         ref.wait_for(lambda s: s.built_at is not None and s.sources["consul_checks"].has_data, timeout=30)
@@ -249,7 +203,7 @@ def test_the_refresher_tells_the_follower_which_allocations_changed(fresh):
     from snapshot import Refresher
 
     sb, _ = fresh
-    settings_ = load({"NOMAD_ADDR": sb.nomad_addr, "CONSUL_HTTP_ADDR": sb.consul_addr})
+    settings_ = settings_of(sb)
     ref = Refresher(settings_, wait=5, min_interval=0.1, debounce=0.05, min_build_interval=0.1)
     assert ref.consul_follow is not None
     with ref:
