@@ -35,7 +35,9 @@ So, per source, with the refresher's fetch signature ``(index, wait) -> Listing`
   nobody told of) makes a full read due; so does a name that appears without a lookup finding it.
 * ``checks``: every check once (``/v1/health/state/any``), then a blocking query on
   ``/v1/health/state/warning`` and a read of ``/critical``; the changed allocations' checks are
-  looked up the same way.  The list handed out is the non-passing answer plus the held checks as
+  looked up the same way, every other call: when allocations are to be looked up, the not-passing
+  checks are read first, at once, and handed out when any check was written (a flap does not
+  wait for the lookups), and the next call looks up before anything else.  The list handed out is the non-passing answer plus the held checks as
   passing; a held check that was not passing and is missing from the answer has recovered and is
   shown passing without its output (the one difference from a full read).
 * A full read, when due (an unexplained wake on either source, more changed allocations at once
@@ -225,6 +227,11 @@ class _Candidates:
         with self._lock:
             return self._seq
 
+    def pending(self, source: str) -> bool:
+        """Something was reported since this source last took."""
+        with self._lock:
+            return self._seq > self._cursor[source]
+
     def covered(self, source: str, seq: int) -> None:
         """A full read that started at ``seq`` holds every report up to it."""
         with self._lock:
@@ -314,6 +321,7 @@ class ConsulFollow:
         self._checks_index = 0
         self._checks_block = 0
         self._checks_due = 0.0
+        self._lookups_next = False  # the last answer put the lookups off: they come first now
         # services
         self._svc: dict[str, list[dict]] | None = None
         self._svc_allocs: dict[str, tuple[str, ...]] = {}
@@ -419,6 +427,15 @@ class ConsulFollow:
         """Every check, as ``/v1/health/state/any`` lists them; blocking on ``index``."""
         if self._checks_full is None or not index or index != self._checks_index:
             return self._read_checks()
+        if self.allocs.pending("checks") and not self._lookups_next:
+            # Lookups wait for the not-passing checks' answer (at 100,000 on a busy server they take
+            # seconds, and Nomad reports allocations several times a second): a flap shows now, and
+            # the next call looks up first.
+            self._lookups_next = True
+            got = self._not_passing()
+            if got is not None:
+                return got
+        self._lookups_next = False
         new, recent, over = self.allocs.take("checks")
         if over:
             self._want = {"services": True, "checks": True}
@@ -448,6 +465,24 @@ class ConsulFollow:
             # which comes at once: the index has moved past the one this answer is filed under.
             self._checks_list = merge_checks(self._checks_full, warning.data + critical.data)
             self._checks_index = max(self._checks_index, warning.index)
+        return Listing(self._checks_list, self._checks_index)
+
+    def _not_passing(self) -> Listing | None:
+        """The checks that are not passing read at once (no lookups, no blocking): the answer when
+        any check was written since the last, else None."""
+        warning = self.consul.health_state("warning", slim=self.slim)
+        if warning.index < self._checks_block:
+            return self._read_checks()
+        moved = warning.index != self._checks_block
+        if self._full_due("checks", self._checks_due, moved=moved):
+            return self._read_checks()
+        if not moved:
+            return None
+        critical = self.consul.health_state("critical", slim=self.slim)
+        self._count("checks_not_passing")
+        self._checks_block = warning.index
+        self._checks_list = merge_checks(self._checks_full or {}, warning.data + critical.data)
+        self._checks_index = max(self._checks_index, warning.index)
         return Listing(self._checks_list, self._checks_index)
 
     # ---------------------------------------------------------------- services

@@ -237,11 +237,16 @@ class StreamFollower:
                         self._proven = due = True
                         batch += 1
                 if due and (batch >= BATCH or not more()):
-                    changed, held, due, batch = held | (self._reread() if state.stale else set()), set(), False, 0
+                    # The lists the frames changed go first: the re-reads (a request per dirty job
+                    # stub, slow on a busy server) held each change back by seconds at 100,000.
+                    if held:
+                        self._publish(held)
+                    changed = self._reread() if state.stale else set()
                     if changed:
                         self._publish(changed)
-                    else:
+                    elif not held:
                         self._confirm()
+                    held, due, batch = set(), False, 0
         except ConnectorError as err:
             if self.ref._stop.is_set():
                 return "ok"

@@ -10,10 +10,11 @@
   soon as its new one has arrived (the last good frames stay until new ones
   are built).
 * When any source changed, frames are rebuilt (debounced) by one builder
-  thread (`views.incremental.FrameBuilder`: patched from the rows that changed), paced to
-  build at most about two thirds of the time: between builds a pause of `min_build_interval`
-  or half the last build, whichever is longer (a patch of a few rows follows a change at once;
-  builds from scratch, seconds at 100,000 allocations, cannot keep a core busy).  On a quiet
+  thread (`views.incremental.FrameBuilder`: patched from the rows that changed), paced: after
+  a build from scratch (seconds at 100,000 allocations) a pause of half its length, so those
+  cannot keep a core busy; after a patch a pause of a fifth of it (`patch_pause_share`: a
+  change waits for the build in progress, the pause and its own build, and at 100,000 a patch
+  takes most of a second), and at least `min_build_interval` between builds.  On a quiet
   cluster they are also rebuilt from the kept raw JSON once they are
   `max_frame_age` seconds old (no API request), so time-windowed health
   ("failed in the last 6h", "restarts in 24h") ages out.
@@ -93,8 +94,9 @@ class Refresher:
         min_interval: float = 2.0,
         min_intervals: dict[str, float] | None = None,
         debounce: float = 0.1,
-        min_build_interval: float = 0.25,
+        min_build_interval: float = 0.1,
         build_pause_share: float = 0.5,
+        patch_pause_share: float = 0.2,
         max_backoff: float = 30.0,
         max_frame_age: float = 60.0,
         idle_poll: float = 1.0,
@@ -114,7 +116,8 @@ class Refresher:
         self.wait = float(wait)
         self.debounce = float(debounce)
         self.min_build_interval = float(min_build_interval)
-        self.build_pause_share = float(build_pause_share)  # pause after a build: at least this x its length
+        self.build_pause_share = float(build_pause_share)  # pause after a full build: at least this x its length
+        self.patch_pause_share = float(patch_pause_share)  # and after a patch
         self.max_backoff = float(max_backoff)
         self.max_frame_age = float(max_frame_age)
         self.idle_poll = float(idle_poll)
@@ -180,6 +183,7 @@ class Refresher:
         self._build_attempted_at: datetime | None = None  # success or failure: paces age rebuilds
         self._build_error: str | None = None
         self._builds = 0
+        self._last_patched = False  # the last build patched the one before (paced less)
         self._listeners: list[Callable[[str, Any], None]] = []
         if self.consul_follow is not None:
             self._listeners.append(self._allocations_to_consul(self.consul_follow))
@@ -341,6 +345,7 @@ class Refresher:
     # ------------------------------------------------------------------ building
 
     def _build(self, raw: dict[str, Any], now: datetime, moved: set[str] | None) -> Any:
+        self._last_patched = False
         if self._build_fn is not None:
             return self._build_fn(raw, cluster=self.settings.name, identity=self.identity, now=now)
         if not raw:  # the empty frames before the first answer: nothing to keep
@@ -351,7 +356,8 @@ class Refresher:
         assert fb is not None
         full = fb.full_builds
         frames = fb.build(raw, now=now, changed=moved)
-        if fb.full_builds != full:
+        self._last_patched = fb.full_builds == full
+        if not self._last_patched:
             gcpause.freeze_survivors()
         return frames
 
@@ -512,7 +518,8 @@ class Refresher:
             # Debounce: let other sources that changed at the same moment land first (at start
             # every source answers at about the same time: wait longer until each has).
             self._stop.wait(self.debounce if self._all_answered() else 3 * self.debounce)
-            gap = max(self.min_build_interval, self.build_pause_share * took) - (time.monotonic() - last_build)
+            share = self.patch_pause_share if self._last_patched else self.build_pause_share
+            gap = max(self.min_build_interval, share * took) - (time.monotonic() - last_build)
             if gap > 0:
                 self._stop.wait(gap)
             if self._stop.is_set():
