@@ -157,3 +157,18 @@ def test_a_builder_following_changes_equals_a_full_build_and_keeps_published_fra
         published = patched
     assert builder.full_builds == 1 and builder.patches == 4, builder.why_whole
     assert builder.check_patches == 4  # Consul's frames were patched too, not rebuilt
+
+
+def test_diff_finds_the_changed_items_of_a_kept_list_and_of_a_fresh_body():
+    old = [{"ID": f"a{i}", "ClientStatus": "running"} for i in range(50)]
+    kept = list(old)  # as the event state hands it over: unchanged items are the same objects
+    kept[3] = {**old[3], "ClientStatus": "failed"}
+    kept[7] = dict(old[7])  # another object, equal: not a change
+    kept.append({"ID": "a50", "ClientStatus": "pending"})
+    assert rowpatch.diff(old, kept) == ([3], 50)
+    fresh = [dict(x) for x in kept]  # a blocking query's body: every item another object
+    fresh[9] = {**old[9], "ClientStatus": "lost"}
+    assert rowpatch.diff(old, fresh) == ([3, 9], 50)
+    moved = [dict(x) for x in old]
+    moved[4] = {"ID": "zz", "ClientStatus": "running"}  # another allocation in its place: not a patch
+    assert rowpatch.diff(old, moved) is None
