@@ -47,7 +47,7 @@ from ._common import (
 from .errors import BadResponse, Forbidden, InvalidInput
 from .logframes import FrameDecoder
 from .settings import NomadSettings
-from .slim import parse_list, slim_allocation, slim_deployment
+from .slim import parse_list, shared_json, slim_allocation, slim_deployment
 
 __all__ = ["Listing", "NomadConnector"]
 
@@ -345,7 +345,13 @@ class NomadConnector:
     ) -> Listing:
         ns = self._namespace(namespace)
         return self._list(
-            f"list jobs {self._ns_words(ns)}", "jobs", {"namespace": ns, "meta": "true"}, index, wait, token
+            f"list jobs {self._ns_words(ns)}",
+            "jobs",
+            {"namespace": ns, "meta": "true"},
+            index,
+            wait,
+            token,
+            shared_json,  # element by element: ~30 MB of body text at 100,000 allocations never held whole
         )
 
     def list_allocations(

@@ -59,6 +59,7 @@ __all__ = [
     "TASK_STATE_FIELDS",
     "Memo",
     "parse_list",
+    "shared_json",
     "slim_allocation",
     "slim_catalog_entry",
     "slim_check",
@@ -180,6 +181,14 @@ def slim_allocation(a: Any, memo: Memo | None = None) -> Any:
         return out
     except Exception:  # an unexpected shape: keep it whole
         return a
+
+
+def shared_json(v: Any, memo: Memo) -> Any:
+    """A list element kept whole, its keys and strings shared through the response's memo: the
+    jobs list parsed element by element (``parse_list``) holds neither the whole body's text nor
+    its own copy of every key (``json.loads`` shares keys within one document; one element at a
+    time, each would have its own)."""
+    return _shared_json(memo, v)
 
 
 def _shared_json(memo: Memo, v: Any) -> Any:

@@ -133,6 +133,12 @@ def test_every_list_returns_data_and_its_index(nomad, consul):
         assert isinstance(listing, Listing) and isinstance(listing.data, list) and listing.index > 0
     jobs = nomad.list_jobs().data
     assert jobs and all("Meta" in j for j in jobs)  # meta=true was sent
+    # parsed element by element, the same jobs as the whole body, one key object per key name
+    # (as json.loads shares them within a document) and repeated strings shared
+    whole = requests.get(f"{nomad.settings.addr}/v1/jobs", params={"namespace": "*", "meta": "true"}, timeout=10)
+    assert jobs == whole.json()
+    assert len({id(k) for j in jobs for k in j}) == len({k for j in jobs for k in j})
+    assert len({id(j["Type"]) for j in jobs}) == len({j["Type"] for j in jobs})
     allocs = nomad.list_allocations().data
     assert any(a.get("TaskStates") for a in allocs)  # task_states=true was sent
     assert len({a["Namespace"] for a in allocs}) > 1  # namespace=* was sent
