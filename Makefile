@@ -45,8 +45,12 @@ lint: dev-deps
 typecheck: dev-deps
 	$(VENV)/bin/mypy
 
+# The suite waits on servers and browsers more than it computes: two workers (pytest-xdist), each
+# test file on one worker so its module fixtures (sandboxes, pages' snapshots) are built once.
+TEST_WORKERS ?= 2
+
 test: lint typecheck browser postgresql oidc-provider
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: dev-deps
 	$(PY) -m bench

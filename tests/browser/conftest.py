@@ -10,7 +10,7 @@
 - ``login(page, username)``: signs in through the provider's login form and waits for the dashboard.
 
 All fixtures but ``page`` are session-scoped: one provider, one sandbox, one app and one browser
-for the whole browser suite (the machine has 2 cores).
+for the whole browser suite, per pytest-xdist worker when ``make test`` runs it in parallel.
 """
 
 from __future__ import annotations
@@ -206,7 +206,9 @@ def dashboard(oidc, cluster, app_port, tmp_path_factory):
     finally:
         stop(proc)
         OUTPUT.mkdir(exist_ok=True)
-        shutil.copy(log, OUTPUT / "browser-streamlit.log")
+        # each xdist worker runs a dashboard of its own: one log each (gw0, gw1), none overwritten
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        shutil.copy(log, OUTPUT / (f"browser-streamlit-{worker}.log" if worker else "browser-streamlit.log"))
 
 
 @pytest.fixture(scope="session")
