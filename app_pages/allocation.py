@@ -117,16 +117,8 @@ def pick_allocation(shown: dict, key) -> None:
         "Pick an allocation below (troubled first), or search its ID, job or client in the sidebar.",
         icon=":material/search:",
     )
-    widgets.linked_table(
-        shown["pick"],
-        key=f"{P}_pick",
-        link_col="allocation",
-        page="app_pages/allocation.py",
-        param="alloc",
-        column_config=widgets.PICK_ALLOC_COLS,
-        row_height=widgets.ALLOC_ROW_HEIGHT,
-        max_height=720,
-        shared_as=key,
+    widgets.alloc_linked_table(
+        shown["pick"], key=f"{P}_pick", column_config=widgets.PICK_ALLOC_COLS, max_height=720, shared_as=key
     )
     if shown["total"] > PICK_LIMIT:
         st.caption(f"The {PICK_LIMIT} most troubled and newest of {shown['total']} allocations.")

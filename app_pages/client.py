@@ -143,16 +143,7 @@ def draw(client: str, job: str, snap, alloc_key, value) -> None:
             else "Your role cannot open allocation pages, so the IDs are plain text."
         )
     )
-    widgets.linked_table(
-        allocs,
-        key=f"{P}_allocs",
-        link_col="allocation",
-        page="app_pages/allocation.py",
-        param="alloc",
-        column_config=ALLOC_COLS,
-        row_height=widgets.ALLOC_ROW_HEIGHT,
-        shared_as=alloc_key,
-    )
+    widgets.alloc_linked_table(allocs, key=f"{P}_allocs", column_config=ALLOC_COLS, shared_as=alloc_key)
 
     st.subheader("Recent activity (24 h)")
     if shaped["activity"].data:

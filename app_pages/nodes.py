@@ -36,16 +36,7 @@ def render_node(node: dict, allocs) -> None:
     st.page_link("app_pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
     table = tables.node_allocations(allocs, node["node_id"])
     st.subheader(f"Allocations on this node ({len(table)})")
-    widgets.linked_table(
-        table,
-        key=f"{P}_allocs",
-        link_col="allocation",
-        page="app_pages/allocation.py",
-        param="alloc",
-        column_config=widgets.NODE_ALLOC_COLS,
-        row_height=widgets.ALLOC_ROW_HEIGHT,
-        max_height=720,
-    )
+    widgets.alloc_linked_table(table, key=f"{P}_allocs", column_config=widgets.NODE_ALLOC_COLS, max_height=720)
 
 
 def _shape(nodes, datacenter: str):

@@ -286,3 +286,19 @@ def linked_table(
         value = str(df.iloc[rows[0]][link_col])
         _page, wanted = link_params(value)  # with the row's cluster, when it has one
         st.switch_page(page, query_params=wanted if param in wanted else {param: value})
+
+
+def alloc_linked_table(df, *, key: str, column_config: dict, max_height: int = 460, shared_as: tuple | None = None):
+    """A table of allocations (``tables.alloc_table``) whose rows open the allocation page, its
+    rows tall enough (ALLOC_ROW_HEIGHT) for the last event to wrap; see ``linked_table``."""
+    linked_table(
+        df,
+        key=key,
+        link_col="allocation",
+        page="app_pages/allocation.py",
+        param="alloc",
+        column_config=column_config,
+        max_height=max_height,
+        row_height=ALLOC_ROW_HEIGHT,
+        shared_as=shared_as,
+    )
