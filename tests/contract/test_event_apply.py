@@ -17,12 +17,13 @@ later changes are not yet made (a stub read late would hide a missed signal).
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 import requests
+from consul_world import act as world_act
+from consul_world import running as world_running
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -75,24 +76,14 @@ def frames_after(nomad: NomadConnector, index: int) -> list[dict]:
 
 
 def running(sb) -> list:
-    w = sb.world
-    with w.lock:
-        return [
-            a
-            for a in sorted(w.alloc_list, key=lambda a: a.id)
-            if a.client_status == "running" and not a.terminal and not a.job.client.scenario and a.node.status != "down"
-        ]
+    """The allocations a restart or stop always reaches (consul_world.running, reachable)."""
+    return world_running(sb, reachable=True)
 
 
 def act(sb, op: str, n: int) -> None:
     w = sb.world
-    if op == "churn":
-        with w.lock:
-            w._churn_rng = random.Random(n)
-            w._churn_change(w.clock.now_ns())
-            w.changed.notify_all()
-    elif op == "time":
-        sb.clock.advance(5 + n % 60)
+    if op in ("churn", "time"):  # consul_world.act: a churn draw, or 5 to 64 s passing
+        world_act(sb, op, n, spread=60)
     elif op in ("launch", "blocked"):  # sandbox/world/jobflow.py: a periodic run; no room for a replacement
         with w.lock:
             if op == "launch":
