@@ -83,7 +83,7 @@ def running(sb) -> list:
 def act(sb, op: str, n: int) -> None:
     w = sb.world
     if op in ("churn", "time"):  # consul_world.act: a churn draw, or 5 to 64 s passing
-        world_act(sb, op, n, spread=60)
+        world_act(sb, op, n, spread=60, reachable=True)
     elif op in ("launch", "blocked"):  # sandbox/world/jobflow.py: a periodic run; no room for a replacement
         with w.lock:
             if op == "launch":
@@ -100,15 +100,8 @@ def act(sb, op: str, n: int) -> None:
             job = jobs[n % len(jobs)]
         r = requests.delete(f"{sb.nomad_addr}/v1/job/{job.id}", params={"namespace": job.namespace, "purge": "true"})
         assert r.status_code == 200, r.text
-    else:
-        live = running(sb)
-        if not live:
-            return
-        a = live[n % len(live)]
-        path = "client/allocation" if op == "restart" else "allocation"
-        verb = "restart" if op == "restart" else "stop"
-        r = requests.post(f"{sb.nomad_addr}/v1/{path}/{a.id}/{verb}", json={}, timeout=10)
-        assert r.status_code == 200, r.text
+    else:  # consul_world.act: a restart or stop of a reachable allocation
+        world_act(sb, op, n, spread=60, reachable=True)
 
 
 OPS = st.lists(
