@@ -18,6 +18,7 @@ Pure functions; ``views.incremental`` keeps the state and decides when this appl
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from itertools import repeat
 from typing import Any
@@ -94,6 +95,17 @@ def _by_identity(old: list, new: list, old_frame: pd.DataFrame, build: Callable[
     # Identity is only meaningful while the old list holds its items (it does: the caller keeps it).
     where = dict(zip(map(id, old), range(len(old))))  # C loops: ~10 ms at 100,000
     pos = np.fromiter(map(where.get, map(id, new), repeat(-1)), dtype=np.int64, count=len(new))
+    # A full read again (every item another object, most of them equal): an item equal to the old
+    # one at its position keeps that row too, compared in C (rebuilding both frames took 60% of a
+    # refresh's build at 10,000 allocations; the comparison ~5 ms).
+    other = np.flatnonzero(pos[: len(old)] < 0)
+    if len(other):
+        same = np.fromiter(
+            map(operator.eq, map(old.__getitem__, other.tolist()), map(new.__getitem__, other.tolist())),
+            dtype=bool,
+            count=len(other),
+        )
+        pos[other[same]] = other[same]
     fresh_at = np.flatnonzero(pos < 0)
     if len(fresh_at) > max(16, MAX_FRESH_SHARE * len(new)):
         return None

@@ -143,3 +143,35 @@ def test_an_instance_listed_before_its_allocation_takes_its_client_when_it_comes
     assert builder.patches == 1 and builder.full_builds == 1 and builder.consul_rebuilds == 0, builder.why_whole
     assert patched.services["client"].tolist()[-1] == "acme"
     assert "acme" in set(patched.checks.loc[patched.checks["status"] == "critical", "client"])
+
+
+def fresh_copy(raw: dict) -> dict:
+    """The same Consul answers read again: every entry and check another object, equal ones."""
+    return {
+        **raw,
+        "consul_services": {n: [dict(e) for e in rows] for n, rows in raw["consul_services"].items()},
+        "consul_checks": [dict(c) for c in raw["consul_checks"]],
+    }
+
+
+@pytest.mark.parametrize("moved", [False, True])
+def test_a_full_read_again_keeps_the_rows_of_equal_items(moved):
+    """A full read of Consul (a reload, the paced re-read, each refresh of ``python -m bench``) is
+    every item another object: the equal ones keep their rows, as the same objects do, so the
+    frames are patched (what changed built again), not rebuilt from scratch, and equal a full build."""
+    raw = base()  # with more instances than a patch builds again (views.checkpatch.MAX_FRESH_SHARE)
+    many = [entry(f"s{i}", f"n{i % 7}", ("acme", "globex")[i % 2], "1.0") for i in range(3, 43)]
+    raw["consul_services"] = {"web": [*raw["consul_services"]["web"], *many]}
+    raw["consul_checks"] += [check(e["Node"], f"c{e['ServiceID']}", e["ServiceID"], "passing") for e in many]
+    builder = FrameBuilder(cluster="t", identity=views.ClientIdentity())
+    first = builder.build(raw, now=NOW)
+    new = fresh_copy(raw)
+    if moved:
+        new["consul_checks"][1]["Status"] = "passing"
+        new["consul_services"]["web"][0]["ServiceMeta"] = {"client": "acme", "version": "1.1"}
+    patched = builder.build(new, now=NOW)
+    want = views.build_frames(new, cluster="t", identity=views.ClientIdentity(), now=NOW)
+    for name, frame in want.as_dict().items():
+        pd.testing.assert_frame_equal(getattr(patched, name), frame, obj=f"patched frame {name}")
+    assert builder.consul_rebuilds == 0 and builder.full_builds == 1, builder.why_whole
+    assert patched.services.equals(first.services) is not moved
