@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -118,18 +119,41 @@ def _slim_event(e: Any, m: Callable[[Any, Any], Any]) -> Any:
     return out
 
 
+_EVENT_ROW = operator.itemgetter(*EVENT_FIELDS)
+# _event_values unpacks these seven by name: a field added to EVENT_FIELDS must be added there too.
+assert EVENT_FIELDS == ("Time", "Type", "DisplayMessage", "Message", "ExitCode", "Signal", "FailsTask")
+
+
 def _event_values(evs: list, m: Callable[[Any, Any], Any]) -> tuple:
     """A task's events as one flat tuple of their ``EVENT_FIELDS`` values, event after event
     (``common.fields.event_rows``): 56 bytes an event where a 7-key dict takes ~270 and a tuple per
     event ~100 (its header and the list's slot), over ~550,000 events at 100,000 allocations. A
-    missing field is None."""
+    missing field is None. The time and the words are shared through the memo; the exit code and
+    signal are small ints (one object each already) and the flag a bool, kept as they came: a
+    third less time than sharing every value in a loop over the fields (~550,000 events a load)."""
     out: list = []
-    add = out.append
-    for e in evs:
-        for k in EVENT_FIELDS:
-            v = e.get(k)
-            c = v.__class__
-            add(m(v, v) if c is str or c is int else v)
+    add = out.extend
+    try:
+        for e in evs:
+            t, kind, display, message, code, signal, fails = _EVENT_ROW(e)
+            add(
+                (
+                    m(t, t) if t.__class__ is int else t,
+                    m(kind, kind) if kind.__class__ is str else kind,
+                    m(display, display) if display.__class__ is str else display,
+                    m(message, message) if message.__class__ is str else message,
+                    code,
+                    signal,
+                    fails,
+                )
+            )
+    except KeyError:  # an older/partial event: its fields one by one, None where missing
+        out = []
+        for e in evs:
+            for k in EVENT_FIELDS:
+                v = e.get(k)
+                c = v.__class__
+                out.append(m(v, v) if c is str or c is int else v)
     return tuple(out)
 
 
