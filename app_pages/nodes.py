@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import freshness, live, runtime, shared, tables, widgets
+from ui import live, runtime, shared, tables, widgets
 
 P = "nodes"
 cfg = runtime.dashboard_config()
@@ -24,7 +24,7 @@ NODE_COLS = {
 }
 
 
-def render_node(node: dict, allocs) -> None:
+def render_node(node: dict, table, key: tuple) -> None:
     md = tables.md_text
     st.title(f":material/dns: {md(node['name'])}")
     st.markdown(
@@ -34,9 +34,10 @@ def render_node(node: dict, allocs) -> None:
         + f" · {md(node['address'])} · ID {tables.md_code(node['node_id'], 40)}"
     )
     st.page_link("app_pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
-    table = tables.node_allocations(allocs, node["node_id"])
     st.subheader(f"Allocations on this node ({len(table)})")
-    widgets.alloc_linked_table(table, key=f"{P}_allocs", column_config=widgets.NODE_ALLOC_COLS, max_height=720)
+    widgets.alloc_linked_table(
+        table, key=f"{P}_allocs", column_config=widgets.NODE_ALLOC_COLS, max_height=720, shared_as=key
+    )
 
 
 def _shape(nodes, datacenter: str):
@@ -45,19 +46,34 @@ def _shape(nodes, datacenter: str):
     return shown, tables.node_table(shown)
 
 
-@st.fragment(run_every=cfg.page_refresh_seconds)
-def render_one(value: str) -> None:
-    widgets.still_signed_in(principal)
-    snap = runtime.snapshot()
-    if not freshness.render(snap):
-        return
+def shape_one(snap, value: str) -> dict:
+    """What ``?node=value`` shows of ``snap``, once per snapshot for every session (ui.shared): the
+    node and its allocations' table, or why the value finds no node."""
     node, problem = tables.resolve_node(snap.frames.nodes, value)
     if node is None:
+        return {"problem": problem}
+    return {"node": node, "allocs": tables.node_allocations(snap.frames.allocations, node["node_id"])}
+
+
+def render_one(value: str) -> None:
+    """One node follows the snapshot (``ui.live``): the freshness line moves every refresh; the
+    header and the allocations' table are drawn again only when the node's row or its allocations
+    change, or each minute for the table's browser-worded ages."""
+
+    def shaped(snap):
+        key = shared.page_key(P, snap, ("node", value), per_view=False, bucket=0)
+        return key, shared.cached(key, lambda: shape_one(snap, value))
+
+    live.follow(shaped, draw_one, every=cfg.page_refresh_seconds, principal=principal, browser_ages=True)
+
+
+def draw_one(snap, key, shown: dict) -> None:
+    if "problem" in shown:
         st.title(":material/dns: Nodes")
-        st.error(problem)
+        st.error(shown["problem"])
         st.page_link("app_pages/nodes.py", label="All nodes", icon=":material/arrow_back:")
         return
-    render_node(node, snap.frames.allocations)
+    render_node(shown["node"], shown["allocs"], key)
 
 
 def render_all(datacenter: str) -> None:

@@ -92,3 +92,14 @@ def test_allocation_events_wrap_so_the_error_is_readable(laptop, dashboard, clus
     for i in range(min(events.count(), 2)):
         assert_fits(events.nth(i), f"task events table {i}")
     save(page, f"allocation-{theme}")
+
+
+def test_one_node_page_fits_with_its_allocations(laptop, dashboard):
+    page, theme = laptop
+    page.goto(dashboard.url + "/nodes?node=nomad-mtl1-002")  # failed, pending, running and complete ones
+    wait_for_app(page)
+    table = grids(page).first
+    assert_fits(table, "node allocations")
+    headers = {h.strip() for h in table.locator('[role="columnheader"]').all_inner_texts()}
+    assert {"Allocation", "Status", "Client", "Last event"} <= headers, headers
+    save(page, f"node-{theme}")

@@ -217,3 +217,51 @@ def test_a_change_reaches_an_open_allocation_page_without_a_reload(browser, dash
         assert "ago" in page.evaluate(FRESHNESS)
     finally:
         context.close()
+
+
+ALLOC_STATUS = """(id) => {
+  const grid = document.querySelector('[data-testid="stDataFrame"]');
+  if (!grid) return null;
+  const heads = [...grid.querySelectorAll('[role="columnheader"]')].map(h => h.innerText.trim());
+  for (const r of grid.querySelectorAll('[role="row"]')) {
+    const cells = [...r.querySelectorAll('[role="gridcell"]')].map(c => c.innerText.trim());
+    const row = {};
+    heads.slice(heads.length - cells.length).forEach((h, i) => { row[h] = cells[i]; });
+    if ((row['Allocation'] || '').includes('alloc=' + id)) return row['Status'];  // the link's URL
+  }
+  return null;
+}"""
+
+
+def test_a_change_reaches_an_open_node_page_without_a_reload(browser, dashboard, cluster, login):
+    """One node's page (?node=) draws its header and allocations' table once per page run too
+    (ui.live.follow): an allocation on that node stopped meanwhile (as another person's action
+    would) must show as complete in the open page's table within a refresh or two, in the same page
+    (no reload). The node is one with few allocations, so every row of its table is on screen."""
+    import requests
+
+    nomad = cluster["NOMAD_ADDR"]
+    candidates = []
+    for node in requests.get(nomad + "/v1/nodes", timeout=10).json():
+        allocs = requests.get(nomad + f"/v1/node/{node['ID']}/allocations", timeout=10).json()
+        running = [a for a in allocs if a["ClientStatus"] == "running"]
+        if node["Status"] == "ready" and running and len(allocs) <= 6:
+            candidates.append((len(allocs), node["Name"], running[0]["ID"]))
+    assert candidates
+    _, name, alloc_id = min(candidates)
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        login(page, "support")
+        page.goto(dashboard.url + f"/nodes?node={name}")
+        page.wait_for_function(f"(a) => (({ALLOC_STATUS})(a) || '').endsWith('running')", arg=alloc_id)
+        next_refresh(page)  # a page run on a settled snapshot
+        page.evaluate("() => { window.__stillTheSamePage = true; }")  # gone if the page were reloaded
+        resp = requests.post(nomad + f"/v1/allocation/{alloc_id}/stop", timeout=10)
+        assert resp.status_code == 200, resp.text
+        page.wait_for_function(f"(a) => (({ALLOC_STATUS})(a) || '').endsWith('complete')", arg=alloc_id, timeout=60_000)
+        assert page.evaluate("() => window.__stillTheSamePage === true")
+        assert "ago" in page.evaluate(FRESHNESS)
+    finally:
+        context.close()
