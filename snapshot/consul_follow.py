@@ -35,11 +35,12 @@ So, per source, with the refresher's fetch signature ``(index, wait) -> Listing`
   nobody told of) makes a full read due; so does a name that appears without a lookup finding it.
 * ``checks``: every check once (``/v1/health/state/any``), then a blocking query on
   ``/v1/health/state/warning`` and a read of ``/critical``; the changed allocations' checks are
-  looked up the same way, every other call: when allocations are to be looked up, the not-passing
-  checks are read first, at once, and handed out when any check was written (a flap does not
-  wait for the lookups), and the next call looks up before anything else.  The list handed out is the non-passing answer plus the held checks as
-  passing; a held check that was not passing and is missing from the answer has recovered and is
-  shown passing without its output (the one difference from a full read).
+  looked up the same way, on a thread of their own (one lookup at a time), so a flap never waits
+  for a lookup: while one runs, the not-passing checks are read at once, without blocking, and the
+  first call after it ended applies it.  A wake also looks up again those reported in the last
+  ``settle`` seconds not seen changed yet.  The list handed out is the non-passing answer plus the
+  held checks as passing; a held check that was not passing and is missing from the answer has
+  recovered and is shown passing without its output (the one difference from a full read).
 * A full read, when due (an unexplained wake on either source, more changed allocations at once
   than ``overflow``, or ``full_max`` seconds since the last while things change), waits for
   ``full_min`` seconds after the last or longer when full reads are slow: they take at most
@@ -275,6 +276,28 @@ def _same(a: list[dict], b: list[dict]) -> bool:
     return sorted(a, key=key) == sorted(b, key=key)
 
 
+class _Lookup:
+    """One lookup on a daemon thread of its own: ``fetch()``'s result or error, once done."""
+
+    def __init__(self, ids: set[str], fetch: Callable[[], dict]):
+        self.ids = ids
+        self.result: dict | None = None
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._run, args=(fetch,), name="consul-checks-lookup", daemon=True).start()
+
+    def _run(self, fetch: Callable[[], dict]) -> None:
+        try:
+            self.result = fetch()
+        except BaseException as err:  # handed to the checks call that applies it
+            self.error = err
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: float | None) -> bool:
+        return self._done.wait(timeout)
+
+
 class ConsulFollow:
     """Consul's checks and services for one refresher: two watcher threads call ``checks`` and
     ``services``, each with its own state; ``allocations_changed`` may be called from any thread."""
@@ -290,6 +313,7 @@ class ConsulFollow:
         full_share: float = FULL_SHARE,
         full_max: float = FULL_MAX,
         settle: float = SETTLE,
+        lookup_wait: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ):
         self.consul = consul
@@ -298,6 +322,9 @@ class ConsulFollow:
         self.full_share = float(full_share)
         self.full_max = float(full_max)
         self.settle = float(settle)
+        # How long a checks call waits for the lookup an earlier call started: None (direct use,
+        # tests) until it ends, so each call's promise holds; the refresher passes 0.
+        self.lookup_wait = lookup_wait
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self.counts = {
@@ -321,7 +348,7 @@ class ConsulFollow:
         self._checks_index = 0
         self._checks_block = 0
         self._checks_due = 0.0
-        self._lookups_next = False  # the last answer put the lookups off: they come first now
+        self._inflight: _Lookup | None = None  # the checks lookup under way
         # services
         self._svc: dict[str, list[dict]] | None = None
         self._svc_allocs: dict[str, tuple[str, ...]] = {}
@@ -387,6 +414,7 @@ class ConsulFollow:
         started, seq = self._monotonic(), self.allocs.mark()
         got = self.consul.health_state("any", slim=self.slim)
         self._checks_full = {_check_key(c): c for c in got.data}
+        self._inflight = None  # a lookup under way read older rows than these: dropped
         self._checks_allocs = {}
         for k, c in self._checks_full.items():
             a = alloc_of(c.get("ServiceID"))
@@ -401,13 +429,17 @@ class ConsulFollow:
         self._count("checks_full")
         return Listing(self._checks_list, got.index)
 
-    def _lookup_checks(self, ids: set[str]) -> set[str]:
-        """Replace the held checks of these allocations with Consul's; returns those that differed."""
-        full = self._checks_full
-        assert full is not None
-        known = {full[k].get("ServiceName") or "" for a in ids for k in self._checks_allocs.get(a, ())} - {""}
+    def _fetch_checks(self, ids: set[str], known: set[str]) -> dict:
+        """``{name: check rows}`` of these allocations as Consul has them now (HTTP only: it runs on
+        a lookup's own thread and touches no state)."""
         got, _ = self._lookup(ids, lambda n, f: self.consul.health_checks(n, slim=self.slim, filter=f), known)
         self._count("checks_lookups")
+        return got
+
+    def _apply_checks(self, ids: set[str], got: dict) -> set[str]:
+        """Replace the held checks of these allocations with a lookup's; returns those that differed."""
+        full = self._checks_full
+        assert full is not None
         fresh = _by_alloc(c for rows in got.values() for c in rows)
         changed = set()
         for a in ids:
@@ -423,27 +455,47 @@ class ConsulFollow:
                 _add(self._checks_allocs, a, _check_key(c))
         return changed
 
+    def _start_lookup(self, ids: set[str]) -> None:
+        """Look these allocations' checks up on their own thread (the names they hold now are asked
+        for too, so a deregistration shows)."""
+        full = self._checks_full
+        assert full is not None
+        known = {full[k].get("ServiceName") or "" for a in ids for k in self._checks_allocs.get(a, ())} - {""}
+        self._inflight = _Lookup(ids, functools.partial(self._fetch_checks, ids, known))
+
+    def _finish_lookup(self) -> set[str]:
+        """The allocations whose checks a finished lookup found changed, applied (none while it
+        runs; ``lookup_wait`` None waits for it). A lookup's error is the call's."""
+        job = self._inflight
+        if job is None or not job.wait(self.lookup_wait):
+            return set()
+        self._inflight = None
+        if job.error is not None:
+            raise job.error
+        found = self._apply_checks(job.ids, job.result or {})
+        self.allocs.settle_seen("checks", found)
+        return found
+
     def checks(self, index: int | None, wait: float | None) -> Listing:
-        """Every check, as ``/v1/health/state/any`` lists them; blocking on ``index``."""
+        """Every check, as ``/v1/health/state/any`` lists them; blocking on ``index``.
+
+        The allocations Nomad reported are looked up on a thread of their own, one lookup at a time,
+        and applied by the first call after it finished: at 100,000 on a busy server a lookup takes
+        seconds, and a flap must not wait for it. Meanwhile the not-passing checks are read at once,
+        without blocking (the refresher paces the calls), so a lookup is applied soon after it ends."""
         if self._checks_full is None or not index or index != self._checks_index:
             return self._read_checks()
-        if self.allocs.pending("checks") and not self._lookups_next:
-            # Lookups wait for the not-passing checks' answer (at 100,000 on a busy server they take
-            # seconds, and Nomad reports allocations several times a second): a flap shows now, and
-            # the next call looks up first.
-            self._lookups_next = True
-            got = self._not_passing()
-            if got is not None:
-                return got
-        self._lookups_next = False
-        new, recent, over = self.allocs.take("checks")
-        if over:
-            self._want = {"services": True, "checks": True}
-        # Allocations Nomad just reported are looked up first; then the blocking query, which comes
-        # back at once when their change moved the index (a registration writes its checks too).
+        found = self._finish_lookup()
+        recent: set[str] = set()
+        if self._inflight is None:
+            new, recent, over = self.allocs.take("checks")
+            if over:
+                self._want = {"services": True, "checks": True}
+            if new:  # with the earlier ones not seen changed yet
+                self._start_lookup(recent)
+                recent = set()
         # Both states answer with the checks table's index: block on one, read the other at once.
-        found = self._lookup_checks(recent) if new else set()  # with the earlier ones not seen yet
-        block = None if found else self._checks_block
+        block = None if (found or self._inflight is not None) else self._checks_block
         warning = self.consul.health_state("warning", index=block, wait=wait if block else None, slim=self.slim)
         if warning.index < self._checks_block:
             return self._read_checks()
@@ -454,34 +506,13 @@ class ConsulFollow:
             return Listing(self._checks_list, self._checks_index)  # the wait ended with nothing new
         critical = self.consul.health_state("critical", slim=self.slim)
         self._count("checks_not_passing")
-        later = recent if moved and not new else set()  # reported earlier, not seen changed yet
-        if later:
-            found |= self._lookup_checks(later)
-        self.allocs.settle_seen("checks", found)
+        if moved and recent and self._inflight is None:
+            self._start_lookup(recent)  # reported earlier, not seen changed yet: a registration since?
         self._checks_block = warning.index
-        if moved or found:
-            # A check that went warning -> critical between the two reads is in both: the later wins.
-            # One that went critical -> warning is in neither and shows passing until the next answer,
-            # which comes at once: the index has moved past the one this answer is filed under.
-            self._checks_list = merge_checks(self._checks_full, warning.data + critical.data)
-            self._checks_index = max(self._checks_index, warning.index)
-        return Listing(self._checks_list, self._checks_index)
-
-    def _not_passing(self) -> Listing | None:
-        """The checks that are not passing read at once (no lookups, no blocking): the answer when
-        any check was written since the last, else None."""
-        warning = self.consul.health_state("warning", slim=self.slim)
-        if warning.index < self._checks_block:
-            return self._read_checks()
-        moved = warning.index != self._checks_block
-        if self._full_due("checks", self._checks_due, moved=moved):
-            return self._read_checks()
-        if not moved:
-            return None
-        critical = self.consul.health_state("critical", slim=self.slim)
-        self._count("checks_not_passing")
-        self._checks_block = warning.index
-        self._checks_list = merge_checks(self._checks_full or {}, warning.data + critical.data)
+        # A check that went warning -> critical between the two reads is in both: the later wins.
+        # One that went critical -> warning is in neither and shows passing until the next answer,
+        # which comes at once: the index has moved past the one this answer is filed under.
+        self._checks_list = merge_checks(self._checks_full, warning.data + critical.data)
         self._checks_index = max(self._checks_index, warning.index)
         return Listing(self._checks_list, self._checks_index)
 

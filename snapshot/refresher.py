@@ -147,7 +147,10 @@ class Refresher:
         # Consul by its follower (snapshot.consul_follow, issue 13 item 2; DASHBOARD_CONSUL_DELTA=0
         # turns it off) or by whole lists. The follower is told which allocations changed.
         delta = consul_follow_enabled(os.environ) if consul_delta is None else bool(consul_delta)
-        self.consul_follow = ConsulFollow(self.consul, slim=slim) if delta and self.consul is not None else None
+        # lookup_wait=0: a checks call never waits for a lookup of changed allocations (a flap shows
+        # while one runs; a finished one is applied by the next call).
+        c = self.consul
+        self.consul_follow = ConsulFollow(c, slim=slim, lookup_wait=0) if delta and c is not None else None
         consul_mode = MODE_FOLLOW if self.consul_follow is not None else MODE_LISTS
         if self.consul_follow is not None:
             # Its wakes read only the checks that are not passing: paced closer, a flap shows sooner.

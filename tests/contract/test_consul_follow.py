@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import views
-from connectors import ConsulConnector
+from connectors import ConsulConnector, NomadConnector
 from snapshot.consul_follow import AllocChanges, ConsulFollow
 
 __all__ = ["conns", "sb"]  # the shared world's fixtures (tests/contract/consul_world.py)
@@ -255,3 +255,39 @@ def test_the_refresher_tells_the_follower_which_allocations_changed(fresh):
         assert old.id not in {a[12:48] for a in catalog_ids()}
     assert ref.consul_follow.counts["services_full"] == 1
     assert ref.consul_follow.counts["services_lookups"] >= 1
+
+
+def test_a_flap_does_not_wait_for_a_lookup(fresh):
+    """The changed allocations' lookup runs on its own thread: while Consul is slow to answer it
+    (seconds at 100,000 on a busy server), a flap still shows in the next answer, the stopped
+    allocation's checks still held; the first answer after the lookup ended has them gone."""
+    sb, consul = fresh
+    nomad = NomadConnector(settings_of(sb).nomad)
+    follow = ConsulFollow(consul, lookup_wait=0)  # as the refresher makes it
+    changes = AllocChanges()
+    changes(nomad.list_allocations(slim=True).data)
+    first = follow.checks(None, None)
+    w = sb.world
+    with w.lock:
+        gone = registered(sb)[0]
+        gone_ids = {s.id for s in w.consul_by_alloc[gone.id] if s in w.consul_services}
+        other = next(s for s in w.consul_services if s.check_status == "passing" and s.alloc is not gone)
+    r = requests.post(f"{sb.nomad_addr}/v1/allocation/{gone.id}/stop", json={}, timeout=10)
+    assert r.status_code == 200, r.text
+    follow.allocations_changed(changes(nomad.list_allocations(slim=True).data))
+    sb.faults.inject("consul", "/v1/health/checks/:name", latency=5.0)  # the lookup's reads
+    got = follow.checks(first.index, 1)  # starts the lookup
+    with w.lock:
+        w._set_check(other, "warning", "HTTP GET: 429 Too Many Requests")
+        other.check_modify_index = w.touch("consul_checks")
+    got = follow.checks(got.index, 1)
+    by_sid = {c["ServiceID"]: c for c in got.data}
+    assert by_sid[other.id]["Status"] == "warning"
+    assert gone_ids <= by_sid.keys(), "the lookup was still under way"
+    sb.faults.clear()
+    follow.lookup_wait = None  # the next call waits for the lookup to end
+    got = follow.checks(got.index, 1)
+    by_sid = {c["ServiceID"]: c for c in got.data}
+    assert by_sid[other.id]["Status"] == "warning" and not gone_ids & by_sid.keys()
+    assert keyed(got.data) == keyed(consul.health_state("any", slim=True).data)
+    assert follow.counts["checks_full"] == 1
