@@ -76,6 +76,7 @@ __all__ = [
     "alloc_filter",
     "alloc_of",
     "consul_follow_enabled",
+    "merge_again",
     "merge_checks",
 ]
 
@@ -140,16 +141,31 @@ def merge_checks(full: dict[Key, dict], not_passing: list[dict]) -> list[dict]:
 
     Order: the answer's first (each state's list is in a full read's order, so the checks client
     health names come in the order a full read would give), then the held checks."""
+    return merge_again(full, not_passing, {})[0]
+
+
+def merge_again(full: dict[Key, dict], not_passing: list[dict], last: dict[Key, dict]) -> tuple[list, dict]:
+    """``merge_checks``, and the checks of its list that are not ``full``'s objects (the answer's,
+    the recovered): the next call's ``last``. A check equal to ``last``'s is handed out again, the
+    very same object, so the frame builder (views.checkpatch, by identity) builds again only the
+    checks that changed, not every one that is not passing (each answer is parsed afresh)."""
+    mine: dict[Key, dict] = {}
+
+    def again(k: Key, c: dict) -> dict:
+        o = last.get(k)
+        mine[k] = c = o if o is not None and o == c else c
+        return c
+
     fresh = {_check_key(c): c for c in not_passing}
-    out = list(fresh.values())
+    out = [again(k, c) for k, c in fresh.items()]
     for k, c in full.items():
         if k in fresh:
             continue
         if c.get("Status") == "passing":
             out.append(c)
         else:  # recovered since it was read
-            out.append({**c, "Status": "passing", "Output": ""})
-    return out
+            out.append(again(k, {**c, "Status": "passing", "Output": ""}))
+    return out, mine
 
 
 def _marks(allocs: list) -> dict[str, tuple]:
@@ -345,6 +361,7 @@ class ConsulFollow:
         self._checks_full: dict[Key, dict] | None = None
         self._checks_allocs: dict[str, tuple[Key, ...]] = {}  # tuples: most hold one (a set is 216 bytes)
         self._checks_list: list[dict] = []
+        self._checks_last: dict[Key, dict] = {}  # the last list's checks that are not held objects
         self._checks_index = 0
         self._checks_block = 0
         self._checks_due = 0.0
@@ -421,6 +438,7 @@ class ConsulFollow:
             if a:
                 _add(self._checks_allocs, a, k)
         self._checks_list = list(got.data)
+        self._checks_last = {}
         self._checks_index = self._checks_block = got.index
         self._checks_due = self._next_due(started, "checks")
         self._last_full["checks"] = started
@@ -512,7 +530,9 @@ class ConsulFollow:
         # A check that went warning -> critical between the two reads is in both: the later wins.
         # One that went critical -> warning is in neither and shows passing until the next answer,
         # which comes at once: the index has moved past the one this answer is filed under.
-        self._checks_list = merge_checks(self._checks_full, warning.data + critical.data)
+        self._checks_list, self._checks_last = merge_again(
+            self._checks_full, warning.data + critical.data, self._checks_last
+        )
         self._checks_index = max(self._checks_index, warning.index)
         return Listing(self._checks_list, self._checks_index)
 
