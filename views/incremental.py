@@ -12,7 +12,8 @@ changed rows (``views.rowpatch``), and only those are parsed again:
   counts), or for all, vectorised (allocation age, each job's latest deployment);
 * ``checks`` and ``services`` when only Consul's checks changed: ``views.checkpatch``;
 * ``clients``: only the changed rows' clients are assessed again (``client_rows`` on their rows),
-  merged and sorted as a full build sorts; every client at least every ``clients_max_age`` s.
+  merged and sorted as a full build sorts; every client at least every ``clients_max_age`` s, in a
+  rolling pass (a share per patch) while builds come often.
 
 Anything else (nodes, which client a job belongs to, Consul's catalog, lists that shrank or changed
 mostly) is built from scratch. Incremental == full build for the same ``now``:
@@ -70,7 +71,9 @@ class _State:
     nomad_services: Any = None
     clients: Any = None
     findings: dict = field(default_factory=dict)  # client -> findings (the clients sort)
-    clients_at: int = 0  # now (ns) of the last full assessment
+    clients_at: int = 0  # now (ns) of the last full assessment, or of the rolling pass's start
+    roll: tuple = ()  # the clients of the rolling pass (names, sorted), and how many were assessed
+    roll_done: int = 0
     frames: Any = None
 
 
@@ -208,7 +211,24 @@ class FrameBuilder:
         df, found = self._assess(s, jobs, now_ts, None)
         s.findings = dict(zip(df["client"].tolist(), found)) if len(df) else {}
         s.clients = _clients.sort_clients(df, found)
-        s.clients_at = now_ts.value
+        s.clients_at, s.roll, s.roll_done = now_ts.value, (), 0
+
+    def _rolling(self, s: _State, now_ns: int) -> set:
+        """The clients due again in a rolling pass: every client once over half of
+        ``clients_max_age``, a share per patch as time passes (one build assessing them all took
+        0.6 to 1.3 s at 100,000, and every change arriving meanwhile waited for it), so each is
+        assessed at least every ``clients_max_age`` s while builds come often (else the whole
+        assessment when that is up, as before). A new pass starts once the last is done."""
+        span = max(1, self.clients_max_age_ns // 2)
+        elapsed = now_ns - s.clients_at
+        if elapsed >= span and s.roll_done >= len(s.roll):
+            names = s.clients["client"].tolist() if s.clients is not None and len(s.clients) else []
+            s.clients_at, s.roll, s.roll_done = now_ns, tuple(sorted(names)), 0
+            elapsed = 0
+        upto = min(len(s.roll), -(-len(s.roll) * max(elapsed, 0) // span))
+        due = set(s.roll[s.roll_done : upto])
+        s.roll_done = max(s.roll_done, upto)
+        return due
 
     # ------------------------------------------------------------------ patch
 
@@ -352,7 +372,7 @@ class FrameBuilder:
             or now_ts.value - prev.clients_at >= self.clients_max_age_ns
         ):
             self._assess_all(s, jobs, now_ts)
-        elif touched:
+        elif touched := touched | self._rolling(s, now_ts.value):
             touched.discard("")
             df, found = self._assess(s, jobs, now_ts, touched)
             s.clients, s.findings = rp.merge_clients(prev.clients, prev.findings, df, found, touched)
