@@ -90,7 +90,7 @@ class ConsulApi:
         m = _ALLOC_LOOKUP.match(req.params.get("filter") or "")
         return m.group(1).split("|") if m else None
 
-    def _services(self, req: Request, name: str | None = None) -> list[ConsulService]:
+    def _services(self, req: Request, name: str | None = None, status: str | None = None) -> list[ConsulService]:
         """Service names and tags match case-insensitively: the state store indexes names
         lower-cased (agent/consul/state/indexer.go indexFromQuery) and the tag filter compares
         lower-cased tags (agent/consul/state/catalog.go serviceTagFilter)."""
@@ -103,6 +103,8 @@ class ConsulApi:
             if ids is None
             else [s for i in ids for s in self.w.consul_by_alloc.get(i, ()) if s in self.w.consul_services]
         )
+        if status is not None:  # a check state: by the checks' status index (catalog.go checksInStateTxn)
+            pool = [s for s in pool if s.check_status == status]
         out = [s for s in pool if (lname is None or s.name.lower() == lname) and dc_ok(s.node.dc) and meta_ok(s.node)]
         if tags:
             out = [s for s in out if all(t in {x.lower() for x in s.tags} for t in tags)]
@@ -387,7 +389,8 @@ class ConsulApi:
         want = (lambda status: True) if state == "any" else (lambda status: status == state)
         nodes = [n for n in self.w.nodes if dc_ok(n.dc) and meta_ok(n)]
         checks = [self._serf(n) for n in nodes if want("critical" if n.status == "down" else "passing")]
-        checks += [self._check(s) for s in self._services(req) if want(s.check_status)]
+        # The status first (one attribute per service), then the rest on the few that are in it.
+        checks += [self._check(s) for s in self._services(req, status=None if state == "any" else state)]
         return self._apply_filter(req, checks)
 
     # ---------------------------------------------------------------- agent
