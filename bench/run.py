@@ -314,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         from .sessions import main as sessions_main
 
         return sessions_main(argv[1:])
+    if argv[:1] == ["browser-cpu"]:  # python -m bench browser-cpu ...: one page's Chromium cost (bench/browser_cpu.py)
+        from .browser_cpu import main as browser_cpu_main
+
+        return browser_cpu_main(argv[1:])
     p = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
