@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -117,6 +119,25 @@ def _settled(snap) -> bool:
     return latest is None or snap.built_at >= latest
 
 
+def _ready(snap) -> bool:
+    """Something to show: every source answered once and a build holds data. A live cluster's
+    sources answer again all the time, so ``_settled`` would hold every page run of a busy cluster
+    until the builder catches up (seconds, twice per page: it read as a 4-8 s sidebar click on the
+    two-cluster demo); only a fresh process waits, for its first build."""
+    return bool(snap.has_data and snap.sources and all(s.last_attempt is not None for s in snap.sources.values()))
+
+
+def first_data(current: Callable[[], dict[str, Any]], wait: float = FIRST_DATA_WAIT_SECONDS) -> dict[str, Any]:
+    """``current()`` (name -> snapshot), after waiting up to ``wait`` seconds while a snapshot has
+    nothing to show yet and is still to settle, instead of drawing an empty or half-filled page."""
+    deadline = time.monotonic() + wait
+    snaps = current()
+    while not all(_ready(s) or _settled(s) for s in snaps.values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        snaps = current()
+    return snaps
+
+
 def clusters() -> list:
     """Every configured cluster's settings: dashboard.toml's [[clusters]], else the one cluster of
     HashiCorp's variables. (A mistake raises SettingsError naming the entry and key.)"""
@@ -135,11 +156,7 @@ def _fleet_snapshot(listed: list):
 
     for ref in refs.values():  # every cluster's deployments are recorded, keyed by its name
         ensure_recording(ref)
-    deadline = time.monotonic() + FIRST_DATA_WAIT_SECONDS
-    snaps = {name: ref.current() for name, ref in refs.items()}
-    while not all(_settled(s) for s in snaps.values()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-        snaps = {name: ref.current() for name, ref in refs.items()}
+    snaps = first_data(lambda: {name: ref.current() for name, ref in refs.items()})
     # The cluster filter: ?cluster=<name> narrows every page to that cluster (an unknown name shows
     # every cluster, and the picker says the name is unknown; the freshness line names those shown).
     wanted = selected_cluster()
@@ -170,14 +187,7 @@ def snapshot():
     if len(listed) > 1:
         return _fleet_snapshot(listed)
     ref = refresher()
-    snap = ref.current()
-    if snap.has_data and snap.sources and all(s.last_attempt is not None for s in snap.sources.values()):
-        return snap
-    deadline = time.monotonic() + FIRST_DATA_WAIT_SECONDS
-    while not _settled(snap) and time.monotonic() < deadline:
-        time.sleep(0.05)
-        snap = ref.current()
-    return snap
+    return first_data(lambda: {"": ref.current()})[""]
 
 
 def queries(cluster: str = ""):
