@@ -3,9 +3,10 @@
     python -m bench [--allocs 1000 10000 100000] [--runs 5] [--json] [--profile]
 
 Per size it starts `python -m sandbox serve --allocs N --frozen` in a child
-process, runs the raw baseline in a second child process (`python -m
-bench.baseline`), then measures the dashboard's snapshot in this process
-(medians over --runs; one warm-up each):
+process, then takes turns: the raw baseline in a second child process (`python
+-m bench.baseline`, one warm-up and one timed run each time) and the dashboard's
+snapshot in this process (medians over --runs; the machine's speed drifts, so
+the two are measured side by side, not one after the other):
 
   raw_fetch_parse_s     plain requests.get(url).json() of exactly the list endpoints the snapshot uses
                         (the reference floor; measured in its own process, see raw_peak_rss_mb)
@@ -220,15 +221,20 @@ def bench_size(allocs: int, runs: int, profile: bool = False, log=print) -> dict
                 "DASHBOARD_HTTP_TIMEOUT": "120",
             }
         )
-        # The raw baseline first, in its own process (this process is still small then).
-        base = raw_baseline(sb, runs)
-        raw_times = base["times"]
-        for i, t in enumerate(raw_times):
-            log(f"[bench]   raw run {i + 1}/{runs}: {t:.3f} s")
+        # Baseline and snapshot runs take turns (the baseline each time in a child process of its
+        # own, with its warm-up): this virtual machine's CPU speed drifts within a minute (the same
+        # parse 1.36 s of CPU, then 0.86 s ten seconds later), so all baseline runs before all
+        # snapshot runs moved the ratio by up to 0.4 from run to run.
         refresher = Refresher(settings, _identity())
         refresher.refresh_once()  # warm-up, like the baseline's
+        raw_times: list[float] = []
+        raw_peak = 0.0
         snap_times = []
         for i in range(runs):
+            base = raw_baseline(sb, 1)
+            raw_times += base["times"]
+            raw_peak = max(raw_peak, base["peak_rss_mb"])
+            log(f"[bench]   raw run {i + 1}/{runs}: {raw_times[-1]:.3f} s")
             t = time.perf_counter()
             snap = refresher.refresh_once()
             snap_times.append(time.perf_counter() - t)
@@ -266,7 +272,7 @@ def bench_size(allocs: int, runs: int, profile: bool = False, log=print) -> dict
             "api_requests_per_refresh_1_reader": one,
             "api_requests_per_refresh_20_readers": twenty,
             "peak_rss_mb": round(_peak_rss_mb(), 1),
-            "raw_peak_rss_mb": base["peak_rss_mb"],
+            "raw_peak_rss_mb": raw_peak,
             "runs": runs,
         }
         return result
