@@ -38,8 +38,8 @@ from .sessions import (
     CpuMeter,
     DashboardServer,
     LiveSandbox,
-    _clients,
-    _sign_in,
+    demo_clients,
+    sign_in,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +79,7 @@ async def _measure(base: str, idp, path: str, title: str, args) -> dict:
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        state = await _sign_in(browser, base, idp, "admin", args.timeout)
+        state = await sign_in(browser, base, idp, "admin", args.timeout)
         ctx = await browser.new_context(viewport={"width": 1440, "height": 900}, storage_state=state)
 
         async def load(page) -> None:
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 with DashboardServer(sandbox, idp, workdir, Path(args.app_dir).resolve()) as server:
                     requests.get(server.url + "/", timeout=30)  # the first snapshot, before anyone looks
-                    client = _clients(sandbox)[0]
+                    client = demo_clients(sandbox)[0]
                     path, title = args.path.format(client=client), args.title.format(client=client)
                     row = asyncio.run(_measure(server.url, idp, path, title, args))
             finally:

@@ -376,7 +376,7 @@ def refresh_gaps(seen: list[list], since_wall: float) -> list[float]:
     return gaps
 
 
-async def _sign_in(browser, base: str, idp, role: str, timeout: float) -> dict:
+async def sign_in(browser, base: str, idp, role: str, timeout: float) -> dict:
     """One real sign-in through the provider's form; returns the context's storage state (cookies)."""
     ctx = await browser.new_context(viewport={"width": 1440, "height": 900})
     page = await ctx.new_page()
@@ -400,7 +400,7 @@ async def _drive(base: str, idp, sessions: int, seconds: float, warmup: float, c
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         states = {}
         for role in ROLES[: max(1, min(len(ROLES), sessions))]:
-            states[role] = await _sign_in(browser, base, idp, role, args.timeout)
+            states[role] = await sign_in(browser, base, idp, role, args.timeout)
         # One context per role, its pages sharing the browser's cache and compiled code: each page is
         # still its own Streamlit session (its own websocket), as tabs of one person are.
         contexts = {
@@ -434,7 +434,7 @@ async def _drive(base: str, idp, sessions: int, seconds: float, warmup: float, c
     return gaps, renders, navs, timeouts, cpu
 
 
-def _clients(sandbox: SandboxProcess) -> list[str]:
+def demo_clients(sandbox: SandboxProcess) -> list[str]:
     body = requests.get(sandbox.nomad_addr + "/v1/namespaces", timeout=30).json()
     return sorted(ns["Name"] for ns in body if ns.get("Name") not in ("default", ""))[:12] or ["default"]
 
@@ -445,7 +445,7 @@ def run_one(sandbox, idp, workdir: Path, sessions: int, args) -> dict:
         requests.get(server.url + "/", timeout=30)
         meter = CpuMeter(server.proc.pid, sandbox.proc.pid)
         gaps, renders, navs, timeouts, cpu = asyncio.run(
-            _drive(server.url, idp, sessions, args.seconds, args.warmup, _clients(sandbox), meter, args)
+            _drive(server.url, idp, sessions, args.seconds, args.warmup, demo_clients(sandbox), meter, args)
         )
     return {
         "sessions": sessions,

@@ -32,7 +32,7 @@ import pandas as pd
 from common import gcpause
 
 from . import allocations as _allocations
-from . import checkpatch
+from . import checkpatch, rolling
 from . import clients as _clients
 from . import columns as col
 from . import deployments as _deployments
@@ -71,9 +71,7 @@ class _State:
     nomad_services: Any = None
     clients: Any = None
     findings: dict = field(default_factory=dict)  # client -> findings (the clients sort)
-    clients_at: int = 0  # now (ns) of the last full assessment, or of the rolling pass's start
-    roll: tuple = ()  # the clients of the rolling pass (names, sorted), and how many were assessed
-    roll_done: int = 0
+    roll: rolling.RollingPass = field(default_factory=rolling.RollingPass)  # its start: the last whole assessment
     frames: Any = None
 
 
@@ -211,23 +209,14 @@ class FrameBuilder:
         df, found = self._assess(s, jobs, now_ts, None)
         s.findings = dict(zip(df["client"].tolist(), found)) if len(df) else {}
         s.clients = _clients.sort_clients(df, found)
-        s.clients_at, s.roll, s.roll_done = now_ts.value, (), 0
+        s.roll = rolling.RollingPass(now_ts.value)
 
     def _rolling(self, s: _State, now_ns: int) -> set:
-        """The clients due again in a rolling pass: every client once over half of
-        ``clients_max_age``, a share per patch as time passes (one build assessing them all took
-        0.6 to 1.3 s at 100,000, and every change arriving meanwhile waited for it), so each is
-        assessed at least every ``clients_max_age`` s while builds come often (else the whole
-        assessment when that is up, as before). A new pass starts once the last is done."""
-        span = max(1, self.clients_max_age_ns // 2)
-        elapsed = now_ns - s.clients_at
-        if elapsed >= span and s.roll_done >= len(s.roll):
-            names = s.clients["client"].tolist() if s.clients is not None and len(s.clients) else []
-            s.clients_at, s.roll, s.roll_done = now_ns, tuple(sorted(names)), 0
-            elapsed = 0
-        upto = min(len(s.roll), -(-len(s.roll) * max(elapsed, 0) // span))
-        due = set(s.roll[s.roll_done : upto])
-        s.roll_done = max(s.roll_done, upto)
+        """The clients due again in the rolling pass over half of ``clients_max_age`` (each is then
+        assessed at least every ``clients_max_age`` s while builds come often; else the whole
+        assessment when that is up)."""
+        names = s.clients["client"].tolist() if s.clients is not None and len(s.clients) else []
+        s.roll, due = rolling.advance(s.roll, now_ns, self.clients_max_age_ns // 2, names)
         return due
 
     # ------------------------------------------------------------------ patch
@@ -242,7 +231,7 @@ class FrameBuilder:
                     small.add(name)
                 else:
                     prev.raw[name] = new  # an equal fresh body: the frames stand
-        if now_ts.value < prev.clients_at:
+        if now_ts.value < prev.roll.started:
             return self._whole("the clock went back")
         for name in ROW_SOURCES:
             if name not in self.keep:
@@ -369,7 +358,7 @@ class FrameBuilder:
             or jobs_rows_changed
             or "namespaces" in small
             or len(jobs) != len(prev_jobs)
-            or now_ts.value - prev.clients_at >= self.clients_max_age_ns
+            or now_ts.value - prev.roll.started >= self.clients_max_age_ns
         ):
             self._assess_all(s, jobs, now_ts)
         elif touched := touched | self._rolling(s, now_ts.value):
@@ -405,15 +394,5 @@ def _rows(prev: _State, s: _State, raw: Mapping[str, Any], name: str) -> tuple[l
 def _frames(s: _State, jobs: pd.DataFrame, nodes: pd.DataFrame) -> Any:
     from . import Frames  # views/__init__ is loaded first: this module is imported after it
 
-    return Frames(
-        clients=s.clients,
-        jobs=jobs,
-        allocations=s.allocations,
-        task_events=s.task_events,
-        deployments=s.deployments,
-        services=s.services,
-        checks=s.checks,
-        nodes=nodes,
-        namespaces=s.namespaces,
-        nomad_services=s.nomad_services,
-    )
+    kept = ("clients", "allocations", "task_events", "deployments", "services", "checks", "namespaces")
+    return Frames(jobs=jobs, nodes=nodes, nomad_services=s.nomad_services, **{k: getattr(s, k) for k in kept})
