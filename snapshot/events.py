@@ -192,12 +192,26 @@ class AllocList(list):
         return self.log.since(earlier.seq, self.seq)
 
 
+def _reread_each(kept: Any, read: Callable[[Any], Any], source: str, out: Reread) -> None:
+    """Read each dirty key of ``kept`` (a JobList or ServiceList) again and put it; a failed read
+    keeps the old item and marks the key dirty again."""
+    for key in kept.take():
+        try:
+            got = read(key)
+        except ConnectorError as err:
+            kept.dirty.add(key)
+            out.errors[source] = err
+            continue
+        if kept.put(key, got):
+            out.changed.add(source)
+
+
 class EventState:
     """The allocations, deployments and nodes lists, kept current by events.
 
     Built from the lists of one full load (``EventState(raw)``); ``apply(frame)`` takes one
     stream frame and returns the sources it changed; ``lists()`` gives the lists in the order
-    the list endpoints give them. Not thread-safe: its owner locks it (``snapshot.follower``).
+    the list endpoints give them. Not thread-safe: one follower owns it.
     """
 
     def __init__(
@@ -356,7 +370,7 @@ class EventState:
 
     def _job(self, alloc: Mapping[str, Any]) -> Mapping[str, Any] | None:
         if self.job_list is not None:
-            return self.job_list.spec(alloc.get("Namespace"), alloc.get("JobID"))
+            return self.job_list.find(alloc.get("Namespace"), alloc.get("JobID"))
         jobs = self.jobs() if self.jobs is not None else None
         if not jobs:
             return None
@@ -387,38 +401,22 @@ class EventState:
         """Read every dirty job's stub (``job_stub(namespace, id)``, None when gone) and every dirty
         namespace's services (``services_of(namespace)``) and put them in the lists. A read that
         fails (ConnectorError) keeps the old item and leaves it dirty for the next call; more than
-        ``WHOLE_JOBS_OVER`` dirty jobs are read as one whole list (``whole_jobs``) instead.
-        In three steps for a caller that reads on another thread: ``reread_take`` (under its lock),
-        ``Reads.read`` (the requests, no lock), ``reread_put`` (under its lock)."""
-        return self.reread_put(self.reread_take(whole_jobs is not None).read(job_stub, services_of, whole_jobs))
-
-    def reread_take(self, whole: bool = True) -> Reads:
-        """The dirty keys to read, no longer dirty (an event marking one again meanwhile makes it
-        dirty again: read once more after this read, whose answer may predate that event)."""
-        jl, sl = self.job_list, self.service_list
-        reads = Reads()
-        if jl is not None and jl.dirty:
-            reads.whole = whole and len(jl.dirty) > WHOLE_JOBS_OVER
-            reads.jobs = jl.take()
-        if sl is not None and sl.dirty:
-            reads.services = sl.take()
-        return reads
-
-    def reread_put(self, reads: Reads) -> Reread:
-        """Put what ``reads`` read (a failed read marks its keys dirty again)."""
+        ``WHOLE_JOBS_OVER`` dirty jobs are read as one whole list (``whole_jobs``) instead."""
         out = Reread()
         jl, sl = self.job_list, self.service_list
-        if jl is not None and reads.whole:
-            if isinstance(reads.whole_list, ConnectorError):
-                jl.dirty.update(reads.jobs)
-                out.errors["jobs"] = reads.whole_list
+        if jl is not None and jl.dirty:
+            if whole_jobs is not None and len(jl.dirty) > WHOLE_JOBS_OVER:
+                keys = jl.take()
+                try:
+                    self.job_list = JobList(whole_jobs())
+                    out.changed.add("jobs")
+                except ConnectorError as err:
+                    jl.dirty.update(keys)
+                    out.errors["jobs"] = err
             else:
-                self.job_list = jl.replaced(reads.whole_list)
-                out.changed.add("jobs")
-        elif jl is not None:
-            _put_each(jl, reads.jobs, reads.got, "jobs", out)
-        if sl is not None:
-            _put_each(sl, reads.services, reads.got, "nomad_services", out)
+                _reread_each(jl, lambda key: job_stub(*key), "jobs", out)
+        if sl is not None and sl.dirty:
+            _reread_each(sl, services_of, "nomad_services", out)
         return out
 
     # -------------------------------------------------------------- reading
@@ -443,59 +441,6 @@ class EventState:
             out.seq, out.log = self.changes.seq, self.changes
             return out
         return list(self._lists[source])
-
-
-def _put_each(kept: Any, keys: list, got: Mapping[Any, Any], source: str, out: Reread) -> None:
-    for key in keys:
-        answer = got.get((source, key))
-        if isinstance(answer, ConnectorError):
-            kept.dirty.add(key)
-            out.errors[source] = answer
-        elif kept.put(key, answer):
-            out.changed.add(source)
-
-
-class Reads:
-    """The keys ``EventState.reread_take`` took and, once ``read``, each one's answer (or the
-    ConnectorError that read raised). Touches no state: safe to read without the state's lock."""
-
-    __slots__ = ("got", "jobs", "services", "whole", "whole_list")
-
-    def __init__(self) -> None:
-        self.jobs: list = []
-        self.services: list = []
-        self.whole = False  # the jobs are read as one whole list (more than WHOLE_JOBS_OVER)
-        self.whole_list: Any = None
-        self.got: dict[tuple[str, Any], Any] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.jobs or self.services)
-
-    def read(
-        self,
-        job_stub: Callable[[str, str], dict | None],
-        services_of: Callable[[str], list],
-        whole_jobs: Callable[[], list] | None = None,
-    ) -> Reads:
-        if self.whole and whole_jobs is not None:
-            try:
-                self.whole_list = whole_jobs()
-            except ConnectorError as err:
-                self.whole_list = err
-        else:
-            self.whole = False
-            for key in self.jobs:
-                self.got["jobs", key] = _read(job_stub, *key)
-        for ns in self.services:
-            self.got["nomad_services", ns] = _read(services_of, ns)
-        return self
-
-
-def _read(fn: Callable[..., Any], *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except ConnectorError as err:
-        return err
 
 
 class Reread:

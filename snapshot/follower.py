@@ -2,18 +2,15 @@
 
 By default (``DASHBOARD_NOMAD_EVENTS=0`` or ``Refresher(events=False)`` turn it off), the allocations,
 deployments, nodes, jobs and Nomad services sources are no longer blocking queries on whole lists.
-One thread (and its re-reader):
+One thread:
 
 1. loads the five lists once (the refresher's own fetchers: slimmed, element by element);
 2. follows the stream from the first list's index (topics Allocation, Deployment, Node, Job,
    Evaluation, Service; namespace *), applying each frame with ``snapshot.events.EventState``,
-   and handing the changed lists to the refresher, which rebuilds frames as for any changed
-   source. The job stubs and namespaces' services the frames dirtied (``snapshot.rereads``) are
-   read again on a second thread, one pass at a time (the marks made meanwhile wait for the next
-   one): a request per stub, seconds on a busy server, that the frames behind would otherwise
-   wait for. Its lists are handed over when they arrive; one lock guards the shared EventState.
-   The lists are loaded one after another while the cluster moves on, so the stream starts
-   after the FIRST list's index: a change made during the load is applied
+   then reading again the job stubs and namespaces' services the frame dirtied
+   (``snapshot.rereads``), and handing the changed lists to the refresher, which rebuilds frames
+   as for any changed source. The lists are loaded one after another while the cluster moves on,
+   so the stream starts after the FIRST list's index: a change made during the load is applied
    even if a later list already shows it (an event carries the whole object, a re-read the
    current stub: applying it again is harmless). A re-read that fails keeps the old item, leaves
    it dirty for the next frame or heartbeat, and says so on its source's status meanwhile;
@@ -45,7 +42,6 @@ so it is left to the reload, and tests/contract/test_event_follower.py shows the
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -73,7 +69,7 @@ def events_enabled(environ: Mapping[str, str]) -> bool:
 
 
 class StreamFollower:
-    """The event-stream thread of a Refresher and its re-reader (see the module docstring)."""
+    """The one event-stream thread of a Refresher (see the module docstring)."""
 
     def __init__(
         self,
@@ -100,43 +96,16 @@ class StreamFollower:
         self._loaded_at = 0.0
         self._proven = False  # state.index is the index of a frame applied (not only a load's)
         self._stream: Any = None  # the open subscription, closed by interrupt()
-        # The state is applied by the stream's thread and re-read by the re-reader's (its requests
-        # outside the lock); a kick asks for one more re-read pass.
-        self._lock = threading.Lock()
-        self._kick = threading.Event()
-        self.rereads = 0  # re-read passes done (tests, benchmark)
 
     def interrupt(self) -> None:
         """The refresher stops: close the open stream so its reader wakes now, not at the next line."""
         stream = self._stream
         if stream is not None:
             stream.close()
-        self._kick.set()  # the re-reader sees the stop
 
     # ------------------------------------------------------------------ running
 
     def run(self) -> None:
-        rereader = threading.Thread(target=self._rereads, name="refresher-rereads", daemon=True)
-        rereader.start()
-        try:
-            self._run()
-        finally:
-            self._kick.set()
-            rereader.join(5.0)
-
-    def _rereads(self) -> None:
-        stop = self.ref._stop
-        while True:
-            self._kick.wait()
-            if stop.is_set():
-                return
-            self._kick.clear()  # a kick from now on asks for another pass after this one
-            try:
-                self._reread()
-            except Exception:  # a bug must not kill the thread: the marks stay for the next pass
-                log.exception("event stream re-reader failed")
-
-    def _run(self) -> None:
         stop = self.ref._stop
         backoff = self.reconnect_pause
         while not stop.is_set():
@@ -171,8 +140,6 @@ class StreamFollower:
         """Load the five lists once (the refresher's fetchers); False when one failed (its error is
         on its status, its last good data kept)."""
         ref = self.ref
-        with self._lock:  # a re-read under way is not handed over after the lists loaded now
-            self.state = None
         for name in self.sources:
             # The stream moved the source's index to its last frame: a list at that very index (a
             # gap, or a GC that is not in the index yet) must still be compared, not skipped.
@@ -185,10 +152,8 @@ class StreamFollower:
         with ref._state_lock:
             raw = {n: ref._sources[n].raw for n in self.sources}
             index = ref._sources[self.sources[0]].index  # the first list loaded (see the module doc)
-        state = EventState(raw, slim=ref.slim_raw, lookup=self._lookup)
-        state.index = index
-        with self._lock:
-            self.state = state
+        self.state = EventState(raw, slim=ref.slim_raw, lookup=self._lookup)
+        self.state.index = index
         self.reread_errors = {}
         self._proven = False  # a list index need not be a frame's: resume after it, not at it
         self.loads += 1
@@ -204,44 +169,27 @@ class StreamFollower:
             log.warning("event stream: could not look up allocation %s: %s", alloc_id, err)
             return None
 
-    def _reread(self) -> None:
-        """One pass of the re-reader: read the dirty job stubs and namespaces' services again (no
-        lock held while reading), put them, hand the lists that changed over (else confirm)."""
+    def _reread(self) -> set[str]:
+        """Read the dirty job stubs and namespaces' services again; the sources that changed."""
         state = self.state
-        if state is None:
-            return
-        with self._lock:
-            reads = state.reread_take()
-        if not reads:
-            return
+        assert state is not None
         nomad = self.nomad
-        reads.read(
+        done = state.reread(
             nomad.job_stub,
             lambda ns: nomad.list_services(namespace=ns).data,
             whole_jobs=lambda: nomad.list_jobs().data,
         )
-        self.rereads += 1
-        with self._lock:
-            if self.state is not state:  # loaded again meanwhile: those lists are newer
-                return
-            done = state.reread_put(reads)
-            errors = dict(self.reread_errors)
-            for name in ("jobs", "nomad_services"):
-                if name in done.errors:
-                    log.warning("event stream: could not read %s again: %s", name, done.errors[name])
-                    errors[name] = done.errors[name]
-                elif name in errors:
-                    kept = state.job_list if name == "jobs" else state.service_list
-                    if kept is None or not kept.dirty:
-                        del errors[name]
-            with self.ref._state_lock:
-                self.reread_errors = errors
-        if self.ref._stop.is_set():
-            return
-        if done.changed:
-            self._publish(done.changed, state)
-        else:
-            self._confirm()  # a failure shows on the source's status now
+        for name in ("jobs", "nomad_services"):
+            if name in done.errors:
+                log.warning("event stream: could not read %s again: %s", name, done.errors[name])
+                self.reread_errors[name] = done.errors[name]
+            elif name in self.reread_errors:
+                kept = state.job_list if name == "jobs" else state.service_list
+                if kept is None or not kept.dirty:
+                    del self.reread_errors[name]
+        if done.errors and not done.changed:
+            self._confirm()  # the failure shows on the source's status now
+        return done.changed
 
     def _follow(self, fresh: bool) -> str:
         """One subscription: 'ok' (it ended, resume), 'gap', 'refused', 'error' (retry later)."""
@@ -285,19 +233,17 @@ class StreamFollower:
                             log.info("event stream: index %s is gone (first frame %s): loading the lists", start, index)
                             return "gap"
                     if index > state.index:  # else already applied (the resume frame; Nomad's closest past the end)
-                        with self._lock:
-                            held |= state.apply(frame)
+                        held |= state.apply(frame)
                         self._proven = due = True
                         batch += 1
                 if due and (batch >= BATCH or not more()):
-                    # The re-reads (a request per dirty job stub, slow on a busy server) run on
-                    # their own thread: waiting for them held each change behind by seconds at 100,000.
+                    # The lists the frames changed go first: the re-reads (a request per dirty job
+                    # stub, slow on a busy server) held each change back by seconds at 100,000.
                     if held:
-                        self._publish(held, state)
-                    with self._lock:
-                        stale = state.stale
-                    if stale:
-                        self._kick.set()  # it hands over or confirms when done
+                        self._publish(held)
+                    changed = self._reread() if state.stale else set()
+                    if changed:
+                        self._publish(changed)
                     elif not held:
                         self._confirm()
                     held, due, batch = set(), False, 0
@@ -313,7 +259,7 @@ class StreamFollower:
             stream.close()
             self._stream = None
             if held and not self.ref._stop.is_set():  # applied: the refresher must have them
-                self._publish(held, state)
+                self._publish(held)
         if self.ref._stop.is_set():
             return "ok"
         if lines == 0:  # closed before even the first heartbeat: the server refused it
@@ -323,21 +269,17 @@ class StreamFollower:
 
     # ------------------------------------------------------------------ refresher state
 
-    def _publish(self, changed: set[str], state: EventState) -> None:
-        """Hand ``state``'s lists over (from either thread; not once a load replaced it)."""
-        ref = self.ref
-        with self._lock:
-            if self.state is not state:
-                return
-            lists = {n: state.list(n) for n in changed}
-            index = state.index
-            now = ref._clock()
-            with ref._state_lock:
-                for name, data in lists.items():
-                    src = ref._sources[name]
-                    src.raw, src.index = data, index
-                    ref._moved.add(name)
-                self._update_status(now, index=index)
+    def _publish(self, changed: set[str]) -> None:
+        ref, state = self.ref, self.state
+        assert state is not None
+        lists = {n: state.list(n) for n in changed}
+        now = ref._clock()
+        with ref._state_lock:
+            for name, data in lists.items():
+                src = ref._sources[name]
+                src.raw, src.index = data, state.index
+                ref._moved.add(name)
+            self._update_status(now, index=state.index)
         for name, data in lists.items():
             for listener in list(ref._listeners):
                 try:

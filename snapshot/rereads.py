@@ -54,16 +54,6 @@ class JobList:
         self._items: list[dict] = kept
         self._keys: list[JobKey] = [job_key(x) for x in kept]
         self.dirty: set[JobKey] = set()
-        # Type and Version of the jobs a Job event changed, until a stub read after it is put: the
-        # stub held until then may be an older version's (an allocation placed meanwhile runs this one).
-        self.latest: dict[JobKey, dict[str, Any]] = {}
-
-    def replaced(self, items: Iterable[Any] | None) -> JobList:
-        """A whole list read: a new JobList keeping what was marked since that read was taken."""
-        out = JobList(items)
-        out.dirty = set(self.dirty)
-        out.latest = {k: v for k, v in self.latest.items() if k in self.dirty}
-        return out
 
     def __len__(self) -> int:
         return len(self._items)
@@ -76,10 +66,6 @@ class JobList:
         i = bisect.bisect_left(self._keys, key)
         return self._items[i] if i < len(self._keys) and self._keys[i] == key else None
 
-    def spec(self, namespace: Any, job_id: Any) -> Mapping[str, Any] | None:
-        """The job's Type and Version as far as the events say (``latest``), else its stub."""
-        return self.latest.get((str(namespace or ""), str(job_id or ""))) or self.find(namespace, job_id)
-
     def mark(self, namespace: Any, job_id: Any) -> None:
         if isinstance(namespace, str) and namespace and isinstance(job_id, str) and job_id:
             self.dirty.add((namespace, job_id))
@@ -89,9 +75,6 @@ class JobList:
     def on_job(self, job: Mapping[str, Any]) -> None:
         ns = job.get("Namespace")
         self.mark(ns, job.get("ID"))
-        key = (ns, job.get("ID"))
-        if key in self.dirty:  # (omitempty: a version 0 is left out)
-            self.latest[key] = {"Type": job.get("Type"), "Version": job.get("Version", 0)}
         self.mark(ns, job.get("ParentID"))
 
     def on_alloc(self, alloc: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
@@ -126,8 +109,6 @@ class JobList:
 
     def put(self, key: JobKey, stub: dict | None) -> bool:
         """The re-read stub of ``key`` (None: Nomad has no such job any more); True if the list changed."""
-        if key not in self.dirty:  # no Job event since this read was taken: the stub is current
-            self.latest.pop(key, None)
         i = bisect.bisect_left(self._keys, key)
         here = i < len(self._keys) and self._keys[i] == key
         if stub is None:

@@ -9,7 +9,6 @@ nomad/state/events.go (every jobs-table write is a Job event); the order is Job.
 
 from __future__ import annotations
 
-from snapshot.events import EventState
 from snapshot.rereads import JobList, ServiceList
 
 
@@ -53,46 +52,3 @@ def test_services_replace_one_namespace_entry_at_a_time():
     assert sl.put("a", [])  # none left there: the entry goes
     assert not sl.put("a", [])
     assert [b["Namespace"] for b in sl.items()] == ["b", "c"]
-
-
-def test_a_placement_while_the_new_versions_stub_is_read_does_not_take_the_old_version():
-    """The stubs are read on the follower's second thread (take, read, put): an allocation placed
-    meanwhile for a re-registered job must not take the stub's old version from its predecessor
-    (it runs the new one, as a full reload would list it); a Job event marking it again during the
-    read keeps it dirty, its version known, until a read taken after that event is put."""
-    stub = {**_job("a", "batch"), "Type": "batch", "Version": 2}
-    prev = {
-        "ID": "p1",
-        "Namespace": "a",
-        "JobID": "batch",
-        "JobType": "batch",
-        "JobVersion": 2,
-        "ClientStatus": "failed",
-    }
-    asked = []
-
-    def lookup(alloc_id):
-        asked.append(alloc_id)
-        return {"JobType": "batch", "JobVersion": 3}
-
-    state = EventState({"allocations": [prev], "jobs": [stub]}, slim=False, lookup=lookup)
-
-    def job_event(version):
-        job = {"Namespace": "a", "ID": "batch", "Type": "batch", "Version": version}
-        return {"Index": 10 + version, "Events": [{"Topic": "Job", "Type": "JobRegistered", "Payload": {"Job": job}}]}
-
-    state.apply(job_event(3))
-    reads = state.reread_take()  # the re-read is under way: the held stub is still version 2
-    new = {"ID": "n1", "Namespace": "a", "JobID": "batch", "PreviousAllocation": "p1", "ClientStatus": "pending"}
-    state.apply(
-        {"Index": 20, "Events": [{"Topic": "Allocation", "Type": "PlanResult", "Payload": {"Allocation": new}}]}
-    )
-    assert asked == ["n1"]
-    assert next(a for a in state.list("allocations") if a["ID"] == "n1")["JobVersion"] == 3
-    state.apply(job_event(4))  # marked again while reading
-    state.reread_put(reads.read(lambda ns, jid: {**stub, "Version": 3}, lambda ns: []))
-    assert state.job_list is not None and state.job_list.spec("a", "batch")["Version"] == 4
-    assert state.stale
-    state.reread_put(state.reread_take().read(lambda ns, jid: {**stub, "Version": 4}, lambda ns: []))
-    assert not state.stale and state.job_list.latest == {}
-    assert state.list("jobs") == [{**stub, "Version": 4}]
