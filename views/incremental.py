@@ -215,7 +215,8 @@ class FrameBuilder:
         """The clients due again in the rolling pass over half of ``clients_max_age`` (each is then
         assessed at least every ``clients_max_age`` s while builds come often; else the whole
         assessment when that is up)."""
-        names = s.clients["client"].tolist() if s.clients is not None and len(s.clients) else []
+
+        names = s.clients["client"].tolist if s.clients is not None and len(s.clients) else list  # at a start
         s.roll, due = rolling.advance(s.roll, now_ns, self.clients_max_age_ns // 2, names)
         return due
 

@@ -4,7 +4,7 @@ and every change arriving meanwhile waited for it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
@@ -15,14 +15,14 @@ class RollingPass:
     done: int = 0  # how many of them were assessed again
 
 
-def advance(p: RollingPass, now_ns: int, span_ns: int, clients: Iterable[str]) -> tuple[RollingPass, set]:
+def advance(p: RollingPass, now_ns: int, span_ns: int, clients: Callable[[], Iterable[str]]) -> tuple[RollingPass, set]:
     """The pass at ``now_ns`` and the clients due again by then: a share of ``names`` in proportion
     to the time since the pass started, all of them after ``span_ns``. A new pass (of ``clients``)
-    starts once the last is done and its span is over."""
+    starts once the last is done and its span is over; only then is ``clients()`` asked."""
     span = max(1, span_ns)
     elapsed = now_ns - p.started
     if elapsed >= span and p.done >= len(p.names):
-        p, elapsed = RollingPass(now_ns, tuple(sorted(clients))), 0
+        p, elapsed = RollingPass(now_ns, tuple(sorted(clients()))), 0
     upto = min(len(p.names), -(-len(p.names) * max(elapsed, 0) // span))
     due = set(p.names[p.done : upto])
     return RollingPass(p.started, p.names, max(p.done, upto)), due
