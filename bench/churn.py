@@ -46,6 +46,13 @@ def _counters(addr: str) -> tuple[int, int]:
     return int(stats.get("total", 0)), int(sent)
 
 
+def _allocs_index(nomad: str) -> int:
+    """Nomad's allocations index now (a list query that matches nothing: its header only).
+    (A GC moves it with no event: the next change's frame passes it.)"""
+    head = requests.get(nomad + "/v1/allocations", params={"prefix": "ffffffff"}, timeout=60)
+    return int(head.headers.get("X-Nomad-Index") or 0)
+
+
 def _pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -108,15 +115,21 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         ref.wait_for(lambda s: s.built_at is not None and all(x.has_data for x in s.sources.values()), timeout=1800)
         if ref.follower is not None:
             # The stream starts after the first list loaded and replays what changed while the
-            # others loaded (snapshot.follower): part of the load, like the lists' own bytes.
-            head = requests.get(nomad + "/v1/allocations", params={"prefix": "ffffffff"}, timeout=60)
-            last = int(head.headers.get("X-Nomad-Index") or 0)  # the allocations' index now
-            # (A GC moves it with no event: the next change's frame passes it. Bounded anyway; at
-            # 100,000 the replay took over 120 s, the old bound, and leaked into the window.)
+            # others loaded (snapshot.follower): part of the load, like the lists' own bytes. The
+            # window opens once the follower keeps up: it reached Nomad's index of the moment
+            # within a second (catching up to one index only, the old wait, left it up to 16 s
+            # behind at 100,000: what changed during the replay was still to come).
             began = time.monotonic()
-            while ref._sources["allocations"].index < last and time.monotonic() < began + 900:
-                time.sleep(0.2)
-            replay = (round(time.monotonic() - began, 1), ref._sources["allocations"].index >= last)
+            while time.monotonic() < began + 900:
+                last = _allocs_index(nomad)
+                asked = time.monotonic()
+                while ref._sources["allocations"].index < last and time.monotonic() < began + 900:
+                    time.sleep(0.1)
+                if ref._sources["allocations"].index >= last and time.monotonic() - asked < 1.0:
+                    replay = (round(time.monotonic() - began, 1), True)
+                    break
+            else:
+                replay = (round(time.monotonic() - began, 1), False)
         else:
             replay = (0.0, True)
         for addr in (nomad, consul):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import requests
@@ -45,6 +45,7 @@ from ._common import (
     wait_string,
 )
 from .errors import BadResponse, Forbidden, InvalidInput
+from .event_stream import EventStream
 from .logframes import FrameDecoder
 from .settings import NomadSettings
 from .slim import parse_list, shared_json, slim_allocation, slim_deployment
@@ -53,123 +54,6 @@ __all__ = ["Listing", "NomadConnector"]
 
 MAX_TAIL_BYTES = 4 * 1024 * 1024
 LOGS_DEADLINE = 10.0
-
-
-def _lines(resp: requests.Response, left: list[int] | None = None) -> Iterator[bytes]:
-    """Lines of a long-lived body as soon as each one is complete: read1 returns what arrived
-    (iter_lines would wait for a full chunk when the server closes instead of chunking). Blank
-    lines are skipped; ``left[0]`` says how many complete lines after the one yielded have already
-    arrived (a reader behind the server can apply them all before acting once)."""
-    raw, buf = resp.raw, b""
-    left = left if left is not None else [0]
-    while True:
-        data = raw.read1(64 * 1024, decode_content=True)
-        if not data:
-            left[0] = 0
-            if buf.strip():
-                yield buf
-            return
-        buf += data
-        if b"\n" in buf:
-            *lines, buf = buf.split(b"\n")
-            lines = [line for line in lines if line.strip()]
-            for k, line in enumerate(lines):
-                left[0] = len(lines) - k - 1
-                yield line
-            left[0] = 0
-
-
-class EventStream:
-    """One /v1/event/stream subscription (``NomadConnector.stream_events``): iterate for frames.
-
-    ``close()`` is safe from any thread: it shuts the socket for reading, which wakes a thread
-    blocked on the next line at once (closing the socket alone would not wake it), and the
-    iteration ends quietly. A refresher being stopped must not wait for the next heartbeat.
-    """
-
-    def __init__(self, open_stream: Any, ctx: Context, *, heartbeats: bool, addr: str):
-        self._open = open_stream
-        self._ctx = ctx
-        self._heartbeats = heartbeats
-        self._addr = addr
-        self._lock = threading.Lock()
-        self._resp: requests.Response | None = None
-        self._closed = False
-        self._left = [0]  # complete lines already received after the frame handed out last
-        self._frames = self._read()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def __iter__(self) -> EventStream:
-        return self
-
-    def pending(self) -> bool:
-        """More frames have already arrived: the next one is handed out without waiting."""
-        return self._left[0] > 0
-
-    def __next__(self) -> dict[str, Any]:
-        if self._closed:
-            raise StopIteration
-        try:
-            return next(self._frames)
-        except ValueError:
-            # "generator already executing": close() from another thread is finishing the reader
-            # (its GeneratorExit) right now; the stream was closed on purpose, so it just ends.
-            if self._closed:
-                raise StopIteration from None
-            raise
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            resp, self._resp = self._resp, None
-        if resp is not None:
-            try:
-                resp.raw.shutdown()  # wakes a read1 blocked in another thread
-            except (AttributeError, ValueError, RuntimeError, OSError):
-                pass
-        try:
-            self._frames.close()
-        except ValueError:  # another thread is inside next(): it wakes on the shut socket and ends
-            pass
-
-    def _read(self) -> Generator[dict[str, Any], None, None]:
-        if self._closed:
-            return
-        resp = self._open()
-        with self._lock:
-            if self._closed:
-                resp.close()
-                return
-            self._resp = resp
-        try:
-            for line in _lines(resp, self._left):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    frame = json.loads(line)
-                except ValueError as err:
-                    if self._closed:
-                        return
-                    raise bad_json(self._ctx, err) from None
-                if not isinstance(frame, dict):
-                    raise BadResponse("Nomad", f"Nomad at {self._addr} sent an event frame that is not an object.")
-                if not frame and not self._heartbeats:
-                    continue
-                yield frame
-        except (requests.RequestException, OSError, urllib3.exceptions.HTTPError) as err:
-            if self._closed:
-                return
-            raise from_exception(self._ctx, err) from None
-        except ValueError:  # "I/O operation on closed file": closed from another thread
-            if self._closed:
-                return
-            raise
-        finally:
-            resp.close()
 
 
 class NomadConnector:
