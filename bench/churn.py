@@ -113,6 +113,10 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
     ref.start()
     try:
         ref.wait_for(lambda s: s.built_at is not None and all(x.has_data for x in s.sources.values()), timeout=1800)
+        # and for the first build that holds them all (seconds at 100,000): the snapshot above may
+        # be one built before the last list arrived; the window is for following changes.
+        fb = ref.frame_builder
+        ref.wait_for(lambda _s: fb is None or fb.patching, timeout=600)
         if ref.follower is not None:
             # The stream starts after the first list loaded and replays what changed while the
             # others loaded (snapshot.follower): part of the load, like the lists' own bytes. The
@@ -139,7 +143,6 @@ def child(nomad: str, consul: str, mode: str, seconds: float) -> dict:
         watcher_bytes[0] = 0
         requests.post(nomad + "/_sandbox/stats/reset", timeout=10)
         t0 = time.monotonic()
-        fb = ref.frame_builder
         full0, patch0, consul0 = (fb.full_builds, fb.patches, fb.consul_rebuilds) if fb else (0, 0, 0)
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
         time.sleep(seconds)

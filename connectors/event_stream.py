@@ -1,14 +1,17 @@
 """One /v1/event/stream subscription, read ahead of its consumer by its own thread.
 
-A thread reads the stream as fast as Nomad sends it and parses each line into a frame, queued
-for the consumer. The consumer (``snapshot.follower``) applies every frame already queued before
-it acts once (re-reads, hand-over); ``pending()`` is how it knows. Reading line by line in the
+A thread reads the stream as fast as Nomad sends it and queues each line for the consumer, which
+parses it in ``next()``. The consumer (``snapshot.follower``) applies every frame already queued
+before it acts once (re-reads, hand-over); ``pending()`` is how it knows. Reading line by line in the
 consumer's own thread could only see what one HTTP chunk held: a consumer behind the server
 (the replay after a load of 100,000 allocations, or the frames sent during one slow re-read)
 then acted after every chunk of a few frames, and caught up at a few frames per re-read.
 
-The queue is bounded (``QUEUED_FRAMES``): a consumer that falls further behind makes the reader
-wait, and TCP holds the rest back at the server, as any slow reader would.
+The queue is bounded by bytes (``QUEUED_BYTES``), and holds lines, not frames: one frame can
+carry a deployment's thousand allocations, and a parsed frame is several times its line, so a
+queue of parsed frames had raised the dashboard's peak memory at 100,000 allocations by tens of
+MB during the replay after the load. A consumer that falls further behind makes the reader wait,
+and TCP holds the rest back at the server, as any slow reader would.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ import urllib3.exceptions
 from ._common import Context, bad_json, from_exception
 from .errors import BadResponse
 
-__all__ = ["QUEUED_FRAMES", "EventStream"]
+__all__ = ["QUEUED_BYTES", "EventStream"]
 
-QUEUED_FRAMES = 1_000  # frames read ahead of the consumer at most (5 hand-overs of BATCH)
+QUEUED_BYTES = 8 * 1024 * 1024  # lines read ahead of the consumer at most (a line bigger is still read)
+HEARTBEAT = b"{}"
 _END = object()  # the stream ended (the server closed it, or close())
 
 
@@ -67,7 +71,9 @@ class EventStream:
         self._resp: requests.Response | None = None
         self._closed = False
         self._ended = False
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUED_FRAMES)
+        self._queue: queue.Queue[Any] = queue.Queue()  # lines, then _END or an error
+        self._room = threading.Condition()
+        self._queued = 0  # bytes of the lines in the queue
         self._reader: threading.Thread | None = None
 
     @property
@@ -88,13 +94,31 @@ class EventStream:
             self._reader = threading.Thread(target=self._pump, name="nomad-event-reader", daemon=True)
             self._reader.start()
         item = self._queue.get()
+        if isinstance(item, bytes):
+            with self._room:
+                self._queued -= len(item)
+                self._room.notify()
         if item is _END or self._closed:
             self._ended = True
             raise StopIteration
         if isinstance(item, BaseException):
             self._ended = True
             raise item
-        return item
+        try:
+            return self._parse(item)
+        except Exception:
+            self._ended = True
+            self.close()  # the reader stops too: a stream that sent garbage is not followed further
+            raise
+
+    def _parse(self, line: bytes) -> dict[str, Any]:
+        try:
+            frame = json.loads(line)
+        except ValueError as err:
+            raise bad_json(self._ctx, err) from None
+        if not isinstance(frame, dict):
+            raise BadResponse("Nomad", f"Nomad at {self._addr} sent an event frame that is not an object.")
+        return frame
 
     def close(self) -> None:
         with self._lock:
@@ -106,34 +130,35 @@ class EventStream:
             except (AttributeError, ValueError, RuntimeError, OSError):
                 pass
             resp.close()
-        try:
-            self._queue.put_nowait(_END)  # wakes a consumer waiting for the next frame
-        except queue.Full:  # a consumer with frames queued is not waiting
-            pass
+        self._queue.put(_END)  # wakes a consumer waiting for the next frame
+        with self._room:
+            self._room.notify_all()  # and the reader waiting for room
 
     # ------------------------------------------------------------------ the reader thread
 
     def _pump(self) -> None:
         try:
-            for frame in self._frames():
-                if not self._put(frame):
+            for line in self._lines():
+                if not self._put(line):
                     return
         except Exception as err:  # a ConnectorError for the consumer (anything else: a bug, raised there too)
-            self._put(err)
+            self._queue.put(err)
             return
-        self._put(_END)
+        self._queue.put(_END)
 
-    def _put(self, item: Any) -> bool:
-        """Queue ``item`` for the consumer, waiting while the queue is full; False once closed."""
-        while not self._closed:
-            try:
-                self._queue.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _put(self, line: bytes) -> bool:
+        """Queue ``line`` for the consumer, waiting while the queue holds QUEUED_BYTES (an empty
+        queue takes any line); False once closed."""
+        with self._room:
+            while self._queued and self._queued + len(line) > QUEUED_BYTES and not self._closed:
+                self._room.wait(0.5)
+            if self._closed:
+                return False
+            self._queued += len(line)
+        self._queue.put(line)
+        return True
 
-    def _frames(self) -> Generator[dict[str, Any], None, None]:
+    def _lines(self) -> Generator[bytes, None, None]:
         resp = self._open()
         with self._lock:
             if self._closed:
@@ -142,17 +167,8 @@ class EventStream:
             self._resp = resp
         try:
             for line in lines(resp):
-                try:
-                    frame = json.loads(line)
-                except ValueError as err:
-                    if self._closed:
-                        return
-                    raise bad_json(self._ctx, err) from None
-                if not isinstance(frame, dict):
-                    raise BadResponse("Nomad", f"Nomad at {self._addr} sent an event frame that is not an object.")
-                if not frame and not self._heartbeats:
-                    continue
-                yield frame
+                if self._heartbeats or line.strip() != HEARTBEAT:
+                    yield line
         except (requests.RequestException, OSError, urllib3.exceptions.HTTPError) as err:
             if self._closed:
                 return

@@ -101,6 +101,11 @@ class FrameBuilder:
         self.consul_rebuilds = 0  # patches that built the Consul frames from scratch (a few seconds at 100,000)
         self.why_whole, self.whole_reasons = "", dict[str, int]()
 
+    @property
+    def patching(self) -> bool:
+        """The last build holds every list and is kept: the next one can be a patch."""
+        return self._s is not None
+
     def _whole(self, why: str) -> None:
         self.why_whole = why  # the last reason a patch would not do (tests, benchmark)
         self.whole_reasons[why] = self.whole_reasons.get(why, 0) + 1

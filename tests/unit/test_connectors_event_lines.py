@@ -114,11 +114,25 @@ def test_a_refused_request_is_raised_by_the_first_next():
 def test_a_consumer_far_behind_holds_the_reader_back_instead_of_queueing_without_end(monkeypatch):
     import connectors.event_stream as es
 
-    monkeypatch.setattr(es, "QUEUED_FRAMES", 3)
-    s = stream(Resp([b'{"Index": %d}\n' % i for i in range(1, 11)], hold=True))
+    line = b'{"Index": %d}\n'  # 12 bytes without its newline, for Index 1 to 9
+    monkeypatch.setattr(es, "QUEUED_BYTES", 3 * 12)
+    s = stream(Resp([line % i for i in range(1, 10)], hold=True))
     assert next(s)["Index"] == 1
-    assert wait_until(lambda: s._queue.full())
+    assert wait_until(lambda: s._queue.qsize() == 3)
     time.sleep(0.1)
-    assert s._queue.qsize() == 3  # at most QUEUED_FRAMES read ahead
-    assert [next(s)["Index"] for _ in range(9)] == list(range(2, 11))  # and nothing lost
+    assert s._queue.qsize() == 3 and s._queued == 3 * 12  # at most QUEUED_BYTES read ahead
+    assert [next(s)["Index"] for _ in range(8)] == list(range(2, 10))  # and nothing lost
+    s.close()
+
+
+def test_a_line_bigger_than_the_bound_is_still_read_when_nothing_else_is_queued(monkeypatch):
+    """One frame can hold a deployment's thousand allocations: bigger than the bound, not lost."""
+    import connectors.event_stream as es
+
+    monkeypatch.setattr(es, "QUEUED_BYTES", 10)
+    big = b'{"Index": 1, "Events": [%s]}\n' % b",".join([b'{"Topic": "Allocation"}'] * 50)
+    s = stream(Resp([big, b'{"Index": 2}\n'], hold=True))
+    first = next(s)
+    assert first["Index"] == 1 and len(first["Events"]) == 50
+    assert next(s)["Index"] == 2
     s.close()
