@@ -8,9 +8,9 @@ consumer's own thread could only see what one HTTP chunk held: a consumer behind
 then acted after every chunk of a few frames, and caught up at a few frames per re-read.
 
 The queue is bounded by bytes (``QUEUED_BYTES``), and holds lines, not frames: one frame can
-carry a deployment's thousand allocations, and a parsed frame is several times its line, so a
-queue of parsed frames had raised the dashboard's peak memory at 100,000 allocations by tens of
-MB during the replay after the load. A consumer that falls further behind makes the reader wait,
+carry a deployment's thousand allocations, and a parsed frame is several times its line: with
+1,000 parsed frames queued during the replay after a load, the dashboard's peak memory at 100,000
+allocations was 739-807 MB in six runs, with lines 710-728 in two (bench/README.md). A consumer that falls further behind makes the reader wait,
 and TCP holds the rest back at the server, as any slow reader would.
 """
 
