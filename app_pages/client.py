@@ -46,6 +46,7 @@ def render_header(row: dict) -> None:
 
 
 JOB_COLS = {
+    "cluster": st.column_config.TextColumn("Cluster"),
     "job": st.column_config.TextColumn("Job"),
     "type": "Type",
     "status": "Status",

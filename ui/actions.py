@@ -221,11 +221,24 @@ def group_runs_seen(client: str) -> tuple:
     return tuple(tuple(sorted((k, repr(v)) for k, v in r.items())) for r in runs)
 
 
+def group_choices(allocs, client: str, run_clusters: set[str]) -> tuple[dict[str, tuple[str, str, str, str]], bool]:
+    """The rolling-restart choices of a client, label -> (cluster, namespace, job, group), for its
+    task groups with running allocations; and whether the client is in several clusters (it has
+    allocations in more than one, even where nothing runs now, or rolling restarts there). Then it
+    has the same job in each, so every label says which cluster it restarts."""
+    mine = allocs[allocs["client"] == client]
+    running = mine[mine["client_status"] == "running"]
+    groups = sorted({(r.cluster, r.namespace, r.job_id, r.task_group) for r in running.itertuples()})
+    several = len(set(mine["cluster"]) | run_clusters) > 1
+    labels = {
+        (f"{job} / {group} ({cluster})" if several else f"{job} / {group}"): (cluster, ns, job, group)
+        for cluster, ns, job, group in groups
+    }
+    return labels, several
+
+
 def group_controls(principal, snap, client: str) -> None:
     """The client's rolling restarts (progress for everyone) and, for support/admin, a way to start one."""
-    allocs = snap.frames.allocations
-    mine = allocs[(allocs["client"] == client) & (allocs["client_status"] == "running")]
-    groups = sorted({(r.cluster, r.namespace, r.job_id, r.task_group) for r in mine.itertuples()})
     try:
         runs = [r for r in rolling.status(environment(), limit=50) if r["client"] == client][:5]
     except StoreUnavailable as err:
@@ -236,29 +249,27 @@ def group_controls(principal, snap, client: str) -> None:
     if runs or may:
         st.subheader("Rolling restarts")
     show_outcome(scope)
-    several = len({g[0] for g in groups} | {r["cluster"] for r in runs}) > 1
+    labels, several = group_choices(snap.frames.allocations, client, {r["cluster"] for r in runs})
     for run in runs:
         _progress(principal, run, may, scope, observed_at(snap), several)
-    if not may or not groups:
+    if not may or not labels:
         return
     c1, c2 = st.columns([3, 1.4], vertical_alignment="bottom")
-    # A client in two clusters has the same job in both: the label says which cluster it restarts.
-    labels = {
-        (f"{job} / {group} ({cluster})" if several else f"{job} / {group}"): (cluster, ns, job, group)
-        for cluster, ns, job, group in groups
-    }
     choice = c1.selectbox("Task group", list(labels), key="rolling_group")
     if c2.button("Rolling restart", key="rolling_open", icon=":material/autorenew:", width="stretch") and choice:
         st.session_state[_DIALOG] = ("rolling", labels[choice])
     opened = st.session_state.get(_DIALOG)
-    if opened and opened[0] == "rolling" and opened[1] in groups:
+    if opened and opened[0] == "rolling" and opened[1] in set(labels.values()):
         cluster, ns, job, group = opened[1]
+        a = snap.frames.allocations
         count = int(
             (
-                (mine["job_id"] == job)
-                & (mine["task_group"] == group)
-                & (mine["namespace"] == ns)
-                & (mine["cluster"] == cluster)
+                (a["client"] == client)
+                & (a["client_status"] == "running")
+                & (a["job_id"] == job)
+                & (a["task_group"] == group)
+                & (a["namespace"] == ns)
+                & (a["cluster"] == cluster)
             ).sum()
         )
         _rolling_dialog(principal, scope, client, cluster, ns, job, group, count, observed_at(snap), several)

@@ -237,10 +237,14 @@ def client_row(clients: pd.DataFrame, client: str) -> dict | None:
 
 
 def client_jobs(jobs: pd.DataFrame, client: str) -> pd.DataFrame:
+    """A client's jobs by name; with a Cluster column when they run in more than one cluster (the
+    same job in two clusters is two rows, which only the cluster tells apart)."""
     df = jobs[jobs["client"] == client]
-    return (
+    clusters = df["cluster"] if "cluster" in df.columns else pd.Series("", index=df.index, dtype=object)
+    out = (
         pd.DataFrame(
             {
+                "cluster": clusters,
                 "job": df["job_id"],
                 "type": df["type"],
                 "status": df["status"],
@@ -250,9 +254,10 @@ def client_jobs(jobs: pd.DataFrame, client: str) -> pd.DataFrame:
                 "running_ratio": (100.0 * df["running"] / df["desired"].where(df["desired"] > 0)).clip(upper=100.0),
             }
         )
-        .sort_values("job")
+        .sort_values(["job", "cluster"], kind="stable")
         .reset_index(drop=True)
     )
+    return out if out["cluster"].nunique() > 1 else out.drop(columns="cluster")
 
 
 def client_allocations(allocs: pd.DataFrame, client: str, *, statuses=(), job: str = "") -> pd.DataFrame:

@@ -123,8 +123,8 @@ ALLOC_COLS = {
     "datacenter": None,  # the node says where; the node page lists datacenters
     "version": st.column_config.NumberColumn("Version", format="%d", width=58, help="job version"),
     "restarts": st.column_config.NumberColumn("Restarts", width=62),
-    "created": st.column_config.DatetimeColumn("Age", format="distance", width=90),
-    "last_event": st.column_config.TextColumn("Last event", width=184),
+    "created": st.column_config.DatetimeColumn("Age", format="distance", width=104),  # "17 minutes ago"
+    "last_event": st.column_config.TextColumn("Last event", width=170),
     "last_event_time": st.column_config.DatetimeColumn("Last event at", format="distance", width=104),
 }
 TABLE_WIDTH = 978  # what a table gets at 1440 px beside the sidebar, its row-selection column included

@@ -232,3 +232,32 @@ def test_a_job_without_a_version_says_why_instead_of_none():
         "never-placed": tables.NO_VALUE,
     }
     assert tables.version_words(pd.Series([3.0, None, -1])).tolist() == ["3", "–", "–"]  # a rollout's board
+
+
+def test_a_client_in_two_clusters_sees_which_cluster_each_job_row_is():
+    """With every cluster shown, a client running the same job in ca-east and ca-west has two rows
+    of that job (different versions, different counts): the Cluster column tells them apart. A
+    client in one cluster gets no such column (it would say the same thing on every row)."""
+    jobs = conform(
+        pd.DataFrame(
+            {
+                "cluster": ["ca-west", "ca-east", "ca-east", "ca-east"],
+                "job_id": ["api", "api", "web", "api"],
+                "client": ["acme", "acme", "acme", "other"],
+                "type": ["service"] * 4,
+                "status": ["running"] * 4,
+                "job_version": [6, 7, 2, 1],
+                "running": [0, 2, 1, 1],
+                "desired": [2, 2, 1, 1],
+            }
+        ),
+        "jobs",
+    )
+    both = tables.client_jobs(jobs, "acme")
+    assert both[["cluster", "job", "version", "running"]].values.tolist() == [
+        ["ca-east", "api", "7", "2 / 2"],
+        ["ca-west", "api", "6", "0 / 2"],
+        ["ca-east", "web", "2", "1 / 1"],
+    ]
+    assert "cluster" not in tables.client_jobs(jobs, "other").columns
+    assert "cluster" not in tables.client_jobs(jobs[jobs["cluster"] == "ca-east"], "acme").columns
