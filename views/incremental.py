@@ -76,9 +76,11 @@ class _State:
 
 
 class FrameBuilder:
-    """``build(raw, now)`` == ``views.build_frames(raw, cluster=, identity=, now=, rules=)``, patching
-    the last build. One per refresher, not thread-safe; ``full_builds``/``patches``/``whole_reasons``
-    say what it did (tests, benchmark)."""
+    """``build(raw, now)`` == ``views.build_frames(raw, cluster=, identity=, now=, rules=)``, patching the last
+    build (``patching``: one holding every list is kept). One per refresher, not thread-safe; ``full_builds``,
+    ``patches``, ``whole_reasons`` say what it did (tests, benchmark)."""
+
+    patching = property(lambda self: self._s is not None)
 
     def __init__(
         self,
@@ -93,18 +95,12 @@ class FrameBuilder:
         self.identity = identity if isinstance(identity, ClientIdentity) else ClientIdentity.parse(identity)
         self.rules = rules
         self.clients_max_age_ns = int(clients_max_age * 1e9)
-        # Lists kept to diff the next one; one not kept (a blocking query's old body would live on) is built whole.
-        self.keep = frozenset(keep)
+        self.keep = frozenset(keep)  # lists kept to diff the next; one not kept is built whole (old bodies live on)
         self._s: _State | None = None
         self.full_builds = self.patches = 0
         self.check_patches = 0  # builds whose Consul frames were patched, not rebuilt (tests, benchmark)
         self.consul_rebuilds = 0  # patches that built the Consul frames from scratch (a few seconds at 100,000)
         self.why_whole, self.whole_reasons = "", dict[str, int]()
-
-    @property
-    def patching(self) -> bool:
-        """The last build holds every list and is kept: the next one can be a patch."""
-        return self._s is not None
 
     def _whole(self, why: str) -> None:
         self.why_whole = why  # the last reason a patch would not do (tests, benchmark)
