@@ -194,6 +194,15 @@ def short_reason(reason: str, limit: int = REASON_FITS) -> str:
     return "; ".join(findings[:n]) + (f"; +{rest} more" if rest else "")
 
 
+def short_list(values, keep: int = 3) -> str:
+    """A list cell of the health grid: up to ``keep`` + 1 items whole, else the first ``keep`` and
+    '+N more' (a grid row holds about four wrapped lines; the client page lists every job's version)."""
+    items = [str(x) for x in values] if isinstance(values, (list, tuple)) else None
+    if items is None or len(items) <= keep + 1:
+        return join_list(values)
+    return ", ".join(items[:keep]) + f", +{len(items) - keep} more"
+
+
 def health_table(clients: pd.DataFrame) -> pd.DataFrame:
     """The rows the client-health page shows, in the given order (columns most-scanned first)."""
     desired = clients["desired"].astype("int64")
@@ -212,7 +221,7 @@ def health_table(clients: pd.DataFrame) -> pd.DataFrame:
             "deployment_result": clients["last_deployment_status"].map(deploy_badge),
             "last_deployment": clients["last_deployment_time"],
             "datacenters": clients["datacenters"].map(join_list),
-            "versions": clients["versions"].map(join_list),
+            "versions": clients["versions"].map(short_list),
         }
     ).reset_index(drop=True)
 

@@ -261,3 +261,11 @@ def test_a_client_in_two_clusters_sees_which_cluster_each_job_row_is():
     ]
     assert "cluster" not in tables.client_jobs(jobs, "other").columns
     assert "cluster" not in tables.client_jobs(jobs[jobs["cluster"] == "ca-east"], "acme").columns
+
+
+def test_a_client_with_many_versions_reads_the_first_ones_and_how_many_more():
+    """The health grid's Versions cell holds about four wrapped lines: a client running five app
+    versions showed "1.12.0, 1.13.1, 1.15.1, 1.15.2, 1.16.0," cut off mid-list at 1440 px."""
+    assert tables.short_list(["1.12.0", "1.13.1", "1.15.1", "1.15.2", "1.16.0"]) == "1.12.0, 1.13.1, 1.15.1, +2 more"
+    assert tables.short_list(["1.0", "1.1", "1.2", "1.3"]) == "1.0, 1.1, 1.2, 1.3"  # four fit whole
+    assert tables.short_list([]) == "" and tables.short_list(None) == ""
