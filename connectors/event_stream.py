@@ -8,10 +8,11 @@ consumer's own thread could only see what one HTTP chunk held: a consumer behind
 then acted after every chunk of a few frames, and caught up at a few frames per re-read.
 
 The queue is bounded by bytes (``QUEUED_BYTES``), and holds lines, not frames: one frame can
-carry a deployment's thousand allocations, and a parsed frame is several times its line: with
+carry a deployment's thousand allocations, and a parsed frame is several times its line (with
 1,000 parsed frames queued during the replay after a load, the dashboard's peak memory at 100,000
-allocations was 739-807 MB in six runs, with lines 710-728 in two (bench/README.md). A consumer that falls further behind makes the reader wait,
-and TCP holds the rest back at the server, as any slow reader would.
+allocations was 739-807 MB in six runs; with lines, 710 and 728 in two: bench/README.md). A
+consumer that falls further behind makes the reader wait, and TCP holds the rest back at the
+server, as any slow reader would.
 """
 
 from __future__ import annotations

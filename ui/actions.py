@@ -9,6 +9,7 @@ Cluster text is shown as plain text (``tables.md_text``) or in plain-text widget
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -221,20 +222,22 @@ def group_runs_seen(client: str) -> tuple:
     return tuple(tuple(sorted((k, repr(v)) for k, v in r.items())) for r in runs)
 
 
-def group_choices(allocs, client: str, run_clusters: set[str]) -> tuple[dict[str, tuple[str, str, str, str]], bool]:
+def group_choices(
+    allocs, client: str, run_clusters: set[str]
+) -> tuple[dict[str, tuple[str, str, str, str]], dict, bool]:
     """The rolling-restart choices of a client, label -> (cluster, namespace, job, group), for its
-    task groups with running allocations; and whether the client is in several clusters (it has
-    allocations in more than one, even where nothing runs now, or rolling restarts there). Then it
-    has the same job in each, so every label says which cluster it restarts."""
+    task groups with running allocations; how many run in each group; and whether the client is in
+    several clusters (it has allocations in more than one, even where nothing runs now, or rolling
+    restarts there). Then it has the same job in each, so every label says which cluster it restarts."""
     mine = allocs[allocs["client"] == client]
     running = mine[mine["client_status"] == "running"]
-    groups = sorted({(r.cluster, r.namespace, r.job_id, r.task_group) for r in running.itertuples()})
+    counts = Counter(zip(running["cluster"], running["namespace"], running["job_id"], running["task_group"]))
     several = len(set(mine["cluster"]) | run_clusters) > 1
     labels = {
         (f"{job} / {group} ({cluster})" if several else f"{job} / {group}"): (cluster, ns, job, group)
-        for cluster, ns, job, group in groups
+        for cluster, ns, job, group in sorted(counts)
     }
-    return labels, several
+    return labels, counts, several
 
 
 def group_controls(principal, snap, client: str) -> None:
@@ -249,7 +252,7 @@ def group_controls(principal, snap, client: str) -> None:
     if runs or may:
         st.subheader("Rolling restarts")
     show_outcome(scope)
-    labels, several = group_choices(snap.frames.allocations, client, {r["cluster"] for r in runs})
+    labels, counts, several = group_choices(snap.frames.allocations, client, {r["cluster"] for r in runs})
     for run in runs:
         _progress(principal, run, may, scope, observed_at(snap), several)
     if not may or not labels:
@@ -259,20 +262,11 @@ def group_controls(principal, snap, client: str) -> None:
     if c2.button("Rolling restart", key="rolling_open", icon=":material/autorenew:", width="stretch") and choice:
         st.session_state[_DIALOG] = ("rolling", labels[choice])
     opened = st.session_state.get(_DIALOG)
-    if opened and opened[0] == "rolling" and opened[1] in set(labels.values()):
+    if opened and opened[0] == "rolling" and opened[1] in counts:
         cluster, ns, job, group = opened[1]
-        a = snap.frames.allocations
-        count = int(
-            (
-                (a["client"] == client)
-                & (a["client_status"] == "running")
-                & (a["job_id"] == job)
-                & (a["task_group"] == group)
-                & (a["namespace"] == ns)
-                & (a["cluster"] == cluster)
-            ).sum()
+        _rolling_dialog(
+            principal, scope, client, cluster, ns, job, group, counts[opened[1]], observed_at(snap), several
         )
-        _rolling_dialog(principal, scope, client, cluster, ns, job, group, count, observed_at(snap), several)
 
 
 def _progress(principal, run: dict, may: bool, scope: str, seen, several: bool = False) -> None:

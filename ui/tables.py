@@ -249,11 +249,10 @@ def client_jobs(jobs: pd.DataFrame, client: str) -> pd.DataFrame:
     """A client's jobs by name; with a Cluster column when they run in more than one cluster (the
     same job in two clusters is two rows, which only the cluster tells apart)."""
     df = jobs[jobs["client"] == client]
-    clusters = df["cluster"] if "cluster" in df.columns else pd.Series("", index=df.index, dtype=object)
     out = (
         pd.DataFrame(
             {
-                "cluster": clusters,
+                "cluster": df["cluster"],
                 "job": df["job_id"],
                 "type": df["type"],
                 "status": df["status"],
